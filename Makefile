@@ -1,0 +1,60 @@
+# Targets for developing the SODP Go SDK. `make test` is what CI runs.
+GO            ?= go
+FUZZTIME      ?= 30s
+STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+SOAKTIME      ?= 10m
+PKGS          := ./...
+
+.PHONY: all test race short lint vet fmt staticcheck fuzz bench gobench demo devserver soak
+
+all: lint test
+
+## test: the full test suite with the race detector (includes example smoke tests)
+test:
+	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+
+## short: a quick test run without the race detector
+short:
+	$(GO) test -count=1 -short $(PKGS)
+
+## lint: gofmt check, go vet and staticcheck
+lint: fmt vet staticcheck
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$t ($(FUZZTIME))"; \
+			$(GO) test -run=NONE -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+## gobench: Go micro-benchmarks
+gobench:
+	$(GO) test -run=NONE -bench=. -benchmem $(PKGS)
+
+## bench: the end-to-end benchmark table (examples/bench)
+bench:
+	$(GO) run ./examples/bench
+
+## demo: the quick start against the embedded test server
+demo:
+	$(GO) run ./examples/quickstart
+
+## devserver: a standalone development server on 127.0.0.1:7777
+devserver:
+	$(GO) run ./examples/devserver -addr 127.0.0.1:7777
+
+## soak: the chaos test for SOAKTIME
+soak:
+	SODP_SOAK=$(SOAKTIME) $(GO) test -race -count=1 -run 'TestChaos' -timeout 0 -v ./sodp/

@@ -1,0 +1,347 @@
+package delta
+
+import (
+	"maps"
+	"reflect"
+	"unsafe"
+)
+
+// Apply applies ops, in order, to v and returns the resulting value. v and
+// everything reachable from it are left unchanged; the result shares every
+// container off the changed paths with v, and shares the ops' values.
+//
+// The rules (PROTOCOL.md §6):
+//
+//   - A path of "" or "/" is the whole value: ADD and UPDATE replace it,
+//     REMOVE makes it nil and deletes the key.
+//   - In an object, ADD and UPDATE set the field (creating or replacing it);
+//     REMOVE deletes it. REMOVE of a field that does not exist is ErrPath: the
+//     server's value differs from the local copy.
+//   - In an array, the segment "-" stands for one past the last element and a
+//     decimal index N (no sign, no leading zeros) for element N. ADD and UPDATE
+//     append for "-" and for N equal to the length, replace element N below
+//     the length, and fail with ErrIndex above it. REMOVE of "-" drops the
+//     last element and REMOVE of N splices element N out; both fail with
+//     ErrIndex when there is no such element. Any other segment is ErrIndex.
+//   - When ADD or UPDATE descends into nil, a missing field or element, or a
+//     scalar, it puts a new container there: an array if the next segment is
+//     "-" or a decimal index, else an object. ADD "/-" "x" on nil gives
+//     ["x"]; ADD "/a/b" 1 on {"a":5} gives {"a":{"b":1}}; ADD "/a/3" 1 on nil
+//     is ErrIndex, since the new array is empty. A REMOVE whose path goes
+//     through nil, a missing field or a scalar is ErrPath, and one going
+//     through "-" or an index at or past the end of an array is ErrIndex.
+//   - Ops whose Op is not exactly "ADD", "UPDATE" or "REMOVE" fail with
+//     ErrUnknownOp, and malformed paths with ErrBadPointer (see
+//     [ParsePointer]), whatever the op and the value.
+//
+// deleted reports whether the key ends up deleted: it is true when the last
+// op is a REMOVE of the whole value. Any later successful ADD or UPDATE, at
+// any path, stores a value, so the key holds a value again and deleted is
+// false. With no ops, Apply returns v, false, nil.
+//
+// On failure Apply returns a nil value, false and an *[OpError] naming the
+// first op that failed; the ops before it are not applied to anything the
+// caller can see, and the local copy should be treated as out of sync with
+// the server.
+//
+// The cost of an op follows its path: each container on the path is copied
+// (or, for a large array being appended to, extended in place where no other
+// value can observe it — see the package documentation). Within one call, a
+// container that an earlier op of the same call created is changed in place
+// instead of being copied again.
+func Apply(v any, ops []Op) (result any, deleted bool, err error) {
+	a := applier{multi: len(ops) > 1}
+	cur := v
+	for i := range ops {
+		cur, deleted, err = a.apply(cur, &ops[i])
+		if err != nil {
+			return nil, false, &OpError{Index: i, Op: ops[i], Err: err}
+		}
+	}
+	return cur, deleted, nil
+}
+
+// applier carries the state of one Apply call: the set of containers (map
+// pointers and backing-array pointers) allocated during this call. Only the
+// value under construction refers to them, each from one place, so they may
+// be changed in place. The set is kept only when there is more than one op;
+// a single op visits each container once. It lives in a small inline array
+// and moves to a map when that fills up.
+type applier struct {
+	multi bool
+	n     int
+	few   [16]unsafe.Pointer
+	many  map[unsafe.Pointer]struct{}
+}
+
+func (a *applier) own(p unsafe.Pointer) {
+	switch {
+	case !a.multi:
+	case a.many != nil:
+		a.many[p] = struct{}{}
+	case a.n < len(a.few):
+		a.few[a.n] = p
+		a.n++
+	default:
+		a.many = make(map[unsafe.Pointer]struct{}, 2*len(a.few))
+		for _, q := range a.few {
+			a.many[q] = struct{}{}
+		}
+		a.many[p] = struct{}{}
+	}
+}
+
+func (a *applier) owns(p unsafe.Pointer) bool {
+	if a.many != nil {
+		_, ok := a.many[p]
+		return ok
+	}
+	for _, q := range a.few[:a.n] {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *applier) ownMap(m map[string]any) {
+	if a.multi {
+		a.own(mapPtr(m))
+	}
+}
+
+func (a *applier) ownsMap(m map[string]any) bool {
+	return a.multi && m != nil && a.owns(mapPtr(m))
+}
+
+// ownSlice records s's backing array. Arrays without capacity have no
+// storage of their own and are never owned.
+func (a *applier) ownSlice(s []any) {
+	if a.multi && cap(s) > 0 {
+		a.own(unsafe.Pointer(unsafe.SliceData(s)))
+	}
+}
+
+func (a *applier) ownsSlice(s []any) bool {
+	return a.multi && cap(s) > 0 && a.owns(unsafe.Pointer(unsafe.SliceData(s)))
+}
+
+func mapPtr(m map[string]any) unsafe.Pointer { return reflect.ValueOf(m).UnsafePointer() }
+
+// writableMap returns m itself when this call owns it, else a copy (a new
+// empty map for a nil m).
+func (a *applier) writableMap(m map[string]any) map[string]any {
+	if a.ownsMap(m) {
+		return m
+	}
+	var c map[string]any
+	if m == nil {
+		c = make(map[string]any, 1)
+	} else {
+		c = maps.Clone(m)
+	}
+	a.ownMap(c)
+	return c
+}
+
+// writableSlice returns s itself when this call owns it, else a copy.
+func (a *applier) writableSlice(s []any) []any {
+	if a.ownsSlice(s) {
+		return s
+	}
+	c := make([]any, len(s))
+	copy(c, s)
+	a.ownSlice(c)
+	return c
+}
+
+// appendElem appends v to s without changing anything visible through s.
+func (a *applier) appendElem(s []any, v any) []any {
+	if out, ok := appendInPlace(s, v); ok {
+		return out
+	}
+	out := appendCopy(s, v)
+	a.ownSlice(out)
+	return out
+}
+
+// removeElem returns s without element i (0 <= i < len(s)), without
+// changing anything visible through s unless this call owns s.
+func (a *applier) removeElem(s []any, i int) []any {
+	n := len(s)
+	if a.ownsSlice(s) {
+		copy(s[i:], s[i+1:])
+		s[n-1] = nil
+		return s[: n-1 : n-1]
+	}
+	switch i {
+	case n - 1:
+		return s[: n-1 : n-1]
+	case 0:
+		return s[1:n:n]
+	}
+	c := make([]any, n-1)
+	copy(c, s[:i])
+	copy(c[i:], s[i+1:])
+	a.ownSlice(c)
+	return c
+}
+
+// slot is where the container being rebuilt at the current depth is stored:
+// the result itself, a field of an (owned or freshly copied) object, or an
+// element of an (owned or freshly copied) array.
+type slot struct {
+	m   map[string]any
+	s   []any
+	key string
+	idx int
+}
+
+// apply applies one op. deleted reports that the op was a REMOVE of the
+// whole value.
+func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
+	remove := false
+	switch op.Op {
+	case OpAdd, OpUpdate:
+	case OpRemove:
+		remove = true
+	default:
+		return nil, false, errorf(ErrUnknownOp, "%q", op.Op)
+	}
+	p := op.Path
+	if p == "" || p == "/" {
+		if remove {
+			return nil, true, nil
+		}
+		return op.Value, false, nil
+	}
+	if err := checkPointer(p); err != nil {
+		return nil, false, err
+	}
+
+	var (
+		root any
+		at   slot // where the container at this depth goes; at.m == nil && at.s == nil means root
+	)
+	put := func(c any) {
+		switch {
+		case at.m != nil:
+			at.m[at.key] = c
+		case at.s != nil:
+			at.s[at.idx] = c
+		default:
+			root = c
+		}
+	}
+	cur := v
+	depth := 0
+	for {
+		var seg string
+		seg, p = nextSegment(p)
+		last := p == ""
+		depth++
+		switch c := cur.(type) {
+		case map[string]any:
+			child, found := c[seg]
+			if remove && !found {
+				return nil, false, errorf(ErrPath, "no field %q at depth %d", seg, depth)
+			}
+			m := a.writableMap(c)
+			put(m)
+			if last {
+				if remove {
+					delete(m, seg)
+				} else {
+					m[seg] = op.Value
+				}
+				return root, false, nil
+			}
+			at = slot{m: m, key: seg}
+			cur = child
+
+		case []any:
+			n := len(c)
+			i, ok := arrayIndex(seg, n)
+			if !ok {
+				return nil, false, errorf(ErrIndex, "%q is not an array index (depth %d)", seg, depth)
+			}
+			if remove {
+				if seg == "-" && last {
+					i = n - 1
+				}
+				if i < 0 || i >= n {
+					return nil, false, errorf(ErrIndex, "no element %q in an array of length %d (depth %d)", seg, n, depth)
+				}
+				if last {
+					put(a.removeElem(c, i))
+					return root, false, nil
+				}
+				s := a.writableSlice(c)
+				put(s)
+				at = slot{s: s, idx: i}
+				cur = s[i]
+				continue
+			}
+			if i > n {
+				return nil, false, errorf(ErrIndex, "index %s past the end of an array of length %d (depth %d)", seg, n, depth)
+			}
+			var s []any
+			if i == n {
+				var elem any
+				if last {
+					elem = op.Value
+				}
+				s = a.appendElem(c, elem)
+				cur = nil
+			} else {
+				s = a.writableSlice(c)
+				cur = s[i]
+				if last {
+					s[i] = op.Value
+				}
+			}
+			put(s)
+			if last {
+				return root, false, nil
+			}
+			at = slot{s: s, idx: i}
+
+		default:
+			if remove {
+				if cur == nil {
+					return nil, false, errorf(ErrPath, "nothing at %q (depth %d)", seg, depth)
+				}
+				return nil, false, errorf(ErrPath, "cannot descend into a %T at %q (depth %d)", cur, seg, depth)
+			}
+			if seg == "-" || isIndex(seg) {
+				if seg != "-" && seg != "0" {
+					return nil, false, errorf(ErrIndex, "index %s past the end of a new array (depth %d)", seg, depth)
+				}
+				var elem any
+				if last {
+					elem = op.Value
+				}
+				s := []any{elem}
+				a.ownSlice(s)
+				put(s)
+				if last {
+					return root, false, nil
+				}
+				at = slot{s: s, idx: 0}
+			} else {
+				var elem any
+				if last {
+					elem = op.Value
+				}
+				m := map[string]any{seg: elem}
+				a.ownMap(m)
+				put(m)
+				if last {
+					return root, false, nil
+				}
+				at = slot{m: m, key: seg}
+			}
+			cur = nil
+		}
+	}
+}

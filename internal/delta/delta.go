@@ -1,0 +1,96 @@
+// Package delta implements the value side of SODP deltas (PROTOCOL.md §6):
+// JSON Pointer handling, applying ADD/UPDATE/REMOVE ops to a cached value,
+// and computing the ops that turn one value into another.
+//
+// # Values
+//
+// Values are normalised trees built only from nil, bool, int64, uint64 (for
+// integers above math.MaxInt64), float64, string, []any and map[string]any.
+// A nil map[string]any is an object without fields and a nil []any is an
+// array without elements. Any other Go type found in a tree is an opaque
+// scalar: it is never descended into, and [Equal] compares it with
+// reflect.DeepEqual.
+//
+// Values are immutable once they have been handed out. [Apply] never changes
+// its input or anything reachable from it: it copies the containers on the
+// changed path and shares everything else with the input (copy on write), so
+// the cost of an op follows the length of its path and the sizes of the
+// containers on that path, not the size of the whole value. Callers must
+// treat results the same way: a result shares most of its containers with the
+// input and with the values in the ops, so neither may be changed afterwards.
+// Appending to a slice taken out of a result is fine (every array in a result
+// is handed out with its capacity equal to its length, so append copies it).
+//
+// All functions are safe for concurrent use, including several concurrent
+// Apply calls on the same input value.
+package delta
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Op kinds as they appear on the wire. The comparison is case-sensitive: "add"
+// is an unknown op.
+const (
+	OpAdd    = "ADD"
+	OpUpdate = "UPDATE"
+	OpRemove = "REMOVE"
+)
+
+// Op is one delta operation. Path is a JSON Pointer (see [ParsePointer]).
+// Value is the value to set for ADD and UPDATE; a value missing on the wire is
+// nil. Value is ignored for REMOVE.
+type Op struct {
+	Op    string
+	Path  string
+	Value any
+}
+
+// Errors returned by this package. Every error from [Apply] is an *[OpError]
+// that wraps one of them; every error from [ParsePointer] wraps
+// ErrBadPointer. Test for them with errors.Is.
+var (
+	// ErrUnknownOp: the op is not exactly "ADD", "UPDATE" or "REMOVE".
+	ErrUnknownOp = errors.New("delta: unknown op")
+	// ErrBadPointer: the path does not start with "/" (and is not ""), or
+	// contains a "~" that is not followed by "0" or "1".
+	ErrBadPointer = errors.New("delta: bad JSON pointer")
+	// ErrIndex: a segment that addresses an array element is not "-" and not
+	// a decimal index without sign and leading zeros, or the index is out of
+	// range for the operation.
+	ErrIndex = errors.New("delta: bad array index")
+	// ErrPath: a REMOVE names a field that does not exist, or its path goes
+	// through nil, a missing field or a scalar.
+	ErrPath = errors.New("delta: path not found")
+)
+
+// OpError reports which op of an [Apply] call failed and why. Err wraps one
+// of ErrUnknownOp, ErrBadPointer, ErrIndex or ErrPath; OpError unwraps to it,
+// so errors.Is(err, ErrPath) works on the error returned by Apply.
+type OpError struct {
+	Index int   // position of the failing op in the list given to Apply
+	Op    Op    // the failing op
+	Err   error // the cause
+}
+
+// Error describes the failure, the position of the op, its kind and path.
+func (e *OpError) Error() string {
+	return fmt.Sprintf("%v (op %d: %s %q)", e.Err, e.Index, e.Op.Op, e.Op.Path)
+}
+
+// Unwrap returns the cause, e.Err.
+func (e *OpError) Unwrap() error { return e.Err }
+
+// detailError adds a description to one of the sentinel errors.
+type detailError struct {
+	kind error
+	msg  string
+}
+
+func (e *detailError) Error() string { return e.kind.Error() + ": " + e.msg }
+func (e *detailError) Unwrap() error { return e.kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &detailError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,483 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/wire"
+)
+
+type reqKind uint8
+
+const (
+	reqWatch reqKind = iota + 1
+	reqResume
+	reqCall
+)
+
+// request is a WATCH, RESUME or CALL still waiting for its first answer.
+// The FIFO of requests attributes ERROR frames (servers answer requests in
+// order).
+type request struct {
+	kind    reqKind
+	keys    []string // keys still waiting (WATCH, RESUME)
+	streams []uint32 // stream ids suggested for keys, in the same order
+	multi   bool
+	call    *pendingCall
+}
+
+type callResult struct {
+	data any
+	err  error
+}
+
+// pendingCall is one CALL from sending to its answer.
+type pendingCall struct {
+	id       string
+	method   string
+	key      string
+	body     wire.Raw
+	adapt    func(Dialect) (wire.Raw, error) // builds the body for the server's dialect
+	reply    chan callResult
+	finished bool
+	onOK     func() // runs on the actor after a successful result
+}
+
+func (pc *pendingCall) finish(data any, err error) {
+	if pc.finished {
+		return
+	}
+	pc.finished = true
+	if pc.reply != nil {
+		pc.reply <- callResult{data: data, err: err}
+	}
+}
+
+// CallSpec describes one call for Session.Call.
+type CallSpec struct {
+	Method string
+	Key    string         // the key concerned, for errors; may be empty
+	Args   map[string]any // encoded before the call is queued
+	// Adapt, when set, builds the args for the dialect of the server the
+	// call is sent to (and may refuse with an error).
+	Adapt func(Dialect) (map[string]any, error)
+	// Presence marks a state.presence call: on success the entry is
+	// remembered (or, for a nil value, forgotten) and re-sent after every
+	// reconnect.
+	Presence *PresenceEntry
+	// DropPresence forgets every presence entry of Key on success
+	// (state.delete).
+	DropPresence bool
+}
+
+// PresenceEntry is one remembered presence value.
+type PresenceEntry struct {
+	Key, Path string
+	Value     any
+}
+
+// Call sends a CALL and waits for its result. Without a deadline in ctx the
+// configured call timeout applies.
+func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("sodp: call %s: nil context", spec.Method)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
+		defer cancel()
+	}
+	pc := &pendingCall{
+		id:     s.callPfx + fmt.Sprint(s.callSeq.Add(1)),
+		method: spec.Method,
+		key:    spec.Key,
+		reply:  make(chan callResult, 1),
+	}
+	if spec.Adapt != nil {
+		adapt := spec.Adapt
+		pc.adapt = func(d Dialect) (wire.Raw, error) {
+			args, err := adapt(d)
+			if err != nil {
+				return nil, err
+			}
+			return s.encodeCall(pc.id, spec.Method, args)
+		}
+	} else {
+		body, err := s.encodeCall(pc.id, spec.Method, spec.Args)
+		if err != nil {
+			return nil, err
+		}
+		pc.body = body
+	}
+	if p := spec.Presence; p != nil {
+		pc.onOK = func() { s.rememberPresence(*p) }
+	} else if spec.DropPresence {
+		key := spec.Key
+		pc.onOK = func() { delete(s.presence, key); s.publishGauges() }
+	}
+	select {
+	case s.in <- command{f: func() { s.startCall(pc) }}:
+	case <-s.done:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sodp: call %s: %w", spec.Method, ctx.Err())
+	}
+	select {
+	case r := <-pc.reply:
+		if r.err != nil {
+			return nil, r.err
+		}
+		return r.data, nil
+	case <-ctx.Done():
+		s.post(func() { s.cancelCall(pc) })
+		return nil, fmt.Errorf("sodp: call %s: %w", spec.Method, ctx.Err())
+	case <-s.done:
+		select {
+		case r := <-pc.reply:
+			return r.data, r.err
+		default:
+		}
+		return nil, ErrClosed
+	}
+}
+
+// encodeCall builds a CALL body and checks it against the size limit.
+func (s *Session) encodeCall(id, method string, args map[string]any) (wire.Raw, error) {
+	if args == nil {
+		args = map[string]any{}
+	}
+	body, err := wire.AppendValue(nil, map[string]any{"call_id": id, "method": method, "args": args})
+	if err != nil {
+		return nil, fmt.Errorf("sodp: call %s: %w", method, err)
+	}
+	// 24 bytes cover the frame header.
+	if limit := s.cfg.MaxMessageSize; limit > 0 && int64(len(body))+24 > limit {
+		return nil, fmt.Errorf("%w: call %s encodes to %d bytes, over the %d-byte message limit", ErrTooLarge, method, len(body), limit)
+	}
+	return wire.Raw(body), nil
+}
+
+func (s *Session) startCall(pc *pendingCall) {
+	switch s.ph {
+	case phClosed:
+		pc.finish(nil, ErrClosed)
+	case phFailed:
+		pc.finish(nil, s.failErr)
+	case phLive:
+		s.sendCall(pc)
+	default:
+		s.queued = append(s.queued, pc)
+	}
+	s.publishGauges()
+}
+
+func (s *Session) sendCall(pc *pendingCall) {
+	if pc.finished {
+		return
+	}
+	body := pc.body
+	if pc.adapt != nil {
+		b, err := pc.adapt(s.server0.Dialect)
+		if err != nil {
+			pc.finish(nil, err)
+			return
+		}
+		body = b
+	}
+	s.calls[pc.id] = pc
+	s.requests = append(s.requests, &request{kind: reqCall, call: pc})
+	s.stats.callsSent.Add(1)
+	s.send(wire.TypeCall, wire.ControlStream, body)
+}
+
+// cancelCall gives up on a call whose caller left. A call already sent
+// keeps its place in the request FIFO so the server's answer is still
+// matched to it.
+func (s *Session) cancelCall(pc *pendingCall) {
+	pc.finished = true
+	for i, q := range s.queued {
+		if q == pc {
+			s.queued = append(s.queued[:i], s.queued[i+1:]...)
+			break
+		}
+	}
+	delete(s.calls, pc.id)
+	s.publishGauges()
+}
+
+func (s *Session) rememberPresence(p PresenceEntry) {
+	if p.Value == nil {
+		if m := s.presence[p.Key]; m != nil {
+			delete(m, p.Path)
+			if len(m) == 0 {
+				delete(s.presence, p.Key)
+			}
+		}
+	} else {
+		m := s.presence[p.Key]
+		if m == nil {
+			m = make(map[string]any)
+			s.presence[p.Key] = m
+		}
+		m[p.Path] = p.Value
+	}
+	s.publishGauges()
+}
+
+// resendPresence sends every remembered presence entry again; the server
+// removed them when the old session ended.
+func (s *Session) resendPresence() {
+	for key, m := range s.presence {
+		for path, v := range m {
+			pc := &pendingCall{id: s.callPfx + fmt.Sprint(s.callSeq.Add(1)), method: "state.presence", key: key}
+			body, err := s.encodeCall(pc.id, pc.method, map[string]any{"state": key, "path": path, "value": v})
+			if err != nil {
+				s.reportErr(err, "key", key)
+				continue
+			}
+			pc.body = body
+			s.sendCall(pc)
+		}
+	}
+}
+
+// onResult matches a RESULT to its call by call_id.
+func (s *Session) onResult(b *wire.Result) {
+	idx := -1
+	for i, r := range s.requests {
+		if r.kind == reqCall && r.call.id == b.CallID {
+			idx = i
+			break
+		}
+	}
+	var pc *pendingCall
+	if idx >= 0 {
+		pc = s.requests[idx].call
+		s.popRequest(idx)
+	}
+	if p := s.calls[b.CallID]; p != nil {
+		pc = p
+		delete(s.calls, b.CallID)
+	}
+	if b.Success {
+		if pc != nil {
+			if pc.onOK != nil {
+				pc.onOK()
+			}
+			pc.finish(b.Data, nil)
+		}
+	} else {
+		se := &ServerError{Code: b.Code, Message: b.Message, Attribution: AttrCallID}
+		if pc != nil {
+			se.Method, se.Key = pc.method, pc.key
+		}
+		s.countError(se.Code)
+		if pc == nil || pc.finished {
+			s.reportErr(se)
+		} else {
+			pc.finish(nil, se)
+		}
+	}
+	s.publishGauges()
+}
+
+// popRequest removes request i and every older one: servers answer in
+// order, so an older request still waiting lost its answer.
+func (s *Session) popRequest(i int) {
+	for _, r := range s.requests[:i] {
+		switch r.kind {
+		case reqCall:
+			s.log.Debug("sodp: a call's answer was skipped by the server", "method", r.call.method)
+		default:
+			for _, key := range r.keys {
+				if ks := s.keys[key]; ks != nil && ks.phase == kpWatching {
+					s.log.Info("sodp: no STATE_INIT came for a watched key; watching again", "key", key)
+					s.resync(ks, fmt.Errorf("%w: STATE_INIT skipped", ErrProtocol))
+				}
+			}
+		}
+	}
+	rest := s.requests[i+1:]
+	n := copy(s.requests, rest)
+	clear(s.requests[n:])
+	s.requests = s.requests[:n]
+}
+
+// answer records the first answer (STATE_INIT, or a replayed DELTA) for a
+// key's oldest waiting WATCH or RESUME.
+func (s *Session) answer(key string) {
+	for i, r := range s.requests {
+		if r.kind != reqCall && slices.Contains(r.keys, key) {
+			s.answerAt(i, key)
+			return
+		}
+	}
+}
+
+// answerAt removes key from request i; a request with no key left is done.
+// Requests older than i lost their answers.
+func (s *Session) answerAt(i int, key string) {
+	r := s.requests[i]
+	if j := slices.Index(r.keys, key); j >= 0 {
+		r.keys = slices.Delete(r.keys, j, j+1)
+		r.streams = slices.Delete(r.streams, j, j+1)
+	}
+	switch {
+	case len(r.keys) == 0:
+		s.popRequest(i)
+	case i > 0:
+		s.popRequest(i - 1)
+	}
+}
+
+// onError attributes an ERROR frame (PROTOCOL.md §7): a stream id naming a
+// waiting subscription request, else a key named in the message, else the
+// oldest waiting request; with nothing waiting it is a session error.
+func (s *Session) onError(f wire.Frame, b *wire.Error) {
+	se := &ServerError{Code: b.Code, Message: b.Message}
+	s.countError(se.Code)
+	idx, key := -1, ""
+	if f.Stream >= wire.FirstSubscriptionStream {
+		for i, r := range s.requests {
+			for j, id := range r.streams {
+				if id == f.Stream {
+					idx, key, se.Attribution = i, r.keys[j], AttrStream
+					break
+				}
+			}
+			if idx >= 0 {
+				break
+			}
+		}
+	}
+	if idx < 0 {
+		for i, r := range s.requests {
+			if k, ok := keyInMessage(b.Message, r.keys); ok {
+				idx, key, se.Attribution = i, k, AttrKey
+				break
+			}
+		}
+	}
+	if idx < 0 && len(s.requests) > 0 {
+		idx, se.Attribution = 0, AttrOrder
+		if r := s.requests[0]; len(r.keys) > 0 {
+			key = r.keys[0]
+		}
+	}
+	if idx < 0 {
+		if f.Stream >= wire.FirstSubscriptionStream {
+			se.Key = s.streams[f.Stream]
+		}
+		s.sessionError(se)
+		return
+	}
+	r := s.requests[idx]
+	if r.kind == reqCall {
+		s.popRequest(idx)
+		pc := r.call
+		delete(s.calls, pc.id)
+		se.Method, se.Key = pc.method, pc.key
+		if pc.finished {
+			s.reportErr(se)
+		} else {
+			pc.finish(nil, se)
+		}
+		s.publishGauges()
+		if se.Code == 401 {
+			s.unauthorizedErr(se)
+		}
+		return
+	}
+	se.Key = key
+	rest := make([]string, 0, len(r.keys))
+	for _, k := range r.keys {
+		if k != key {
+			rest = append(rest, k)
+		}
+	}
+	if r.multi && s.server0.Dialect == DialectGo && len(rest) > 0 {
+		// That server drops the rest of a multi-key WATCH after a refused
+		// key: ask for the others again.
+		s.popRequest(idx)
+		for _, k := range rest {
+			if s.keys[k] != nil {
+				s.watch([]string{k})
+			}
+		}
+	} else {
+		s.answerAt(idx, key)
+	}
+	if se.Code == 401 {
+		s.unauthorizedErr(se)
+		return
+	}
+	s.keyRefused(key, se)
+}
+
+func (s *Session) countError(code int) {
+	s.stats.errors.Add(1)
+	s.mu.Lock()
+	s.byCode[code]++
+	s.mu.Unlock()
+}
+
+// sessionError handles an ERROR that belongs to no waiting request.
+func (s *Session) sessionError(se *ServerError) {
+	s.reportErr(se)
+	if se.Code == 401 {
+		s.unauthorizedErr(se)
+	}
+}
+
+// unauthorizedErr handles a 401: the connection is finished. With a token
+// provider the client dials again for a fresh token, once; otherwise, or
+// on a second 401 in a row, the session fails.
+func (s *Session) unauthorizedErr(se *ServerError) {
+	s.unauthorized++
+	if s.cfg.TokenProvider != nil && s.unauthorized < 2 {
+		s.dropConn(fmt.Errorf("%w: %w", ErrConnectionLost, se))
+		return
+	}
+	s.fail(se)
+}
+
+// setInArgs builds state.set_in args; for the Go server the JSON Pointer
+// is written as a dotted path, which it understands instead.
+func setInArgs(d Dialect, key, path string, value any, method string) (map[string]any, error) {
+	p := path
+	if d == DialectGo {
+		segs, err := delta.ParsePointer(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q: %w", ErrInvalidPath, path, err)
+		}
+		if len(segs) == 0 {
+			return nil, fmt.Errorf("%w %q: %s on the whole value is not supported by this server; use Set", ErrInvalidPath, path, method)
+		}
+		for _, seg := range segs {
+			if seg == "" || strings.ContainsAny(seg, "./~") {
+				return nil, fmt.Errorf("%w %q: this server takes dotted paths, and segment %q cannot be written as one", ErrInvalidPath, path, seg)
+			}
+		}
+		p = strings.Join(segs, ".")
+	}
+	return map[string]any{"state": key, "path": p, "value": value}, nil
+}
+
+// SetInArgs returns an Adapt function for state.set_in.
+func SetInArgs(key, path string, value any) func(Dialect) (map[string]any, error) {
+	return func(d Dialect) (map[string]any, error) { return setInArgs(d, key, path, value, "state.set_in") }
+}
+
+// PresenceArgs returns an Adapt function for state.presence, which fails
+// locally with ErrNotSupported on servers without presence.
+func PresenceArgs(key, path string, value any) func(Dialect) (map[string]any, error) {
+	return func(d Dialect) (map[string]any, error) {
+		if d == DialectGo {
+			return nil, fmt.Errorf("%w: state.presence (the Go SODP server has no presence)", ErrNotSupported)
+		}
+		return map[string]any{"state": key, "path": path, "value": value}, nil
+	}
+}

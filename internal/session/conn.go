@@ -1,0 +1,274 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sodp-go/client/internal/wire"
+)
+
+// writeWait bounds one WebSocket write; a peer that takes longer is dead.
+const writeWait = 10 * time.Second
+
+// outFrame is one frame queued for the writer. A ping asks for a WebSocket
+// ping instead of a frame.
+type outFrame struct {
+	typ    wire.Type
+	stream uint32
+	body   any
+	ping   bool
+}
+
+// conn is one WebSocket connection with its reader and writer goroutines.
+// Only the actor calls its methods, except where noted.
+type conn struct {
+	epoch    uint64
+	endpoint string
+	token    string
+	ws       *websocket.Conn
+	out      chan outFrame
+	done     chan struct{}
+	lastIn   atomic.Int64 // unix nanoseconds of the last inbound sign of life
+	stop     sync.Once
+}
+
+// NormalizeURL maps the sodp:// and sodps:// schemes to ws:// and wss://
+// and checks that the URL is a WebSocket URL.
+func NormalizeURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("sodp: invalid URL %q: %w", raw, err)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch scheme {
+	case "sodp", "ws":
+		u.Scheme = "ws"
+	case "sodps", "wss":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("sodp: invalid URL %q: scheme must be ws, wss, sodp or sodps", raw)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("sodp: invalid URL %q: no host", raw)
+	}
+	if (scheme == "sodp" || scheme == "sodps") && u.Port() == "" {
+		u.Host = net.JoinHostPort(u.Hostname(), "7777")
+	}
+	return u.String(), nil
+}
+
+// dialResult is what a dial goroutine reports to the actor.
+type dialResult struct {
+	attempt  uint64
+	endpoint string
+	ws       *websocket.Conn
+	token    string
+	err      error
+}
+
+// dial connects to endpoint; it runs in its own goroutine.
+func (s *Session) dial(ctx context.Context, attempt uint64, endpoint string) {
+	defer s.wg.Done()
+	token := s.cfg.Token
+	if s.cfg.TokenProvider != nil {
+		t, err := s.cfg.TokenProvider(ctx)
+		if err != nil {
+			err = fmt.Errorf("sodp: token provider: %w", err)
+		} else if t == "" {
+			err = fmt.Errorf("%w: the token provider returned an empty token", ErrUnauthorized)
+		}
+		if err != nil {
+			select {
+			case s.in <- dialResult{attempt: attempt, endpoint: endpoint, err: err}:
+			case <-s.quit:
+			}
+			return
+		}
+		token = t
+	}
+	d := s.cfg.Dialer
+	if d == nil {
+		d = &websocket.Dialer{HandshakeTimeout: s.cfg.HandshakeTime, Proxy: http.ProxyFromEnvironment}
+	}
+	if s.cfg.TLSConfig != nil {
+		dc := *d
+		dc.TLSClientConfig = s.cfg.TLSConfig
+		d = &dc
+	}
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTime)
+	ws, resp, err := d.DialContext(dctx, endpoint, s.cfg.Header)
+	cancel()
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		err = fmt.Errorf("sodp: dial %s: %w", redactURL(endpoint), err)
+	}
+	select {
+	case s.in <- dialResult{attempt: attempt, endpoint: endpoint, ws: ws, token: token, err: err}:
+	case <-s.quit:
+		if ws != nil {
+			ws.Close()
+		}
+	}
+}
+
+// redactURL drops user information from a URL for logs and errors.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "invalid-url"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}
+
+// startConn wraps ws and starts its reader and writer.
+func (s *Session) startConn(ws *websocket.Conn, endpoint, token string) *conn {
+	s.epoch++
+	c := &conn{
+		epoch:    s.epoch,
+		endpoint: endpoint,
+		token:    token,
+		ws:       ws,
+		out:      make(chan outFrame, s.cfg.OutboundQueue),
+		done:     make(chan struct{}),
+	}
+	c.touch()
+	if s.cfg.MaxMessageSize > 0 {
+		ws.SetReadLimit(s.cfg.MaxMessageSize)
+	}
+	ws.SetPingHandler(func(data string) error {
+		c.touch()
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+	ws.SetPongHandler(func(string) error { c.touch(); return nil })
+	s.wg.Add(2)
+	go s.reader(c)
+	go s.writer(c)
+	return c
+}
+
+func (c *conn) touch() { c.lastIn.Store(time.Now().UnixNano()) }
+
+// close tears the connection down; safe to call more than once.
+func (c *conn) close() {
+	c.stop.Do(func() {
+		close(c.done)
+		c.ws.Close()
+	})
+}
+
+// send queues a frame without blocking; false means the queue is full.
+func (c *conn) send(f outFrame) bool {
+	select {
+	case c.out <- f:
+		return true
+	default:
+		return false
+	}
+}
+
+// frameIn is a frame (or a decode failure) read from a connection.
+type frameIn struct {
+	epoch uint64
+	frame wire.Frame
+	err   error
+}
+
+// connLost reports that a connection's reader or writer failed.
+type connLost struct {
+	epoch uint64
+	err   error
+}
+
+func (s *Session) reader(c *conn) {
+	defer s.wg.Done()
+	for {
+		mt, data, err := c.ws.ReadMessage()
+		if err != nil {
+			s.report(c, connLost{epoch: c.epoch, err: readErr(err)})
+			return
+		}
+		c.touch()
+		if mt != websocket.BinaryMessage {
+			s.report(c, frameIn{epoch: c.epoch, err: fmt.Errorf("%w: text message received", ErrProtocol)})
+			continue
+		}
+		f, err := wire.Decode(data)
+		if !s.report(c, frameIn{epoch: c.epoch, frame: f, err: err}) {
+			return
+		}
+	}
+}
+
+// report hands a message to the actor unless the connection or the session
+// is gone.
+func (s *Session) report(c *conn, msg any) bool {
+	select {
+	case s.in <- msg:
+		return true
+	case <-c.done:
+		return false
+	case <-s.quit:
+		return false
+	}
+}
+
+func readErr(err error) error {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return &CloseError{Code: ce.Code, Text: ce.Text}
+	}
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return fmt.Errorf("%w: an incoming message exceeded the read limit", ErrTooLarge)
+	}
+	return err
+}
+
+func (s *Session) writer(c *conn) {
+	defer s.wg.Done()
+	var seq uint64
+	buf := make([]byte, 0, 512)
+	for {
+		select {
+		case <-c.done:
+			return
+		case f := <-c.out:
+			var err error
+			if f.ping {
+				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+			} else {
+				seq++
+				buf, err = wire.Encode(buf[:0], wire.Frame{Type: f.typ, Stream: f.stream, Seq: seq, Body: f.body})
+				if err == nil {
+					c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+					err = c.ws.WriteMessage(websocket.BinaryMessage, buf)
+					s.stats.framesOut.Add(1)
+				}
+			}
+			if err != nil {
+				s.report(c, connLost{epoch: c.epoch, err: fmt.Errorf("sodp: write: %w", err)})
+				return
+			}
+			if cap(buf) > 64<<10 {
+				buf = make([]byte, 0, 512)
+			}
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sodp-go/client/internal/wire"
+)
+
+// onFrame dispatches one frame read from the current connection.
+func (s *Session) onFrame(f wire.Frame, err error) {
+	if err != nil {
+		s.onDecodeError(f, err)
+		return
+	}
+	switch b := f.Body.(type) {
+	case *wire.Hello:
+		s.onHello(b)
+		return
+	case *wire.AuthOK:
+		s.onAuthOK(b)
+		return
+	case *wire.Error:
+		s.onError(f, b)
+		return
+	case nil:
+		if f.Type == wire.TypeHeartbeat {
+			s.onHeartbeat()
+			return
+		}
+	}
+	if s.ph != phLive {
+		if f.Type != wire.TypeHeartbeat {
+			s.log.Debug("sodp: frame before the session is live", "type", f.Type)
+		}
+		return
+	}
+	switch b := f.Body.(type) {
+	case *wire.StateInit:
+		s.onStateInit(f, b)
+	case *wire.Delta:
+		s.onDelta(f, b)
+	case *wire.Result:
+		s.onResult(b)
+	case nil:
+		s.reportErr(fmt.Errorf("%w: %s frame without a body", ErrProtocol, f.Type))
+	default:
+		s.reportErr(fmt.Errorf("%w: unexpected %s frame from the server", ErrProtocol, f.Type))
+	}
+}
+
+// onDecodeError reports a frame that could not be decoded and, when it
+// belonged to a key, re-synchronises that key: its copy may have missed a
+// change.
+func (s *Session) onDecodeError(f wire.Frame, err error) {
+	s.stats.decodeErrors.Add(1)
+	var de *wire.DecodeError
+	if errors.As(err, &de) && errors.Is(err, wire.ErrUnknownType) {
+		s.reportErr(fmt.Errorf("%w: %w", ErrProtocol, err))
+		return
+	}
+	s.reportErr(fmt.Errorf("%w: %w", ErrProtocol, err))
+	if s.ph != phLive || de == nil {
+		return
+	}
+	if de.Type == wire.TypeDelta || de.Type == wire.TypeStateInit {
+		key := s.keyFor(de.Key, de.Stream)
+		if ks := s.keys[key]; ks != nil {
+			if de.Type == wire.TypeStateInit {
+				s.answer(key)
+			}
+			s.resync(ks, err)
+		}
+	}
+}
+
+// recognise tells the server family from its HELLO (PROTOCOL.md §9).
+func recognise(h *wire.Hello) Dialect {
+	switch {
+	case h.Server == "sodp-server-ts":
+		return DialectTS
+	case h.Server == "SODP-RS" || h.Protocol == "" && h.Version == "0.1":
+		return DialectRust
+	case h.ServerID != "":
+		return DialectGo
+	}
+	if h.Capabilities != nil {
+		_, a := h.Capabilities["max_sessions"]
+		_, b := h.Capabilities["backpressure"]
+		if a && b {
+			return DialectGo
+		}
+	}
+	return DialectSpec
+}
+
+func (s *Session) onHello(h *wire.Hello) {
+	if s.ph != phHandshake {
+		s.log.Debug("sodp: unexpected HELLO ignored")
+		return
+	}
+	name := h.Server
+	if name == "" {
+		name = h.ServerID
+	}
+	s.server0.Name, s.server0.Version, s.server0.Capabilities = name, h.Version, h.Capabilities
+	s.server0.Dialect = recognise(h)
+	if !h.Auth {
+		s.goLive()
+		return
+	}
+	token := s.conn.token
+	if token == "" {
+		s.fail(fmt.Errorf("%w: the server requires a token and none is configured (WithToken or WithTokenProvider)", ErrUnauthorized))
+		return
+	}
+	s.send(wire.TypeAuth, wire.ControlStream, &wire.Auth{Token: token})
+}
+
+func (s *Session) onAuthOK(b *wire.AuthOK) {
+	if s.ph != phHandshake {
+		return
+	}
+	s.unauthorized = 0
+	s.server0.Subject = b.Sub
+	s.goLive()
+}
+
+// onHeartbeat counts an echo of our own HEARTBEAT, or echoes the server's.
+func (s *Session) onHeartbeat() {
+	if s.barrierPending {
+		s.endReplay()
+	}
+	if s.hbOutstanding > 0 {
+		s.hbOutstanding--
+		return
+	}
+	s.send(wire.TypeHeartbeat, wire.ControlStream, nil)
+	s.hbOutstanding = 1
+}
+
+// goLive starts the session on a connection: RESUME for every key with a
+// version, WATCH for the rest, presence re-sent, queued calls sent.
+func (s *Session) goLive() {
+	s.ph = phLive
+	if s.everLive {
+		s.stats.reconnects.Add(1)
+	}
+	s.everLive = true
+	s.stats.connects.Add(1)
+	info := s.server0
+	s.server.Store(&info)
+	s.requests = nil
+	clear(s.streams)
+	s.nextStream = wire.FirstSubscriptionStream
+	s.barrier++
+	resumed := false
+	for _, ks := range s.keys {
+		ks.retryAt = time.Time{}
+		if ks.have && ks.version > 0 {
+			s.resume(ks)
+			resumed = true
+		} else {
+			s.watch([]string{ks.key})
+		}
+	}
+	if resumed {
+		// Servers answer in order: once this HEARTBEAT comes back every
+		// replay requested above has been sent, even by a server that ends
+		// its replay without a STATE_INIT.
+		s.barrierPending = true
+		s.sendHeartbeat()
+	}
+	s.resendPresence()
+	queued := s.queued
+	s.queued = nil
+	for _, pc := range queued {
+		s.sendCall(pc)
+	}
+	s.publishGauges()
+	s.setState(StateLive, nil)
+}

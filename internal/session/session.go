@@ -1,0 +1,620 @@
+// Package session implements the SODP session actor: one goroutine that
+// owns the connection phase, the watch table, pending calls, presence and
+// back-off, fed by one command channel.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sodp-go/client/internal/wire"
+)
+
+// Defaults used when a Config field is zero.
+const (
+	DefaultCallTimeout   = 30 * time.Second
+	DefaultHeartbeat     = 25 * time.Second
+	DefaultHandshake     = 10 * time.Second
+	DefaultBackoffMin    = time.Second
+	DefaultBackoffMax    = 30 * time.Second
+	DefaultMaxMessage    = 1 << 20
+	DefaultEventBuffer   = 64
+	DefaultOutboundQueue = 1024
+)
+
+// phase is the actor's view of the connection.
+type phase uint8
+
+const (
+	phDialing   phase = iota // a dial goroutine is running
+	phHandshake              // connected, waiting for HELLO or AUTH_OK
+	phLive                   // session live
+	phBackoff                // waiting to dial again
+	phFailed                 // terminal error; no more dialing
+	phClosed
+)
+
+type counters struct {
+	connects, reconnects, disconnects, resumes, replayed, resyncs, deltas atomic.Uint64
+	conflated, callsSent, errors, framesIn, framesOut, decodeErrors       atomic.Uint64
+}
+
+// Session is one client's session actor and everything it started.
+type Session struct {
+	cfg  Config
+	log  *slog.Logger
+	in   chan any
+	quit chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	closeOnce sync.Once
+	stats     counters
+
+	// Published by the actor, read by anyone.
+	mu          sync.Mutex
+	state       ConnState
+	failErr     error
+	stateNotify chan struct{} // closed and replaced on every state change
+	server      atomic.Pointer[ServerInfo]
+	byCode      map[int]uint64 // under mu
+	gauges      gauges         // under mu
+
+	events        chan Event
+	eventsDropped uint64 // actor only
+
+	callSeq atomic.Uint64
+	callPfx string
+
+	// Actor-only state.
+	ph             phase
+	conn           *conn
+	epoch          uint64
+	attempt        uint64 // dial attempt counter
+	failures       int    // consecutive failed connection attempts
+	endpointIdx    int
+	unauthorized   int // consecutive 401s
+	everLive       bool
+	handshakeUntil time.Time
+	backoff        *time.Timer
+	dialCancel     context.CancelFunc
+	server0        ServerInfo // info of the connection being set up
+	keys           map[string]*keyState
+	streams        map[uint32]string
+	nextStream     uint32
+	requests       []*request
+	calls          map[string]*pendingCall // sent on the current connection
+	queued         []*pendingCall          // waiting for a live session
+	presence       map[string]map[string]any
+	subs           map[*Subscriber]struct{}
+	hbOutstanding  int
+	barrier        uint64 // id of the last resume batch whose heartbeat barrier is pending
+	barrierPending bool
+	ticks          uint64
+	pendingState   *Event
+}
+
+type gauges struct {
+	subs, keys, calls, presence int
+}
+
+// New starts a session; it connects in the background.
+func New(cfg Config) (*Session, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("sodp: no server URL")
+	}
+	for i, e := range cfg.Endpoints {
+		u, err := NormalizeURL(e)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Endpoints[i] = u
+	}
+	setDefaults(&cfg)
+	s := &Session{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		in:          make(chan any, 256),
+		quit:        make(chan struct{}),
+		done:        make(chan struct{}),
+		state:       StateConnecting,
+		stateNotify: make(chan struct{}),
+		byCode:      make(map[int]uint64),
+		events:      make(chan Event, cfg.EventBuffer),
+		callPfx:     fmt.Sprintf("%08x-", rand.Uint32()),
+		keys:        make(map[string]*keyState),
+		streams:     make(map[uint32]string),
+		calls:       make(map[string]*pendingCall),
+		presence:    make(map[string]map[string]any),
+		subs:        make(map[*Subscriber]struct{}),
+	}
+	s.wg.Add(1)
+	go s.run()
+	return s, nil
+}
+
+func setDefaults(c *Config) {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.HandshakeTime <= 0 {
+		c.HandshakeTime = DefaultHandshake
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = DefaultBackoffMin
+	}
+	if c.BackoffMax < c.BackoffMin {
+		c.BackoffMax = max(DefaultBackoffMax, c.BackoffMin)
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = DefaultMaxMessage
+	}
+	if c.EventBuffer <= 0 {
+		c.EventBuffer = DefaultEventBuffer
+	}
+	if c.OutboundQueue <= 0 {
+		c.OutboundQueue = DefaultOutboundQueue
+	}
+}
+
+// Close stops the session: pending calls fail with ErrClosed, every
+// subscription ends with ErrClosed, the connection closes, and Close
+// returns after every goroutine the session started has exited.
+func (s *Session) Close() error {
+	s.closeOnce.Do(func() { close(s.quit) })
+	s.wg.Wait()
+	return nil
+}
+
+// Done is closed when the actor has stopped.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Events returns the event channel. It is closed after Close.
+func (s *Session) Events() <-chan Event { return s.events }
+
+// State returns the connection state.
+func (s *Session) State() ConnState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// Server returns what is known of the server, or nil before the first HELLO.
+func (s *Session) Server() *ServerInfo { return s.server.Load() }
+
+// Ready waits until the session is live. It returns the terminal error if
+// the session failed, ErrClosed after Close, or ctx's error.
+func (s *Session) Ready(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		st, err, ch := s.state, s.failErr, s.stateNotify
+		s.mu.Unlock()
+		switch st {
+		case StateLive:
+			return nil
+		case StateFailed:
+			return err
+		case StateClosed:
+			return ErrClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Session) Stats() Stats {
+	st := Stats{
+		Connects:     s.stats.connects.Load(),
+		Reconnects:   s.stats.reconnects.Load(),
+		Disconnects:  s.stats.disconnects.Load(),
+		Resumes:      s.stats.resumes.Load(),
+		Replayed:     s.stats.replayed.Load(),
+		Resyncs:      s.stats.resyncs.Load(),
+		Deltas:       s.stats.deltas.Load(),
+		Conflated:    s.stats.conflated.Load(),
+		CallsSent:    s.stats.callsSent.Load(),
+		Errors:       s.stats.errors.Load(),
+		FramesIn:     s.stats.framesIn.Load(),
+		FramesOut:    s.stats.framesOut.Load(),
+		DecodeErrors: s.stats.decodeErrors.Load(),
+		ErrorsByCode: map[int]uint64{},
+	}
+	s.mu.Lock()
+	for k, v := range s.byCode {
+		st.ErrorsByCode[k] = v
+	}
+	st.Subscriptions, st.WatchedKeys, st.PendingCalls, st.PresenceEntries = s.gauges.subs, s.gauges.keys, s.gauges.calls, s.gauges.presence
+	s.mu.Unlock()
+	return st
+}
+
+// do runs f on the actor and waits for it; it fails with ErrClosed when the
+// actor is gone and with ctx's error when ctx ends first.
+func (s *Session) do(ctx context.Context, f func()) error {
+	cmd := command{f: f, done: make(chan struct{})}
+	select {
+	case s.in <- cmd:
+	case <-s.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-cmd.done:
+		return nil
+	case <-s.done:
+		// The actor may have run f just before stopping.
+		select {
+		case <-cmd.done:
+			return nil
+		default:
+		}
+		return ErrClosed
+	}
+}
+
+// post runs f on the actor without waiting; false if the actor is gone.
+func (s *Session) post(f func()) bool {
+	select {
+	case s.in <- command{f: f}:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+type command struct {
+	f    func()
+	done chan struct{}
+}
+
+func (s *Session) run() {
+	defer s.wg.Done()
+	tick := time.NewTicker(s.cfg.Heartbeat / 4)
+	defer tick.Stop()
+	s.backoff = time.NewTimer(time.Hour)
+	s.backoff.Stop()
+	s.startDial()
+	for {
+		select {
+		case <-s.quit:
+			s.shutdown()
+			return
+		case msg := <-s.in:
+			s.handle(msg)
+		case <-tick.C:
+			s.onTick()
+		case <-s.backoff.C:
+			if s.ph == phBackoff {
+				s.startDial()
+			}
+		}
+	}
+}
+
+func (s *Session) handle(msg any) {
+	switch m := msg.(type) {
+	case command:
+		m.f()
+		if m.done != nil {
+			close(m.done)
+		}
+	case dialResult:
+		s.onDialed(m)
+	case frameIn:
+		if s.conn == nil || m.epoch != s.conn.epoch {
+			return
+		}
+		s.stats.framesIn.Add(1)
+		s.onFrame(m.frame, m.err)
+	case connLost:
+		if s.conn == nil || m.epoch != s.conn.epoch {
+			return
+		}
+		s.connectionLost(m.err)
+	}
+}
+
+// setState publishes a connection state change and emits an event.
+func (s *Session) setState(st ConnState, err error) {
+	s.mu.Lock()
+	if s.state == st && err == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.state = st
+	if st == StateFailed {
+		s.failErr = err
+	}
+	close(s.stateNotify)
+	s.stateNotify = make(chan struct{})
+	s.mu.Unlock()
+	s.emit(Event{Time: time.Now(), State: st, Err: err}, true)
+}
+
+// emit sends an event without blocking. When the reader is behind, the
+// event is counted as dropped (and the count reported on the next event
+// that gets through); a dropped state change is kept and sent later, so
+// the latest state is never lost.
+func (s *Session) emit(ev Event, isState bool) {
+	if !s.flush() {
+		s.eventsDropped++
+		if isState {
+			s.pendingState = &ev
+		}
+		return
+	}
+	ev.Dropped = s.eventsDropped
+	select {
+	case s.events <- ev:
+		s.eventsDropped = 0
+	default:
+		s.eventsDropped++
+		if isState {
+			s.pendingState = &ev
+		}
+	}
+}
+
+// flush sends a state change kept back by emit; false while it cannot.
+func (s *Session) flush() bool {
+	if s.pendingState == nil {
+		return true
+	}
+	ps := *s.pendingState
+	ps.State = s.State()
+	ps.Dropped = s.eventsDropped - 1
+	select {
+	case s.events <- ps:
+		s.pendingState = nil
+		s.eventsDropped = 0
+		return true
+	default:
+		return false
+	}
+}
+
+// reportErr makes err visible: logged, and sent as an event.
+func (s *Session) reportErr(err error, attrs ...any) {
+	s.log.Warn("sodp: "+err.Error(), attrs...)
+	s.emit(Event{Time: time.Now(), State: s.State(), Err: err}, false)
+}
+
+func (s *Session) publishGauges() {
+	n := 0
+	for _, p := range s.presence {
+		n += len(p)
+	}
+	s.mu.Lock()
+	s.gauges = gauges{subs: len(s.subs), keys: len(s.keys), calls: len(s.calls) + len(s.queued), presence: n}
+	s.mu.Unlock()
+}
+
+// startDial starts a dial goroutine for the next endpoint.
+func (s *Session) startDial() {
+	s.ph = phDialing
+	if s.everLive {
+		s.setState(StateReconnecting, nil)
+	} else {
+		s.setState(StateConnecting, nil)
+	}
+	endpoint := s.cfg.Endpoints[s.endpointIdx%len(s.cfg.Endpoints)]
+	s.endpointIdx++
+	s.attempt++
+	ctx, cancel := context.WithCancel(context.Background())
+	s.dialCancel = cancel
+	s.wg.Add(1)
+	go s.dial(ctx, s.attempt, endpoint)
+}
+
+func (s *Session) onDialed(r dialResult) {
+	if r.attempt != s.attempt || s.ph != phDialing {
+		if r.ws != nil {
+			r.ws.Close()
+		}
+		return
+	}
+	s.dialCancel()
+	if r.err != nil {
+		s.log.Info("sodp: connect failed", "endpoint", redactURL(r.endpoint), "err", r.err)
+		s.emit(Event{Time: time.Now(), State: s.State(), Err: r.err}, false)
+		s.scheduleRedial()
+		return
+	}
+	s.conn = s.startConn(r.ws, r.endpoint, r.token)
+	s.ph = phHandshake
+	s.handshakeUntil = time.Now().Add(s.cfg.HandshakeTime)
+	s.server0 = ServerInfo{Endpoint: redactURL(r.endpoint)}
+	s.hbOutstanding = 0
+	s.barrierPending = false
+}
+
+// scheduleRedial waits with jittered exponential back-off, then dials.
+func (s *Session) scheduleRedial() {
+	if s.cfg.NoReconnect && s.everLive {
+		s.fail(fmt.Errorf("%w: reconnecting is disabled", ErrConnectionLost))
+		return
+	}
+	s.failures++
+	d := s.cfg.BackoffMin
+	for i := 1; i < s.failures && d < s.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.BackoffMax)
+	// Jitter: up to a quarter of the delay, at most 500 ms.
+	j := min(d/4, 500*time.Millisecond)
+	if j > 0 {
+		d += rand.N(j)
+	}
+	s.ph = phBackoff
+	if s.everLive {
+		s.setState(StateReconnecting, nil)
+	}
+	s.backoff.Reset(d)
+}
+
+func (s *Session) onTick() {
+	s.ticks++
+	s.flush()
+	now := time.Now()
+	s.retryKeys(now)
+	if s.conn == nil {
+		return
+	}
+	if s.ph == phHandshake && now.After(s.handshakeUntil) {
+		s.dropConn(fmt.Errorf("%w: no HELLO/AUTH_OK within %s", ErrConnectionLost, s.cfg.HandshakeTime))
+		return
+	}
+	idle := now.Sub(time.Unix(0, s.conn.lastIn.Load()))
+	if idle > 2*s.cfg.Heartbeat {
+		s.dropConn(fmt.Errorf("%w: no traffic from the server for %s", ErrConnectionLost, idle.Round(time.Millisecond)))
+		return
+	}
+	if s.ticks%4 == 0 {
+		s.sendHeartbeat()
+		s.conn.send(outFrame{ping: true})
+	}
+}
+
+func (s *Session) sendHeartbeat() {
+	if s.hbOutstanding < 3 {
+		s.hbOutstanding++
+	}
+	s.send(wire.TypeHeartbeat, wire.ControlStream, nil)
+}
+
+// send queues a frame on the current connection; a full queue means the
+// connection is stalled and it is dropped.
+func (s *Session) send(t wire.Type, stream uint32, body any) bool {
+	if s.conn == nil {
+		return false
+	}
+	if !s.conn.send(outFrame{typ: t, stream: stream, body: body}) {
+		s.dropConn(fmt.Errorf("%w: outbound queue full (%d frames); the connection is stalled", ErrConnectionLost, s.cfg.OutboundQueue))
+		return false
+	}
+	return true
+}
+
+// dropConn closes the current connection and reacts as to a lost one.
+func (s *Session) dropConn(err error) {
+	if s.conn == nil {
+		return
+	}
+	s.connectionLost(err)
+}
+
+// connectionLost handles the end of the current connection.
+func (s *Session) connectionLost(err error) {
+	c := s.conn
+	s.conn = nil
+	c.close()
+	wasLive := s.ph == phLive
+	s.stats.disconnects.Add(1)
+	s.log.Info("sodp: connection lost", "endpoint", redactURL(c.endpoint), "err", err)
+	var ce *CloseError
+	if errors.As(err, &ce) || errors.Is(err, ErrTooLarge) {
+		s.reportErr(err)
+	}
+	lost := ErrConnectionLost
+	if err != nil && !errors.Is(err, ErrConnectionLost) {
+		lost = fmt.Errorf("%w: %w", ErrConnectionLost, err)
+	}
+	for id, pc := range s.calls {
+		pc.finish(nil, lost)
+		delete(s.calls, id)
+	}
+	s.requests = nil
+	clear(s.streams)
+	for _, ks := range s.keys {
+		ks.phase = kpIdle
+	}
+	s.publishGauges()
+	if s.ph == phFailed || s.ph == phClosed {
+		return
+	}
+	if wasLive {
+		s.failures = 0
+	}
+	s.scheduleRedial()
+}
+
+// fail makes the session terminally failed with err.
+func (s *Session) fail(err error) {
+	if s.conn != nil {
+		c := s.conn
+		s.conn = nil
+		c.close()
+	}
+	s.ph = phFailed
+	s.backoff.Stop()
+	if s.dialCancel != nil {
+		s.dialCancel()
+	}
+	for id, pc := range s.calls {
+		pc.finish(nil, err)
+		delete(s.calls, id)
+	}
+	for _, pc := range s.queued {
+		pc.finish(nil, err)
+	}
+	s.queued = nil
+	s.requests = nil
+	for sub := range s.subs {
+		s.removeSub(sub, err, false)
+	}
+	s.log.Error("sodp: session failed", "err", err)
+	s.setState(StateFailed, err)
+	s.publishGauges()
+}
+
+func (s *Session) shutdown() {
+	s.ph = phClosed
+	s.backoff.Stop()
+	if s.dialCancel != nil {
+		s.dialCancel()
+	}
+	if s.conn != nil {
+		c := s.conn
+		s.conn = nil
+		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "client closed")
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(100*time.Millisecond))
+		c.close()
+	}
+	for _, pc := range s.calls {
+		pc.finish(nil, ErrClosed)
+	}
+	for _, pc := range s.queued {
+		pc.finish(nil, ErrClosed)
+	}
+	s.calls, s.queued = nil, nil
+	for sub := range s.subs {
+		s.removeSub(sub, ErrClosed, false)
+	}
+	s.setState(StateClosed, nil)
+	s.publishGauges()
+	close(s.events)
+	close(s.done)
+}
+
+// ConflatedCounter is the counter mailboxes add replaced updates to.
+func (s *Session) ConflatedCounter() *atomic.Uint64 { return &s.stats.conflated }

@@ -1,0 +1,448 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/wire"
+)
+
+var keyPattern = regexp.MustCompile(`^[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)*$`)
+
+// ValidKey checks a state key against the protocol's key syntax.
+func ValidKey(key string) error {
+	if len(key) > 0 && len(key) <= 1024 && keyPattern.MatchString(key) {
+		return nil
+	}
+	return fmt.Errorf("%w %q: keys are dot-separated words of letters, digits and _ (like game.player)", ErrInvalidKey, key)
+}
+
+// keyPhase is where a watched key stands on the current connection.
+type keyPhase uint8
+
+const (
+	kpIdle     keyPhase = iota // not requested on this connection
+	kpWatching                 // WATCH sent, waiting for STATE_INIT
+	kpResuming                 // RESUME sent, replay may be under way
+	kpLive                     // STATE_INIT received (or replay finished)
+)
+
+// keyState is one watched key: the cached copy and its local subscribers.
+type keyState struct {
+	key         string
+	subs        map[*Subscriber]bool // true once the subscriber has had a first value
+	params      map[string]any
+	have        bool // value holds a copy that can be trusted
+	value       any
+	version     uint64
+	initialized bool
+	phase       keyPhase
+	stream      uint32
+	batch       uint64
+	retryAt     time.Time
+	waiters     []versionWaiter
+}
+
+type versionWaiter struct {
+	version uint64
+	ch      chan error
+}
+
+// Subscriber is one local subscription of one or more keys.
+type Subscriber struct {
+	Keys    []string
+	Params  map[string]any
+	Mailbox *Mailbox
+	removed bool
+}
+
+// Subscribe registers sub with the actor and runs start on the actor once
+// it is registered, so start can launch the subscriber's goroutine with
+// Spawn. Keys must be valid (see ValidKey).
+func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) error {
+	var err error
+	derr := s.do(ctx, func() {
+		switch s.ph {
+		case phClosed:
+			err = ErrClosed
+			return
+		case phFailed:
+			err = s.failErr
+			return
+		}
+		start()
+		s.addSub(sub)
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
+}
+
+// Spawn runs f in a goroutine that Close waits for. Call it only from a
+// function running on the actor (such as Subscribe's start).
+func (s *Session) Spawn(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// Unsubscribe removes sub; when it was the last subscriber of a key the
+// key is unwatched. It does not wait.
+func (s *Session) Unsubscribe(sub *Subscriber, err error) {
+	s.post(func() { s.removeSub(sub, err, true) })
+}
+
+func (s *Session) addSub(sub *Subscriber) {
+	s.subs[sub] = struct{}{}
+	var fresh []string
+	for _, key := range sub.Keys {
+		ks := s.keys[key]
+		if ks == nil {
+			ks = &keyState{key: key, subs: make(map[*Subscriber]bool), params: sub.Params}
+			s.keys[key] = ks
+			fresh = append(fresh, key)
+		}
+		ks.subs[sub] = false
+		if ks.have {
+			ks.subs[sub] = true
+			sub.Mailbox.Push(Delivery{Key: key, Value: ks.value, Version: ks.version, Initialized: ks.initialized, Kind: KindCached})
+		}
+	}
+	if s.ph == phLive && len(fresh) > 0 {
+		s.watch(fresh)
+	}
+	s.publishGauges()
+}
+
+// removeSub drops sub, ending its mailbox with err, and unwatches keys no
+// one watches any more.
+func (s *Session) removeSub(sub *Subscriber, err error, unwatch bool) {
+	if sub.removed {
+		return
+	}
+	sub.removed = true
+	delete(s.subs, sub)
+	sub.Mailbox.Fail(err)
+	var gone []string
+	for _, key := range sub.Keys {
+		ks := s.keys[key]
+		if ks == nil {
+			continue
+		}
+		delete(ks.subs, sub)
+		if len(ks.subs) == 0 {
+			s.dropKey(ks, ErrClosed)
+			gone = append(gone, key)
+		}
+	}
+	if unwatch && s.ph == phLive && len(gone) > 0 {
+		if len(gone) == 1 {
+			s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{State: gone[0]})
+		} else {
+			s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{States: gone})
+		}
+	}
+	s.publishGauges()
+}
+
+// dropKey forgets a key: no subscriber is left, or the server refused it.
+func (s *Session) dropKey(ks *keyState, err error) {
+	delete(s.keys, ks.key)
+	if ks.stream != 0 && s.streams[ks.stream] == ks.key {
+		delete(s.streams, ks.stream)
+	}
+	for _, w := range ks.waiters {
+		w.ch <- err
+	}
+	ks.waiters = nil
+}
+
+func (s *Session) allocStream(ks *keyState) uint32 {
+	if s.nextStream < wire.FirstSubscriptionStream {
+		s.nextStream = wire.FirstSubscriptionStream
+	}
+	id := s.nextStream
+	s.nextStream++
+	ks.stream = id
+	s.streams[id] = ks.key
+	return id
+}
+
+// watch sends one WATCH for keys (a multi-key WATCH for several).
+func (s *Session) watch(keys []string) {
+	req := &request{kind: reqWatch, multi: len(keys) > 1}
+	var first uint32
+	for i, key := range keys {
+		ks := s.keys[key]
+		id := s.allocStream(ks)
+		if i == 0 {
+			first = id
+		}
+		ks.phase = kpWatching
+		req.keys = append(req.keys, key)
+		req.streams = append(req.streams, id)
+	}
+	s.requests = append(s.requests, req)
+	params := s.keys[keys[0]].params
+	if len(keys) == 1 {
+		s.send(wire.TypeWatch, first, &wire.Watch{State: keys[0], Params: params})
+	} else {
+		s.send(wire.TypeWatch, first, &wire.Watch{States: keys, Params: params})
+	}
+}
+
+// resume sends RESUME for a key that holds a version.
+func (s *Session) resume(ks *keyState) {
+	id := s.allocStream(ks)
+	ks.phase = kpResuming
+	ks.batch = s.barrier
+	s.requests = append(s.requests, &request{kind: reqResume, keys: []string{ks.key}, streams: []uint32{id}})
+	s.stats.resumes.Add(1)
+	s.send(wire.TypeResume, id, &wire.Resume{State: ks.key, SinceVersion: ks.version, Params: ks.params})
+}
+
+// resync throws away a key's local copy and asks for a fresh one.
+func (s *Session) resync(ks *keyState, why error) {
+	ks.have = false
+	if s.ph != phLive {
+		return
+	}
+	s.log.Info("sodp: re-synchronising key", "key", ks.key, "reason", why)
+	s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{State: ks.key})
+	if ks.stream != 0 && s.streams[ks.stream] == ks.key {
+		delete(s.streams, ks.stream)
+	}
+	s.watch([]string{ks.key})
+}
+
+// keyFor names the key a STATE_INIT or DELTA belongs to: the body's own
+// key, else the key of the stream.
+func (s *Session) keyFor(named string, stream uint32) string {
+	if named != "" {
+		return named
+	}
+	return s.streams[stream]
+}
+
+func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
+	key := s.keyFor(b.State, f.Stream)
+	if key == "" {
+		s.reportErr(fmt.Errorf("%w: STATE_INIT on stream %d names no key", ErrProtocol, f.Stream))
+		return
+	}
+	if f.Stream >= wire.FirstSubscriptionStream {
+		s.streams[f.Stream] = key
+	}
+	s.answer(key)
+	ks := s.keys[key]
+	if ks == nil {
+		return
+	}
+	if f.Stream >= wire.FirstSubscriptionStream {
+		ks.stream = f.Stream
+	}
+	changed := !ks.have || ks.version != b.Version || ks.initialized != b.Initialized || !delta.Equal(ks.value, b.Value)
+	ks.have, ks.value, ks.version, ks.initialized = true, b.Value, b.Version, b.Initialized
+	ks.phase = kpLive
+	ks.retryAt = time.Time{}
+	if changed {
+		s.stats.resyncs.Add(1)
+	}
+	for sub, got := range ks.subs {
+		switch {
+		case !got:
+			ks.subs[sub] = true
+			sub.Mailbox.Push(Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindSnapshot})
+		case changed:
+			sub.Mailbox.Push(Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindResync})
+		}
+	}
+	s.wake(ks)
+}
+
+func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
+	key := s.keyFor(b.State, f.Stream)
+	ks := s.keys[key]
+	if ks == nil {
+		if key == "" {
+			s.reportErr(fmt.Errorf("%w: DELTA on stream %d names no key", ErrProtocol, f.Stream))
+		}
+		return
+	}
+	kind := KindDelta
+	switch ks.phase {
+	case kpResuming:
+		s.answer(key)
+		if b.Version <= ks.version {
+			return
+		}
+		kind = KindReplayed
+	case kpWatching, kpIdle:
+		// The fresh value comes with the STATE_INIT; earlier deltas are
+		// already in it.
+		return
+	}
+	if !ks.have {
+		return
+	}
+	if b.Version == ks.version && kind == KindDelta {
+		return // a duplicate from a doubled server subscription
+	}
+	v, deleted, err := delta.Apply(ks.value, b.Ops)
+	if err != nil {
+		s.stats.decodeErrors.Add(1)
+		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, key, b.Version, err)
+		s.reportErr(err, "key", key)
+		s.resync(ks, err)
+		return
+	}
+	ks.value, ks.version = v, b.Version
+	ks.initialized = !deleted
+	if kind == KindReplayed {
+		s.stats.replayed.Add(1)
+	} else {
+		s.stats.deltas.Add(1)
+	}
+	for sub, got := range ks.subs {
+		if got {
+			sub.Mailbox.Push(Delivery{Key: key, Value: v, Version: b.Version, Initialized: !deleted, Kind: kind})
+		}
+	}
+	s.wake(ks)
+}
+
+// endReplay marks keys resumed before the heartbeat barrier as live: a
+// server that sends no STATE_INIT after its replay has finished it by now.
+func (s *Session) endReplay() {
+	for _, ks := range s.keys {
+		if ks.phase == kpResuming && ks.batch <= s.barrier {
+			ks.phase = kpLive
+			s.answer(ks.key)
+		}
+	}
+	s.barrierPending = false
+}
+
+// WaitVersion waits until the local copy of key is at version v or later.
+// The key must be watched by a subscription.
+func (s *Session) WaitVersion(ctx context.Context, key string, v uint64) error {
+	ch := make(chan error, 1)
+	err := s.do(ctx, func() {
+		ks := s.keys[key]
+		if ks == nil {
+			ch <- fmt.Errorf("sodp: WaitVersion: key %s is not watched", key)
+			return
+		}
+		if ks.have && ks.version >= v {
+			ch <- nil
+			return
+		}
+		ks.waiters = append(ks.waiters, versionWaiter{version: v, ch: ch})
+	})
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+func (s *Session) wake(ks *keyState) {
+	if len(ks.waiters) == 0 {
+		return
+	}
+	kept := ks.waiters[:0]
+	for _, w := range ks.waiters {
+		if ks.version >= w.version {
+			w.ch <- nil
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	clear(ks.waiters[len(kept):])
+	ks.waiters = kept
+}
+
+// Cached returns the local copy of a watched key.
+func (s *Session) Cached(ctx context.Context, key string) (value any, version uint64, initialized, ok bool, err error) {
+	err = s.do(ctx, func() {
+		if ks := s.keys[key]; ks != nil && ks.have {
+			value, version, initialized, ok = ks.value, ks.version, ks.initialized, true
+		}
+	})
+	return
+}
+
+// keyRefused ends what depends on a key the server would not let us watch.
+func (s *Session) keyRefused(key string, se *ServerError) {
+	ks := s.keys[key]
+	if ks == nil {
+		return
+	}
+	if se.Code == 429 || se.Code >= 500 || se.Code == 0 {
+		ks.phase = kpIdle
+		ks.retryAt = time.Now().Add(s.cfg.BackoffMin)
+		s.reportErr(se, "key", key)
+		return
+	}
+	for sub := range ks.subs {
+		if len(sub.Keys) == 1 {
+			s.removeSub(sub, se, false)
+			continue
+		}
+		sub.Mailbox.Push(Delivery{Key: key, Err: se})
+		delete(ks.subs, sub)
+	}
+	s.dropKey(ks, se)
+	s.publishGauges()
+}
+
+// retryKeys re-watches keys whose watch was refused for a passing reason.
+func (s *Session) retryKeys(now time.Time) {
+	if s.ph != phLive {
+		return
+	}
+	var due []string
+	for key, ks := range s.keys {
+		if ks.phase == kpIdle && !ks.retryAt.IsZero() && now.After(ks.retryAt) {
+			ks.retryAt = time.Time{}
+			due = append(due, key)
+		}
+	}
+	for _, key := range due {
+		s.watch([]string{key})
+	}
+}
+
+// keyInMessage finds which of keys an error message names.
+func keyInMessage(msg string, keys []string) (string, bool) {
+	for _, k := range keys {
+		i := strings.Index(msg, k)
+		if i < 0 {
+			continue
+		}
+		end := i + len(k)
+		before := i == 0 || !isKeyChar(msg[i-1]) && msg[i-1] != '.'
+		after := end == len(msg) || !isKeyChar(msg[end]) && !(msg[end] == '.' && end+1 < len(msg) && isKeyChar(msg[end+1]))
+		if before && after {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func isKeyChar(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}

@@ -1,0 +1,603 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/shamaton/msgpack/v2"
+	"github.com/shamaton/msgpack/v2/def"
+
+	"github.com/sodp-go/client/internal/delta"
+)
+
+// Sentinel errors wrapped by *DecodeError; test with errors.Is.
+var (
+	ErrMalformed   = errors.New("malformed MessagePack")
+	ErrNotArray    = errors.New("frame is not an array")
+	ErrArity       = errors.New("frame does not have 4 elements")
+	ErrFieldType   = errors.New("field has the wrong type")
+	ErrUnknownType = errors.New("unknown frame type")
+	ErrTrailing    = errors.New("trailing bytes after the frame")
+)
+
+// DecodeError describes a frame that could not be decoded. Type, Stream and
+// Key are filled in as far as the frame could be read, so a receiver can
+// tell which subscription a broken DELTA belonged to.
+type DecodeError struct {
+	Err    error  // one of the sentinels above (ErrValue for a bad value)
+	Type   Type   // 0 when the header could not be read
+	Stream uint32 // 0 when unknown
+	Key    string // the key the body named, when it could be read
+	Detail string
+}
+
+func (e *DecodeError) Error() string {
+	s := "sodp wire: " + e.Err.Error()
+	if e.Type != 0 {
+		s += fmt.Sprintf(" (%s on stream %d", e.Type, e.Stream)
+		if e.Key != "" {
+			s += ", key " + e.Key
+		}
+		s += ")"
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Unwrap returns the sentinel.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Decode decodes one frame. On failure it returns a *DecodeError, and the
+// returned Frame carries as much of the header as could be read. A frame of
+// an unknown type decodes its header and raw body and returns an error
+// wrapping ErrUnknownType, so the receiver can report it and go on.
+func Decode(data []byte) (f Frame, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f = Frame{}
+			f.Type, f.Stream, _ = peekHeader(data)
+			err = &DecodeError{Err: ErrMalformed, Type: f.Type, Stream: f.Stream, Detail: fmt.Sprint(r)}
+		}
+	}()
+	if len(data) == 0 {
+		return f, &DecodeError{Err: ErrMalformed, Detail: "empty message"}
+	}
+	if err := checkNesting(data, maxWireDepth); err != nil {
+		f.Type, f.Stream, _ = peekHeader(data)
+		return f, &DecodeError{Err: ErrValue, Type: f.Type, Stream: f.Stream, Detail: err.Error()}
+	}
+	var raw any
+	if e := msgpack.Unmarshal(data, &raw); e != nil {
+		if !errors.Is(e, def.ErrHasLeftOver) {
+			f.Type, f.Stream, _ = peekHeader(data)
+			return f, &DecodeError{Err: ErrMalformed, Type: f.Type, Stream: f.Stream, Detail: e.Error()}
+		}
+		// One complete value followed by more bytes: read what the frame
+		// says so the error can name its type, stream and key.
+		var key string
+		f, key, _ = decodeFrame(raw)
+		f.Body = nil
+		return f, &DecodeError{Err: ErrTrailing, Type: f.Type, Stream: f.Stream, Key: key, Detail: e.Error()}
+	}
+	f, _, err = decodeFrame(raw)
+	return f, err
+}
+
+// decodeFrame decodes a frame from its generic MessagePack form. It also
+// returns the key the body names, when it could be read.
+func decodeFrame(raw any) (f Frame, key string, err error) {
+	arr, ok := raw.([]any)
+	if !ok {
+		return f, "", &DecodeError{Err: ErrNotArray, Detail: fmt.Sprintf("got %s", typeName(raw))}
+	}
+	if len(arr) != 4 {
+		return f, "", &DecodeError{Err: ErrArity, Detail: fmt.Sprintf("got %d elements", len(arr))}
+	}
+	t, ok := uintOf(arr[0])
+	if !ok || t > math.MaxUint8 {
+		return f, "", &DecodeError{Err: ErrFieldType, Detail: "frame_type: want uint8, got " + typeName(arr[0])}
+	}
+	f.Type = Type(t)
+	s, ok := uintOf(arr[1])
+	if !ok || s > math.MaxUint32 {
+		return f, "", &DecodeError{Err: ErrFieldType, Type: f.Type, Detail: "stream_id: want uint32, got " + typeName(arr[1])}
+	}
+	f.Stream = uint32(s)
+	if f.Seq, ok = uintOf(arr[2]); !ok {
+		return f, "", &DecodeError{Err: ErrFieldType, Type: f.Type, Stream: f.Stream, Detail: "seq: want uint64, got " + typeName(arr[2])}
+	}
+	d := bodyDecoder{f: &f}
+	if arr[3] != nil {
+		m, ok := arr[3].(map[any]any)
+		if !ok {
+			if f.Type.Known() {
+				return f, "", d.fail(ErrFieldType, "body: want map or nil, got "+typeName(arr[3]))
+			}
+		}
+		d.m = m
+	}
+	if !f.Type.Known() {
+		body, nerr := Normalize(arr[3])
+		if nerr == nil {
+			f.Body = body
+		}
+		return f, "", d.fail(ErrUnknownType, fmt.Sprintf("type 0x%02x", uint8(f.Type)))
+	}
+	if d.m == nil {
+		// A nil body is legal for HEARTBEAT; for other frames the typed body
+		// is left nil and the receiver decides whether that is an error.
+		return f, "", nil
+	}
+	f.Body, err = d.body()
+	return f, d.key, err
+}
+
+type bodyDecoder struct {
+	f   *Frame
+	m   map[any]any
+	key string
+}
+
+func (d *bodyDecoder) fail(sentinel error, detail string) error {
+	return &DecodeError{Err: sentinel, Type: d.f.Type, Stream: d.f.Stream, Key: d.key, Detail: detail}
+}
+
+func (d *bodyDecoder) body() (any, error) {
+	var err error
+	switch d.f.Type {
+	case TypeHello:
+		b := &Hello{}
+		err = d.all(
+			d.str("protocol", &b.Protocol), d.str("version", &b.Version), d.str("server", &b.Server),
+			d.str("server_id", &b.ServerID), d.boolean("auth", &b.Auth), d.mapField("capabilities", &b.Capabilities))
+		return b, err
+	case TypeWatch:
+		b := &Watch{}
+		err = d.all(d.keyField(&b.State), d.strs("states", &b.States), d.mapField("params", &b.Params))
+		return b, err
+	case TypeStateInit:
+		b := &StateInit{}
+		err = d.all(d.keyField(&b.State), d.version("version", &b.Version), d.value("value", &b.Value),
+			d.boolean("initialized", &b.Initialized), d.mapField("params", &b.Params))
+		return b, err
+	case TypeDelta:
+		b := &Delta{}
+		err = d.all(d.keyField(&b.State), d.version("version", &b.Version), d.ops(&b.Ops))
+		return b, err
+	case TypeCall:
+		b := &Call{}
+		err = d.all(d.str("call_id", &b.CallID), d.str("method", &b.Method), d.mapField("args", &b.Args))
+		return b, err
+	case TypeResult:
+		b := &Result{}
+		var code uint64
+		err = d.all(d.str("call_id", &b.CallID), d.boolean("success", &b.Success), d.value("data", &b.Data),
+			d.str("error", &b.Message), d.str("message", &b.Message), d.version("code", &code))
+		if b.Message == "" && !b.Success {
+			if s, ok := b.Data.(string); ok {
+				b.Message = s
+			}
+		}
+		b.Code = int(min(code, math.MaxInt32))
+		return b, err
+	case TypeError:
+		b := &Error{}
+		var code uint64
+		err = d.all(d.version("code", &code), d.str("message", &b.Message))
+		b.Code = int(min(code, math.MaxInt32))
+		return b, err
+	case TypeResume:
+		b := &Resume{}
+		err = d.all(d.keyField(&b.State), d.version("since_version", &b.SinceVersion), d.mapField("params", &b.Params))
+		return b, err
+	case TypeAuth:
+		b := &Auth{}
+		err = d.str("token", &b.Token)
+		return b, err
+	case TypeAuthOK:
+		b := &AuthOK{}
+		err = d.str("sub", &b.Sub)
+		return b, err
+	case TypeUnwatch:
+		b := &Unwatch{}
+		err = d.all(d.keyField(&b.State), d.strs("states", &b.States))
+		return b, err
+	}
+	// HEARTBEAT with a non-nil body: the body carries nothing.
+	return nil, nil
+}
+
+func (d *bodyDecoder) all(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// keyField reads "state", or "key" when "state" is absent, and remembers it
+// for error reports.
+func (d *bodyDecoder) keyField(dst *string) error {
+	name := "state"
+	if _, ok := d.m["state"]; !ok {
+		if _, ok := d.m["key"]; ok {
+			name = "key"
+		}
+	}
+	if err := d.str(name, dst); err != nil {
+		return err
+	}
+	d.key = *dst
+	return nil
+}
+
+func (d *bodyDecoder) str(name string, dst *string) error {
+	v, ok := d.m[name]
+	if !ok || v == nil {
+		return nil
+	}
+	switch x := v.(type) {
+	case string:
+		*dst = x
+	case []byte:
+		*dst = string(x)
+	default:
+		return d.fail(ErrFieldType, fmt.Sprintf("%q: want string, got %s", name, typeName(v)))
+	}
+	return nil
+}
+
+func (d *bodyDecoder) boolean(name string, dst *bool) error {
+	v, ok := d.m[name]
+	if !ok || v == nil {
+		return nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return d.fail(ErrFieldType, fmt.Sprintf("%q: want bool, got %s", name, typeName(v)))
+	}
+	*dst = b
+	return nil
+}
+
+// version reads an unsigned integer of any width; an integral non-negative
+// float is accepted too.
+func (d *bodyDecoder) version(name string, dst *uint64) error {
+	v, ok := d.m[name]
+	if !ok || v == nil {
+		return nil
+	}
+	n, ok := uintOf(v)
+	if !ok {
+		return d.fail(ErrFieldType, fmt.Sprintf("%q: want unsigned integer, got %s", name, typeName(v)))
+	}
+	*dst = n
+	return nil
+}
+
+func (d *bodyDecoder) value(name string, dst *any) error {
+	v, ok := d.m[name]
+	if !ok {
+		return nil
+	}
+	n, err := Normalize(v)
+	if err != nil {
+		return d.fail(ErrValue, fmt.Sprintf("%q: %v", name, err))
+	}
+	*dst = n
+	return nil
+}
+
+func (d *bodyDecoder) mapField(name string, dst *map[string]any) error {
+	v, ok := d.m[name]
+	if !ok || v == nil {
+		return nil
+	}
+	if _, isMap := v.(map[any]any); !isMap {
+		return d.fail(ErrFieldType, fmt.Sprintf("%q: want map, got %s", name, typeName(v)))
+	}
+	n, err := Normalize(v)
+	if err != nil {
+		return d.fail(ErrValue, fmt.Sprintf("%q: %v", name, err))
+	}
+	*dst = n.(map[string]any)
+	return nil
+}
+
+func (d *bodyDecoder) strs(name string, dst *[]string) error {
+	v, ok := d.m[name]
+	if !ok || v == nil {
+		return nil
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return d.fail(ErrFieldType, fmt.Sprintf("%q: want array of strings, got %s", name, typeName(v)))
+	}
+	out := make([]string, len(arr))
+	for i, e := range arr {
+		s, ok := e.(string)
+		if !ok {
+			return d.fail(ErrFieldType, fmt.Sprintf("%q[%d]: want string, got %s", name, i, typeName(e)))
+		}
+		out[i] = s
+	}
+	*dst = out
+	return nil
+}
+
+func (d *bodyDecoder) ops(dst *[]delta.Op) error {
+	v, ok := d.m["ops"]
+	if !ok || v == nil {
+		return d.fail(ErrFieldType, `"ops": missing`)
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return d.fail(ErrFieldType, `"ops": want array, got `+typeName(v))
+	}
+	out := make([]delta.Op, len(arr))
+	for i, e := range arr {
+		m, ok := e.(map[any]any)
+		if !ok {
+			return d.fail(ErrFieldType, fmt.Sprintf(`"ops"[%d]: want map, got %s`, i, typeName(e)))
+		}
+		op, ok1 := m["op"].(string)
+		path, ok2 := m["path"].(string)
+		if !ok1 || !ok2 {
+			return d.fail(ErrFieldType, fmt.Sprintf(`"ops"[%d]: want string "op" and "path"`, i))
+		}
+		val, err := Normalize(m["value"])
+		if err != nil {
+			return d.fail(ErrValue, fmt.Sprintf(`"ops"[%d].value: %v`, i, err))
+		}
+		out[i] = delta.Op{Op: op, Path: path, Value: val}
+	}
+	*dst = out
+	return nil
+}
+
+// maxWireDepth bounds the nesting of a whole frame: the frame array, the
+// body map and the op list and op map around a value, plus the value's own
+// limit (maxDepth).
+const maxWireDepth = maxDepth + 8
+
+// checkNesting reports an error when the MessagePack value at the start of
+// data nests arrays and maps more than limit levels deep. The MessagePack
+// decoder recurses once per level, and a message of a few MiB nested
+// deeply enough exhausts the goroutine stack, which is fatal rather than a
+// recoverable panic. checkNesting walks the data without recursion. It stops
+// quietly at the first complete value, at a byte that is not MessagePack and
+// at the end of data, leaving those cases to the decoder.
+func checkNesting(data []byte, limit int) error {
+	if len(data) <= limit {
+		return nil // every level takes at least one byte
+	}
+	var pending []uint64 // elements still to read in each open container
+	for i := 0; i < len(data); {
+		c := data[i]
+		var size, children uint64 // size of the element's head and payload
+		switch {
+		case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
+			size = 1
+		case c&0xf0 == 0x80:
+			size, children = 1, 2*uint64(c&0x0f)
+		case c&0xf0 == 0x90:
+			size, children = 1, uint64(c&0x0f)
+		case c&0xe0 == 0xa0:
+			size = 1 + uint64(c&0x1f)
+		case c == 0xcc, c == 0xd0:
+			size = 2
+		case c == 0xcd, c == 0xd1:
+			size = 3
+		case c == 0xca, c == 0xce, c == 0xd2:
+			size = 5
+		case c == 0xcb, c == 0xcf, c == 0xd3:
+			size = 9
+		case c >= 0xd4 && c <= 0xd8: // fixext 1, 2, 4, 8, 16
+			size = 2 + 1<<(c-0xd4)
+		case c == 0xc4, c == 0xd9: // bin8, str8
+			n, ok := lengthAt(data, i, 1)
+			if !ok {
+				return nil
+			}
+			size = 2 + n
+		case c == 0xc5, c == 0xda:
+			n, ok := lengthAt(data, i, 2)
+			if !ok {
+				return nil
+			}
+			size = 3 + n
+		case c == 0xc6, c == 0xdb:
+			n, ok := lengthAt(data, i, 4)
+			if !ok {
+				return nil
+			}
+			size = 5 + n
+		case c == 0xc7: // ext8, ext16, ext32: length, type, data
+			n, ok := lengthAt(data, i, 1)
+			if !ok {
+				return nil
+			}
+			size = 3 + n
+		case c == 0xc8:
+			n, ok := lengthAt(data, i, 2)
+			if !ok {
+				return nil
+			}
+			size = 4 + n
+		case c == 0xc9:
+			n, ok := lengthAt(data, i, 4)
+			if !ok {
+				return nil
+			}
+			size = 6 + n
+		case c == 0xdc, c == 0xde:
+			n, ok := lengthAt(data, i, 2)
+			if !ok {
+				return nil
+			}
+			size, children = 3, n
+			if c == 0xde {
+				children *= 2
+			}
+		case c == 0xdd, c == 0xdf:
+			n, ok := lengthAt(data, i, 4)
+			if !ok {
+				return nil
+			}
+			size, children = 5, n
+			if c == 0xdf {
+				children *= 2
+			}
+		default: // 0xc1 is never used
+			return nil
+		}
+		if size > uint64(len(data)-i) {
+			return nil
+		}
+		i += int(size)
+		if children > 0 {
+			if len(pending) == limit {
+				return fmt.Errorf("%w: nesting deeper than %d", ErrValue, limit)
+			}
+			pending = append(pending, children)
+			continue
+		}
+		// A complete element: count it against the containers it closes.
+		for {
+			if len(pending) == 0 {
+				return nil
+			}
+			pending[len(pending)-1]--
+			if pending[len(pending)-1] > 0 {
+				break
+			}
+			pending = pending[:len(pending)-1]
+		}
+	}
+	return nil
+}
+
+// lengthAt reads the n-byte big-endian length that follows the code at
+// data[i].
+func lengthAt(data []byte, i, n int) (uint64, bool) {
+	if len(data)-i-1 < n {
+		return 0, false
+	}
+	var v uint64
+	for _, b := range data[i+1 : i+1+n] {
+		v = v<<8 | uint64(b)
+	}
+	return v, true
+}
+
+// peekHeader reads the frame type and stream id from the start of data
+// without decoding the rest, for error reports on frames that do not
+// decode. ok is false when data does not start with a 4-element array and
+// two unsigned integers that fit a type and a stream id.
+func peekHeader(data []byte) (t Type, stream uint32, ok bool) {
+	if len(data) == 0 || data[0] != 0x94 {
+		return 0, 0, false
+	}
+	tv, n, ok := peekUint(data[1:])
+	if !ok || tv > math.MaxUint8 {
+		return 0, 0, false
+	}
+	sv, _, ok := peekUint(data[1+n:])
+	if !ok || sv > math.MaxUint32 {
+		return Type(tv), 0, true
+	}
+	return Type(tv), uint32(sv), true
+}
+
+// peekUint reads a non-negative MessagePack integer of any width from the
+// start of data and returns it with its encoded size.
+func peekUint(data []byte) (v uint64, size int, ok bool) {
+	if len(data) == 0 {
+		return 0, 0, false
+	}
+	c := data[0]
+	switch {
+	case c <= 0x7f:
+		return uint64(c), 1, true
+	case c == 0xcc, c == 0xd0:
+		size = 1
+	case c == 0xcd, c == 0xd1:
+		size = 2
+	case c == 0xce, c == 0xd2:
+		size = 4
+	case c == 0xcf, c == 0xd3:
+		size = 8
+	default:
+		return 0, 0, false
+	}
+	if len(data) < 1+size {
+		return 0, 0, false
+	}
+	for _, b := range data[1 : 1+size] {
+		v = v<<8 | uint64(b)
+	}
+	if c >= 0xd0 && v>>(8*size-1) != 0 { // negative signed integer
+		return 0, 0, false
+	}
+	return v, 1 + size, true
+}
+
+// uintOf converts any non-negative integer width, or an integral
+// non-negative float, to uint64.
+func uintOf(v any) (uint64, bool) {
+	switch x := v.(type) {
+	case uint8:
+		return uint64(x), true
+	case uint16:
+		return uint64(x), true
+	case uint32:
+		return uint64(x), true
+	case uint64:
+		return x, true
+	case uint:
+		return uint64(x), true
+	case int8:
+		return uint64(x), x >= 0
+	case int16:
+		return uint64(x), x >= 0
+	case int32:
+		return uint64(x), x >= 0
+	case int64:
+		return uint64(x), x >= 0
+	case int:
+		return uint64(x), x >= 0
+	case float64:
+		if x >= 0 && x < 1<<64 && x == math.Trunc(x) {
+			return uint64(x), true
+		}
+	case float32:
+		return uintOf(float64(x))
+	}
+	return 0, false
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nil"
+	case bool:
+		return "bool"
+	case string:
+		return "string"
+	case []byte:
+		return "bin"
+	case []any:
+		return "array"
+	case map[any]any, map[string]any:
+		return "map"
+	case float32, float64:
+		return "float"
+	case int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint:
+		return "integer"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -1,0 +1,132 @@
+package sodp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/sodp-go/client/internal/session"
+)
+
+// Call invokes a server method and returns the RESULT's data (nil when the
+// server sent none). It waits for the session to be live if it is not, and
+// for the answer, bounded by ctx; without a deadline in ctx the call
+// timeout applies (WithCallTimeout, default 30 s).
+//
+// Errors: a *ServerError when the server refused the call (whether it sent
+// RESULT success:false or an ERROR frame); ErrConnectionLost when the
+// connection dropped before the answer (the call may or may not have been
+// applied); ErrTooLarge when the call encodes over the message size limit
+// (nothing was sent); ErrClosed after Close; ctx's error, wrapped.
+func (c *Client) Call(ctx context.Context, method string, args map[string]any) (any, error) {
+	if err := checkCall(ctx, c, method); err != nil {
+		return nil, err
+	}
+	return c.s.Call(ctx, session.CallSpec{Method: method, Args: args})
+}
+
+func checkCall(ctx context.Context, c *Client, method string) error {
+	if ctx == nil {
+		return fmt.Errorf("sodp: %s: nil context", method)
+	}
+	if c == nil {
+		return fmt.Errorf("%w: nil client", ErrClosed)
+	}
+	if method == "" {
+		return errors.New("sodp: call: empty method name")
+	}
+	return nil
+}
+
+// write runs one built-in state method on key and returns the version the
+// server assigned.
+func (c *Client) write(ctx context.Context, spec session.CallSpec) (uint64, error) {
+	if err := checkCall(ctx, c, spec.Method); err != nil {
+		return 0, err
+	}
+	if err := session.ValidKey(spec.Key); err != nil {
+		return 0, err
+	}
+	data, err := c.s.Call(ctx, spec)
+	if err != nil {
+		return 0, err
+	}
+	return versionOf(data), nil
+}
+
+// versionOf reads {version} from a RESULT's data; 0 when it is absent.
+func versionOf(data any) uint64 {
+	m, ok := data.(map[string]any)
+	if !ok {
+		return 0
+	}
+	switch v := m["version"].(type) {
+	case int64:
+		if v > 0 {
+			return uint64(v)
+		}
+	case uint64:
+		return v
+	case float64:
+		if v > 0 && v < math.MaxUint64 {
+			return uint64(v)
+		}
+	}
+	return 0
+}
+
+// Set replaces the whole value of key (state.set) and returns the new
+// version, or 0 when the server does not say (one server family never
+// does). value may be any value that encodes to MessagePack: a struct
+// (msgpack tags), a map, a slice, a scalar or nil. Errors are as for Call,
+// plus ErrInvalidKey before anything is sent.
+func (c *Client) Set(ctx context.Context, key string, value any) (uint64, error) {
+	return c.write(ctx, session.CallSpec{Method: "state.set", Key: key, Args: map[string]any{"state": key, "value": value}})
+}
+
+// Patch merges the fields of patch into the value of key (state.patch) and
+// returns the new version (0 when the server does not say). The spec and
+// most servers merge top-level fields only; the Rust server merges deeply.
+// patch is a map or a struct that encodes to one.
+func (c *Client) Patch(ctx context.Context, key string, patch any) (uint64, error) {
+	return c.write(ctx, session.CallSpec{Method: "state.patch", Key: key, Args: map[string]any{"state": key, "patch": patch}})
+}
+
+// SetIn sets one nested location of key's value (state.set_in), creating
+// parents, and returns the new version. path is a JSON Pointer ("/a/b",
+// with ~1 for / and ~0 for ~). For the Go server, which takes dotted paths,
+// the pointer is translated; a pointer it cannot express (a segment with
+// ".", "/" or "~", or the root) fails locally with ErrInvalidPath.
+func (c *Client) SetIn(ctx context.Context, key, path string, value any) (uint64, error) {
+	if len(path) == 0 || path[0] != '/' {
+		return 0, fmt.Errorf("%w %q: a JSON Pointer starts with /", ErrInvalidPath, path)
+	}
+	return c.write(ctx, session.CallSpec{Method: "state.set_in", Key: key, Adapt: session.SetInArgs(key, path, value)})
+}
+
+// Delete deletes key (state.delete): watchers see it uninitialized with a
+// nil value. It returns the new version, and forgets this client's
+// presence entries under key.
+func (c *Client) Delete(ctx context.Context, key string) (uint64, error) {
+	return c.write(ctx, session.CallSpec{Method: "state.delete", Key: key, Args: map[string]any{"state": key}, DropPresence: true})
+}
+
+// Presence sets path in key's value for as long as this client's session
+// lasts (state.presence): the server removes it when the connection ends
+// and tells every watcher. The client remembers the entry and sends it
+// again after every reconnect, until Presence is called with a nil value
+// for the same path (which also writes nil there), Delete deletes the key,
+// or the client closes. On a server without presence (the Go server) it
+// fails locally with ErrNotSupported.
+func (c *Client) Presence(ctx context.Context, key, path string, value any) (uint64, error) {
+	if len(path) == 0 || path[0] != '/' {
+		return 0, fmt.Errorf("%w %q: a JSON Pointer starts with /", ErrInvalidPath, path)
+	}
+	return c.write(ctx, session.CallSpec{
+		Method:   "state.presence",
+		Key:      key,
+		Adapt:    session.PresenceArgs(key, path, value),
+		Presence: &session.PresenceEntry{Key: key, Path: path, Value: value},
+	})
+}

@@ -1,0 +1,133 @@
+package sodp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sodp-go/client/internal/session"
+)
+
+// Client is a connection to an SODP server that keeps itself connected
+// until Close. It is safe for concurrent use.
+//
+// One goroutine inside the client owns all session state; the methods
+// below talk to it through a channel, so no method blocks on a slow
+// subscriber or on the network longer than its context allows.
+type Client struct {
+	s *session.Session
+}
+
+// New returns a Client that connects to url in the background and keeps
+// reconnecting (with back-off) until Close. url is ws://, wss://, or the
+// aliases sodp:// and sodps:// (default port 7777). New fails only for an
+// invalid URL. Use Ready to wait for the first connection.
+func New(url string, opts ...Option) (*Client, error) {
+	cfg := session.Config{Endpoints: []string{url}}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	s, err := session.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{s: s}, nil
+}
+
+// Dial connects to url and returns once the session is live: HELLO
+// received and, when the server asks for a token, AUTH_OK. If ctx ends
+// first, or a terminal error (such as ErrUnauthorized) occurs, Dial closes
+// the client and returns the error. Connection attempts that fail for
+// other reasons are retried with back-off until ctx ends.
+func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
+	if ctx == nil {
+		return nil, errors.New("sodp: Dial: nil context")
+	}
+	c, err := New(url, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Ready(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("sodp: dial %s: %w", url, err)
+	}
+	return c, nil
+}
+
+// Ready waits until the session is live. It returns nil at once if it is;
+// the terminal error if the client failed (for example ErrUnauthorized);
+// ErrClosed after Close; or ctx's error.
+func (c *Client) Ready(ctx context.Context) error {
+	if ctx == nil {
+		return errors.New("sodp: Ready: nil context")
+	}
+	return c.s.Ready(ctx)
+}
+
+// Close ends the client: pending calls fail with ErrClosed, every
+// subscription's Updates channel is closed with Err() == ErrClosed, the
+// connection is closed, and the Events channel is closed. Close returns
+// after every goroutine the client started has exited. It is idempotent
+// and always returns nil.
+func (c *Client) Close() error { return c.s.Close() }
+
+// ConnState is the state of a Client's connection.
+type ConnState = session.ConnState
+
+// Connection states reported by State and Events.
+const (
+	StateConnecting   = session.StateConnecting   // dialing, or waiting for HELLO / AUTH_OK
+	StateLive         = session.StateLive         // the session is live
+	StateReconnecting = session.StateReconnecting // the connection dropped; reconnecting with back-off
+	StateFailed       = session.StateFailed       // a terminal error stopped the client (see Event.Err)
+	StateClosed       = session.StateClosed       // Close was called
+)
+
+// State returns the current connection state.
+func (c *Client) State() ConnState { return c.s.State() }
+
+// Event is a connection state change, or an error that belongs to no
+// caller: a server ERROR that matched no request, a frame that could not be
+// decoded, a delta that did not apply (the key is re-synchronised), a
+// failed connection attempt. Fields: Time, State (the state when the event
+// was made), Err (nil for a plain state change) and Dropped (events lost
+// just before this one because the reader fell behind).
+type Event = session.Event
+
+// Events returns the channel of connection state changes and session
+// errors. It never blocks the client: when the reader falls behind, events
+// are dropped and counted in the next Event's Dropped, except the latest
+// state change, which is kept until it can be delivered. The channel is
+// closed when the client is closed. Reading it is optional.
+func (c *Client) Events() <-chan Event { return c.s.Events() }
+
+// ServerInfo describes the server of the current or last session: Name,
+// Version (protocol version announced), Dialect (the server family
+// recognised from HELLO), Capabilities (as announced), Subject (the
+// authenticated subject) and Endpoint (the URL, without credentials).
+type ServerInfo = session.ServerInfo
+
+// Dialect is a known SODP server family, recognised from HELLO. The client
+// adapts to it where it can: dotted set_in paths and no presence for
+// DialectGo, for instance.
+type Dialect = session.Dialect
+
+// Server families.
+const (
+	DialectSpec = session.DialectSpec // unknown server, assumed to follow the specification
+	DialectGo   = session.DialectGo   // the Go SODP server library
+	DialectTS   = session.DialectTS   // the TypeScript SODP server library
+	DialectRust = session.DialectRust // the Rust reference server
+)
+
+// Server returns what is known of the server, or nil before the first
+// session went live.
+func (c *Client) Server() *ServerInfo { return c.s.Server() }
+
+// Stats are counters since the client was created; see the field comments.
+type Stats = session.Stats
+
+// Stats returns a snapshot of the client's counters.
+func (c *Client) Stats() Stats { return c.s.Stats() }

@@ -1,0 +1,78 @@
+// Package sodp is a client for SODP, the State-Oriented Data Protocol: a
+// server keeps named pieces of state ("keys", like game.player), a client
+// watches keys and receives each one's whole value once and then only the
+// changes, and writes go through a small RPC layer on the same WebSocket.
+//
+// This client hands values to Go channels instead of callbacks:
+//
+//	client, err := sodp.Dial(ctx, "ws://localhost:7777")
+//	if err != nil { ... }
+//	defer client.Close()
+//
+//	sub, err := sodp.Watch[Player](ctx, client, "game.player")
+//	if err != nil { ... }
+//	for u := range sub.Updates() {
+//		fmt.Println(u.Kind, u.Version, u.Value.Health)
+//	}
+//	// Updates is closed: sub.Err() says why.
+//
+// # Connecting
+//
+// Dial returns a live client; New returns at once and connects in the
+// background (Ready waits). Either way the client stays connected until
+// Close: a lost connection is re-dialled with jittered exponential back-off
+// (WithBackoff), through every endpoint given (WithEndpoints). Tokens come
+// from WithToken or, refreshed on every connection, WithTokenProvider. A
+// connection that shows no traffic for two heartbeat intervals
+// (WithHeartbeat) is declared dead and re-dialled. State and Events report
+// the connection state; Server says which server family the client
+// recognised (the known servers deviate from the specification in known
+// ways, and the client adapts).
+//
+// # Watching
+//
+// Watch, WatchMany and Key(...).Watch return a *Subscription whose Updates
+// channel delivers Update values: Key, Value (converted into the type
+// parameter), Version, Initialized, Kind and Skipped. The first update is
+// the current value (KindSnapshot, or KindCached when another subscription
+// of the client already holds the key). Later ones are live changes
+// (KindDelta); after a reconnect the client resumes from the last version
+// it holds, and the subscriber sees either every missed change
+// (KindReplayed) or one fresh value that says the gap could not be
+// replayed (KindResync).
+//
+// A slow reader never slows the client. By default updates are conflated:
+// a reader that falls behind gets the newest value next, with Skipped
+// counting the updates it replaced — no state is lost, because every update
+// carries the whole value. WithBuffer(n) delivers every update instead, up
+// to n behind; one more ends the subscription with ErrSlowConsumer.
+//
+// Several subscriptions of one key share one server subscription; the
+// server is told to stop (UNWATCH) when the last one closes.
+//
+// # Writing
+//
+// Set, Patch, SetIn, Delete, Presence and the generic Call take a context
+// that bounds the wait (WithCallTimeout applies when it has no deadline).
+// Writes return the version the server assigned, when the server says; a
+// Ref's WaitVersion waits until the client's copy has caught up with it
+// (read-your-writes). Server failures are *ServerError values that match
+// the sentinels (ErrForbidden, ErrRateLimited, …) with errors.Is, whether
+// the server answered with a failed RESULT or an ERROR frame. A call whose
+// connection drops before the answer fails with ErrConnectionLost: it may
+// or may not have been applied.
+//
+// # Errors that belong to no caller
+//
+// A server ERROR that matches no request, a frame that cannot be decoded,
+// or a delta that does not apply to the local copy (the key is then
+// re-synchronised with a fresh value) is logged (WithLogger) and sent on
+// Events. Bad input from the network never panics the client and never
+// silently corrupts a cached value.
+//
+// # Testing
+//
+// Package sodptest runs a real SODP server in-process, in the style of
+// net/http/httptest, with switches that reproduce each known server's
+// deviations.
+package sodp

@@ -1,0 +1,326 @@
+package sodptest
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/wire"
+)
+
+// Dialect selects which server's behaviour the test server reproduces: the
+// specification (PROTOCOL.md) or one of the three known servers with the
+// deviations listed in PROTOCOL.md §9.
+type Dialect int
+
+// The dialects. DialectSpec is the default.
+const (
+	// DialectSpec behaves as the protocol specification says.
+	DialectSpec Dialect = iota
+	// DialectGo reproduces the Go server library.
+	DialectGo
+	// DialectTS reproduces the TypeScript server library.
+	DialectTS
+	// DialectRust reproduces the Rust reference server.
+	DialectRust
+)
+
+// String returns "spec", "go", "ts" or "rust", or "Dialect(N)" for a value
+// outside the defined set.
+func (d Dialect) String() string {
+	switch d {
+	case DialectSpec:
+		return "spec"
+	case DialectGo:
+		return "go"
+	case DialectTS:
+		return "ts"
+	case DialectRust:
+		return "rust"
+	}
+	return fmt.Sprintf("Dialect(%d)", int(d))
+}
+
+// ParseDialect returns the dialect named by s, the inverse of
+// Dialect.String (case-insensitive; "typescript" is accepted for "ts"). An
+// unknown name is an error.
+func ParseDialect(s string) (Dialect, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "spec", "":
+		return DialectSpec, nil
+	case "go":
+		return DialectGo, nil
+	case "ts", "typescript":
+		return DialectTS, nil
+	case "rust":
+		return DialectRust, nil
+	}
+	return DialectSpec, fmt.Errorf("sodptest: unknown dialect %q (want spec, go, ts or rust)", s)
+}
+
+// closeMode says what happens to a connection after an error that may end it.
+type closeMode int
+
+const (
+	stayOpen      closeMode = iota // keep the connection
+	closeGraceful                  // send a close frame, then close
+	dropAbrupt                     // close the socket without a close frame
+)
+
+// liveness names what keeps a connection alive in the server's eyes.
+type liveness int
+
+const (
+	liveAnyTraffic      liveness = iota // any message, ping or pong
+	livePong                            // pongs to the server's pings only
+	liveClientHeartbeat                 // the client's HEARTBEAT frames only
+)
+
+// streamMode names how STATE_INIT stream ids are chosen.
+type streamMode int
+
+const (
+	streamSpec   streamMode = iota // the client's id for one key, own ids for several
+	streamClient                   // always the frame's stream id
+	streamOwn                      // own ids 10, 11, … per connection
+)
+
+// resumeMode names the RESUME replay policy.
+type resumeMode int
+
+const (
+	resumeSpec    resumeMode = iota // replay + STATE_INIT when covered, else STATE_INIT
+	resumeNoInit                    // replay only when covered (no STATE_INIT), else STATE_INIT
+	resumePartial                   // whatever the log has, then STATE_INIT
+)
+
+// slowMode names what happens when a connection's outbound queue is full.
+type slowMode int
+
+const (
+	slowEvict     slowMode = iota // close the connection
+	slowDrop                      // drop the frame silently
+	slowUnbounded                 // never full
+)
+
+// queueLimit is the outbound queue bound of the evicting and dropping
+// dialects.
+const queueLimit = 1024
+
+// traits lists every observable difference between the dialects.
+type traits struct {
+	enc              wire.EncodeOptions
+	pings            bool // WebSocket pings instead of HEARTBEAT frames
+	echo             bool // echo client HEARTBEAT frames
+	live             liveness
+	defaultHeartbeat time.Duration
+	maxMessage       int64
+	tooBig413        bool // ERROR 413 before the 1009 close
+	authFail         closeMode
+	missingTokenCode int
+	missingToken     closeMode
+	beforeAuth       closeMode
+	liveExpiry       bool
+	streams          streamMode
+	dedup            bool
+	multiStop        bool // a bad key ends the processing of a multi-key WATCH
+	unwatchByStream  bool
+	resultVersion    bool // RESULT data is {version}; else nil
+	resultFirst      bool // RESULT is queued before the caller's own DELTA
+	failAsError      bool // CALL failures are ERROR frames
+	rate429Error     bool // a rate-limited CALL is an ERROR frame
+	unknownMethod    int
+	deepPatch        bool
+	dottedSetIn      bool
+	presence         bool
+	firstOp          string
+	perKeyVersions   bool
+	resume           resumeMode
+	since64Only      bool
+	slow             slowMode
+	rawPaths         bool // diff paths without ~0/~1 escaping
+	errStream0       bool // WATCH/RESUME key errors on stream 0
+	aclMessage       func(key string) string
+	nilBodyCrash     bool
+	unwatchNilSilent bool
+	ignoreBadFrames  bool
+	helloName        string
+}
+
+func forbiddenKey(key string) string    { return "forbidden: " + key }
+func accessDeniedKey(key string) string { return "access denied: " + key }
+
+func traitsOf(d Dialect) *traits {
+	switch d {
+	case DialectGo:
+		return &traits{
+			enc:              wire.EncodeOptions{FixedWidthInts: true, OmitNilOpValues: true, DeltaKeyField: "key"},
+			pings:            true,
+			echo:             true,
+			live:             livePong,
+			defaultHeartbeat: 30 * time.Second,
+			maxMessage:       64 << 10,
+			authFail:         stayOpen,
+			missingTokenCode: 400,
+			missingToken:     stayOpen,
+			beforeAuth:       stayOpen,
+			streams:          streamClient,
+			multiStop:        true,
+			unwatchByStream:  true,
+			resultVersion:    true,
+			resultFirst:      true,
+			failAsError:      true,
+			rate429Error:     true,
+			unknownMethod:    400,
+			dottedSetIn:      true,
+			firstOp:          delta.OpUpdate,
+			resume:           resumeNoInit,
+			since64Only:      true,
+			slow:             slowDrop,
+			rawPaths:         true,
+			aclMessage:       func(string) string { return "access denied" },
+			unwatchNilSilent: true,
+			helloName:        "sodptest-go",
+		}
+	case DialectTS:
+		return &traits{
+			live:             liveClientHeartbeat,
+			defaultHeartbeat: 30 * time.Second,
+			maxMessage:       1 << 20,
+			authFail:         closeGraceful,
+			missingTokenCode: 401,
+			missingToken:     closeGraceful,
+			beforeAuth:       stayOpen,
+			streams:          streamOwn,
+			dedup:            true,
+			rate429Error:     true,
+			unknownMethod:    404,
+			presence:         true,
+			firstOp:          delta.OpUpdate,
+			perKeyVersions:   true,
+			resume:           resumeSpec,
+			slow:             slowUnbounded,
+			errStream0:       true,
+			aclMessage:       accessDeniedKey,
+			nilBodyCrash:     true,
+			helloName:        "sodp-server-ts",
+		}
+	case DialectRust:
+		return &traits{
+			enc:              wire.EncodeOptions{DeltaKeyField: "-"},
+			pings:            true,
+			echo:             true,
+			live:             livePong,
+			defaultHeartbeat: 25 * time.Second,
+			maxMessage:       1 << 20,
+			tooBig413:        true,
+			authFail:         dropAbrupt,
+			missingTokenCode: 401,
+			missingToken:     dropAbrupt,
+			beforeAuth:       dropAbrupt,
+			liveExpiry:       true,
+			streams:          streamOwn,
+			resultVersion:    true,
+			failAsError:      true,
+			rate429Error:     true,
+			unknownMethod:    404,
+			deepPatch:        true,
+			presence:         true,
+			firstOp:          delta.OpAdd,
+			resume:           resumePartial,
+			slow:             slowEvict,
+			rawPaths:         true,
+			errStream0:       true,
+			aclMessage:       forbiddenKey,
+			ignoreBadFrames:  true,
+			helloName:        "SODP-RS",
+		}
+	}
+	return &traits{
+		echo:             true,
+		live:             liveAnyTraffic,
+		defaultHeartbeat: 30 * time.Second,
+		maxMessage:       1 << 20,
+		authFail:         closeGraceful,
+		missingTokenCode: 401,
+		missingToken:     closeGraceful,
+		beforeAuth:       closeGraceful,
+		liveExpiry:       true,
+		streams:          streamSpec,
+		dedup:            true,
+		resultVersion:    true,
+		unknownMethod:    404,
+		presence:         true,
+		firstOp:          delta.OpAdd,
+		resume:           resumeSpec,
+		slow:             slowEvict,
+		aclMessage:       forbiddenKey,
+		helloName:        "sodptest",
+	}
+}
+
+// hello builds the HELLO body the dialect sends.
+func (s *Server) hello() *wire.Hello {
+	cfg := &s.cfg
+	auth := cfg.secret != nil
+	methods := []any{"state.set", "state.patch", "state.set_in", "state.delete", "state.append"}
+	if s.tr.presence {
+		methods = append(methods, "state.presence")
+	}
+	switch cfg.dialect {
+	case DialectGo:
+		var rate any = int64(0)
+		if cfg.writeRate > 0 || cfg.watchRate > 0 {
+			rate = map[string]any{"writes_per_sec": cfg.writeRate, "watches_per_sec": cfg.watchRate}
+		}
+		return &wire.Hello{
+			Protocol: "sodp",
+			Version:  "1.0",
+			ServerID: s.tr.helloName,
+			Auth:     auth,
+			Capabilities: map[string]any{
+				"max_sessions": int64(0),
+				"max_watches":  int64(0),
+				"rate_limit":   rate,
+				"backpressure": int64(queueLimit),
+				"jwt":          auth,
+			},
+		}
+	case DialectRust:
+		return &wire.Hello{
+			Version: "0.1",
+			Server:  s.tr.helloName,
+			Auth:    auth,
+			Capabilities: map[string]any{
+				"rate_limit_writes":  optionalRate(cfg.writeRate),
+				"rate_limit_watches": optionalRate(cfg.watchRate),
+				"max_message_size":   s.maxMessage,
+				"presence":           true,
+				"methods":            methods,
+			},
+		}
+	}
+	return &wire.Hello{
+		Protocol: "sodp",
+		Version:  "1.0",
+		Server:   s.tr.helloName,
+		Auth:     auth,
+		Capabilities: map[string]any{
+			"heartbeat_ms":     s.heartbeat.Milliseconds(),
+			"max_message_size": s.maxMessage,
+			"delta_log":        int64(cfg.deltaLog),
+			"presence":         s.tr.presence,
+			"resume":           true,
+			"methods":          methods,
+		},
+	}
+}
+
+// optionalRate is nil for an unset rate limit, else the rate.
+func optionalRate(r float64) any {
+	if r <= 0 {
+		return nil
+	}
+	return r
+}

@@ -1,0 +1,97 @@
+package sodptest
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Option configures a Server. Options are applied in order; a later option
+// overrides an earlier one of the same kind.
+type Option func(*config)
+
+type config struct {
+	secret      []byte
+	dialect     Dialect
+	deltaLog    int
+	heartbeat   time.Duration
+	hbSet       bool
+	writeRate   float64
+	watchRate   float64
+	acl         func(sub, key string, write bool) bool
+	maxMessage  int64
+	addr        string
+	logger      *slog.Logger
+	maxRecorded int
+}
+
+func defaultConfig() config {
+	return config{deltaLog: 1000, addr: "127.0.0.1:0"}
+}
+
+// WithAuth requires every connection to authenticate with an HS256 JWT
+// signed with secret, carrying a string "sub" and a numeric "exp" in the
+// future. HELLO then says auth:true. A nil secret is treated as an empty,
+// non-nil one (auth stays required). Server.Token makes valid tokens.
+func WithAuth(secret []byte) Option {
+	return func(c *config) {
+		if secret == nil {
+			secret = []byte{}
+		}
+		c.secret = append([]byte{}, secret...)
+	}
+}
+
+// WithDialect selects the server behaviour to reproduce (default
+// DialectSpec). An unknown value behaves as DialectSpec.
+func WithDialect(d Dialect) Option { return func(c *config) { c.dialect = d } }
+
+// WithDeltaLog sets how many DELTAs per key are kept for RESUME (default
+// 1000). Zero or less keeps none, so every RESUME with missed versions finds
+// a gap.
+func WithDeltaLog(n int) Option { return func(c *config) { c.deltaLog = n } }
+
+// WithHeartbeat sets the heartbeat interval (default 30 s; 25 s for
+// DialectRust). It drives the dialect's mechanism — HEARTBEAT frames
+// (DialectSpec, DialectTS) or WebSocket pings (DialectGo, DialectRust) — and
+// the liveness window: a connection that shows no sign of life, as the
+// dialect judges it, for twice the interval is closed. Zero or less turns
+// both off.
+func WithHeartbeat(d time.Duration) Option {
+	return func(c *config) { c.heartbeat, c.hbSet = d, true }
+}
+
+// WithRateLimit limits each connection to writesPerSec CALLs and
+// watchesPerSec WATCH/RESUME frames per second, with a burst equal to the
+// rate (at least 1). Over the limit a request is refused with code 429 in
+// the dialect's form. A rate of zero or less leaves that kind unlimited.
+func WithRateLimit(writesPerSec, watchesPerSec float64) Option {
+	return func(c *config) { c.writeRate, c.watchRate = writesPerSec, watchesPerSec }
+}
+
+// WithACL installs an access check called for every watched key
+// (write=false) and every mutating CALL (write=true) with the connection's
+// authenticated subject ("" without WithAuth). Returning false refuses the
+// request with code 403. The function runs on the connection's goroutine and
+// must not call back into the Server.
+func WithACL(allow func(sub, key string, write bool) bool) Option {
+	return func(c *config) { c.acl = allow }
+}
+
+// WithMaxMessageSize sets the largest inbound message in bytes. The default
+// depends on the dialect: 64 KiB for DialectGo, 1 MiB for the others. A
+// larger message closes the connection with code 1009 (DialectRust sends
+// ERROR 413 first). Zero or less restores the dialect's default.
+func WithMaxMessageSize(n int64) Option { return func(c *config) { c.maxMessage = n } }
+
+// WithAddr sets the listening address (default "127.0.0.1:0", a free
+// loopback port).
+func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
+
+// WithLogger sets the logger for connections, authentication (Info) and
+// mutations (Debug). nil, the default, discards everything.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithMaxRecorded bounds how many received frames Server.Received and
+// Conn.Received keep (the newest n; default 0, unbounded). Long-running
+// servers should set it.
+func WithMaxRecorded(n int) Option { return func(c *config) { c.maxRecorded = n } }

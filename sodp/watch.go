@@ -1,0 +1,280 @@
+package sodp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/sodp-go/client/internal/session"
+	"github.com/sodp-go/client/internal/wire"
+)
+
+// Kind says where an update came from.
+type Kind = session.Kind
+
+// Update kinds. A reader can tell "the value changed" (KindDelta,
+// KindReplayed) from "the client re-synchronised" (KindResync) without
+// guessing.
+const (
+	// KindSnapshot: the first update of a subscription, from the server's
+	// STATE_INIT.
+	KindSnapshot = session.KindSnapshot
+	// KindCached: the first update of a subscription, from the copy another
+	// subscription of the same key already holds (no round trip).
+	KindCached = session.KindCached
+	// KindDelta: a live change.
+	KindDelta = session.KindDelta
+	// KindReplayed: a change made while the client was disconnected,
+	// replayed by the server after the reconnect.
+	KindReplayed = session.KindReplayed
+	// KindResync: a fresh value that replaced the local copy, because the
+	// missed changes could not be replayed after a reconnect, or because
+	// the local copy could not be trusted any more (a delta that did not
+	// apply). Changes between the previous update and this one are lost;
+	// the value itself is exact.
+	KindResync = session.KindResync
+)
+
+// Update is one value of a watched key.
+//
+// Every update carries the key's whole value, so a reader that skips
+// updates (see Skipped) loses no state.
+type Update[T any] struct {
+	Key         string // the key (useful with WatchMany)
+	Value       T      // the whole value, converted into T; the zero T when Err is set or the key holds nothing
+	Version     uint64 // the server's version of the key for this value
+	Initialized bool   // false when the key was never written or was deleted
+	Kind        Kind   // where the update came from
+	// Skipped counts the updates of this key that were replaced by this one
+	// because the reader was slower than the changes (conflation). Zero in
+	// buffered mode.
+	Skipped uint64
+	// Err is set when the value could not be converted into T (the
+	// subscription goes on, and the next good value flows normally), or,
+	// for a WatchMany subscription, when the server refused this key (the
+	// other keys go on; this key gets no more updates).
+	Err error
+}
+
+// WatchOption configures one subscription.
+type WatchOption func(*watchConfig)
+
+type watchConfig struct {
+	params map[string]any
+	buffer int
+}
+
+// WithParams sets the WATCH params, an opaque map the server echoes back.
+// When several subscriptions share a key, the first one's params are used.
+// Default: none.
+func WithParams(params map[string]any) WatchOption {
+	return func(w *watchConfig) { w.params = params }
+}
+
+// WithBuffer switches the subscription from conflation to buffering: every
+// update is delivered, up to n waiting for the reader; one more ends the
+// subscription with ErrSlowConsumer. n <= 0 means conflation. Default:
+// conflation (a slow reader gets the newest value next, with Skipped set).
+func WithBuffer(n int) WatchOption {
+	return func(w *watchConfig) { w.buffer = max(n, 0) }
+}
+
+// Subscription is a live view of one or more keys. Read updates from
+// Updates; call Close (or cancel the context given to Watch) when done.
+type Subscription[T any] struct {
+	c       *Client
+	sub     *session.Subscriber
+	out     chan Update[T]
+	mu      sync.Mutex
+	err     error
+	closed  chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+// Watch subscribes to key and returns at once; the subscription works in
+// the background and survives reconnections.
+//
+// The first update on Updates is the key's current value: KindCached from
+// the local copy if another subscription already watches the key, else
+// KindSnapshot from the server. Then every change follows (KindDelta; after
+// a reconnect KindReplayed or KindResync). For one subscription, versions
+// never go backwards within a connection and no version is delivered twice
+// (one server family restarts a key's versions at 1 after a delete; the
+// delete itself is delivered).
+//
+// Updates is closed exactly once: when ctx ends (Err returns ctx.Err()),
+// when Close is called or the client closes (ErrClosed), or when a terminal
+// error hits the subscription: the server refused the key (a *ServerError
+// matching ErrForbidden, for instance), the token was rejected
+// (ErrUnauthorized) or, in buffered mode, the reader fell behind
+// (ErrSlowConsumer).
+//
+// Watch fails at once with ErrInvalidKey for a malformed key, ErrClosed
+// for a closed client, or the client's terminal error.
+//
+// T may be any, a struct (fields matched by `msgpack` tag, else `json` tag,
+// else name, case-insensitively), a map, a slice or a scalar; with any, the
+// value is a tree of nil, bool, int64, uint64, float64, string, []any and
+// map[string]any. Values handed out are never modified afterwards.
+func Watch[T any](ctx context.Context, c *Client, key string, opts ...WatchOption) (*Subscription[T], error) {
+	if err := session.ValidKey(key); err != nil {
+		return nil, err
+	}
+	return subscribe[T](ctx, c, []string{key}, opts)
+}
+
+// WatchMany subscribes to several keys with one WATCH frame; their updates
+// arrive on one channel and name their key. Each key's first update comes
+// as with Watch. A key the server refuses is reported as an Update with
+// that Key and Err set, and the other keys go on. keys must not be empty;
+// duplicates are ignored. The lifecycle is that of Watch.
+func WatchMany[T any](ctx context.Context, c *Client, keys []string, opts ...WatchOption) (*Subscription[T], error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: WatchMany needs at least one key", ErrInvalidKey)
+	}
+	seen := make(map[string]bool, len(keys))
+	uniq := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if err := session.ValidKey(k); err != nil {
+			return nil, err
+		}
+		if !seen[k] {
+			seen[k] = true
+			uniq = append(uniq, k)
+		}
+	}
+	return subscribe[T](ctx, c, uniq, opts)
+}
+
+func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []WatchOption) (*Subscription[T], error) {
+	if ctx == nil {
+		return nil, errors.New("sodp: Watch: nil context")
+	}
+	if c == nil {
+		return nil, fmt.Errorf("%w: nil client", ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var wc watchConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&wc)
+		}
+	}
+	s := &Subscription[T]{
+		c:       c,
+		out:     make(chan Update[T]),
+		closed:  make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	s.sub = &session.Subscriber{
+		Keys:    keys,
+		Params:  wc.params,
+		Mailbox: session.NewMailbox(wc.buffer, c.s.ConflatedCounter()),
+	}
+	err := c.s.Subscribe(ctx, s.sub, func() {
+		c.s.Spawn(func() { s.pump(ctx) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Updates returns the channel of updates. It is closed exactly once, after
+// which Err says why.
+func (s *Subscription[T]) Updates() <-chan Update[T] { return s.out }
+
+// Err returns nil while the subscription is active, and why it ended once
+// Updates is closed: ErrClosed, the context's error, or a terminal error.
+func (s *Subscription[T]) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Keys returns the keys the subscription watches.
+func (s *Subscription[T]) Keys() []string { return append([]string(nil), s.sub.Keys...) }
+
+// Close ends the subscription: Updates is closed, Err returns ErrClosed,
+// and, when no other subscription watches its keys, the server is told to
+// stop sending them. Close returns once the subscription's goroutine has
+// exited; it is idempotent and returns nil.
+func (s *Subscription[T]) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	<-s.stopped
+	return nil
+}
+
+// WaitVersion waits until the subscription's key has reached version v
+// (for example the version a write returned) in the client's copy; the
+// update carrying it is on its way to Updates, or was conflated into a
+// newer one. For a WatchMany subscription it waits on its first key.
+func (s *Subscription[T]) WaitVersion(ctx context.Context, v uint64) error {
+	return s.c.s.WaitVersion(ctx, s.sub.Keys[0], v)
+}
+
+func (s *Subscription[T]) pump(ctx context.Context) {
+	mb := s.sub.Mailbox
+	var reason error
+	defer func() {
+		s.mu.Lock()
+		s.err = reason
+		s.mu.Unlock()
+		close(s.out)
+		close(s.stopped)
+	}()
+	for {
+		d, ok := mb.Next()
+		if !ok {
+			select {
+			case <-mb.Signal():
+				continue
+			case <-mb.Ended():
+				reason = mb.Err()
+			case <-ctx.Done():
+				reason = ctx.Err()
+				s.stop(reason)
+			case <-s.closed:
+				reason = ErrClosed
+				s.stop(reason)
+			}
+			return
+		}
+		u := convertUpdate[T](d)
+		select {
+		case s.out <- u:
+		case <-mb.Ended():
+			reason = mb.Err()
+			return
+		case <-ctx.Done():
+			reason = ctx.Err()
+			s.stop(reason)
+			return
+		case <-s.closed:
+			reason = ErrClosed
+			s.stop(reason)
+			return
+		}
+	}
+}
+
+// stop ends the mailbox and tells the client to drop the subscription.
+func (s *Subscription[T]) stop(err error) {
+	s.sub.Mailbox.Fail(err)
+	s.c.s.Unsubscribe(s.sub, err)
+}
+
+func convertUpdate[T any](d session.Delivery) Update[T] {
+	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: d.Kind, Skipped: d.Skipped, Err: d.Err}
+	if d.Err != nil || d.Value == nil {
+		return u
+	}
+	if err := wire.Convert(d.Value, &u.Value); err != nil {
+		u.Err = fmt.Errorf("sodp: value of %s (version %d) does not convert into %T: %w", d.Key, d.Version, u.Value, err)
+	}
+	return u
+}

@@ -65,9 +65,10 @@ func Decode(data []byte) (f Frame, err error) {
 	if len(data) == 0 {
 		return f, &DecodeError{Err: ErrMalformed, Detail: "empty message"}
 	}
-	if err := checkNesting(data, maxWireDepth); err != nil {
+	if de := checkStructure(data, maxWireDepth); de != nil {
 		f.Type, f.Stream, _ = peekHeader(data)
-		return f, &DecodeError{Err: ErrValue, Type: f.Type, Stream: f.Stream, Detail: err.Error()}
+		de.Type, de.Stream = f.Type, f.Stream
+		return f, de
 	}
 	var raw any
 	if e := msgpack.Unmarshal(data, &raw); e != nil {
@@ -364,104 +365,70 @@ func (d *bodyDecoder) ops(dst *[]delta.Op) error {
 // limit (maxDepth).
 const maxWireDepth = maxDepth + 8
 
-// checkNesting reports an error when the MessagePack value at the start of
-// data nests arrays and maps more than limit levels deep. The MessagePack
-// decoder recurses once per level, and a message of a few MiB nested
-// deeply enough exhausts the goroutine stack, which is fatal rather than a
-// recoverable panic. checkNesting walks the data without recursion. It stops
-// quietly at the first complete value, at a byte that is not MessagePack and
-// at the end of data, leaving those cases to the decoder.
-func checkNesting(data []byte, limit int) error {
-	if len(data) <= limit {
-		return nil // every level takes at least one byte
-	}
+// checkStructure walks the MessagePack value at the start of data, without
+// recursion, before the MessagePack decoder sees it. It returns a
+// *DecodeError wrapping ErrMalformed when the value is cut short or holds
+// a byte that is not MessagePack, and one wrapping ErrValue when arrays and
+// maps nest more than limit levels deep; it stops at the end of the first
+// value and leaves trailing bytes to the decoder. This keeps from the
+// decoder the input it handles badly: it recurses once per level (a deeply
+// nested message of a few MiB exhausts the goroutine stack, which is fatal,
+// not a panic), and some of its readers index past the end of truncated
+// input.
+func checkStructure(data []byte, limit int) *DecodeError {
 	var pending []uint64 // elements still to read in each open container
 	for i := 0; i < len(data); {
 		c := data[i]
-		var size, children uint64 // size of the element's head and payload
+		var head, payload, children uint64 // sizes of the code and length, of the data; element count
 		switch {
 		case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
-			size = 1
+			head = 1
 		case c&0xf0 == 0x80:
-			size, children = 1, 2*uint64(c&0x0f)
+			head, children = 1, 2*uint64(c&0x0f)
 		case c&0xf0 == 0x90:
-			size, children = 1, uint64(c&0x0f)
+			head, children = 1, uint64(c&0x0f)
 		case c&0xe0 == 0xa0:
-			size = 1 + uint64(c&0x1f)
+			head, payload = 1, uint64(c&0x1f)
 		case c == 0xcc, c == 0xd0:
-			size = 2
+			head, payload = 1, 1
 		case c == 0xcd, c == 0xd1:
-			size = 3
+			head, payload = 1, 2
 		case c == 0xca, c == 0xce, c == 0xd2:
-			size = 5
+			head, payload = 1, 4
 		case c == 0xcb, c == 0xcf, c == 0xd3:
-			size = 9
-		case c >= 0xd4 && c <= 0xd8: // fixext 1, 2, 4, 8, 16
-			size = 2 + 1<<(c-0xd4)
+			head, payload = 1, 8
+		case c >= 0xd4 && c <= 0xd8: // fixext 1, 2, 4, 8, 16: type byte and data
+			head, payload = 1, 1+1<<(c-0xd4)
 		case c == 0xc4, c == 0xd9: // bin8, str8
-			n, ok := lengthAt(data, i, 1)
-			if !ok {
-				return nil
-			}
-			size = 2 + n
+			head, payload = 2, lengthAt(data, i, 1)
 		case c == 0xc5, c == 0xda:
-			n, ok := lengthAt(data, i, 2)
-			if !ok {
-				return nil
-			}
-			size = 3 + n
+			head, payload = 3, lengthAt(data, i, 2)
 		case c == 0xc6, c == 0xdb:
-			n, ok := lengthAt(data, i, 4)
-			if !ok {
-				return nil
-			}
-			size = 5 + n
-		case c == 0xc7: // ext8, ext16, ext32: length, type, data
-			n, ok := lengthAt(data, i, 1)
-			if !ok {
-				return nil
-			}
-			size = 3 + n
+			head, payload = 5, lengthAt(data, i, 4)
+		case c == 0xc7: // ext8, ext16, ext32: length, type byte, data
+			head, payload = 2, 1+lengthAt(data, i, 1)
 		case c == 0xc8:
-			n, ok := lengthAt(data, i, 2)
-			if !ok {
-				return nil
-			}
-			size = 4 + n
+			head, payload = 3, 1+lengthAt(data, i, 2)
 		case c == 0xc9:
-			n, ok := lengthAt(data, i, 4)
-			if !ok {
-				return nil
-			}
-			size = 6 + n
-		case c == 0xdc, c == 0xde:
-			n, ok := lengthAt(data, i, 2)
-			if !ok {
-				return nil
-			}
-			size, children = 3, n
-			if c == 0xde {
-				children *= 2
-			}
-		case c == 0xdd, c == 0xdf:
-			n, ok := lengthAt(data, i, 4)
-			if !ok {
-				return nil
-			}
-			size, children = 5, n
-			if c == 0xdf {
-				children *= 2
-			}
+			head, payload = 5, 1+lengthAt(data, i, 4)
+		case c == 0xdc:
+			head, children = 3, lengthAt(data, i, 2)
+		case c == 0xdd:
+			head, children = 5, lengthAt(data, i, 4)
+		case c == 0xde:
+			head, children = 3, 2*lengthAt(data, i, 2)
+		case c == 0xdf:
+			head, children = 5, 2*lengthAt(data, i, 4)
 		default: // 0xc1 is never used
-			return nil
+			return &DecodeError{Err: ErrMalformed, Detail: fmt.Sprintf("byte 0x%02x at offset %d is not MessagePack", c, i)}
 		}
-		if size > uint64(len(data)-i) {
-			return nil
+		if rest := uint64(len(data) - i); head > rest || payload > rest-head {
+			return &DecodeError{Err: ErrMalformed, Detail: fmt.Sprintf("cut short at offset %d", i)}
 		}
-		i += int(size)
+		i += int(head + payload)
 		if children > 0 {
 			if len(pending) == limit {
-				return fmt.Errorf("%w: nesting deeper than %d", ErrValue, limit)
+				return &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("nesting deeper than %d", limit)}
 			}
 			pending = append(pending, children)
 			continue
@@ -478,20 +445,21 @@ func checkNesting(data []byte, limit int) error {
 			pending = pending[:len(pending)-1]
 		}
 	}
-	return nil
+	return &DecodeError{Err: ErrMalformed, Detail: fmt.Sprintf("cut short after %d bytes", len(data))}
 }
 
 // lengthAt reads the n-byte big-endian length that follows the code at
-// data[i].
-func lengthAt(data []byte, i, n int) (uint64, bool) {
+// data[i], or returns 0 when data ends first (the caller then finds the
+// head longer than the data).
+func lengthAt(data []byte, i, n int) uint64 {
 	if len(data)-i-1 < n {
-		return 0, false
+		return 0
 	}
 	var v uint64
 	for _, b := range data[i+1 : i+1+n] {
 		v = v<<8 | uint64(b)
 	}
-	return v, true
+	return v
 }
 
 // peekHeader reads the frame type and stream id from the start of data

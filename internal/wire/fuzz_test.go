@@ -61,7 +61,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkNestingAgreesWithDecoder(t, data)
+		checkStructureAgreesWithDecoder(t, data)
 		fr, err := Decode(data)
 		if err != nil {
 			var de *DecodeError
@@ -172,11 +172,12 @@ func hasNaN(v reflect.Value) bool {
 	return false
 }
 
-// checkNestingAgreesWithDecoder compares checkNesting with a small limit
-// against the depth of the value the MessagePack decoder reads. A map
-// with a repeated key loses entries in decoding, so a value with maps can
-// only show that checkNesting misses nothing.
-func checkNestingAgreesWithDecoder(t *testing.T, data []byte) {
+// checkStructureAgreesWithDecoder compares checkStructure, with a small
+// depth limit, against the MessagePack decoder: what the decoder reads must
+// pass the check unless it nests too deep, and a value nested too deep must
+// fail it. A map with a repeated key loses entries in decoding, so for a
+// value with maps only the second half can be checked.
+func checkStructureAgreesWithDecoder(t *testing.T, data []byte) {
 	const limit = 3
 	var raw any
 	decoded := func() (ok bool) {
@@ -185,20 +186,27 @@ func checkNestingAgreesWithDecoder(t *testing.T, data []byte) {
 				ok = false
 			}
 		}()
-		err := msgpack.Unmarshal(data, &raw)
+		// Without spare capacity: the decoder reads some truncated values
+		// from beyond the end of the slice.
+		err := msgpack.Unmarshal(data[:len(data):len(data)], &raw)
 		return err == nil || errors.Is(err, def.ErrHasLeftOver)
 	}()
 	if !decoded {
 		return
 	}
 	depth, maps := nesting(raw)
-	err := checkNesting(data, limit)
-	if err == nil && depth > limit || err != nil && depth <= limit && !maps {
-		t.Fatalf("checkNesting(limit %d) = %v for a value nested %d deep", limit, err, depth)
+	de := checkStructure(data, limit)
+	switch {
+	case de != nil && de.Err == ErrMalformed:
+		t.Fatalf("checkStructure rejects what the decoder reads (%#v): %v", raw, de)
+	case de == nil && depth > limit:
+		t.Fatalf("checkStructure(limit %d) passes a value nested %d deep", limit, depth)
+	case de != nil && depth <= limit && !maps:
+		t.Fatalf("checkStructure(limit %d) = %v for a value nested %d deep", limit, de, depth)
 	}
 }
 
-// nesting counts nested non-empty arrays and maps the way checkNesting
+// nesting counts nested non-empty arrays and maps the way checkStructure
 // does, and reports whether there are maps.
 func nesting(v any) (depth int, maps bool) {
 	switch x := v.(type) {

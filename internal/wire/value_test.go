@@ -386,7 +386,7 @@ func withScalars(last []byte) []byte {
 		last)
 }
 
-func TestCheckNesting(t *testing.T) {
+func TestCheckStructure(t *testing.T) {
 	deep := func(open []byte, n int, leaf ...byte) []byte {
 		return cat(bytes.Repeat(open, n), leaf)
 	}
@@ -394,32 +394,49 @@ func TestCheckNesting(t *testing.T) {
 		name  string
 		data  []byte
 		limit int
-		ok    bool
+		err   error
 	}{
-		{"flat", []byte{0x93, 0x01, 0x02, 0x03}, 1, true},
-		{"at limit", deep([]byte{0x91}, 5, 0xc0), 5, true},
-		{"over limit", deep([]byte{0x91}, 6, 0xc0), 5, false},
-		{"empty containers do not count", deep([]byte{0x91}, 5, 0x90), 5, true},
-		{"maps", deep([]byte{0x81, 0xa1, 'k'}, 6, 0xc0), 5, false},
-		{"map keys close levels", cat([]byte{0x82, 0x91, 0x91, 0xc0, 0x01, 0x91, 0x91, 0xc0, 0x02}), 3, true},
-		{"siblings", cat([]byte{0x92}, deep([]byte{0x91}, 4, 0xc0), deep([]byte{0x91}, 4, 0xc0)), 5, true},
-		{"siblings, second too deep", cat([]byte{0x92}, deep([]byte{0x91}, 4, 0xc0), deep([]byte{0x91}, 5, 0xc0)), 5, false},
-		{"array16 and map32", cat([]byte{0xdc, 0x00, 0x01, 0xdf, 0, 0, 0, 1, 0xa1, 'k'}, deep([]byte{0x91}, 4, 0xc0)), 5, false},
-		{"scalars of every size are skipped", withScalars(deep([]byte{0x91}, 4, 0xc0)), 5, true},
-		{"scalars of every size, then too deep", withScalars(deep([]byte{0x91}, 5, 0xc0)), 5, false},
-		{"first value ends the scan", cat([]byte{0xc0}, deep([]byte{0x91}, 9, 0xc0)), 5, true},
-		{"truncated", deep([]byte{0x91}, 5), 5, true},
-		{"never-used byte", cat(deep([]byte{0x91}, 5), []byte{0xc1}, deep([]byte{0x91}, 5)), 5, true},
-		{"huge length", cat(deep([]byte{0x91}, 5), []byte{0xdb, 0xff, 0xff, 0xff, 0xff}, deep([]byte{0x91}, 5)), 5, true},
+		{"scalar", []byte{0x01}, 1, nil},
+		{"flat", []byte{0x93, 0x01, 0x02, 0x03}, 1, nil},
+		{"at limit", deep([]byte{0x91}, 5, 0xc0), 5, nil},
+		{"over limit", deep([]byte{0x91}, 6, 0xc0), 5, ErrValue},
+		{"empty containers do not count", deep([]byte{0x91}, 5, 0x90), 5, nil},
+		{"maps", deep([]byte{0x81, 0xa1, 'k'}, 6, 0xc0), 5, ErrValue},
+		{"map keys close levels", []byte{0x82, 0x91, 0x91, 0xc0, 0x01, 0x91, 0x91, 0xc0, 0x02}, 3, nil},
+		{"siblings", cat([]byte{0x92}, deep([]byte{0x91}, 4, 0xc0), deep([]byte{0x91}, 4, 0xc0)), 5, nil},
+		{"siblings, second too deep", cat([]byte{0x92}, deep([]byte{0x91}, 4, 0xc0), deep([]byte{0x91}, 5, 0xc0)), 5, ErrValue},
+		{"array16 and map32", cat([]byte{0xdc, 0x00, 0x01, 0xdf, 0, 0, 0, 1, 0xa1, 'k'}, deep([]byte{0x91}, 4, 0xc0)), 5, ErrValue},
+		{"scalars of every size are skipped", withScalars(deep([]byte{0x91}, 4, 0xc0)), 5, nil},
+		{"scalars of every size, then too deep", withScalars(deep([]byte{0x91}, 5, 0xc0)), 5, ErrValue},
+		{"first value ends the scan", cat([]byte{0xc0}, deep([]byte{0x91}, 9, 0xc0), []byte{0xc1}), 5, nil},
+		{"empty", nil, 5, ErrMalformed},
+		{"truncated array", deep([]byte{0x91}, 3), 5, ErrMalformed},
+		{"truncated map", []byte{0x82, 0x01, 0x02, 0x03}, 5, ErrMalformed},
+		{"truncated too deep", deep([]byte{0x91}, 9), 5, ErrValue},
+		{"never-used byte", cat(deep([]byte{0x91}, 3), []byte{0xc1}), 5, ErrMalformed},
+		{"huge string length", []byte{0xdb, 0xff, 0xff, 0xff, 0xff, 'a'}, 5, ErrMalformed},
+		{"huge array length", []byte{0xdd, 0xff, 0xff, 0xff, 0xff, 0x01}, 5, ErrMalformed},
+		{"truncated length", []byte{0xda, 0x00}, 5, ErrMalformed},
+		{"truncated uint64", []byte{0xcf, 0, 0, 0}, 5, ErrMalformed},
+		{"ext8 without length", []byte{0xc7}, 5, ErrMalformed},
+		{"ext8 without type", []byte{0xc7, 0x00}, 5, ErrMalformed},
+		{"ext8 empty", []byte{0xc7, 0x00, 0x05}, 5, nil},
+		{"ext32 short", []byte{0xc9, 0, 0, 0, 2, 0xff, 0x00}, 5, ErrMalformed},
+		{"fixext16 short", cat([]byte{0xd8, 0x01}, make([]byte, 15)), 5, ErrMalformed},
+		{"fixext16", cat([]byte{0xd8, 0x01}, make([]byte, 16)), 5, nil},
+		{"bin16", []byte{0xc5, 0x00, 0x01, 0xc1}, 5, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := checkNesting(tc.data, tc.limit)
-			if tc.ok && err != nil {
-				t.Errorf("checkNesting: %v", err)
+			de := checkStructure(tc.data, tc.limit)
+			if tc.err == nil {
+				if de != nil {
+					t.Errorf("checkStructure: %v", de)
+				}
+				return
 			}
-			if !tc.ok && !errors.Is(err, ErrValue) {
-				t.Errorf("checkNesting = %v, want ErrValue", err)
+			if de == nil || de.Err != tc.err {
+				t.Errorf("checkStructure = %v, want %v", de, tc.err)
 			}
 		})
 	}

@@ -707,6 +707,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"truncated after header", []byte{0x94, 0x04, 0x0c, 0x01}, ErrMalformed, TypeDelta, 12, ""},
 		{"truncated string", []byte{0xa5, 'a'}, ErrMalformed, 0, 0, ""},
 		{"truncated delta", validDelta[:len(validDelta)-1], ErrMalformed, TypeDelta, 10, ""},
+		{"truncated timestamp with spare capacity", func() []byte {
+			full := frameBytes(TypeStateInit, 11, 1, omap("state", "k", "value", Raw{0xd6, 0xff, 0x65, 0xec, 0x6c, 0x92}))
+			return full[:len(full)-4]
+		}(), ErrMalformed, TypeStateInit, 11, ""},
 		{"unsupported ext in body", frameBytes(TypeStateInit, 11, 1, omap("state", "k", "value", Raw{0xd4, 0x05, 0x01})),
 			ErrMalformed, TypeStateInit, 11, ""},
 		{"bin map key", frameBytes(TypeStateInit, 11, 1, omap("state", "k", "value", omap(Raw{0xc4, 0x01, 'a'}, 1))),

@@ -79,9 +79,14 @@ func (c *Conn) Sub() string {
 // queued under the dialect's queue policy (a full queue evicts the
 // connection, drops the frame, or keeps growing); periodic HEARTBEATs and
 // pings due while paused are skipped, and only the latest pong is kept.
+// The liveness check is suspended while paused (a client cannot answer
+// pings it does not get) and restarts with a full window on Resume.
 func (c *Conn) Pause() {
 	c.mu.Lock()
 	c.paused = true
+	if !c.closing && !c.dead {
+		_ = c.ws.SetReadDeadline(time.Time{})
+	}
 	c.mu.Unlock()
 	c.signal()
 }
@@ -90,8 +95,12 @@ func (c *Conn) Pause() {
 // connection that is not paused does nothing.
 func (c *Conn) Resume() {
 	c.mu.Lock()
+	was := c.paused
 	c.paused = false
 	c.mu.Unlock()
+	if was {
+		c.extendLiveness()
+	}
 	c.signal()
 }
 
@@ -244,7 +253,7 @@ func (c *Conn) extendLiveness() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing || c.dead {
+	if c.closing || c.dead || c.paused {
 		return
 	}
 	_ = c.ws.SetReadDeadline(time.Now().Add(2 * hb))

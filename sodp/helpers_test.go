@@ -1,0 +1,141 @@
+package sodp_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sodp-go/client/sodp"
+	"github.com/sodp-go/client/sodp/sodptest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const wait = 5 * time.Second
+
+func newServer(t testing.TB, opts ...sodptest.Option) *sodptest.Server {
+	t.Helper()
+	srv := sodptest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// fastOpts make reconnection quick in tests.
+func fastOpts() []sodp.Option {
+	return []sodp.Option{sodp.WithBackoff(10*time.Millisecond, 100*time.Millisecond)}
+}
+
+func dial(t testing.TB, url string, opts ...sodp.Option) *sodp.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := sodp.Dial(ctx, url, append(fastOpts(), opts...)...)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func watch[T any](t testing.TB, c *sodp.Client, key string, opts ...sodp.WatchOption) *sodp.Subscription[T] {
+	t.Helper()
+	sub, err := sodp.Watch[T](ctxT(t), c, key, opts...)
+	if err != nil {
+		t.Fatalf("Watch(%s): %v", key, err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	return sub
+}
+
+// next returns the next update or fails the test.
+func next[T any](t testing.TB, sub *sodp.Subscription[T]) sodp.Update[T] {
+	t.Helper()
+	select {
+	case u, ok := <-sub.Updates():
+		if !ok {
+			t.Fatalf("Updates closed: %v", sub.Err())
+		}
+		return u
+	case <-time.After(wait):
+		t.Fatalf("no update within %s", wait)
+	}
+	panic("unreachable")
+}
+
+// nextUntil reads updates until one satisfies ok.
+func nextUntil[T any](t testing.TB, sub *sodp.Subscription[T], ok func(sodp.Update[T]) bool) sodp.Update[T] {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case u, open := <-sub.Updates():
+			if !open {
+				t.Fatalf("Updates closed: %v", sub.Err())
+			}
+			if ok(u) {
+				return u
+			}
+		case <-deadline:
+			t.Fatalf("no matching update within %s", wait)
+		}
+	}
+}
+
+// closed waits for Updates to close and returns Err.
+func closed[T any](t testing.TB, sub *sodp.Subscription[T]) error {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case _, ok := <-sub.Updates():
+			if !ok {
+				return sub.Err()
+			}
+		case <-deadline:
+			t.Fatalf("Updates not closed within %s", wait)
+		}
+	}
+}
+
+// noUpdate asserts nothing arrives for d.
+func noUpdate[T any](t testing.TB, sub *sodp.Subscription[T], d time.Duration) {
+	t.Helper()
+	select {
+	case u, ok := <-sub.Updates():
+		if ok {
+			t.Fatalf("unexpected update %+v", u)
+		}
+	case <-time.After(d):
+	}
+}
+
+// frames returns what the server received of one frame type.
+func frames(srv *sodptest.Server, name string) []sodptest.Frame {
+	var out []sodptest.Frame
+	for _, f := range srv.Received() {
+		if f.Name == name {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// eventually polls cond until it holds.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -228,6 +228,7 @@ func TestUnwatch(t *testing.T) {
 		c.watch(22, "c")
 		c.expect(wire.TypeStateInit)
 		c.send(wire.TypeUnwatch, 0, &wire.Unwatch{State: "a"})
+		c.expectNothing() // UNWATCH has no answer: wait until it was handled
 		srv.Set("a", 1)
 		srv.Set("b", 1)
 		got := c.barrier()
@@ -240,6 +241,7 @@ func TestUnwatch(t *testing.T) {
 		} else {
 			c.send(wire.TypeUnwatch, 0, &wire.Unwatch{States: []string{"b"}})
 		}
+		c.expectNothing()
 		srv.Set("b", 2)
 		srv.Set("c", 2)
 		got = c.barrier()

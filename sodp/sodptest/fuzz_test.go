@@ -1,0 +1,62 @@
+package sodptest
+
+import (
+	"testing"
+
+	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/wire"
+)
+
+// FuzzServerFrame sends arbitrary bytes as one message to live servers of
+// the dialects that survive every input (the TypeScript dialect drops all
+// connections on a nil-body WATCH by design) and checks that each still
+// answers a WATCH on the same connection afterwards.
+func FuzzServerFrame(f *testing.F) {
+	seeds := []wire.Frame{
+		{Type: wire.TypeHeartbeat},
+		{Type: wire.TypeWatch, Stream: 10, Body: &wire.Watch{State: "a.b", Params: map[string]any{"x": 1}}},
+		{Type: wire.TypeWatch, Stream: 10, Body: &wire.Watch{States: []string{"a", "bad key", "c"}}},
+		{Type: wire.TypeWatch, Stream: 10},
+		{Type: wire.TypeResume, Stream: 11, Body: &wire.Resume{State: "a", SinceVersion: 3}},
+		{Type: wire.TypeUnwatch, Stream: 11, Body: &wire.Unwatch{States: []string{"a"}}},
+		{Type: wire.TypeUnwatch},
+		{Type: wire.TypeAuth, Body: &wire.Auth{Token: "x.y.z"}},
+		{Type: wire.TypeCall, Body: &wire.Call{CallID: "1", Method: "state.set", Args: map[string]any{"state": "a", "value": []any{1, "x"}}}},
+		{Type: wire.TypeCall, Body: &wire.Call{CallID: "2", Method: "state.patch", Args: map[string]any{"state": "a", "patch": map[string]any{"k": nil}}}},
+		{Type: wire.TypeCall, Body: &wire.Call{CallID: "3", Method: "state.set_in", Args: map[string]any{"state": "a", "path": "/x/-/~1", "value": 1}}},
+		{Type: wire.TypeCall, Body: &wire.Call{CallID: "4", Method: "state.presence", Args: map[string]any{"state": "a", "path": "/p", "value": 1}}},
+		{Type: wire.TypeCall, Body: &wire.Call{CallID: "5", Method: "state.append", Args: map[string]any{"state": "a", "value": 1}}},
+		{Type: wire.TypeCall, Body: &wire.Call{CallID: "6", Method: "state.delete", Args: map[string]any{"state": "a"}}},
+		{Type: wire.TypeDelta, Body: &wire.Delta{Version: 1, Ops: []delta.Op{{Op: "ADD", Path: "/", Value: 1}}}},
+		{Type: 0x40, Stream: 3, Body: map[string]any{"z": 1}},
+	}
+	for _, s := range seeds {
+		b, err := wire.Encode(nil, s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0xc1})
+	f.Add([]byte{0x94, 0x02, 0x00, 0x01, 0xdf, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0x94, 0x05, 0x00, 0x01, 0x81, 0xa4, 'a', 'r', 'g', 's', 0x81, 0xc0, 0x01})
+
+	var servers []*Server
+	for _, d := range []Dialect{DialectSpec, DialectGo, DialectRust} {
+		srv := NewServer(WithDialect(d))
+		f.Cleanup(srv.Close)
+		servers = append(servers, srv)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 60<<10 {
+			t.Skip("over the smallest message limit")
+		}
+		for _, srv := range servers {
+			c := dial(t, srv)
+			c.sendRaw(data)
+			c.barrier()
+			c.close()
+		}
+	})
+}

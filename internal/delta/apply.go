@@ -244,7 +244,7 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 		case map[string]any:
 			child, found := c[seg]
 			if remove && !found {
-				return nil, false, errorf(ErrPath, "no field %q at depth %d", seg, depth)
+				return nil, false, errorf(ErrPath, "segment %d %q: no such field", depth, seg)
 			}
 			m := a.writableMap(c)
 			put(m)
@@ -263,14 +263,14 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 			n := len(c)
 			i, ok := arrayIndex(seg, n)
 			if !ok {
-				return nil, false, errorf(ErrIndex, "%q is not an array index (depth %d)", seg, depth)
+				return nil, false, errorf(ErrIndex, "segment %d %q: not an array index", depth, seg)
 			}
 			if remove {
 				if seg == "-" && last {
 					i = n - 1
 				}
 				if i < 0 || i >= n {
-					return nil, false, errorf(ErrIndex, "no element %q in an array of length %d (depth %d)", seg, n, depth)
+					return nil, false, errorf(ErrIndex, "segment %d %q: no such element in an array of length %d", depth, seg, n)
 				}
 				if last {
 					put(a.removeElem(c, i))
@@ -283,7 +283,7 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 				continue
 			}
 			if i > n {
-				return nil, false, errorf(ErrIndex, "index %s past the end of an array of length %d (depth %d)", seg, n, depth)
+				return nil, false, errorf(ErrIndex, "segment %d %q: past the end of an array of length %d", depth, seg, n)
 			}
 			var s []any
 			if i == n {
@@ -309,13 +309,13 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 		default:
 			if remove {
 				if cur == nil {
-					return nil, false, errorf(ErrPath, "nothing at %q (depth %d)", seg, depth)
+					return nil, false, errorf(ErrPath, "segment %d %q: no object or array here (nil)", depth, seg)
 				}
-				return nil, false, errorf(ErrPath, "cannot descend into a %T at %q (depth %d)", cur, seg, depth)
+				return nil, false, errorf(ErrPath, "segment %d %q: no object or array here (%T)", depth, seg, cur)
 			}
 			if seg == "-" || isIndex(seg) {
 				if seg != "-" && seg != "0" {
-					return nil, false, errorf(ErrIndex, "index %s past the end of a new array (depth %d)", seg, depth)
+					return nil, false, errorf(ErrIndex, "segment %d %q: past the end of a new, empty array", depth, seg)
 				}
 				var elem any
 				if last {

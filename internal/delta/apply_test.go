@@ -211,7 +211,7 @@ func TestOpErrorMessage(t *testing.T) {
 	if !errors.As(err, &oe) {
 		t.Fatalf("err %v is not an *OpError", err)
 	}
-	want := `delta: path not found: no field "a/b" at depth 1 (op 1: REMOVE "/a~1b")`
+	want := `delta: path not found: segment 1 "a/b": no such field (op 1: REMOVE "/a~1b")`
 	if err.Error() != want {
 		t.Errorf("message %q, want %q", err.Error(), want)
 	}
@@ -229,6 +229,7 @@ func TestApplyMultiOp(t *testing.T) {
 	}
 	wantBig := append(append(arr{}, big[1:]...), "x", "y")
 	wantBig[3] = "z"
+	shared := obj{"k": int64(0)}
 	runApplyCases(t, []applyCase{
 		{name: "two fields", in: obj{"x": int64(0)}, ops: []Op{add("/a", int64(1)), add("/b", int64(2))},
 			want: obj{"x": int64(0), "a": int64(1), "b": int64(2)}},
@@ -242,6 +243,8 @@ func TestApplyMultiOp(t *testing.T) {
 			want: arr{"B", "c"}},
 		{name: "big array", in: obj{"l": big}, ops: []Op{remove("/l/0"), add("/l/-", "x"), add("/l/-", "y"), update("/l/3", "z")},
 			want: obj{"l": wantBig}},
+		{name: "one op value in two places", in: obj{}, ops: []Op{add("/a", shared), add("/b", shared), add("/a/x", int64(1)), remove("/b/k")},
+			want: obj{"a": obj{"k": int64(0), "x": int64(1)}, "b": obj{}}},
 		{name: "remove then re-add", in: obj{"a": obj{"b": int64(1)}}, ops: []Op{remove("/a/b"), add("/a/b", int64(2)), remove("/a"), add("/a/c", int64(3))},
 			want: obj{"a": obj{"c": int64(3)}}},
 	})

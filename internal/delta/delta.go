@@ -17,9 +17,12 @@
 // the cost of an op follows the length of its path and the sizes of the
 // containers on that path, not the size of the whole value. Callers must
 // treat results the same way: a result shares most of its containers with the
-// input and with the values in the ops, so neither may be changed afterwards.
-// Appending to a slice taken out of a result is fine (every array in a result
-// is handed out with its capacity equal to its length, so append copies it).
+// input and with the values in the ops, so none of them may be changed
+// afterwards. Go's append on an array taken out of a result is safe: every
+// array that Apply creates has a capacity equal to its length, so append
+// copies it. (Large arrays do have spare room behind them, which later Apply
+// calls fill in place when no existing value can see it; the mechanism is
+// described in tail.go.)
 //
 // All functions are safe for concurrent use, including several concurrent
 // Apply calls on the same input value.

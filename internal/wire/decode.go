@@ -369,16 +369,29 @@ const maxWireDepth = maxDepth + 8
 // recursion, before the MessagePack decoder sees it. It returns a
 // *DecodeError wrapping ErrMalformed when the value is cut short or holds
 // a byte that is not MessagePack, and one wrapping ErrValue when arrays and
-// maps nest more than limit levels deep; it stops at the end of the first
-// value and leaves trailing bytes to the decoder. This keeps from the
-// decoder the input it handles badly: it recurses once per level (a deeply
-// nested message of a few MiB exhausts the goroutine stack, which is fatal,
-// not a panic), and some of its readers index past the end of truncated
-// input.
+// maps nest more than limit levels deep or a map key is a bin, array or
+// map; it stops at the end of the first value and leaves trailing bytes to
+// the decoder. This keeps from the decoder the input it handles badly: it
+// recurses once per level (a deeply nested message of a few MiB exhausts
+// the goroutine stack, which is fatal, not a panic), some of its readers
+// index past the end of truncated input, and a bin map key makes it panic
+// (a []byte cannot be a Go map key).
 func checkStructure(data []byte, limit int) *DecodeError {
-	var pending []uint64 // elements still to read in each open container
+	type container struct {
+		left  uint64 // elements still to read, keys and values counted apart
+		isMap bool
+	}
+	var pending []container
 	for i := 0; i < len(data); {
 		c := data[i]
+		if n := len(pending); n > 0 && pending[n-1].isMap && pending[n-1].left%2 == 0 {
+			switch {
+			case c >= 0xc4 && c <= 0xc6:
+				return &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("bin map key at offset %d", i)}
+			case c&0xe0 == 0x80, c >= 0xdc && c <= 0xdf:
+				return &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("array or map as map key at offset %d", i)}
+			}
+		}
 		var head, payload, children uint64 // sizes of the code and length, of the data; element count
 		switch {
 		case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
@@ -430,7 +443,8 @@ func checkStructure(data []byte, limit int) *DecodeError {
 			if len(pending) == limit {
 				return &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("nesting deeper than %d", limit)}
 			}
-			pending = append(pending, children)
+			isMap := c&0xf0 == 0x80 || c == 0xde || c == 0xdf
+			pending = append(pending, container{left: children, isMap: isMap})
 			continue
 		}
 		// A complete element: count it against the containers it closes.
@@ -438,8 +452,9 @@ func checkStructure(data []byte, limit int) *DecodeError {
 			if len(pending) == 0 {
 				return nil
 			}
-			pending[len(pending)-1]--
-			if pending[len(pending)-1] > 0 {
+			top := &pending[len(pending)-1]
+			top.left--
+			if top.left > 0 {
 				break
 			}
 			pending = pending[:len(pending)-1]

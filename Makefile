@@ -5,7 +5,7 @@ STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 SOAKTIME      ?= 10m
 PKGS          := ./...
 
-.PHONY: all test race short lint vet fmt staticcheck fuzz bench gobench demo devserver soak
+.PHONY: all test short lint vet fmt staticcheck vuln fuzz bench gobench demo devserver soak
 
 all: lint test
 
@@ -17,8 +17,8 @@ test:
 short:
 	$(GO) test -count=1 -short $(PKGS)
 
-## lint: gofmt check, go vet and staticcheck
-lint: fmt vet staticcheck
+## lint: gofmt check, go vet, staticcheck and govulncheck
+lint: fmt vet staticcheck vuln
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -29,6 +29,10 @@ vet:
 
 staticcheck:
 	$(GO) run $(STATICCHECK) $(PKGS)
+
+## vuln: govulncheck against an offline snapshot of the Go vulnerability database
+vuln:
+	./.ci/vulncheck
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:

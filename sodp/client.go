@@ -51,7 +51,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	}
 	if err := c.Ready(ctx); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("sodp: dial %s: %w", url, err)
+		return nil, fmt.Errorf("sodp: dial %s: %w", session.RedactURL(url), err)
 	}
 	return c, nil
 }

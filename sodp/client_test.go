@@ -503,6 +503,17 @@ func TestForbiddenWatch(t *testing.T) {
 			if !errors.Is(refused, sodp.ErrForbidden) {
 				t.Fatalf("refused key error = %v", refused)
 			}
+			// Every key refused: the subscription ends with the refusal.
+			all, err := sodp.WatchMany[int](ctxT(t), c, []string{"secret.c", "secret.d"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u := next(t, all); u.Kind != sodp.KindRefused || !errors.Is(u.Err, sodp.ErrForbidden) {
+				t.Fatalf("first refusal %+v", u)
+			}
+			if err := closed(t, all); !errors.Is(err, sodp.ErrForbidden) {
+				t.Fatalf("all refused: Err = %v", err)
+			}
 			srv.Set("open", 2)
 			if u := next(t, many); u.Key != "open" || u.Value != 2 {
 				t.Fatalf("update %+v", u)

@@ -34,6 +34,10 @@ const (
 	// apply). Changes between the previous update and this one are lost;
 	// the value itself is exact.
 	KindResync = session.KindResync
+	// KindRefused: an update of a WatchMany subscription that carries no
+	// value: the server refused its Key (Err says why, for example a
+	// *ServerError matching ErrForbidden); the other keys go on.
+	KindRefused = session.KindRefused
 )
 
 // Update is one value of a watched key.
@@ -52,10 +56,17 @@ type Update[T any] struct {
 	Skipped uint64
 	// Err is set when the value could not be converted into T (the
 	// subscription goes on, and the next good value flows normally), or,
-	// for a WatchMany subscription, when the server refused this key (the
-	// other keys go on; this key gets no more updates).
+	// for a WatchMany subscription, when the server refused this key (Kind
+	// is then KindRefused; the other keys go on, this one gets no more
+	// updates).
 	Err error
 }
+
+// ValidKey reports whether key is a valid SODP key: dot-separated words of
+// ASCII letters, digits and _, like game.player. It returns an error
+// wrapping ErrInvalidKey if not. Every method taking a key checks it the
+// same way before sending anything.
+func ValidKey(key string) error { return session.ValidKey(key) }
 
 // WatchOption configures one subscription.
 type WatchOption func(*watchConfig)
@@ -127,9 +138,11 @@ func Watch[T any](ctx context.Context, c *Client, key string, opts ...WatchOptio
 
 // WatchMany subscribes to several keys with one WATCH frame; their updates
 // arrive on one channel and name their key. Each key's first update comes
-// as with Watch. A key the server refuses is reported as an Update with
-// that Key and Err set, and the other keys go on. keys must not be empty;
-// duplicates are ignored. The lifecycle is that of Watch.
+// as with Watch. A key the server refuses is reported as an Update of Kind
+// KindRefused with that Key and Err set, and the other keys go on; when
+// every key has been refused, the subscription ends with the last refusal
+// as Err (so a one-key WatchMany behaves like Watch). keys must not be
+// empty; duplicates are ignored. The lifecycle is otherwise that of Watch.
 func WatchMany[T any](ctx context.Context, c *Client, keys []string, opts ...WatchOption) (*Subscription[T], error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: WatchMany needs at least one key", ErrInvalidKey)
@@ -235,6 +248,8 @@ func (s *Subscription[T]) pump(ctx context.Context) {
 				continue
 			case <-mb.Ended():
 				reason = mb.Err()
+			case <-s.c.s.Done():
+				reason = ErrClosed
 			case <-ctx.Done():
 				reason = ctx.Err()
 				s.stop(reason)
@@ -249,6 +264,9 @@ func (s *Subscription[T]) pump(ctx context.Context) {
 		case s.out <- u:
 		case <-mb.Ended():
 			reason = mb.Err()
+			return
+		case <-s.c.s.Done():
+			reason = ErrClosed
 			return
 		case <-ctx.Done():
 			reason = ctx.Err()

@@ -354,8 +354,15 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 		}
 	}
 	if idx < 0 {
+		// The oldest request naming the key, calls included: a CALL and a
+		// WATCH of one key may both be waiting, and the older is answered
+		// first.
 		for i, r := range s.requests {
-			if k, ok := keyInMessage(b.Message, r.keys); ok {
+			keys := r.keys
+			if r.kind == reqCall && r.call.key != "" {
+				keys = []string{r.call.key}
+			}
+			if k, ok := keyInMessage(b.Message, keys); ok {
 				idx, key, se.Attribution = i, k, AttrKey
 				break
 			}

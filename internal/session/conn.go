@@ -47,8 +47,14 @@ type conn struct {
 func NormalizeURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("sodp: invalid URL %q: %w", raw, err)
+		// url.Parse's error repeats the URL, credentials included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("sodp: invalid URL: %w", err)
 	}
+	shown := redactURL(raw)
 	scheme := strings.ToLower(u.Scheme)
 	switch scheme {
 	case "sodp", "ws":
@@ -56,10 +62,14 @@ func NormalizeURL(raw string) (string, error) {
 	case "sodps", "wss":
 		u.Scheme = "wss"
 	default:
-		return "", fmt.Errorf("sodp: invalid URL %q: scheme must be ws, wss, sodp or sodps", raw)
+		return "", fmt.Errorf("sodp: invalid URL %q: scheme must be ws, wss, sodp or sodps", shown)
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("sodp: invalid URL %q: no host", raw)
+		return "", fmt.Errorf("sodp: invalid URL %q: no host", shown)
+	}
+	if u.User != nil {
+		// The WebSocket dialer refuses such URLs on every attempt.
+		return "", fmt.Errorf("sodp: invalid URL %q: user information is not allowed in a WebSocket URL (use WithToken or WithHeader)", shown)
 	}
 	if (scheme == "sodp" || scheme == "sodps") && u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), "7777")
@@ -123,7 +133,10 @@ func (s *Session) dial(ctx context.Context, attempt uint64, endpoint string) {
 	}
 }
 
-// redactURL drops user information from a URL for logs and errors.
+// RedactURL drops user information and the query (where credentials may
+// hide) from a URL for logs and errors.
+func RedactURL(raw string) string { return redactURL(raw) }
+
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -263,6 +276,11 @@ func (s *Session) writer(c *conn) {
 				}
 			}
 			if err != nil {
+				if errors.Is(err, websocket.ErrCloseSent) {
+					// The reader answered the server's close frame; it
+					// reports the close with its code (1009: too big).
+					return
+				}
 				s.report(c, connLost{epoch: c.epoch, err: fmt.Errorf("sodp: write: %w", err)})
 				return
 			}

@@ -17,6 +17,7 @@ type Mailbox struct {
 	index   map[string]int // key → position in queue (conflating mode, several keys)
 	head    int
 	err     error
+	drained error // set by EndAfterDrain: the error to end with once the queue is empty
 	signal  chan struct{}
 	ended   chan struct{}
 	stats   *atomic.Uint64
@@ -50,7 +51,7 @@ func rank(k Kind) int {
 // ended.
 func (m *Mailbox) Push(d Delivery) bool {
 	m.mu.Lock()
-	if m.err != nil {
+	if m.err != nil || m.drained != nil {
 		m.mu.Unlock()
 		return false
 	}
@@ -116,10 +117,15 @@ func (m *Mailbox) reindex() {
 // Next pops the oldest pending update; ok is false when none is pending.
 func (m *Mailbox) Next() (d Delivery, ok bool) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.head >= len(m.queue) {
+		drained := m.drained
+		m.mu.Unlock()
+		if drained != nil {
+			m.Fail(drained)
+		}
 		return d, false
 	}
+	defer m.mu.Unlock()
 	d = m.queue[m.head]
 	m.queue[m.head] = Delivery{}
 	if m.index != nil {
@@ -149,7 +155,29 @@ func (m *Mailbox) Signal() <-chan struct{} { return m.signal }
 // Ended is closed when the mailbox fails.
 func (m *Mailbox) Ended() <-chan struct{} { return m.ended }
 
-// Fail ends the mailbox with err; the first error wins.
+// EndAfterDrain ends the mailbox with err once the updates already queued
+// have been taken; nothing more is accepted.
+func (m *Mailbox) EndAfterDrain(err error) {
+	m.mu.Lock()
+	if m.drained == nil {
+		m.drained = err
+	}
+	m.mu.Unlock()
+	select {
+	case m.signal <- struct{}{}:
+	default:
+	}
+}
+
+// Draining reports whether EndAfterDrain was called.
+func (m *Mailbox) Draining() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.drained != nil
+}
+
+// Fail ends the mailbox with err at once, dropping what is queued; the
+// first error wins.
 func (m *Mailbox) Fail(err error) {
 	m.mu.Lock()
 	if m.err == nil {

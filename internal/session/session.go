@@ -64,6 +64,7 @@ type Session struct {
 	mu          sync.Mutex
 	state       ConnState
 	failErr     error
+	lastErr     error         // why the last connection attempt or connection failed
 	stateNotify chan struct{} // closed and replaced on every state change
 	server      atomic.Pointer[ServerInfo]
 	byCode      map[int]uint64 // under mu
@@ -215,6 +216,15 @@ func (s *Session) Ready(ctx context.Context) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			s.mu.Lock()
+			last := s.lastErr
+			s.mu.Unlock()
+			if last != nil {
+				// Say why the session is not live (an untrusted
+				// certificate, a refused connection…), not only that the
+				// wait ended.
+				return fmt.Errorf("%w (last connection attempt: %w)", ctx.Err(), last)
+			}
 			return ctx.Err()
 		}
 	}
@@ -393,6 +403,15 @@ func (s *Session) flush() bool {
 	}
 }
 
+func (s *Session) setLastErr(err error) {
+	if err == nil {
+		return
+	}
+	s.mu.Lock()
+	s.lastErr = err
+	s.mu.Unlock()
+}
+
 // reportErr makes err visible: logged, and sent as an event.
 func (s *Session) reportErr(err error, attrs ...any) {
 	s.log.Warn("sodp: "+err.Error(), attrs...)
@@ -435,6 +454,7 @@ func (s *Session) onDialed(r dialResult) {
 	}
 	s.dialCancel()
 	if r.err != nil {
+		s.setLastErr(r.err)
 		s.log.Info("sodp: connect failed", "endpoint", redactURL(r.endpoint), "err", r.err)
 		s.emit(Event{Time: time.Now(), State: s.State(), Err: r.err}, false)
 		s.scheduleRedial()
@@ -530,6 +550,7 @@ func (s *Session) connectionLost(err error) {
 	c.close()
 	wasLive := s.ph == phLive
 	s.stats.disconnects.Add(1)
+	s.setLastErr(err)
 	s.log.Info("sodp: connection lost", "endpoint", redactURL(c.endpoint), "err", err)
 	var ce *CloseError
 	if errors.As(err, &ce) || errors.Is(err, ErrTooLarge) {

@@ -30,6 +30,9 @@ const (
 	// missed changes could not be replayed, or because the local copy could
 	// no longer be trusted.
 	KindResync
+	// KindRefused carries no value: the server refused one key of a
+	// multi-key subscription (Err says why); the other keys go on.
+	KindRefused
 )
 
 func (k Kind) String() string {
@@ -44,6 +47,8 @@ func (k Kind) String() string {
 		return "replayed"
 	case KindResync:
 		return "resync"
+	case KindRefused:
+		return "refused"
 	}
 	return "unknown"
 }
@@ -153,21 +158,21 @@ type Stats struct {
 // Config holds everything the session needs; the public package fills it
 // from options.
 type Config struct {
-	Endpoints       []string
-	Token           string
-	TokenProvider   func(context.Context) (string, error)
-	Logger          *slog.Logger
-	CallTimeout     time.Duration
-	Heartbeat       time.Duration
-	HandshakeTime   time.Duration
-	BackoffMin      time.Duration
-	BackoffMax      time.Duration
-	NoReconnect     bool
-	MaxMessageSize  int64
-	Dialer          *websocket.Dialer
-	Header          http.Header
-	TLSConfig       *tls.Config
-	EventBuffer     int
-	OutboundQueue   int
-	DefaultMailbox  int
+	Endpoints      []string
+	Token          string
+	TokenProvider  func(context.Context) (string, error)
+	Logger         *slog.Logger
+	CallTimeout    time.Duration
+	Heartbeat      time.Duration
+	HandshakeTime  time.Duration
+	BackoffMin     time.Duration
+	BackoffMax     time.Duration
+	NoReconnect    bool
+	MaxMessageSize int64
+	Dialer         *websocket.Dialer
+	Header         http.Header
+	TLSConfig      *tls.Config
+	EventBuffer    int
+	OutboundQueue  int
+	DefaultMailbox int
 }

@@ -58,6 +58,7 @@ type Subscriber struct {
 	Params  map[string]any
 	Mailbox *Mailbox
 	removed bool
+	refused int // keys the server refused
 }
 
 // Subscribe registers sub with the actor and runs start on the actor once
@@ -129,7 +130,9 @@ func (s *Session) removeSub(sub *Subscriber, err error, unwatch bool) {
 	}
 	sub.removed = true
 	delete(s.subs, sub)
-	sub.Mailbox.Fail(err)
+	if !sub.Mailbox.Draining() {
+		sub.Mailbox.Fail(err)
+	}
 	var gone []string
 	for _, key := range sub.Keys {
 		ks := s.keys[key]
@@ -253,7 +256,14 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 	ks.phase = kpLive
 	ks.retryAt = time.Time{}
 	if changed {
-		s.stats.resyncs.Add(1)
+		// A resync replaces a value subscribers were given; a key's first
+		// value is a snapshot.
+		for _, got := range ks.subs {
+			if got {
+				s.stats.resyncs.Add(1)
+				break
+			}
+		}
 	}
 	for sub, got := range ks.subs {
 		switch {
@@ -398,14 +408,20 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 		return
 	}
 	for sub := range ks.subs {
-		if len(sub.Keys) == 1 {
-			s.removeSub(sub, se, false)
+		sub.refused++
+		if sub.refused == len(sub.Keys) {
+			// Every key of the subscription was refused: it ends once the
+			// reader has taken the refusals already queued.
+			sub.Mailbox.EndAfterDrain(se)
+			s.removeSub(sub, se, true)
 			continue
 		}
-		sub.Mailbox.Push(Delivery{Key: key, Err: se})
+		sub.Mailbox.Push(Delivery{Key: key, Kind: KindRefused, Err: se})
 		delete(ks.subs, sub)
 	}
-	s.dropKey(ks, se)
+	if s.keys[key] == ks {
+		s.dropKey(ks, se)
+	}
 	s.publishGauges()
 }
 

@@ -2,9 +2,11 @@ package wire
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 
 	"github.com/shamaton/msgpack/v2"
 
@@ -322,7 +324,8 @@ func (e *encoder) op(op delta.Op) error {
 // AppendValue appends the MessagePack encoding of v to dst. Normalised
 // values (see Normalize) and common Go types (all integer and float widths,
 // []string, map[string]string, []map[string]any …) are written directly in
-// compact form with map keys in sorted order; any other type, such as a
+// compact form with map keys in sorted order; a json.Number is written as
+// the integer or float it holds; any other type, such as a
 // struct with msgpack tags, is encoded by github.com/shamaton/msgpack/v2.
 func AppendValue(dst []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
@@ -406,6 +409,17 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 		return dst, nil
 	case Raw:
 		return append(dst, x...), nil
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return appendInt(dst, i), nil
+		}
+		if u, err := strconv.ParseUint(string(x), 10, 64); err == nil {
+			return appendUint(dst, u), nil
+		}
+		if f, err := x.Float64(); err == nil {
+			return AppendValue(dst, f)
+		}
+		return dst, fmt.Errorf("%w: json.Number %q is not a number", ErrValue, string(x))
 	}
 	b, err := msgpack.Marshal(v)
 	if err != nil {

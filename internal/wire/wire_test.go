@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shamaton/msgpack/v2"
 	"go.uber.org/goleak"
 
 	"github.com/sodp-go/client/internal/delta"
@@ -952,5 +954,35 @@ func TestEncodeRawAndUnknownBodies(t *testing.T) {
 	}
 	if want := map[string]any{"a": []any{"x"}, "b": int64(2)}; !reflect.DeepEqual(f.Body, want) {
 		t.Errorf("body %#v", f.Body)
+	}
+}
+
+func TestAppendValueJSONNumber(t *testing.T) {
+	cases := []struct {
+		in   json.Number
+		want any
+	}{
+		{"42", int64(42)},
+		{"-7", int64(-7)},
+		{"18446744073709551615", uint64(18446744073709551615)},
+		{"2.5", 2.5},
+		{"1e3", 1000.0},
+	}
+	for _, c := range cases {
+		b, err := AppendValue(nil, c.in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		var v any
+		if err := msgpack.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		n, err := Normalize(v)
+		if err != nil || n != c.want {
+			t.Errorf("%s: got %#v (%v), want %#v", c.in, n, err, c.want)
+		}
+	}
+	if _, err := AppendValue(nil, json.Number("nope")); !errors.Is(err, ErrValue) {
+		t.Errorf("bad json.Number: %v", err)
 	}
 }

@@ -381,7 +381,8 @@ func checkStructure(data []byte, limit int) *DecodeError {
 		left  uint64 // elements still to read, keys and values counted apart
 		isMap bool
 	}
-	var pending []container
+	var stack [16]container // frames rarely nest deeper; beyond, append allocates
+	pending := stack[:0]
 	for i := 0; i < len(data); {
 		c := data[i]
 		if n := len(pending); n > 0 && pending[n-1].isMap && pending[n-1].left%2 == 0 {

@@ -104,8 +104,11 @@ const maxConvertDepth = 10000
 // Convert stores the normalised value v (see Normalize) into the variable
 // dst points to. dst must be a non-nil pointer.
 //
-// The variable is zeroed first and then filled from v, so it never keeps
-// anything of its previous contents. The rules, by the destination's type:
+// v should hold only the types of the normalised model; any other Go type
+// in it is reported as a mismatch, unless an interface destination takes
+// it whole. The variable is zeroed first and then filled from v, so it
+// never keeps anything of its previous contents. The rules, by the
+// destination's type:
 //
 //   - *any: v itself is stored; nothing is copied.
 //   - nil fits every type and leaves the zero value (a nil pointer, slice,
@@ -129,15 +132,16 @@ const maxConvertDepth = 10000
 //   - float32, float64: from an integer or a float (a finite float64 too
 //     large for a float32 is an error).
 //   - bool from a bool; string from a string.
-//   - []byte (and any slice of the byte type): a string's bytes, copied.
+//   - []byte (or another slice of a byte kind): from a string, whose bytes
+//     are copied, or from an array of small integers.
 //   - slice: from an array, element by element into a new slice. A slice
 //     of type []any takes the array itself: it is shared with v.
 //   - array: from an array of at most its length; the rest stays zero.
-//   - map with a string key type: from a map, entry by entry into a new
-//     map; a map[string]any takes the map itself, shared with v. Integer
-//     key types parse each key as a decimal number and key types that
-//     implement encoding.TextUnmarshaler use it; any other key type is an
-//     error.
+//   - map: from a map, entry by entry into a new map; a map[string]any
+//     takes the map itself, shared with v. A key type that implements
+//     encoding.TextUnmarshaler gets each key through it, a string key
+//     type takes the keys as they are and an integer key type parses them
+//     as decimal numbers; any other key type is an error.
 //   - interface: the value is stored when its Go type implements the
 //     interface (always, for any); a map or array stored this way is
 //     shared with v.
@@ -145,8 +149,8 @@ const maxConvertDepth = 10000
 //   - a type that implements encoding.TextUnmarshaler (through a pointer
 //     receiver or not): a string is passed to UnmarshalText; a value of
 //     another kind is converted by the rules above.
-//   - channels, functions, complex numbers and unsafe pointers cannot be
-//     converted into.
+//   - channels, functions, complex numbers and unsafe pointers take
+//     nothing but nil.
 //
 // Values shared with v (in []any, map[string]any and interface
 // destinations) are immutable by the contract of the normalised model:
@@ -302,6 +306,9 @@ func tooDeep(t reflect.Type, v any) *ConvertError {
 func unsupportedDecoder(t reflect.Type, why string) decodeFunc {
 	err := errors.New(why)
 	return func(_ unsafe.Pointer, v any, _ int) *ConvertError {
+		if v == nil {
+			return nil
+		}
 		return &ConvertError{Want: t.String(), Got: kindOf(v), Err: err}
 	}
 }
@@ -869,7 +876,7 @@ type embedHop struct {
 type structPlan struct {
 	t      reflect.Type
 	fields []structField
-	byName map[string]int // exact name → index in fields
+	byName nameIndex      // exact name → index in fields
 	byFold map[string]int // folded name → first field with it
 }
 
@@ -878,12 +885,13 @@ func (b *planBuilder) structDecoder(t reflect.Type) decodeFunc {
 	sp := &structPlan{
 		t:      t,
 		fields: make([]structField, len(specs)),
-		byName: make(map[string]int, len(specs)),
 		byFold: make(map[string]int, len(specs)),
 	}
+	names := make([]string, len(specs))
 	for i, s := range specs {
 		f := &sp.fields[i]
 		f.name = s.name
+		names[i] = s.name
 		typ := t
 		for j, x := range s.index {
 			sf := typ.Field(x)
@@ -899,11 +907,11 @@ func (b *planBuilder) structDecoder(t reflect.Type) decodeFunc {
 			}
 		}
 		f.dec = b.decoder(typ)
-		sp.byName[s.name] = i
 		if k := foldName(s.name); !hasKey(sp.byFold, k) {
 			sp.byFold[k] = i
 		}
 	}
+	sp.byName = newNameIndex(names)
 	return sp.decode
 }
 
@@ -923,31 +931,127 @@ func (sp *structPlan) decode(p unsafe.Pointer, v any, depth int) *ConvertError {
 	if depth >= maxConvertDepth {
 		return tooDeep(sp.t, v)
 	}
-	hits := 0
-	for i := range sp.fields {
-		f := &sp.fields[i]
-		x, ok := m[f.name]
-		if !ok {
-			continue
+	var hits int
+	if 2*len(m) < len(sp.fields) {
+		// Few keys for many fields: walk the map, with one cheap name
+		// lookup per key.
+		for k, x := range m {
+			i := sp.byName.lookup(k)
+			if i < 0 {
+				continue
+			}
+			hits++
+			f := &sp.fields[i]
+			if err := f.dec(f.ptr(p), x, depth+1); err != nil {
+				return err.at(k)
+			}
 		}
-		hits++
-		if err := f.dec(f.ptr(p), x, depth+1); err != nil {
-			return err.at(f.name)
+	} else {
+		// Looking each field up in the map costs less than iterating
+		// over the map.
+		for i := range sp.fields {
+			f := &sp.fields[i]
+			x, ok := m[f.name]
+			if !ok {
+				continue
+			}
+			hits++
+			if err := f.dec(f.ptr(p), x, depth+1); err != nil {
+				return err.at(f.name)
+			}
 		}
 	}
-	if hits == len(m) {
+	// Keys that matched no name exactly may still match a field that
+	// has no exact key without regard to case.
+	if hits == len(m) || hits == len(sp.fields) {
 		return nil
 	}
 	return sp.decodeFolded(p, m, depth)
+}
+
+// nameIndex finds a field by its exact name. For most structs it is a
+// perfect hash table over a few bytes of the name, much cheaper than a Go
+// map; names that defeat it go into a map.
+type nameIndex struct {
+	slots    []nameSlot
+	seed     uint64
+	shift    uint
+	fallback map[string]int
+}
+
+type nameSlot struct {
+	name  string
+	field int
+}
+
+// nameWord packs the length and five bytes of a non-empty name.
+func nameWord(k string) uint64 {
+	n := len(k)
+	return uint64(n) | uint64(k[0])<<16 | uint64(k[n-1])<<24 | uint64(k[n/2])<<32 |
+		uint64(k[n/3])<<40 | uint64(k[2*n/3])<<48
+}
+
+func newNameIndex(names []string) nameIndex {
+	if len(names) == 0 {
+		return nameIndex{}
+	}
+	seed := uint64(0x9e3779b97f4a7c15)
+	for size := 4 * len(names); size <= 32*len(names); size *= 2 {
+		b := uint(bits.Len(uint(size - 1)))
+		for range 64 {
+			// A splitmix64 step gives the next odd multiplier.
+			seed += 0x9e3779b97f4a7c15
+			z := (seed ^ seed>>30) * 0xbf58476d1ce4e5b9
+			z = (z ^ z>>27) * 0x94d049bb133111eb
+			x := nameIndex{slots: make([]nameSlot, 1<<b), seed: (z ^ z>>31) | 1, shift: 64 - b}
+			ok := true
+			for i, name := range names {
+				s := &x.slots[x.slot(name)]
+				if s.name != "" {
+					ok = false
+					break
+				}
+				*s = nameSlot{name: name, field: i}
+			}
+			if ok {
+				return x
+			}
+		}
+	}
+	x := nameIndex{fallback: make(map[string]int, len(names))}
+	for i, name := range names {
+		x.fallback[name] = i
+	}
+	return x
+}
+
+func (x *nameIndex) slot(k string) uint64 { return nameWord(k) * x.seed >> x.shift }
+
+// lookup returns the index of the field named k, or -1.
+func (x *nameIndex) lookup(k string) int {
+	if x.slots != nil {
+		if k == "" {
+			return -1
+		}
+		if s := &x.slots[x.slot(k)]; s.name == k {
+			return s.field
+		}
+		return -1
+	}
+	if i, ok := x.fallback[k]; ok {
+		return i
+	}
+	return -1
 }
 
 // decodeFolded sets the fields that have no exact key from keys that
 // match their names without regard to case. Of several such keys, the
 // smallest wins, so that the result does not depend on map order.
 func (sp *structPlan) decodeFolded(p unsafe.Pointer, m map[string]any, depth int) *ConvertError {
-	var pick []string
+	var small [16]string
+	var pick []string // the key chosen for each field, lazily made
 	for k := range m {
-		if _, exact := sp.byName[k]; exact {
+		if sp.byName.lookup(k) >= 0 {
 			continue
 		}
 		var buf [64]byte
@@ -959,7 +1063,11 @@ func (sp *structPlan) decodeFolded(p unsafe.Pointer, m map[string]any, depth int
 			continue
 		}
 		if pick == nil {
-			pick = make([]string, len(sp.fields))
+			if len(sp.fields) <= len(small) {
+				pick = small[:len(sp.fields)]
+			} else {
+				pick = make([]string, len(sp.fields))
+			}
 		}
 		if pick[i] == "" || k < pick[i] {
 			pick[i] = k

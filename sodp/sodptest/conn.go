@@ -12,8 +12,8 @@ import (
 )
 
 const (
-	writeTimeout = 5 * time.Second // bound on one write to a client
-	closeLinger  = time.Second     // wait for the client's close reply
+	controlTimeout = 5 * time.Second // bound on writing one control frame
+	closeLinger    = time.Second     // wait for the client's close reply
 )
 
 // Conn is one client connection as the server sees it. Its methods are safe
@@ -28,6 +28,9 @@ type Conn struct {
 	subs       []*subscription
 	presence   []presenceEntry
 	nextStream uint32
+
+	// Owned by the writer goroutine.
+	closeSent bool
 
 	// Owned by the reader goroutine.
 	authed      bool
@@ -311,7 +314,7 @@ func (c *Conn) heartbeatTick() {
 		return
 	}
 	if c.s.tr.pings {
-		if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+		if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(controlTimeout)); err != nil {
 			c.kill()
 		}
 		return
@@ -339,7 +342,7 @@ func (c *Conn) checkExpiry() {
 func (c *Conn) flush(seq *uint64) error {
 	for {
 		c.mu.Lock()
-		if c.paused || c.dead {
+		if c.paused || c.dead || c.closeSent {
 			c.mu.Unlock()
 			return nil
 		}
@@ -347,7 +350,7 @@ func (c *Conn) flush(seq *uint64) error {
 			p := *c.pong
 			c.pong = nil
 			c.mu.Unlock()
-			if err := c.ws.WriteControl(websocket.PongMessage, []byte(p), time.Now().Add(writeTimeout)); err != nil {
+			if err := c.ws.WriteControl(websocket.PongMessage, []byte(p), time.Now().Add(controlTimeout)); err != nil {
 				return err
 			}
 			continue
@@ -367,7 +370,8 @@ func (c *Conn) flush(seq *uint64) error {
 			return nil
 		case it.close != nil:
 			msg := websocket.FormatCloseMessage(it.close.code, it.close.text)
-			if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeTimeout)); err != nil {
+			c.closeSent = true
+			if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(controlTimeout)); err != nil {
 				return err
 			}
 			// Wait briefly for the client's close reply, then give up.
@@ -392,8 +396,11 @@ func (c *Conn) flush(seq *uint64) error {
 	}
 }
 
+// write writes one data message. It has no deadline: a client that stops
+// reading blocks the writer, and the dialect's queue policy (evict, drop or
+// buffer) decides what happens to the frames behind it; closing the
+// connection unblocks it.
 func (c *Conn) write(b []byte) error {
-	_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
 	return c.ws.WriteMessage(websocket.BinaryMessage, b)
 }
 
@@ -413,6 +420,8 @@ func (s *Server) serveConn(ws *websocket.Conn, remote string) {
 	}
 	c.writeBucket = newBucket(s.cfg.writeRate)
 	c.watchBucket = newBucket(s.cfg.watchRate)
+	// HELLO goes first, before anyone can queue anything else.
+	c.queue = append(c.queue, outItem{frame: wire.Frame{Type: wire.TypeHello, Body: s.hello()}})
 
 	s.mu.Lock()
 	if s.closed {
@@ -431,7 +440,9 @@ func (s *Server) serveConn(ws *websocket.Conn, remote string) {
 
 	ws.SetPingHandler(func(data string) error {
 		c.mu.Lock()
-		c.pong = &data
+		if !c.closing {
+			c.pong = &data
+		}
 		c.mu.Unlock()
 		c.signal()
 		if s.tr.live == liveAnyTraffic {
@@ -450,14 +461,14 @@ func (s *Server) serveConn(ws *websocket.Conn, remote string) {
 		reply := !c.paused && !c.closing
 		c.mu.Unlock()
 		if reply {
-			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(writeTimeout))
+			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(controlTimeout))
 		}
 		return nil
 	})
 
 	go c.writeLoop()
 	c.extendLiveness()
-	c.sendFrame(wire.Frame{Type: wire.TypeHello, Body: s.hello()})
+	c.signal()
 
 	err := c.readLoop()
 

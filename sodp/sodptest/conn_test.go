@@ -120,7 +120,7 @@ func TestTokenExpiryDuringSession(t *testing.T) {
 	forDialects(t, func(t *testing.T, d Dialect) {
 		srv := newServer(t, WithDialect(d), WithAuth(secret))
 		c := dial(t, srv)
-		const ttl = 300 * time.Millisecond
+		const ttl = time.Second
 		start := time.Now()
 		c.send(wire.TypeAuth, 0, &wire.Auth{Token: srv.Token("alice", ttl)})
 		c.expect(wire.TypeAuthOK)
@@ -168,7 +168,15 @@ func TestHeartbeatEcho(t *testing.T) {
 	})
 }
 
-const hb = 40 * time.Millisecond
+// Heartbeat intervals for tests: hb where the test expects the liveness
+// check to close a connection, hbKeep where a live client must survive it.
+// A pong-based window leaves one interval of slack, and on a loaded machine
+// under -race goroutines can stall for hundreds of milliseconds, so hbKeep
+// is generous.
+const (
+	hb     = 40 * time.Millisecond
+	hbKeep = 500 * time.Millisecond
+)
 
 // keepAlive keeps a connection alive the way each dialect wants until stop
 // is closed: pings (spec: any traffic), HEARTBEAT frames (TS); the Go and
@@ -177,7 +185,7 @@ func keepAlive(c *tclient, d Dialect, stop chan struct{}) chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(hb / 3)
+		t := time.NewTicker(hbKeep / 8)
 		defer t.Stop()
 		for {
 			select {
@@ -202,12 +210,12 @@ func keepAlive(c *tclient, d Dialect, stop chan struct{}) chan struct{} {
 
 func TestServerHeartbeat(t *testing.T) {
 	forDialects(t, func(t *testing.T, d Dialect) {
-		srv := newServer(t, WithDialect(d), WithHeartbeat(hb))
+		srv := newServer(t, WithDialect(d), WithHeartbeat(hbKeep))
 		c := dial(t, srv)
 		stop := make(chan struct{})
 		done := keepAlive(c, d, stop)
 		defer func() { close(stop); <-done }()
-		const n = 5 // five intervals, well past the 2x liveness window
+		const n = 3 // three intervals, past the 2x liveness window
 		if traitsOf(d).pings {
 			waitFor(t, "pings", func() bool { return c.pings.Load() >= n })
 			for len(c.frames) > 0 {
@@ -310,14 +318,14 @@ func TestPauseResume(t *testing.T) {
 		}
 	})
 	t.Run("pings", func(t *testing.T) {
-		srv := newServer(t, WithDialect(DialectGo), WithHeartbeat(hb/2))
+		srv := newServer(t, WithDialect(DialectGo), WithHeartbeat(hbKeep))
 		c := dial(t, srv)
 		waitFor(t, "a ping", func() bool { return c.pings.Load() > 0 })
 		conn := connOf(t, srv)
 		conn.Pause()
-		time.Sleep(hb) // let an in-flight ping land
+		time.Sleep(hbKeep / 4) // let an in-flight ping land
 		n := c.pings.Load()
-		time.Sleep(3 * hb)
+		time.Sleep(2 * hbKeep)
 		if got := c.pings.Load(); got != n {
 			t.Errorf("%d pings while paused", got-n)
 		}
@@ -547,19 +555,11 @@ func TestRateLimit(t *testing.T) {
 		if v, _, _ := srv.Get("k"); v != int64(1) {
 			t.Errorf("rate-limited write applied: %v", v)
 		}
-	})
-	t.Run("refill", func(t *testing.T) {
-		srv := newServer(t, WithRateLimit(4, 0))
-		c := dial(t, srv)
-		for range 4 {
-			c.callOK("state.set", map[string]any{"state": "k", "value": 1})
-		}
-		id := c.call("state.set", map[string]any{"state": "k", "value": 1})
-		if r, _ := c.answer(id); r.f.Body.(*wire.Result).Code != 429 {
-			t.Fatalf("fifth call: %v", r)
-		}
-		time.Sleep(300 * time.Millisecond)
-		c.callOK("state.set", map[string]any{"state": "k", "value": 1})
+		// The bucket refills at the configured rate.
+		time.Sleep(1100 * time.Millisecond)
+		c.callOK("state.set", map[string]any{"state": "other", "value": 3})
+		c.watch(22, "k")
+		c.expect(wire.TypeStateInit)
 	})
 }
 

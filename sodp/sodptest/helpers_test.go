@@ -19,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const waitTimeout = 3 * time.Second
+const waitTimeout = 5 * time.Second
 
 var allDialects = []Dialect{DialectSpec, DialectGo, DialectTS, DialectRust}
 

@@ -365,3 +365,26 @@ func TestMaxRecorded(t *testing.T) {
 		t.Errorf("newest recorded frame is %s", last.Name)
 	}
 }
+
+func TestWithAddr(t *testing.T) {
+	srv := newServer(t, WithAddr("127.0.0.1:0"))
+	dial(t, srv).expectNothing()
+	defer func() {
+		if r := recover(); r == nil {
+			t.Error("NewServer on an address it cannot listen on did not panic")
+		}
+	}()
+	NewServer(WithAddr("256.0.0.1:1"))
+}
+
+func TestDeltaLogOff(t *testing.T) {
+	srv := newServer(t, WithDeltaLog(0))
+	srv.Set("k", 1)
+	srv.Set("k", 2)
+	c := dial(t, srv)
+	c.send(wire.TypeResume, 10, &wire.Resume{State: "k", SinceVersion: 1})
+	got := c.barrier()
+	if len(got) != 1 || got[0].f.Type != wire.TypeStateInit {
+		t.Errorf("RESUME without a log: %v, want STATE_INIT only", got)
+	}
+}

@@ -208,7 +208,7 @@ func (s *Server) Conns() []*Conn {
 }
 
 // WaitConns waits until at least n connections are live and returns nil,
-// or returns ctx's error if ctx ends first.
+// or, if ctx ends first, an error wrapping ctx.Err().
 func (s *Server) WaitConns(ctx context.Context, n int) error {
 	for {
 		s.mu.Lock()

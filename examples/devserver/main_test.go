@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-secret", "s", "-dialect", "rust", "-heartbeat", "1s"}, &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(stdout.String(), "token:") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL and token printed; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ws://127.0.0.1:") || strings.Count(lines[1], ".") != 2 {
+		t.Fatalf("stdout %q", stdout.String())
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(lines[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ws.ReadMessage(); err != nil {
+		t.Fatalf("no HELLO: %v", err)
+	}
+	ws.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+	if !strings.Contains(stderr.String(), "dialect=rust") {
+		t.Errorf("stderr lacks the startup log:\n%s", stderr.String())
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	var out syncBuffer
+	for _, args := range [][]string{
+		{"-dialect", "cobol"},
+		{"-addr", "256.0.0.1:1"},
+		{"extra"},
+		{"-nope"},
+	} {
+		if err := run(context.Background(), args, &out, &out); err == nil {
+			t.Errorf("run(%q) succeeded", args)
+		}
+	}
+}

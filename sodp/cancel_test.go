@@ -1,0 +1,128 @@
+package sodp_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/sodp-go/client/sodp"
+)
+
+// deadURL returns a ws:// URL on a loopback port nothing listens on.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "ws://" + addr
+}
+
+func TestDialContextEnds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	c, err := sodp.Dial(ctx, deadURL(t), fastOpts()...)
+	if err == nil {
+		c.Close()
+		t.Fatal("Dial to a dead port succeeded")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("Dial took %s after its context ended", time.Since(start))
+	}
+}
+
+func TestBlockingPointsHonourContext(t *testing.T) {
+	// A client that never gets a connection: every call waits, and every
+	// wait ends with its context.
+	c, err := sodp.New(deadURL(t), fastOpts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	short := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	if err := c.Ready(short()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Ready = %v", err)
+	}
+	if _, err := c.Set(short(), "k", 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Set = %v", err)
+	}
+	if _, err := c.Call(short(), "state.append", map[string]any{"state": "k", "value": 1}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Call = %v", err)
+	}
+	// Watch returns at once; its subscription ends with its context.
+	sub, err := sodp.Watch[int](short(), c, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := closed(t, sub); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("subscription Err = %v", err)
+	}
+	ref := sodp.Key[int](c, "k")
+	if _, err := ref.Get(short()); !errors.Is(err, sodp.ErrNotCached) {
+		t.Errorf("Get = %v", err)
+	}
+	keep := watch[int](t, c, "k")
+	if err := ref.WaitVersion(short(), 5); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitVersion = %v", err)
+	}
+	keep.Close()
+	if st := c.Stats(); st.PendingCalls != 0 {
+		t.Errorf("%d calls still pending after their contexts ended", st.PendingCalls)
+	}
+}
+
+func TestQueuedCallsSentOnceLive(t *testing.T) {
+	// Calls made while the client cannot connect are sent when it does.
+	srv := newServer(t)
+	c, err := sodp.New(srv.URL, sodp.WithBackoff(300*time.Millisecond, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitLive(t, c)
+	srv.DropConnections()
+	eventually(t, "reconnecting", func() bool { return c.State() == sodp.StateReconnecting })
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Set(ctxT(t), "queued", 1)
+		done <- err
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("queued Set = %v", err)
+	}
+	if v, _, ok := srv.Get("queued"); !ok || v != int64(1) {
+		t.Fatalf("server has %v", v)
+	}
+}
+
+func TestWatchContextCancelledBeforeFirstValue(t *testing.T) {
+	srv := newServer(t)
+	c := dial(t, srv.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	sub, err := sodp.Watch[int](ctx, c, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := closed(t, sub); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Err = %v", err)
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Err(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Err after Close = %v", err)
+	}
+}

@@ -247,7 +247,6 @@ func watch(ctx context.Context, c *sodp.Client, keys []string, count int, out, e
 		return err
 	}
 	defer sub.Close()
-	refused := 0
 	enc := json.NewEncoder(out)
 	for n := 0; count == 0 || n < count; {
 		u, ok := <-sub.Updates()
@@ -258,10 +257,9 @@ func watch(ctx context.Context, c *sodp.Client, keys []string, count int, out, e
 			return sub.Err()
 		}
 		if u.Err != nil {
-			refused++
-			if refused == len(sub.Keys()) {
-				return fmt.Errorf("%s: %w", u.Key, u.Err)
-			}
+			// A refused key (the others go on; when every key is refused
+			// the subscription ends with the last refusal) or a value that
+			// could not be read.
 			fmt.Fprintf(errOut, "sodpctl: watch %s: %v\n", u.Key, u.Err)
 			continue
 		}

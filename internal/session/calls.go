@@ -85,6 +85,9 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("sodp: call %s: nil context", spec.Method)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sodp: call %s: %w", spec.Method, err)
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)

@@ -260,6 +260,9 @@ func (s *Session) Stats() Stats {
 // do runs f on the actor and waits for it; it fails with ErrClosed when the
 // actor is gone and with ctx's error when ctx ends first.
 func (s *Session) do(ctx context.Context, f func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	cmd := command{f: f, done: make(chan struct{})}
 	select {
 	case s.in <- cmd:

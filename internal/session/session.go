@@ -594,6 +594,9 @@ func (s *Session) fail(err error) {
 	if s.dialCancel != nil {
 		s.dialCancel()
 	}
+	// Published before anyone is told: a caller or subscriber that gets
+	// err reads StateFailed from State.
+	s.setState(StateFailed, err)
 	for id, pc := range s.calls {
 		pc.finish(nil, err)
 		delete(s.calls, id)
@@ -607,7 +610,6 @@ func (s *Session) fail(err error) {
 		s.removeSub(sub, err, false)
 	}
 	s.log.Error("sodp: session failed", "err", err)
-	s.setState(StateFailed, err)
 	s.publishGauges()
 }
 

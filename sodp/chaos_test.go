@@ -1,0 +1,543 @@
+package sodp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sodp-go/client/sodp"
+	"github.com/sodp-go/client/sodp/sodptest"
+)
+
+// chaosProxy is a TCP proxy that the test cuts or stalls at will.
+type chaosProxy struct {
+	ln     net.Listener
+	target string
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	pairs map[*proxyPair]struct{}
+	done  bool
+
+	accepted, cuts, stalls atomic.Int64
+}
+
+type proxyPair struct {
+	client, server net.Conn
+	stalled        atomic.Bool
+	once           sync.Once
+}
+
+func (p *proxyPair) close() {
+	p.once.Do(func() {
+		p.client.Close()
+		p.server.Close()
+	})
+}
+
+func newChaosProxy(t *testing.T, target string) *chaosProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &chaosProxy{ln: ln, target: target, pairs: map[*proxyPair]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *chaosProxy) url() string { return "ws://" + p.ln.Addr().String() }
+
+func (p *chaosProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		pair := &proxyPair{client: c, server: s}
+		p.mu.Lock()
+		if p.done {
+			p.mu.Unlock()
+			pair.close()
+			return
+		}
+		p.pairs[pair] = struct{}{}
+		p.wg.Add(2)
+		p.mu.Unlock()
+		p.accepted.Add(1)
+		go p.pipe(pair, s, c)
+		go p.pipe(pair, c, s)
+	}
+}
+
+// pipe copies src to dst; a stalled pair swallows what it reads.
+func (p *chaosProxy) pipe(pair *proxyPair, dst, src net.Conn) {
+	defer p.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !pair.stalled.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	pair.close()
+	p.mu.Lock()
+	delete(p.pairs, pair)
+	p.mu.Unlock()
+}
+
+func (p *chaosProxy) live() []*proxyPair {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*proxyPair, 0, len(p.pairs))
+	for pair := range p.pairs {
+		out = append(out, pair)
+	}
+	return out
+}
+
+// strike cuts or stalls one connection, or cuts them all.
+func (p *chaosProxy) strike(rng *rand.Rand) {
+	pairs := p.live()
+	if len(pairs) == 0 {
+		return
+	}
+	switch r := rng.IntN(10); {
+	case r < 2:
+		pairs[rng.IntN(len(pairs))].stalled.Store(true)
+		p.stalls.Add(1)
+	case r < 6:
+		pairs[rng.IntN(len(pairs))].close()
+		p.cuts.Add(1)
+	default:
+		for _, pair := range pairs {
+			pair.close()
+			p.cuts.Add(1)
+		}
+	}
+}
+
+func (p *chaosProxy) close() {
+	p.mu.Lock()
+	p.done = true
+	p.mu.Unlock()
+	p.ln.Close()
+	for _, pair := range p.live() {
+		pair.close()
+	}
+	p.wg.Wait()
+}
+
+// chaosDuration is SODP_SOAK (a Go duration) or a default that keeps
+// `make test` short.
+func chaosDuration(t *testing.T) time.Duration {
+	if s := os.Getenv("SODP_SOAK"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("SODP_SOAK=%q: %v", s, err)
+		}
+		return d
+	}
+	return 10 * time.Second
+}
+
+func chaosSeed(t *testing.T) uint64 {
+	if s := os.Getenv("SODP_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("SODP_SEED=%q: %v", s, err)
+		}
+		return n
+	}
+	return uint64(time.Now().UnixNano())
+}
+
+// transition is one delivered update as seen by one subscriber for one key.
+type transition struct {
+	prev, version, skipped uint64
+	kind                   sodp.Kind
+}
+
+type keyRecord struct {
+	last  sodp.Update[any]
+	seen  bool
+	trans []transition
+	kinds map[sodp.Kind]int
+}
+
+// recorder reads a subscription to its end and checks each update as it
+// comes: the first is a snapshot, versions strictly increase per key.
+type recorder struct {
+	name     string
+	buffered bool
+	client   *sodp.Client
+	sub      *sodp.Subscription[any]
+	done     chan struct{}
+
+	mu       sync.Mutex
+	keys     map[string]*keyRecord
+	problems []string
+}
+
+func record(c *sodp.Client, name string, sub *sodp.Subscription[any], buffered bool) *recorder {
+	r := &recorder{name: name, buffered: buffered, client: c, sub: sub, done: make(chan struct{}), keys: map[string]*keyRecord{}}
+	go func() {
+		defer close(r.done)
+		for u := range sub.Updates() {
+			r.add(u)
+		}
+	}()
+	return r
+}
+
+func (r *recorder) add(u sodp.Update[any]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kr := r.keys[u.Key]
+	if kr == nil {
+		kr = &keyRecord{kinds: map[sodp.Kind]int{}}
+		r.keys[u.Key] = kr
+	}
+	bad := func(format string, args ...any) {
+		if len(r.problems) < 20 {
+			r.problems = append(r.problems, fmt.Sprintf("%s %s: ", r.name, u.Key)+fmt.Sprintf(format, args...))
+		}
+	}
+	if u.Err != nil {
+		bad("update error %v", u.Err)
+	}
+	switch {
+	case !kr.seen && u.Kind != sodp.KindSnapshot && u.Kind != sodp.KindCached:
+		bad("first update is %v", u.Kind)
+	case kr.seen && (u.Kind == sodp.KindSnapshot || u.Kind == sodp.KindCached):
+		bad("%v after the first update", u.Kind)
+	case kr.seen && u.Version <= kr.last.Version:
+		bad("version %d after %d", u.Version, kr.last.Version)
+	}
+	if r.buffered && u.Skipped != 0 {
+		bad("a buffered subscriber skipped %d", u.Skipped)
+	}
+	if kr.seen {
+		kr.trans = append(kr.trans, transition{prev: kr.last.Version, version: u.Version, skipped: u.Skipped, kind: u.Kind})
+	}
+	kr.kinds[u.Kind]++
+	kr.last, kr.seen = u, true
+}
+
+func (r *recorder) lastOf(key string) (sodp.Update[any], bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if kr := r.keys[key]; kr != nil {
+		return kr.last, kr.seen
+	}
+	return sodp.Update[any]{}, false
+}
+
+// versionLog collects every version the server assigned to each key.
+type versionLog struct {
+	mu sync.Mutex
+	v  map[string][]uint64
+}
+
+func (l *versionLog) add(key string, v uint64) {
+	l.mu.Lock()
+	l.v[key] = append(l.v[key], v)
+	l.mu.Unlock()
+}
+
+// between counts the versions of key strictly between a and b.
+func (l *versionLog) between(key string, a, b uint64) uint64 {
+	vs := l.v[key]
+	i, _ := slices.BinarySearch(vs, a+1)
+	j, _ := slices.BinarySearch(vs, b)
+	return uint64(max(j-i, 0))
+}
+
+func TestChaos(t *testing.T) {
+	dur := chaosDuration(t)
+	seed := chaosSeed(t)
+	t.Logf("duration %s, seed %d (SODP_SOAK, SODP_SEED)", dur, seed)
+
+	// A short log: quick reconnects replay, long stalls resync.
+	srv := newServer(t, sodptest.WithMaxRecorded(1000), sodptest.WithDeltaLog(64))
+	proxy := newChaosProxy(t, srv.URL[len("ws://"):])
+	keys := []string{"chaos.k0", "chaos.k1", "chaos.k2", "chaos.k3", "chaos.k4", "chaos.k5"}
+	for i, k := range keys {
+		srv.Set(k, map[string]any{"n": i})
+	}
+	const hb = 150 * time.Millisecond
+	chaotic := dial(t, proxy.url(), sodp.WithHeartbeat(hb), sodp.WithCallTimeout(2*time.Second))
+	other := dial(t, proxy.url(), sodp.WithHeartbeat(hb))
+	writer := dial(t, srv.URL)
+	observer := dial(t, srv.URL)
+
+	// Watchers: per key one buffered (every version) and, on some keys,
+	// a conflating one; a second client conflates all keys on one
+	// channel.
+	var recs []*recorder
+	ctx, cancel := context.WithTimeout(context.Background(), dur+2*time.Minute)
+	defer cancel()
+	newRec := func(c *sodp.Client, name string, keys []string, buffered bool) *recorder {
+		var opts []sodp.WatchOption
+		if buffered {
+			opts = append(opts, sodp.WithBuffer(1<<20))
+		}
+		sub, err := sodp.WatchMany[any](ctx, c, keys, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := record(c, name, sub, buffered)
+		recs = append(recs, r)
+		return r
+	}
+	for i, k := range keys {
+		newRec(chaotic, "buffered "+k, []string{k}, true)
+		if i%2 == 0 {
+			newRec(chaotic, "conflating "+k, []string{k}, false)
+		}
+	}
+	newRec(other, "many", keys, false)
+	newRec(other, "single", keys[:1], false)
+	room := newRec(observer, "room", []string{"chaos.room"}, false)
+	for _, r := range recs {
+		for _, k := range r.sub.Keys() {
+			eventually(t, r.name+" first value", func() bool { _, ok := r.lastOf(k); return ok })
+		}
+	}
+	if _, err := chaotic.Presence(ctx, "chaos.room", "/who/chaotic", true); err != nil {
+		t.Fatal(err)
+	}
+
+	versions := &versionLog{v: map[string][]uint64{}}
+	for _, k := range keys {
+		_, v, _ := srv.Get(k)
+		versions.add(k, v)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var writes atomic.Int64
+	writeErr := make(chan error, 10)
+	// Writers: two clients' worth of calls on a direct connection, and
+	// the server itself.
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(w)))
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Duration(rng.IntN(2000)) * time.Microsecond):
+				}
+				key := keys[rng.IntN(len(keys))]
+				var v uint64
+				var err error
+				switch op := rng.IntN(10); {
+				case w == 2 && op == 0:
+					v = srv.Delete(key)
+				case w == 2 && op < 5:
+					v = srv.Patch(key, map[string]any{"n": i, "w": w})
+				case w == 2:
+					v = srv.Set(key, map[string]any{"n": i, "w": w, "l": []any{i, "x"}})
+				case op < 4:
+					v, err = writer.Set(ctx, key, map[string]any{"n": i, "w": w})
+				case op < 7:
+					v, err = writer.Patch(ctx, key, map[string]any{"p": i})
+				default:
+					v, err = writer.SetIn(ctx, key, fmt.Sprintf("/f/g%d", rng.IntN(4)), i)
+				}
+				if err != nil {
+					writeErr <- fmt.Errorf("writer %d: %w", w, err)
+					return
+				}
+				versions.add(key, v)
+				writes.Add(1)
+			}
+		}()
+	}
+	// Calls through the cut connection fail only with "connection lost".
+	var callsOK, callsLost atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			_, err := chaotic.Set(ctx, "chaos.scratch", i)
+			switch {
+			case err == nil:
+				callsOK.Add(1)
+			case errors.Is(err, sodp.ErrConnectionLost), errors.Is(err, context.DeadlineExceeded):
+				callsLost.Add(1)
+			default:
+				writeErr <- fmt.Errorf("call through the proxy: %w", err)
+				return
+			}
+		}
+	}()
+	// The cutter.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(seed, 99))
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(50+rng.IntN(250)) * time.Millisecond):
+				proxy.strike(rng)
+			}
+		}
+	}()
+
+	select {
+	case err := <-writeErr:
+		close(stop)
+		wg.Wait()
+		t.Fatal(err)
+	case <-time.After(dur):
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case err := <-writeErr:
+		t.Fatal(err)
+	default:
+	}
+
+	// Quiet now: every watcher catches up with the server.
+	for _, p := range proxy.live() {
+		if p.stalled.Load() {
+			p.close()
+		}
+	}
+	for _, c := range []*sodp.Client{chaotic, other} {
+		if err := c.Ready(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range recs {
+		for _, k := range r.sub.Keys() {
+			var u sodp.Update[any]
+			var want any
+			var wantV uint64
+			catchUp := func() bool {
+				want, wantV, _ = srv.Get(k)
+				u, _ = r.lastOf(k)
+				return u.Version == wantV && reflect.DeepEqual(u.Value, want)
+			}
+			deadline := time.Now().Add(2 * wait)
+			for !catchUp() {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s %s: last update %+v, server %v at %d", r.name, k, u, want, wantV)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+	eventually(t, "presence restored", func() bool {
+		v, _, _ := srv.Get("chaos.room")
+		m, _ := v.(map[string]any)
+		who, _ := m["who"].(map[string]any)
+		u, _ := room.lastOf("chaos.room")
+		return who["chaotic"] == true && reflect.DeepEqual(u.Value, v)
+	})
+	for _, r := range recs {
+		r.sub.Close()
+		<-r.done
+	}
+
+	// Accounting.
+	for k := range versions.v {
+		slices.Sort(versions.v[k])
+		versions.v[k] = slices.Compact(versions.v[k])
+	}
+	var problems []string
+	var delivered, lost, replayedSeen, resyncSeen, deltaSeen uint64
+	skipped := map[*sodp.Client]uint64{}
+	for _, r := range recs {
+		problems = append(problems, r.problems...)
+		c := r.client
+		for key, kr := range r.keys {
+			delivered += uint64(len(kr.trans)) + 1
+			for _, tr := range kr.trans {
+				skipped[c] += tr.skipped
+				if key == "chaos.room" || tr.kind == sodp.KindResync {
+					continue
+				}
+				// A delta or a replay: every version in between was
+				// conflated away, never lost.
+				if n := versions.between(key, tr.prev, tr.version); n != tr.skipped {
+					lost += n - min(n, tr.skipped)
+					if len(problems) < 40 {
+						problems = append(problems, fmt.Sprintf("%s %s: %v from %d to %d skipped %d, %d versions in between",
+							r.name, key, tr.kind, tr.prev, tr.version, tr.skipped, n))
+					}
+				}
+			}
+			if r.buffered {
+				replayedSeen += uint64(kr.kinds[sodp.KindReplayed])
+				resyncSeen += uint64(kr.kinds[sodp.KindResync])
+				deltaSeen += uint64(kr.kinds[sodp.KindDelta])
+			}
+		}
+	}
+	st, st2 := chaotic.Stats(), other.Stats()
+	t.Logf("%s: %d writes, %d connections through the proxy, %d cut, %d stalled; %d + %d disconnects; "+
+		"%d updates delivered; replayed %d + %d, resyncs %d + %d, conflated %d + %d; calls through the proxy %d ok, %d lost; lost versions %d",
+		dur, writes.Load(), proxy.accepted.Load(), proxy.cuts.Load(), proxy.stalls.Load(), st.Disconnects, st2.Disconnects,
+		delivered, st.Replayed, st2.Replayed, st.Resyncs, st2.Resyncs, st.Conflated, st2.Conflated, callsOK.Load(), callsLost.Load(), lost)
+	if len(problems) > 0 {
+		t.Fatalf("%d problems, first:\n%s", len(problems), fmt.Sprint(problems))
+	}
+	if lost != 0 {
+		t.Fatalf("%d versions lost", lost)
+	}
+	if proxy.cuts.Load() == 0 || st.Disconnects == 0 {
+		t.Fatal("no connection was cut")
+	}
+	if st.Replayed+st.Resyncs == 0 || st2.Replayed+st2.Resyncs == 0 {
+		t.Fatalf("cuts without replays or resyncs: %+v, %+v", st, st2)
+	}
+	// Each key has one buffered subscriber on the chaotic client, so what
+	// they saw is what the client counted.
+	if replayedSeen != st.Replayed || resyncSeen != st.Resyncs || deltaSeen != st.Deltas {
+		t.Fatalf("buffered subscribers saw %d replayed, %d resyncs, %d deltas; stats %+v", replayedSeen, resyncSeen, deltaSeen, st)
+	}
+	if skipped[chaotic] != st.Conflated || skipped[other] != st2.Conflated {
+		t.Fatalf("skipped %d / %d, conflated %d / %d", skipped[chaotic], skipped[other], st.Conflated, st2.Conflated)
+	}
+	if callsOK.Load() == 0 {
+		t.Fatal("no call through the proxy succeeded")
+	}
+	if st.PresenceEntries != 1 {
+		t.Fatalf("presence entries %d", st.PresenceEntries)
+	}
+}

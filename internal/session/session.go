@@ -70,8 +70,7 @@ type Session struct {
 	byCode      map[int]uint64 // under mu
 	gauges      gauges         // under mu
 
-	events        chan Event
-	eventsDropped uint64 // actor only
+	evq *eventQueue
 
 	callSeq atomic.Uint64
 	callPfx string
@@ -101,7 +100,6 @@ type Session struct {
 	barrier        uint64 // id of the last resume batch whose heartbeat barrier is pending
 	barrierPending bool
 	ticks          uint64
-	pendingState   *Event
 }
 
 type gauges struct {
@@ -130,7 +128,7 @@ func New(cfg Config) (*Session, error) {
 		state:       StateConnecting,
 		stateNotify: make(chan struct{}),
 		byCode:      make(map[int]uint64),
-		events:      make(chan Event, cfg.EventBuffer),
+		evq:         newEventQueue(cfg.EventBuffer),
 		callPfx:     fmt.Sprintf("%08x-", rand.Uint32()),
 		keys:        make(map[string]*keyState),
 		streams:     make(map[uint32]string),
@@ -138,8 +136,12 @@ func New(cfg Config) (*Session, error) {
 		presence:    make(map[string]map[string]any),
 		subs:        make(map[*Subscriber]struct{}),
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.run()
+	go func() {
+		defer s.wg.Done()
+		s.evq.pump(s.done)
+	}()
 	return s, nil
 }
 
@@ -186,7 +188,7 @@ func (s *Session) Close() error {
 func (s *Session) Done() <-chan struct{} { return s.done }
 
 // Events returns the event channel. It is closed after Close.
-func (s *Session) Events() <-chan Event { return s.events }
+func (s *Session) Events() <-chan Event { return s.evq.out }
 
 // State returns the connection state.
 func (s *Session) State() ConnState {
@@ -364,47 +366,8 @@ func (s *Session) setState(st ConnState, err error) {
 	s.emit(Event{Time: time.Now(), State: st, Err: err}, true)
 }
 
-// emit sends an event without blocking. When the reader is behind, the
-// event is counted as dropped (and the count reported on the next event
-// that gets through); a dropped state change is kept and sent later, so
-// the latest state is never lost.
-func (s *Session) emit(ev Event, isState bool) {
-	if !s.flush() {
-		s.eventsDropped++
-		if isState {
-			s.pendingState = &ev
-		}
-		return
-	}
-	ev.Dropped = s.eventsDropped
-	select {
-	case s.events <- ev:
-		s.eventsDropped = 0
-	default:
-		s.eventsDropped++
-		if isState {
-			s.pendingState = &ev
-		}
-	}
-}
-
-// flush sends a state change kept back by emit; false while it cannot.
-func (s *Session) flush() bool {
-	if s.pendingState == nil {
-		return true
-	}
-	ps := *s.pendingState
-	ps.State = s.State()
-	ps.Dropped = s.eventsDropped - 1
-	select {
-	case s.events <- ps:
-		s.pendingState = nil
-		s.eventsDropped = 0
-		return true
-	default:
-		return false
-	}
-}
+// emit queues an event for the Events channel without blocking.
+func (s *Session) emit(ev Event, isState bool) { s.evq.push(ev, isState) }
 
 func (s *Session) setLastErr(err error) {
 	if err == nil {
@@ -497,7 +460,6 @@ func (s *Session) scheduleRedial() {
 
 func (s *Session) onTick() {
 	s.ticks++
-	s.flush()
 	now := time.Now()
 	s.retryKeys(now)
 	if s.conn == nil {
@@ -638,7 +600,6 @@ func (s *Session) shutdown() {
 	}
 	s.setState(StateClosed, nil)
 	s.publishGauges()
-	close(s.events)
 	close(s.done)
 }
 

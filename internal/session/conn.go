@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -212,11 +213,21 @@ type connLost struct {
 
 func (s *Session) reader(c *conn) {
 	defer s.wg.Done()
+	// One buffer for every message: Decode copies what it keeps.
+	var buf bytes.Buffer
 	for {
-		mt, data, err := c.ws.ReadMessage()
+		mt, r, err := c.ws.NextReader()
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
 		if err != nil {
 			s.report(c, connLost{epoch: c.epoch, err: readErr(err)})
 			return
+		}
+		data := buf.Bytes()
+		if buf.Cap() > 256<<10 {
+			buf = bytes.Buffer{}
 		}
 		c.touch()
 		if mt != websocket.BinaryMessage {

@@ -242,9 +242,12 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 		depth++
 		switch c := cur.(type) {
 		case map[string]any:
-			child, found := c[seg]
-			if remove && !found {
-				return nil, false, errorf(ErrPath, "segment %d %q: no such field", depth, seg)
+			var child any
+			if remove || !last {
+				var found bool
+				if child, found = c[seg]; remove && !found {
+					return nil, false, errorf(ErrPath, "segment %d %q: no such field", depth, seg)
+				}
 			}
 			m := a.writableMap(c)
 			put(m)

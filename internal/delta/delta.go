@@ -20,9 +20,10 @@
 // input and with the values in the ops, so none of them may be changed
 // afterwards. Go's append on an array taken out of a result is safe: every
 // array that Apply creates has a capacity equal to its length, so append
-// copies it. (Large arrays do have spare room behind them, which later Apply
-// calls fill in place when no existing value can see it; the mechanism is
-// described in tail.go.)
+// copies it. (Large arrays that Apply allocates do keep spare room behind
+// their elements, out of reach of every slice header; a later Apply fills it
+// in place only when no existing value can see the slot, and copies
+// otherwise.)
 //
 // All functions are safe for concurrent use, including several concurrent
 // Apply calls on the same input value.

@@ -152,10 +152,16 @@ func FuzzApply(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{9, 3, 0, 2, 1, 0, 2, 0, 5, 1, 1})
 	f.Add([]byte{7, 4, 2, 1, 2, 2, 3, 1, 2, 1, 20, 2, 3, 2, 11, 0, 2, 9, 3})
-	f.Add([]byte{0xE7, 2, 2, 1, 2, 2, 4, 1, 5, 2, 2, 9, 1, 0, 2, 1, 4, 2, 3, 5, 4, 1, 4})
+	// An array of tailMin-1 nils (bytes 224, 0, 2: a large array of
+	// tailMin-3+2 elements), then ADD "/-" 7, ADD "/-" 8, REMOVE "/-":
+	// appends that cross the in-place threshold.
+	bigArr := append([]byte{224, 0, 2}, make([]byte, tailMin-1)...)
+	f.Add(append(bigArr, 3, 1, 1, 4, 2, 7, 1, 1, 4, 2, 8, 11, 1, 4))
+	// The same array inside an object under "a", then ADD "/a/-" and
+	// UPDATE "/a/0/b".
+	f.Add(append(append([]byte{9, 1, 0}, bigArr...), 2, 1, 2, 0, 4, 2, 7, 6, 3, 0, 5, 1, 2, 9))
 	f.Add([]byte{9, 4, 0, 9, 2, 5, 1, 7, 1, 2, 5, 3, 2, 1, 1, 2, 1, 0, 1, 3, 0x80, 1, 1, 0, 4})
 	f.Add([]byte("the quick brown fox jumps over the lazy dog"))
-	f.Add([]byte{0xE8, 0xFF, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := &fuzzSource{b: data}
 		v := src.value(4)

@@ -14,12 +14,15 @@ import (
 // records in the tail table, per backing array, how many of its elements are
 // claimed. The invariants are:
 //
-//  1. Every slice header over a recorded backing array that Apply hands out
-//     (or stores in a value) is A[:k:k] with k <= claimed: its capacity equals
-//     its length, so no holder of a header can read or append past index k
-//     without copying, and no holder can see any index >= claimed.
+//  1. Every slice header over a recorded backing array A that Apply hands out
+//     or stores in a value ends at some index k <= claimed and has no
+//     capacity beyond its length (A[:k:k], or A[1:k:k] after removing the
+//     first element). Whoever holds it cannot reach index k or beyond without
+//     copying, so nobody outside Apply can see an index >= claimed.
 //  2. Elements below claimed are never written again once a header covering
-//     them has left the Apply call that wrote them.
+//     them has left the Apply call that wrote them. (Within one call, arrays
+//     the call itself allocated may be changed freely: nothing outside the
+//     call refers to them yet.)
 //
 // An append to a header A[:k:k] may therefore write A[k] in place exactly
 // when k == claimed and k < cap(A): no header anywhere can see index k. The

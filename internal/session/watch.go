@@ -314,7 +314,9 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 		return
 	}
 	ks.value, ks.version = v, b.Version
-	ks.initialized = !deleted
+	if len(b.Ops) > 0 {
+		ks.initialized = !deleted
+	}
 	if kind == KindReplayed {
 		s.stats.replayed.Add(1)
 	} else {
@@ -322,7 +324,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	}
 	for sub, got := range ks.subs {
 		if got {
-			sub.Mailbox.Push(Delivery{Key: key, Value: v, Version: b.Version, Initialized: !deleted, Kind: kind})
+			sub.Mailbox.Push(Delivery{Key: key, Value: v, Version: b.Version, Initialized: ks.initialized, Kind: kind})
 		}
 	}
 	s.wake(ks)

@@ -419,7 +419,7 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 		if f, err := x.Float64(); err == nil {
 			return AppendValue(dst, f)
 		}
-		return dst, fmt.Errorf("%w: json.Number %q is not a number", ErrValue, string(x))
+		return dst, fmt.Errorf("%w: json.Number %q is not a number in float64 range", ErrValue, string(x))
 	}
 	b, err := msgpack.Marshal(v)
 	if err != nil {

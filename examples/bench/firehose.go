@@ -1,0 +1,675 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/shamaton/msgpack/v2"
+
+	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/wire"
+	"github.com/sodp-go/client/sodp"
+)
+
+// Flat10 is the typed form of the flat10 value: ten fields of mixed types.
+type Flat10 struct {
+	F0 string  `msgpack:"f0"`
+	F1 int64   `msgpack:"f1"`
+	F2 float64 `msgpack:"f2"`
+	F3 int64   `msgpack:"f3"`
+	F4 bool    `msgpack:"f4"`
+	F5 string  `msgpack:"f5"`
+	F6 int64   `msgpack:"f6"`
+	F7 float64 `msgpack:"f7"`
+	F8 int64   `msgpack:"f8"`
+	F9 string  `msgpack:"f9"`
+}
+
+// Nested100 is the typed form of the nested100 value: ten groups of ten
+// fields.
+type Nested100 struct {
+	G0 Flat10 `msgpack:"g0"`
+	G1 Flat10 `msgpack:"g1"`
+	G2 Flat10 `msgpack:"g2"`
+	G3 Flat10 `msgpack:"g3"`
+	G4 Flat10 `msgpack:"g4"`
+	G5 Flat10 `msgpack:"g5"`
+	G6 Flat10 `msgpack:"g6"`
+	G7 Flat10 `msgpack:"g7"`
+	G8 Flat10 `msgpack:"g8"`
+	G9 Flat10 `msgpack:"g9"`
+}
+
+// flatValue is a flat10 value in the normalised form the wire encoder takes.
+func flatValue(i int) map[string]any {
+	return map[string]any{
+		"f0": fmt.Sprintf("name-%d", i),
+		"f1": int64(i),
+		"f2": float64(i) + 0.5,
+		"f3": int64(0),
+		"f4": i%2 == 0,
+		"f5": "some text",
+		"f6": int64(1000 + i),
+		"f7": 3.25,
+		"f8": int64(-i),
+		"f9": "last field",
+	}
+}
+
+func nestedValue() map[string]any {
+	m := make(map[string]any, 10)
+	for g := range 10 {
+		m[fmt.Sprintf("g%d", g)] = flatValue(g)
+	}
+	return m
+}
+
+// shape is a value and the field its DELTAs update.
+type shape struct {
+	name    string
+	initial map[string]any
+	path    string
+}
+
+var shapes = []*shape{
+	{name: "flat10", initial: flatValue(0), path: "/f3"},
+	{name: "nested100", initial: nestedValue(), path: "/g7/f3"},
+}
+
+// counter is what one reader has seen; padded to a cache line of its own.
+type counter struct {
+	n    atomic.Uint64 // updates (or frames) received
+	v    atomic.Uint64 // last version received
+	errs atomic.Uint64 // updates that carried an error
+	_    [40]byte
+}
+
+// firehose is a minimal SODP server: HELLO, one STATE_INIT for the first
+// WATCH, then DELTA frames of one UPDATE op each, as fast as the socket
+// takes them. Frames are encoded on the fly into a reused buffer; with
+// batch > 1 they are framed by hand and written batch at a time, so one
+// write system call carries many frames and the server stays cheaper than
+// any reader.
+type firehose struct {
+	url   string
+	shape *shape
+	batch int
+
+	ln        net.Listener
+	hs        *http.Server
+	up        websocket.Upgrader
+	serveDone chan struct{}
+
+	gate     chan struct{} // closed by start: streaming begins
+	gateOnce sync.Once
+	halt     chan struct{} // closed by stop: streaming ends
+	haltOnce sync.Once
+
+	mu     sync.Mutex
+	conns  map[*websocket.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func startFirehose(ctx context.Context, sh *shape, batch int) (*firehose, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	f := &firehose{
+		url:       "ws://" + ln.Addr().String(),
+		shape:     sh,
+		batch:     batch,
+		ln:        ln,
+		serveDone: make(chan struct{}),
+		gate:      make(chan struct{}),
+		halt:      make(chan struct{}),
+		conns:     map[*websocket.Conn]struct{}{},
+		up:        websocket.Upgrader{WriteBufferSize: 64 << 10},
+	}
+	f.hs = &http.Server{Handler: http.HandlerFunc(f.handle), ErrorLog: log.New(io.Discard, "", 0)}
+	pprof.Do(ctx, pprof.Labels("role", "server"), func(context.Context) {
+		go func() {
+			defer close(f.serveDone)
+			_ = f.hs.Serve(ln)
+		}()
+	})
+	return f, nil
+}
+
+// start lets every connection, present and future, stream its DELTAs.
+// Until then a connection stops after its STATE_INIT, so that setting up
+// many readers does not compete with the streams of the first ones.
+func (f *firehose) start() { f.gateOnce.Do(func() { close(f.gate) }) }
+
+// stop ends the streams (the connections stay open), so that tearing
+// readers down does not compete with them.
+func (f *firehose) stop() { f.haltOnce.Do(func() { close(f.halt) }) }
+
+// Close stops the server and waits for every connection's goroutines.
+func (f *firehose) Close() {
+	f.start()
+	f.stop()
+	_ = f.hs.Close()
+	<-f.serveDone
+	f.mu.Lock()
+	f.closed = true
+	for ws := range f.conns {
+		ws.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
+func (f *firehose) handle(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		http.Error(w, "closed", http.StatusServiceUnavailable)
+		return
+	}
+	f.wg.Add(1)
+	f.mu.Unlock()
+	defer f.wg.Done()
+	ws, err := f.up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		ws.Close()
+		return
+	}
+	f.conns[ws] = struct{}{}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.conns, ws)
+		f.mu.Unlock()
+		ws.Close()
+	}()
+	_ = f.serve(ws)
+}
+
+func (f *firehose) serve(ws *websocket.Conn) error {
+	var seq uint64
+	buf := make([]byte, 0, 4096)
+	send := func(fr wire.Frame) error {
+		seq++
+		fr.Seq = seq
+		var err error
+		if buf, err = wire.Encode(buf[:0], fr); err != nil {
+			return err
+		}
+		return ws.WriteMessage(websocket.BinaryMessage, buf)
+	}
+	if err := send(wire.Frame{Type: wire.TypeHello, Body: &wire.Hello{Protocol: "sodp", Version: "1.0"}}); err != nil {
+		return err
+	}
+	var key string
+	var stream uint32
+	for key == "" {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			return err
+		}
+		fr, err := wire.Decode(data)
+		if err != nil {
+			continue
+		}
+		if w, ok := fr.Body.(*wire.Watch); ok {
+			key, stream = w.State, fr.Stream
+			if key == "" && len(w.States) > 0 {
+				key = w.States[0]
+			}
+		}
+	}
+	version := uint64(1)
+	err := send(wire.Frame{Type: wire.TypeStateInit, Stream: stream,
+		Body: &wire.StateInit{State: key, Version: version, Value: f.shape.initial, Initialized: true}})
+	if err != nil {
+		return err
+	}
+
+	// From here on the socket is written without gorilla's framing, so
+	// nothing else may write to it: pings and close frames from the client
+	// are read and dropped.
+	ws.SetPingHandler(func(string) error { return nil })
+	ws.SetCloseHandler(func(int, string) error { return nil })
+	nc := ws.NetConn()
+	readDone := make(chan struct{})
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		defer close(readDone)
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				nc.Close()
+				return
+			}
+		}
+	}()
+	select {
+	case <-f.gate:
+	case <-readDone:
+		return nil
+	}
+
+	d := &wire.Delta{Ops: []delta.Op{{Op: delta.OpUpdate, Path: f.shape.path}}, State: key}
+	fr := wire.Frame{Type: wire.TypeDelta, Stream: stream, Body: d}
+	next := func() {
+		version++
+		seq++
+		d.Version = version
+		d.Ops[0].Value = opValues[version%uint64(len(opValues))]
+		fr.Seq = seq
+		buf, _ = wire.Encode(buf[:0], fr)
+	}
+	halted := func() bool {
+		select {
+		case <-f.halt:
+			<-readDone
+			return true
+		default:
+			return false
+		}
+	}
+	if f.batch <= 1 {
+		for !halted() {
+			next()
+			if err := ws.WriteMessage(websocket.BinaryMessage, buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	out := make([]byte, 0, f.batch*64)
+	for !halted() {
+		out = out[:0]
+		for range f.batch {
+			next()
+			out = appendServerFrame(out, buf)
+		}
+		if _, err := nc.Write(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// opValues are pre-boxed op values, so that the server allocates nothing
+// per frame and an allocation profile shows the readers alone.
+var opValues = func() []any {
+	v := make([]any, 1024)
+	for i := range v {
+		v[i] = int64(1000 + i)
+	}
+	return v
+}()
+
+// appendServerFrame appends an unmasked binary WebSocket frame (RFC 6455).
+func appendServerFrame(dst, payload []byte) []byte {
+	dst = append(dst, 0x82)
+	switch n := len(payload); {
+	case n < 126:
+		dst = append(dst, byte(n))
+	case n < 1<<16:
+		dst = append(dst, 126)
+		dst = binary.BigEndian.AppendUint16(dst, uint16(n))
+	default:
+		dst = append(dst, 127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	return append(dst, payload...)
+}
+
+// watchFrame encodes a WATCH of key on stream 10.
+func watchFrame(key string) []byte {
+	b, err := wire.Encode(nil, wire.Frame{Type: wire.TypeWatch, Stream: wire.FirstSubscriptionStream, Seq: 1, Body: &wire.Watch{State: key}})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// readerMode is what a bare reader does with each message.
+type readerMode int
+
+const (
+	modeBaseline readerMode = iota // msgpack.Unmarshal into an any
+	modeSource                     // nothing: how fast the server sends
+)
+
+// bareDial dials url with a default gorilla/websocket dialer, waits for
+// HELLO and sends a WATCH of key.
+func bareDial(ctx context.Context, url, key string) (*websocket.Conn, error) {
+	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := ws.ReadMessage(); err != nil {
+		ws.Close()
+		return nil, err
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, watchFrame(key)); err != nil {
+		ws.Close()
+		return nil, err
+	}
+	return ws, nil
+}
+
+// readLoop reads messages until the connection ends, counting them in
+// cnt. The baseline mode decodes each with msgpack.Unmarshal into an any
+// and keeps nothing; the source mode does not decode.
+func readLoop(ws *websocket.Conn, mode readerMode, cnt *counter) {
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		if mode == modeBaseline {
+			var v any
+			if err := msgpack.Unmarshal(data, &v); err != nil {
+				cnt.errs.Add(1)
+			}
+		}
+		cnt.n.Add(1)
+	}
+}
+
+// measure waits until every counter has seen its first message, lets the
+// stream warm up, and returns the messages per second and versions covered
+// per second over the measurement window. For counters that do not track
+// versions, covered is the message rate.
+func measure(ctx context.Context, cnts []*counter, warmup, dur time.Duration, versions bool) (delivered, covered float64, err error) {
+	deadline := time.Now().Add(15 * time.Second)
+	for _, c := range cnts {
+		for c.n.Load() == 0 {
+			if time.Now().After(deadline) {
+				return 0, 0, errors.New("no first update within 15s")
+			}
+			if err := sleepCtx(ctx, time.Millisecond); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	if err := sleepCtx(ctx, warmup); err != nil {
+		return 0, 0, err
+	}
+	n0, v0 := make([]uint64, len(cnts)), make([]uint64, len(cnts))
+	t0 := time.Now()
+	for i, c := range cnts {
+		n0[i], v0[i] = c.n.Load(), c.v.Load()
+	}
+	if err := sleepCtx(ctx, dur); err != nil {
+		return 0, 0, err
+	}
+	var dn, dv uint64
+	t1 := time.Now()
+	for i, c := range cnts {
+		dn += c.n.Load() - n0[i]
+		dv += c.v.Load() - v0[i]
+	}
+	secs := t1.Sub(t0).Seconds()
+	delivered = float64(dn) / secs
+	if !versions {
+		return delivered, delivered, nil
+	}
+	return delivered, float64(dv) / secs, nil
+}
+
+// runBare measures n bare readers of a fresh firehose.
+func runBare(ctx context.Context, cfg *config, sh *shape, n int, mode readerMode) (float64, error) {
+	f, err := startFirehose(ctx, sh, cfg.batch)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	role := "baseline"
+	if mode == modeSource {
+		role = "source"
+	}
+	cnts := make([]*counter, n)
+	conns := make([]*websocket.Conn, n)
+	var wg sync.WaitGroup
+	defer func() {
+		for _, ws := range conns {
+			if ws != nil {
+				ws.Close()
+			}
+		}
+		wg.Wait()
+	}()
+	err = parallel(n, func(i int) error {
+		ws, err := bareDial(ctx, f.url, fmt.Sprintf("fire.k%d", i))
+		if err != nil {
+			return err
+		}
+		conns[i] = ws
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	pprof.Do(ctx, pprof.Labels("role", role), func(context.Context) {
+		for i, ws := range conns {
+			c := new(counter)
+			cnts[i] = c
+			wg.Go(func() { readLoop(ws, mode, c) })
+		}
+	})
+	f.start()
+	rate, _, err := measure(ctx, cnts, cfg.warmup, cfg.duration, false)
+	f.stop()
+	return rate, err
+}
+
+// runClients measures n SDK clients, each watching its own key of a fresh
+// firehose with a subscription of type T, the subscriber reading every
+// update it is given.
+func runClients[T any](ctx context.Context, cfg *config, sh *shape, n int, use func(T) int64) (delivered, covered float64, errs uint64, err error) {
+	f, err := startFirehose(ctx, sh, cfg.batch)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer f.Close()
+	cnts := make([]*counter, n)
+	clients := make([]*sodp.Client, n)
+	var wg sync.WaitGroup
+	defer func() {
+		closeAll(clients)
+		wg.Wait()
+	}()
+	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
+		err = parallel(n, func(i int) error {
+			c, err := sodp.Dial(ctx, f.url)
+			if err != nil {
+				return err
+			}
+			clients[i] = c
+			sub, err := sodp.Watch[T](ctx, c, fmt.Sprintf("fire.k%d", i))
+			if err != nil {
+				return err
+			}
+			cnt := new(counter)
+			cnts[i] = cnt
+			wg.Go(func() { consume(sub, cnt, use) })
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	f.start()
+	delivered, covered, err = measure(ctx, cnts, cfg.warmup, cfg.duration, true)
+	f.stop()
+	for _, c := range cnts {
+		errs += c.errs.Load()
+	}
+	return delivered, covered, errs, err
+}
+
+// closeAll closes clients all at once: closed one after the other, each
+// would wait for CPU time behind the backlog the others still decode.
+func closeAll(clients []*sodp.Client) {
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		if c != nil {
+			wg.Go(func() { c.Close() })
+		}
+	}
+	wg.Wait()
+}
+
+// consume reads every update of sub, as an application would, until the
+// channel closes.
+func consume[T any](sub *sodp.Subscription[T], cnt *counter, use func(T) int64) {
+	var sink int64
+	for u := range sub.Updates() {
+		if u.Err != nil {
+			cnt.errs.Add(1)
+		} else {
+			sink += use(u.Value)
+		}
+		cnt.n.Add(1)
+		cnt.v.Store(u.Version)
+	}
+	consumed.Add(sink)
+}
+
+// consumed keeps what subscribers read alive.
+var consumed atomic.Int64
+
+func useFlat(v Flat10) int64      { return v.F3 }
+func useNested(v Nested100) int64 { return v.G7.F3 }
+
+// useAny reads the updated field of an untyped value.
+func useAny(path ...string) func(any) int64 {
+	return func(v any) int64 {
+		cur := v
+		for _, p := range path {
+			m, _ := cur.(map[string]any)
+			cur = m[p]
+		}
+		n, _ := cur.(int64)
+		return n
+	}
+}
+
+// firehoseScenario runs the firehose cases and records their rows.
+type firehoseScenario struct {
+	cfg  *config
+	t    *table
+	errs map[string]uint64
+}
+
+func newFirehoseScenario(cfg *config, t *table) *firehoseScenario {
+	return &firehoseScenario{cfg: cfg, t: t, errs: map[string]uint64{}}
+}
+
+func (s *firehoseScenario) notes() []string {
+	var out []string
+	for name, n := range s.errs {
+		out = append(out, fmt.Sprintf("warning: %s: %d updates carried an error", name, n))
+	}
+	return out
+}
+
+// fhTarget returns the issue's goal for a firehose case.
+func fhTarget(shape string, clients int, typ string) *target {
+	switch {
+	case shape == "flat10" && clients == 1 && typ == "typed":
+		return atLeastTimes(0.75)
+	case shape == "flat10" && clients > 1:
+		return atLeastTimes(0.7)
+	case shape == "nested100" && typ == "any":
+		return atLeastTimes(0.5)
+	case shape == "nested100" && typ == "typed":
+		return atLeastTimes(0.3)
+	}
+	return nil
+}
+
+func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
+	cfg := s.cfg
+	fans := []int{1}
+	if cfg.clients > 1 {
+		fans = append(fans, cfg.clients)
+	}
+	for _, sh := range shapes {
+		for _, n := range fans {
+			id := fmt.Sprintf("firehose/%s/%dc", sh.name, n)
+			label := fmt.Sprintf("firehose %s %dc", sh.name, n)
+			typed, untyped := cfg.want(id+"/typed"), cfg.want(id+"/any")
+			source := n == 1 && cfg.want(id+"/source")
+			if !typed && !untyped && !source && !cfg.want(id+"/baseline") {
+				continue
+			}
+			base := s.t.row(label+" baseline", "updates/s", fmtRate)
+			cfg.logf("rep %d/%d: %s/baseline", rep, cfg.reps, id)
+			r, err := runBare(ctx, cfg, sh, n, modeBaseline)
+			if err != nil {
+				return fmt.Errorf("%s/baseline: %w", id, err)
+			}
+			base.add(r)
+
+			for _, typ := range []string{"typed", "any"} {
+				if (typ == "typed" && !typed) || (typ == "any" && !untyped) {
+					continue
+				}
+				cfg.logf("rep %d/%d: %s/%s", rep, cfg.reps, id, typ)
+				var delivered, covered float64
+				var errs uint64
+				switch {
+				case typ == "typed" && sh.name == "flat10":
+					delivered, covered, errs, err = runClients(ctx, cfg, sh, n, useFlat)
+				case typ == "typed":
+					delivered, covered, errs, err = runClients(ctx, cfg, sh, n, useNested)
+				case sh.name == "flat10":
+					delivered, covered, errs, err = runClients(ctx, cfg, sh, n, useAny("f3"))
+				default:
+					delivered, covered, errs, err = runClients(ctx, cfg, sh, n, useAny("g7", "f3"))
+				}
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", id, typ, err)
+				}
+				if errs > 0 {
+					s.errs[id+"/"+typ] += errs
+				}
+				cov := s.t.row(label+" "+typ, "covered/s", fmtRate)
+				cov.base, cov.target = base, fhTarget(sh.name, n, typ)
+				cov.add(covered)
+				del := s.t.row(label+" "+typ, "delivered/s", fmtRate)
+				del.base = base
+				del.add(delivered)
+			}
+
+			if source {
+				cfg.logf("rep %d/%d: %s/source", rep, cfg.reps, id)
+				r, err := runBare(ctx, cfg, sh, n, modeSource)
+				if err != nil {
+					return fmt.Errorf("%s/source: %w", id, err)
+				}
+				src := s.t.row(label+" source (read, no decode)", "updates/s", fmtRate)
+				src.base = base
+				src.add(r)
+			}
+		}
+	}
+	return nil
+}

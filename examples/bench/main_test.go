@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func runBench(ctx context.Context, args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code, out, errOut := runBench(ctx, "-reps", "1", "-warmup", "20ms", "-duration", "100ms",
+		"-clients", "2", "-idle-clients", "10", "-keys", "50", "-q")
+	if code != 0 {
+		t.Fatalf("exit code %d; stderr: %s\nstdout:\n%s", code, errOut, out)
+	}
+	for _, p := range []string{
+		`(?m)^machine: \w+/\w+, \d+ CPUs`,
+		`(?m)^command: \S+ -reps 1 -warmup 20ms -duration 100ms -clients 2 -idle-clients 10 -keys 50 -q$`,
+		`(?m)^case +metric +min +median +max +baseline +ratio +target +status$`,
+		`(?m)^firehose flat10 1c baseline +updates/s +[\d.]+[kM]?/s`,
+		`(?m)^firehose flat10 1c typed +covered/s( +[\d.]+[kM]?/s){4} +[\d.]+x +>= 0\.75x baseline +(met|NOT MET)$`,
+		`(?m)^firehose flat10 1c any +delivered/s `,
+		`(?m)^firehose nested100 2c typed +covered/s .* >= 0\.3x baseline +(met|NOT MET)$`,
+		`(?m)^firehose nested100 1c source \(read, no decode\) +updates/s `,
+		`(?m)^latency 1c @1000/s client +p99 .* <= 1\.2x baseline +(met|NOT MET)$`,
+		`(?m)^latency 2c @100/s each \(own key\) baseline +p50 `,
+		`(?m)^scale idle client \+ 1 sub \(10\), client only +RSS/client .* <= 40KiB +(met|NOT MET)$`,
+		`(?m)^scale extra sub via WatchMany \(50 keys\), client only +RSS/sub `,
+		`(?m)^scale extra sub via 50 Watch calls, client only +goroutines/sub `,
+		`(?m)^scale resume 50 keys after DropConnections +time `,
+		`(?m)^total time `,
+	} {
+		if !regexp.MustCompile(p).MatchString(out) {
+			t.Errorf("output does not match %q; output:\n%s", p, out)
+		}
+	}
+}
+
+func TestRunFilter(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code, out, errOut := runBench(ctx, "-scenarios", "firehose", "-run", "flat10/1c/typed",
+		"-reps", "2", "-warmup", "10ms", "-duration", "50ms", "-q")
+	if code != 0 {
+		t.Fatalf("exit code %d; stderr: %s\nstdout:\n%s", code, errOut, out)
+	}
+	if !regexp.MustCompile(`(?m)^firehose flat10 1c typed +covered/s`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^firehose flat10 1c baseline `).MatchString(out) {
+		t.Errorf("the selected case or its baseline is missing:\n%s", out)
+	}
+	if regexp.MustCompile(`(?m)^(firehose flat10 1c any|firehose nested100|latency|scale) `).MatchString(out) {
+		t.Errorf("cases outside the filter ran:\n%s", out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"-bogus"}, {"extra"}, {"-reps=0"}, {"-duration=0"}, {"-scenarios=nope"}, {"-run=("},
+	} {
+		if code, _, errOut := runBench(ctx, args...); code != 2 || errOut == "" {
+			t.Errorf("run %q = %d, stderr %q; want 2 and a message", args, code, errOut)
+		}
+	}
+	if code, _, _ := runBench(ctx, "-h"); code != 0 {
+		t.Errorf("run -h = %d, want 0", code)
+	}
+}

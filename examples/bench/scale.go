@@ -1,0 +1,630 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sodp-go/client/internal/wire"
+	"github.com/sodp-go/client/sodp"
+	"github.com/sodp-go/client/sodp/sodptest"
+)
+
+// mem is a memory reading, or a difference of two, or a difference per
+// unit.
+type mem struct {
+	rss        float64 // resident set size in bytes (NaN where unknown)
+	heap       float64 // heap objects plus goroutine stacks in bytes
+	goroutines float64
+}
+
+// sampleMem collects garbage, returns freed memory to the OS and reads the
+// process's memory use.
+func sampleMem() mem {
+	runtime.GC()
+	debug.FreeOSMemory()
+	s := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/stacks:bytes"},
+	}
+	metrics.Read(s)
+	return mem{
+		rss:        readRSS(),
+		heap:       float64(s[0].Value.Uint64() + s[1].Value.Uint64()),
+		goroutines: float64(runtime.NumGoroutine()),
+	}
+}
+
+func readRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return math.NaN()
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				if kb, err := strconv.ParseFloat(f[0], 64); err == nil {
+					return kb * 1024
+				}
+			}
+		}
+	}
+	return math.NaN()
+}
+
+func (a mem) sub(b mem) mem {
+	return mem{rss: a.rss - b.rss, heap: a.heap - b.heap, goroutines: a.goroutines - b.goroutines}
+}
+
+func (a mem) div(n int) mem {
+	f := float64(n)
+	return mem{rss: a.rss / f, heap: a.heap / f, goroutines: a.goroutines / f}
+}
+
+// settle gives goroutines started just before a reading time to park.
+func settle(ctx context.Context) error { return sleepCtx(ctx, 100*time.Millisecond) }
+
+// allocated is the total of bytes allocated on the heap so far.
+func allocated() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// rawConn is a WebSocket connection made by hand: a socket and nothing
+// else on the client side, so that measuring it measures the server.
+type rawConn struct {
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func rawDial(addr string) (*rawConn, error) {
+	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	br := bufio.NewReaderSize(nc, 512)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		nc.Close()
+		return nil, fmt.Errorf("upgrade refused: %s", resp.Status)
+	}
+	return &rawConn{nc: nc, br: br}, nil
+}
+
+// send writes payload as one masked binary frame (the mask key is zero, so
+// the payload goes as is).
+func (c *rawConn) send(payload []byte) error {
+	b := []byte{0x82}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n < 1<<16:
+		b = append(b, 0x80|126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	b = append(b, 0, 0, 0, 0)
+	b = append(b, payload...)
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// countFrames reads and discards the server's frames, counting them, until
+// the connection ends.
+func (c *rawConn) countFrames(n *atomic.Int64) {
+	var h [8]byte
+	for {
+		if _, err := io.ReadFull(c.br, h[:2]); err != nil {
+			return
+		}
+		size := uint64(h[1] & 0x7f)
+		switch size {
+		case 126:
+			if _, err := io.ReadFull(c.br, h[:2]); err != nil {
+				return
+			}
+			size = uint64(binary.BigEndian.Uint16(h[:2]))
+		case 127:
+			if _, err := io.ReadFull(c.br, h[:8]); err != nil {
+				return
+			}
+			size = binary.BigEndian.Uint64(h[:8])
+		}
+		if _, err := c.br.Discard(int(size)); err != nil {
+			return
+		}
+		n.Add(1)
+	}
+}
+
+// waitFor polls cond until it holds, ctx ends or 60 s pass.
+func waitFor(ctx context.Context, what string, cond func() bool) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out waiting for %s", what)
+		}
+		if err := sleepCtx(ctx, 2*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parallel runs f(0..n-1) on a few workers and returns the first error.
+func parallel(n int, f func(i int) error) error {
+	var next atomic.Int64
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range min(8, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// scaleScenario runs the scale cases and records their rows.
+type scaleScenario struct {
+	cfg     *config
+	t       *table
+	dialect sodptest.Dialect
+	warn    []string
+	// resumeQueue is the outbound queue of the resume client; 0 is the
+	// SDK's default.
+	resumeQueue int
+	// watchQueue is the outbound queue of the Watch-calls client.
+	watchQueue int
+	ran        bool
+}
+
+func newScaleScenario(cfg *config, t *table) *scaleScenario {
+	return &scaleScenario{cfg: cfg, t: t, dialect: sodptest.DialectTS}
+}
+
+func (s *scaleScenario) notes() []string {
+	if !s.ran {
+		return nil
+	}
+	return append([]string{fmt.Sprintf("scale: sodptest in the %s dialect (its outbound queue is unbounded; the spec dialect evicts a connection with 1,024 frames queued)", s.dialect)}, s.warn...)
+}
+
+func (s *scaleScenario) server(keys []string) *sodptest.Server {
+	srv := sodptest.NewServer(sodptest.WithMaxRecorded(1), sodptest.WithDialect(s.dialect))
+	for i, k := range keys {
+		srv.Set(k, flatValue(i))
+	}
+	return srv
+}
+
+func keyList(prefix string, n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%s.k%d", prefix, i)
+	}
+	return keys
+}
+
+func (s *scaleScenario) addMem(label, unit string, m mem, format func(float64) string, rssTarget *target) {
+	r := s.t.row(label, "RSS/"+unit, format)
+	r.target = rssTarget
+	r.add(m.rss)
+	s.t.row(label, "heap+stack/"+unit, format).add(m.heap)
+	s.t.row(label, "goroutines/"+unit, fmtCount).add(m.goroutines)
+}
+
+func (s *scaleScenario) rep(ctx context.Context, rep int) error {
+	cfg := s.cfg
+	s.ran = true
+	k, m := cfg.idleClients, cfg.keys
+	if cfg.want("scale/idle") {
+		cfg.logf("rep %d/%d: scale/idle (server alone, %d raw connections)", rep, cfg.reps, k)
+		srvConn, err := s.serverPerConn(ctx, k)
+		if err != nil {
+			return fmt.Errorf("scale/idle: server alone: %w", err)
+		}
+		cfg.logf("rep %d/%d: scale/idle (%d clients)", rep, cfg.reps, k)
+		total, err := s.idleClients(ctx, k)
+		if err != nil {
+			return fmt.Errorf("scale/idle: %w", err)
+		}
+		s.addMem(fmt.Sprintf("scale server alone, per raw connection (%d, 1 key each)", k), "conn", srvConn, fmtKiB, nil)
+		s.addMem(fmt.Sprintf("scale idle client + 1 sub (%d), incl. server side", k), "client", total, fmtKiB, nil)
+		s.addMem(fmt.Sprintf("scale idle client + 1 sub (%d), client only", k), "client", total.sub(srvConn), fmtKiB, atMost(40*1024, "40KiB"))
+	}
+	many, each, resume := cfg.want("scale/watchmany"), cfg.want("scale/watch"), cfg.want("scale/resume")
+	if !many && !each && !resume {
+		return nil
+	}
+	cfg.logf("rep %d/%d: scale (server alone, 1 raw connection watching %d keys)", rep, cfg.reps, m)
+	srvSub, err := s.serverPerSub(ctx, m)
+	if err != nil {
+		return fmt.Errorf("scale: server alone: %w", err)
+	}
+	s.addMem(fmt.Sprintf("scale server alone, per subscription (%d keys, 1 WATCH)", m), "sub", srvSub, fmtBytes, nil)
+	if many || resume {
+		cfg.logf("rep %d/%d: scale/watchmany and scale/resume (%d keys)", rep, cfg.reps, m)
+		perSub, took, alloc, err := s.watchManyAndResume(ctx, m, s.resumeQueue)
+		if errors.Is(err, errReconnectLoop) && s.resumeQueue == 0 {
+			// Measure with a queue that holds one frame per key, and say
+			// why.
+			s.resumeQueue = m + 1024
+			s.warn = append(s.warn, fmt.Sprintf("warning: scale/resume with the default outbound queue did not recover: %v; resume figures are measured with WithOutboundQueue(%d)", err, s.resumeQueue))
+			cfg.logf("rep %d/%d: scale/watchmany and scale/resume again, with WithOutboundQueue(%d)", rep, cfg.reps, s.resumeQueue)
+			perSub, took, alloc, err = s.watchManyAndResume(ctx, m, s.resumeQueue)
+		}
+		if err != nil {
+			return fmt.Errorf("scale/watchmany: %w", err)
+		}
+		if many {
+			s.addMem(fmt.Sprintf("scale extra sub via WatchMany (%d keys), client only", m), "sub", perSub.sub(srvSub), fmtBytes, atMost(2048, "2KiB"))
+		}
+		if resume {
+			label := fmt.Sprintf("scale resume %d keys after DropConnections", m)
+			s.t.row(label, "time", fmtMillis).add(took.Seconds() * 1e3)
+			s.t.row(label, "allocated (client+server)", fmtMiB).add(float64(alloc))
+		}
+	}
+	if each {
+		cfg.logf("rep %d/%d: scale/watch (%d Watch calls)", rep, cfg.reps, m)
+		perSub, err := s.watchEach(ctx, m, s.watchQueue)
+		if errors.Is(err, errReconnectLoop) && s.watchQueue == 0 {
+			s.watchQueue = m + 1024
+			s.warn = append(s.warn, fmt.Sprintf("warning: scale/watch with the default outbound queue failed: %v; figures are measured with WithOutboundQueue(%d)", err, s.watchQueue))
+			cfg.logf("rep %d/%d: scale/watch again, with WithOutboundQueue(%d)", rep, cfg.reps, s.watchQueue)
+			perSub, err = s.watchEach(ctx, m, s.watchQueue)
+		}
+		if err != nil {
+			return fmt.Errorf("scale/watch: %w", err)
+		}
+		s.addMem(fmt.Sprintf("scale extra sub via %d Watch calls, client only", m), "sub", perSub.sub(srvSub), fmtBytes, atMost(2048, "2KiB"))
+	}
+	return nil
+}
+
+// serverPerConn measures the server's own cost of a connection with one
+// subscription: k hand-made connections that each send one WATCH.
+func (s *scaleScenario) serverPerConn(ctx context.Context, k int) (mem, error) {
+	keys := keyList("idle", k)
+	srv := s.server(keys)
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "ws://")
+	conns := make([]*rawConn, k)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.nc.Close()
+			}
+		}
+	}()
+	m0 := sampleMem()
+	err := parallel(k, func(i int) error {
+		c, err := rawDial(addr)
+		if err != nil {
+			return err
+		}
+		c.br = nil // nothing is read back
+		conns[i] = c
+		return c.send(watchFrame(keys[i]))
+	})
+	if err != nil {
+		return mem{}, err
+	}
+	if err := waitFor(ctx, "the server's subscriptions", func() bool { return srv.Stats().Subscriptions >= k }); err != nil {
+		return mem{}, err
+	}
+	if err := settle(ctx); err != nil {
+		return mem{}, err
+	}
+	return sampleMem().sub(m0).div(k), nil
+}
+
+// idleClients measures k SDK clients with one subscription each, idle
+// after their snapshot, together with the server's side of them.
+func (s *scaleScenario) idleClients(ctx context.Context, k int) (mem, error) {
+	keys := keyList("idle", k)
+	srv := s.server(keys)
+	defer srv.Close()
+	clients := make([]*sodp.Client, k)
+	defer closeAll(clients)
+	m0 := sampleMem()
+	var err error
+	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
+		err = parallel(k, func(i int) error {
+			c, err := sodp.Dial(ctx, srv.URL)
+			if err != nil {
+				return err
+			}
+			clients[i] = c
+			sub, err := sodp.Watch[Flat10](ctx, c, keys[i])
+			if err != nil {
+				return err
+			}
+			return first(sub)
+		})
+	})
+	if err != nil {
+		return mem{}, err
+	}
+	if err := settle(ctx); err != nil {
+		return mem{}, err
+	}
+	return sampleMem().sub(m0).div(k), nil
+}
+
+// first waits for a subscription's first update.
+func first[T any](sub *sodp.Subscription[T]) error {
+	select {
+	case _, ok := <-sub.Updates():
+		if !ok {
+			return sub.Err()
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		return errors.New("no first update within 30s")
+	}
+}
+
+// serverPerSub measures the server's own cost of m subscriptions on one
+// hand-made connection that sends one multi-key WATCH and reads what comes.
+func (s *scaleScenario) serverPerSub(ctx context.Context, m int) (mem, error) {
+	keys := keyList("many", m)
+	srv := s.server(keys)
+	defer srv.Close()
+	c, err := rawDial(strings.TrimPrefix(srv.URL, "ws://"))
+	if err != nil {
+		return mem{}, err
+	}
+	var frames atomic.Int64
+	var wg sync.WaitGroup
+	defer func() {
+		c.nc.Close()
+		wg.Wait()
+	}()
+	wg.Go(func() { c.countFrames(&frames) })
+	if err := waitFor(ctx, "HELLO", func() bool { return frames.Load() >= 1 }); err != nil {
+		return mem{}, err
+	}
+	watch, err := wire.Encode(nil, wire.Frame{Type: wire.TypeWatch, Stream: wire.FirstSubscriptionStream, Seq: 1, Body: &wire.Watch{States: keys}})
+	if err != nil {
+		return mem{}, err
+	}
+	m0 := sampleMem()
+	if err := c.send(watch); err != nil {
+		return mem{}, err
+	}
+	err = waitFor(ctx, "the server's STATE_INITs", func() bool {
+		return frames.Load() >= int64(m)+1 && srv.Stats().Subscriptions >= m
+	})
+	if err != nil {
+		return mem{}, err
+	}
+	if err := settle(ctx); err != nil {
+		return mem{}, err
+	}
+	return sampleMem().sub(m0).div(m), nil
+}
+
+// watchManyAndResume measures one client watching m keys with one
+// WatchMany, then stalls its connection, writes every key once, drops the
+// connection and times how long the client takes to have the new version
+// of every key on its channel (reconnect, m RESUMEs, replay).
+//
+// queue, when positive, sets the client's outbound queue (WithOutboundQueue).
+// A client that keeps losing the connection during the resume fails with
+// errReconnectLoop.
+func (s *scaleScenario) watchManyAndResume(ctx context.Context, m, queue int) (perSub mem, took time.Duration, alloc uint64, err error) {
+	keys := keyList("many", m)
+	srv := s.server(keys)
+	defer srv.Close()
+	var c *sodp.Client
+	var sub *sodp.Subscription[Flat10]
+	opts := []sodp.Option{sodp.WithBackoff(time.Millisecond, 100*time.Millisecond)}
+	if queue > 0 {
+		opts = append(opts, sodp.WithOutboundQueue(queue))
+	}
+	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
+		c, err = sodp.Dial(ctx, srv.URL, opts...)
+	})
+	if err != nil {
+		return perSub, 0, 0, err
+	}
+	defer c.Close()
+	if err := settle(ctx); err != nil {
+		return perSub, 0, 0, err
+	}
+	m0 := sampleMem()
+	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
+		sub, err = sodp.WatchMany[Flat10](ctx, c, keys)
+	})
+	if err != nil {
+		return perSub, 0, 0, err
+	}
+	got := make(map[string]uint64, m)
+	var want map[string]uint64
+	done := 0
+	var lost0, resumes0 uint64
+	check := time.NewTicker(100 * time.Millisecond)
+	defer check.Stop()
+	read := func(stop func() bool) error {
+		timeout := time.After(60 * time.Second)
+		for !stop() {
+			select {
+			case <-check.C:
+				if st := c.Stats(); st.Disconnects >= lost0+3 {
+					return fmt.Errorf("%w %d times, %d RESUME frames sent for %d keys, client state %s",
+						errReconnectLoop, st.Disconnects-lost0+1, st.Resumes-resumes0, m, c.State())
+				}
+			case u, ok := <-sub.Updates():
+				if !ok {
+					return sub.Err()
+				}
+				if u.Err != nil {
+					return u.Err
+				}
+				old := got[u.Key]
+				got[u.Key] = max(old, u.Version)
+				if w, ok := want[u.Key]; ok && old < w && u.Version >= w {
+					done++
+				}
+			case <-timeout:
+				return errors.New("timed out reading updates")
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	if err := read(func() bool { return len(got) == m }); err != nil {
+		return perSub, 0, 0, err
+	}
+	if err := settle(ctx); err != nil {
+		return perSub, 0, 0, err
+	}
+	perSub = sampleMem().sub(m0).div(m)
+
+	// Stall the connection so the client misses the writes, then drop it.
+	for _, conn := range srv.Conns() {
+		conn.Pause()
+	}
+	want = make(map[string]uint64, m)
+	for i, k := range keys {
+		v := flatValue(i)
+		v["f3"] = int64(1)
+		want[k] = srv.Set(k, v)
+		if got[k] >= want[k] {
+			done++
+		}
+	}
+	before := c.Stats()
+	lost0 = before.Disconnects + 1 // the drop itself
+	resumes0 = before.Resumes
+	runtime.GC()
+	a0 := allocated()
+	t0 := time.Now()
+	srv.DropConnections()
+	err = read(func() bool { return done == m })
+	took = time.Since(t0)
+	alloc = allocated() - a0
+	if err != nil {
+		return perSub, 0, 0, err
+	}
+	after := c.Stats()
+	if r := after.Resumes - before.Resumes; r != uint64(m) {
+		s.warn = append(s.warn, fmt.Sprintf("warning: scale/resume: %d RESUME frames sent for %d keys", r, m))
+	}
+	return perSub, took, alloc, nil
+}
+
+// errReconnectLoop: the client lost its connection where it should not have.
+var errReconnectLoop = errors.New("the client lost its connection")
+
+// watchEach measures one client watching m keys with m Watch calls.
+// queue, when positive, sets the client's outbound queue. A client that
+// loses its connection meanwhile fails with errReconnectLoop.
+func (s *scaleScenario) watchEach(ctx context.Context, m, queue int) (mem, error) {
+	keys := keyList("many", m)
+	srv := s.server(keys)
+	defer srv.Close()
+	var c *sodp.Client
+	var err error
+	var opts []sodp.Option
+	if queue > 0 {
+		opts = append(opts, sodp.WithOutboundQueue(queue))
+	}
+	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
+		c, err = sodp.Dial(ctx, srv.URL, opts...)
+	})
+	if err != nil {
+		return mem{}, err
+	}
+	defer c.Close()
+	if err := settle(ctx); err != nil {
+		return mem{}, err
+	}
+	m0 := sampleMem()
+	subs := make([]*sodp.Subscription[Flat10], m)
+	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
+		for i, k := range keys {
+			if subs[i], err = sodp.Watch[Flat10](ctx, c, k); err != nil {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return mem{}, err
+	}
+	check := time.NewTicker(100 * time.Millisecond)
+	defer check.Stop()
+	timeout := time.After(60 * time.Second)
+	for _, sub := range subs {
+	wait:
+		for {
+			select {
+			case _, ok := <-sub.Updates():
+				if !ok {
+					return mem{}, sub.Err()
+				}
+				break wait
+			case <-check.C:
+				if st := c.Stats(); st.Disconnects > 0 {
+					return mem{}, fmt.Errorf("%w %d times, %d frames sent for %d keys, client state %s",
+						errReconnectLoop, st.Disconnects, st.FramesOut, m, c.State())
+				}
+			case <-timeout:
+				return mem{}, errors.New("timed out waiting for the first updates")
+			case <-ctx.Done():
+				return mem{}, ctx.Err()
+			}
+		}
+	}
+	if err := settle(ctx); err != nil {
+		return mem{}, err
+	}
+	if st := c.Stats(); st.Disconnects > 0 {
+		return mem{}, fmt.Errorf("%w %d times", errReconnectLoop, st.Disconnects)
+	}
+	return sampleMem().sub(m0).div(m), nil
+}

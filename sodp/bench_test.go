@@ -1,0 +1,324 @@
+package sodp_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/wire"
+	"github.com/sodp-go/client/sodp"
+)
+
+// benchFlat is the typed form of the flat10 value.
+type benchFlat struct {
+	F0 string  `msgpack:"f0"`
+	F1 int64   `msgpack:"f1"`
+	F2 float64 `msgpack:"f2"`
+	F3 int64   `msgpack:"f3"`
+	F4 bool    `msgpack:"f4"`
+	F5 string  `msgpack:"f5"`
+	F6 int64   `msgpack:"f6"`
+	F7 float64 `msgpack:"f7"`
+	F8 int64   `msgpack:"f8"`
+	F9 string  `msgpack:"f9"`
+}
+
+// benchNested is the typed form of the nested100 value.
+type benchNested struct {
+	G0 benchFlat `msgpack:"g0"`
+	G1 benchFlat `msgpack:"g1"`
+	G2 benchFlat `msgpack:"g2"`
+	G3 benchFlat `msgpack:"g3"`
+	G4 benchFlat `msgpack:"g4"`
+	G5 benchFlat `msgpack:"g5"`
+	G6 benchFlat `msgpack:"g6"`
+	G7 benchFlat `msgpack:"g7"`
+	G8 benchFlat `msgpack:"g8"`
+	G9 benchFlat `msgpack:"g9"`
+}
+
+func benchFlatValue(i int) map[string]any {
+	return map[string]any{
+		"f0": fmt.Sprintf("name-%d", i), "f1": int64(i), "f2": float64(i) + 0.5,
+		"f3": int64(0), "f4": i%2 == 0, "f5": "some text", "f6": int64(1000 + i),
+		"f7": 3.25, "f8": int64(-i), "f9": "last field",
+	}
+}
+
+func benchNestedValue() map[string]any {
+	m := make(map[string]any, 10)
+	for g := range 10 {
+		m[fmt.Sprintf("g%d", g)] = benchFlatValue(g)
+	}
+	return m
+}
+
+// benchShape is a value and the field its DELTAs update.
+type benchShape struct {
+	name    string
+	initial map[string]any
+	path    string
+}
+
+// benchValues are pre-boxed op values, so that the server allocates
+// nothing per frame and allocs/op counts the client alone.
+var benchValues = func() []any {
+	v := make([]any, 1024)
+	for i := range v {
+		v[i] = int64(1000 + i)
+	}
+	return v
+}()
+
+// benchFirehose is a minimal SODP server: HELLO, a STATE_INIT (version 1)
+// for the first WATCH, then, once released, exactly n DELTA frames
+// (versions 2..n+1, one UPDATE op each) written as fast as the socket
+// takes them, many frames per write.
+type benchFirehose struct {
+	url     string
+	shape   benchShape
+	n       int
+	release chan struct{}
+	hs      *http.Server
+	served  chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   []*websocket.Conn
+}
+
+func startBenchFirehose(tb testing.TB, sh benchShape, n int) *benchFirehose {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &benchFirehose{
+		url:     "ws://" + ln.Addr().String(),
+		shape:   sh,
+		n:       n,
+		release: make(chan struct{}),
+		served:  make(chan struct{}),
+	}
+	f.hs = &http.Server{Handler: http.HandlerFunc(f.handle), ErrorLog: log.New(io.Discard, "", 0)}
+	go func() {
+		defer close(f.served)
+		_ = f.hs.Serve(ln)
+	}()
+	tb.Cleanup(f.close)
+	return f
+}
+
+func (f *benchFirehose) close() {
+	_ = f.hs.Close()
+	<-f.served
+	f.mu.Lock()
+	for _, ws := range f.conns {
+		ws.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
+func (f *benchFirehose) handle(w http.ResponseWriter, r *http.Request) {
+	f.wg.Add(1)
+	defer f.wg.Done()
+	up := websocket.Upgrader{}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	f.mu.Lock()
+	f.conns = append(f.conns, ws)
+	f.mu.Unlock()
+	defer ws.Close()
+	_ = f.serve(ws)
+}
+
+func (f *benchFirehose) serve(ws *websocket.Conn) error {
+	var seq uint64
+	var buf []byte
+	send := func(fr wire.Frame) error {
+		seq++
+		fr.Seq = seq
+		var err error
+		if buf, err = wire.Encode(buf[:0], fr); err != nil {
+			return err
+		}
+		return ws.WriteMessage(websocket.BinaryMessage, buf)
+	}
+	if err := send(wire.Frame{Type: wire.TypeHello, Body: &wire.Hello{Protocol: "sodp", Version: "1.0"}}); err != nil {
+		return err
+	}
+	var key string
+	var stream uint32
+	for key == "" {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if fr, err := wire.Decode(data); err == nil {
+			if w, ok := fr.Body.(*wire.Watch); ok {
+				key, stream = w.State, fr.Stream
+			}
+		}
+	}
+	err := send(wire.Frame{Type: wire.TypeStateInit, Stream: stream,
+		Body: &wire.StateInit{State: key, Version: 1, Value: f.shape.initial, Initialized: true}})
+	if err != nil {
+		return err
+	}
+	// The socket is written without gorilla's framing from here on, so
+	// nothing else may write to it.
+	ws.SetPingHandler(func(string) error { return nil })
+	ws.SetCloseHandler(func(int, string) error { return nil })
+	nc := ws.NetConn()
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				nc.Close()
+				return
+			}
+		}
+	}()
+	defer func() { <-readDone }()
+	out := make([]byte, 0, 17<<10)
+	select {
+	case <-f.release:
+	case <-readDone:
+		return nil
+	}
+
+	d := &wire.Delta{Ops: []delta.Op{{Op: delta.OpUpdate, Path: f.shape.path}}, State: key}
+	fr := wire.Frame{Type: wire.TypeDelta, Stream: stream, Body: d}
+	for i := 0; i < f.n; {
+		out = out[:0]
+		for ; i < f.n && len(out) < 16<<10; i++ {
+			seq++
+			fr.Seq = seq
+			d.Version = uint64(i) + 2
+			d.Ops[0].Value = benchValues[i%len(benchValues)]
+			buf, _ = wire.Encode(buf[:0], fr)
+			out = append(out, 0x82)
+			switch n := len(buf); {
+			case n < 126:
+				out = append(out, byte(n))
+			default:
+				out = append(out, 126)
+				out = binary.BigEndian.AppendUint16(out, uint16(n))
+			}
+			out = append(out, buf...)
+		}
+		if _, err := nc.Write(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkUpdateThroughActor sends b.N DELTA frames (one UPDATE op each)
+// through a client to one subscriber that reads every update it is given:
+// frame read, decode, the actor's copy-on-write apply, the mailbox, and
+// the subscription's conversion into T. In buffered mode every version is
+// delivered, so ns/op and allocs/op are per delivered update; in conflated
+// mode (the default of Watch) a reader that falls behind gets the newest
+// value with the skipped count, and ns/delivered says what one delivered
+// update cost. versions/s is the rate of versions the subscriber covered.
+// The server runs in the process: its encoding and writing share the CPU,
+// but it allocates nothing per frame.
+func BenchmarkUpdateThroughActor(b *testing.B) {
+	flat := benchShape{name: "flat10", initial: benchFlatValue(0), path: "/f3"}
+	nested := benchShape{name: "nested100", initial: benchNestedValue(), path: "/g7/f3"}
+	for _, mode := range []string{"buffered", "conflated"} {
+		buffered := mode == "buffered"
+		b.Run("flat10/typed/"+mode, func(b *testing.B) {
+			benchThroughActor(b, flat, buffered, func(v benchFlat) int64 { return v.F3 })
+		})
+		b.Run("flat10/any/"+mode, func(b *testing.B) {
+			benchThroughActor(b, flat, buffered, func(v any) int64 { return benchField(v, "f3") })
+		})
+		b.Run("nested100/typed/"+mode, func(b *testing.B) {
+			benchThroughActor(b, nested, buffered, func(v benchNested) int64 { return v.G7.F3 })
+		})
+		b.Run("nested100/any/"+mode, func(b *testing.B) {
+			benchThroughActor(b, nested, buffered, func(v any) int64 { return benchField(v, "g7", "f3") })
+		})
+	}
+}
+
+func benchField(v any, path ...string) int64 {
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	n, _ := v.(int64)
+	return n
+}
+
+func benchThroughActor[T any](b *testing.B, sh benchShape, buffered bool, use func(T) int64) {
+	f := startBenchFirehose(b, sh, b.N)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := sodp.Dial(ctx, f.url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var opts []sodp.WatchOption
+	if buffered {
+		opts = append(opts, sodp.WithBuffer(b.N+16))
+	}
+	sub, err := sodp.Watch[T](ctx, c, "bench.key", opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Close()
+	select {
+	case u := <-sub.Updates():
+		if u.Err != nil || u.Version != 1 {
+			b.Fatalf("first update: version %d, err %v", u.Version, u.Err)
+		}
+	case <-time.After(10 * time.Second):
+		b.Fatal("no snapshot within 10s")
+	}
+
+	last := uint64(b.N) + 1
+	delivered := 0
+	var sink int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	close(f.release)
+	for u := range sub.Updates() {
+		if u.Err != nil {
+			b.Fatalf("update %d: %v", u.Version, u.Err)
+		}
+		sink += use(u.Value)
+		delivered++
+		if u.Version >= last {
+			break
+		}
+	}
+	b.StopTimer()
+	if err := sub.Err(); err != nil {
+		b.Fatalf("subscription ended: %v", err)
+	}
+	if buffered && delivered != b.N {
+		b.Fatalf("buffered: %d updates delivered for %d versions", delivered, b.N)
+	}
+	elapsed := b.Elapsed()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "versions/s")
+	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(delivered), "ns/delivered")
+	b.ReportMetric(float64(delivered)/float64(b.N), "delivered/op")
+	_ = sink
+}

@@ -169,10 +169,9 @@ func (s *Session) startCall(pc *pendingCall) {
 		pc.finish(nil, ErrClosed)
 	case phFailed:
 		pc.finish(nil, s.failErr)
-	case phLive:
-		s.sendCall(pc)
 	default:
 		s.queued = append(s.queued, pc)
+		s.pumpCalls()
 	}
 	s.publishGauges()
 }
@@ -290,6 +289,11 @@ func (s *Session) onResult(b *wire.Result) {
 // popRequest removes request i and every older one: servers answer in
 // order, so an older request still waiting lost its answer.
 func (s *Session) popRequest(i int) {
+	for _, r := range s.requests[:i+1] {
+		if r.kind != reqCall {
+			s.keysInFlight -= len(r.keys)
+		}
+	}
 	for _, r := range s.requests[:i] {
 		switch r.kind {
 		case reqCall:
@@ -327,6 +331,7 @@ func (s *Session) answerAt(i int, key string) {
 	if j := slices.Index(r.keys, key); j >= 0 {
 		r.keys = slices.Delete(r.keys, j, j+1)
 		r.streams = slices.Delete(r.streams, j, j+1)
+		s.keysInFlight--
 	}
 	switch {
 	case len(r.keys) == 0:

@@ -152,32 +152,34 @@ func (s *Session) goLive() {
 	info := s.server0
 	s.server.Store(&info)
 	s.requests = nil
+	s.reqQueue = nil
+	s.keysInFlight = 0
 	clear(s.streams)
 	s.nextStream = wire.FirstSubscriptionStream
-	s.barrier++
+	var fresh []string
 	resumed := false
 	for _, ks := range s.keys {
 		ks.retryAt = time.Time{}
-		if ks.have && ks.version > 0 {
+		switch {
+		case ks.have && ks.version > 0:
 			s.resume(ks)
 			resumed = true
-		} else {
+		case ks.params != nil:
 			s.watch([]string{ks.key})
+		default:
+			fresh = append(fresh, ks.key)
 		}
 	}
-	if resumed {
-		// Servers answer in order: once this HEARTBEAT comes back every
-		// replay requested above has been sent, even by a server that ends
-		// its replay without a STATE_INIT.
-		s.barrierPending = true
-		s.sendHeartbeat()
+	if len(fresh) > 0 {
+		s.watch(fresh)
 	}
+	// Servers answer in order: once a HEARTBEAT sent after the last RESUME
+	// comes back, every replay has been sent, even by a server that ends
+	// its replay without a STATE_INIT.
+	s.barrierQueued = resumed
+	s.pumpRequests()
 	s.resendPresence()
-	queued := s.queued
-	s.queued = nil
-	for _, pc := range queued {
-		s.sendCall(pc)
-	}
+	s.pumpCalls()
 	s.publishGauges()
 	s.setState(StateLive, nil)
 }

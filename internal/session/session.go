@@ -97,8 +97,10 @@ type Session struct {
 	presence       map[string]map[string]any
 	subs           map[*Subscriber]struct{}
 	hbOutstanding  int
-	barrier        uint64 // id of the last resume batch whose heartbeat barrier is pending
-	barrierPending bool
+	reqQueue       []subRequest // WATCH/RESUME requests waiting for flow control
+	keysInFlight   int          // keys of sent WATCH/RESUME requests not answered yet
+	barrierQueued  bool         // send the replay barrier once reqQueue is empty
+	barrierPending bool         // the replay barrier was sent and has not come back
 	ticks          uint64
 }
 
@@ -341,6 +343,8 @@ func (s *Session) handle(msg any) {
 		}
 		s.stats.framesIn.Add(1)
 		s.onFrame(m.frame, m.err)
+		s.pumpRequests()
+		s.pumpCalls()
 	case connLost:
 		if s.conn == nil || m.epoch != s.conn.epoch {
 			return
@@ -530,6 +534,9 @@ func (s *Session) connectionLost(err error) {
 		delete(s.calls, id)
 	}
 	s.requests = nil
+	s.reqQueue = nil
+	s.keysInFlight = 0
+	s.barrierQueued = false
 	clear(s.streams)
 	for _, ks := range s.keys {
 		ks.phase = kpIdle

@@ -26,6 +26,7 @@ type keyPhase uint8
 
 const (
 	kpIdle     keyPhase = iota // not requested on this connection
+	kpQueued                   // WATCH or RESUME waiting to be sent (flow control)
 	kpWatching                 // WATCH sent, waiting for STATE_INIT
 	kpResuming                 // RESUME sent, replay may be under way
 	kpLive                     // STATE_INIT received (or replay finished)
@@ -42,7 +43,6 @@ type keyState struct {
 	initialized bool
 	phase       keyPhase
 	stream      uint32
-	batch       uint64
 	retryAt     time.Time
 	waiters     []versionWaiter
 }
@@ -142,7 +142,9 @@ func (s *Session) removeSub(sub *Subscriber, err error, unwatch bool) {
 		delete(ks.subs, sub)
 		if len(ks.subs) == 0 {
 			s.dropKey(ks, ErrClosed)
-			gone = append(gone, key)
+			if ks.phase != kpIdle && ks.phase != kpQueued {
+				gone = append(gone, key)
+			}
 		}
 	}
 	if unwatch && s.ph == phLive && len(gone) > 0 {
@@ -178,8 +180,30 @@ func (s *Session) allocStream(ks *keyState) uint32 {
 	return id
 }
 
-// watch sends one WATCH for keys (a multi-key WATCH for several).
+// watch queues WATCH requests for keys (multi-key WATCHes of up to
+// maxWatchChunk keys); pumpRequests sends them as flow control allows.
 func (s *Session) watch(keys []string) {
+	for len(keys) > 0 {
+		n := min(len(keys), maxWatchChunk)
+		chunk := keys[:n:n]
+		keys = keys[n:]
+		for _, key := range chunk {
+			s.keys[key].phase = kpQueued
+		}
+		s.reqQueue = append(s.reqQueue, subRequest{keys: chunk})
+	}
+	s.pumpRequests()
+}
+
+// resume queues a RESUME for a key that holds a version.
+func (s *Session) resume(ks *keyState) {
+	ks.phase = kpQueued
+	s.reqQueue = append(s.reqQueue, subRequest{keys: []string{ks.key}, resume: true})
+	s.pumpRequests()
+}
+
+// sendWatch sends one WATCH frame for keys.
+func (s *Session) sendWatch(keys []string) {
 	req := &request{kind: reqWatch, multi: len(keys) > 1}
 	var first uint32
 	for i, key := range keys {
@@ -193,6 +217,7 @@ func (s *Session) watch(keys []string) {
 		req.streams = append(req.streams, id)
 	}
 	s.requests = append(s.requests, req)
+	s.keysInFlight += len(keys)
 	params := s.keys[keys[0]].params
 	if len(keys) == 1 {
 		s.send(wire.TypeWatch, first, &wire.Watch{State: keys[0], Params: params})
@@ -201,12 +226,12 @@ func (s *Session) watch(keys []string) {
 	}
 }
 
-// resume sends RESUME for a key that holds a version.
-func (s *Session) resume(ks *keyState) {
+// sendResume sends one RESUME frame.
+func (s *Session) sendResume(ks *keyState) {
 	id := s.allocStream(ks)
 	ks.phase = kpResuming
-	ks.batch = s.barrier
 	s.requests = append(s.requests, &request{kind: reqResume, keys: []string{ks.key}, streams: []uint32{id}})
+	s.keysInFlight++
 	s.stats.resumes.Add(1)
 	s.send(wire.TypeResume, id, &wire.Resume{State: ks.key, SinceVersion: ks.version, Params: ks.params})
 }
@@ -218,7 +243,9 @@ func (s *Session) resync(ks *keyState, why error) {
 		return
 	}
 	s.log.Info("sodp: re-synchronising key", "key", ks.key, "reason", why)
-	s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{State: ks.key})
+	if ks.phase != kpIdle && ks.phase != kpQueued {
+		s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{State: ks.key})
+	}
 	if ks.stream != 0 && s.streams[ks.stream] == ks.key {
 		delete(s.streams, ks.stream)
 	}
@@ -294,7 +321,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 			return
 		}
 		kind = KindReplayed
-	case kpWatching, kpIdle:
+	case kpWatching, kpIdle, kpQueued:
 		// The fresh value comes with the STATE_INIT; earlier deltas are
 		// already in it.
 		return
@@ -330,11 +357,12 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	s.wake(ks)
 }
 
-// endReplay marks keys resumed before the heartbeat barrier as live: a
-// server that sends no STATE_INIT after its replay has finished it by now.
+// endReplay marks resumed keys as live once the heartbeat barrier sent
+// after the last RESUME comes back: a server that sends no STATE_INIT after
+// its replay has finished it by now.
 func (s *Session) endReplay() {
 	for _, ks := range s.keys {
-		if ks.phase == kpResuming && ks.batch <= s.barrier {
+		if ks.phase == kpResuming {
 			ks.phase = kpLive
 			s.answer(ks.key)
 		}

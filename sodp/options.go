@@ -111,7 +111,8 @@ func WithEventBuffer(n int) Option {
 }
 
 // WithOutboundQueue sets how many frames may wait to be written; a
-// connection whose queue fills is stalled and is dropped. Default: 1024.
+// connection whose queue fills is stalled and is dropped. The queue grows
+// on demand, so an idle connection holds almost nothing. Default: 16384.
 func WithOutboundQueue(n int) Option {
 	return func(c *session.Config) { c.OutboundQueue = n }
 }

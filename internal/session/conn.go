@@ -18,6 +18,10 @@ import (
 	"github.com/sodp-go/client/internal/wire"
 )
 
+// writeBufferPool lends write buffers to connections only while they
+// write, so idle clients hold none.
+var writeBufferPool = &sync.Pool{}
+
 // writeWait bounds one WebSocket write; a peer that takes longer is dead.
 const writeWait = 10 * time.Second
 
@@ -37,7 +41,10 @@ type conn struct {
 	endpoint string
 	token    string
 	ws       *websocket.Conn
-	out      chan outFrame
+	outMu    sync.Mutex
+	out      []outFrame    // frames waiting for the writer; grows on demand
+	outLimit int           // more waiting frames than this: the connection is stalled
+	outReady chan struct{} // signalled when out becomes non-empty
 	done     chan struct{}
 	lastIn   atomic.Int64 // unix nanoseconds of the last inbound sign of life
 	stop     sync.Once
@@ -109,7 +116,12 @@ func (s *Session) dial(ctx context.Context, attempt uint64, endpoint string) {
 	}
 	d := s.cfg.Dialer
 	if d == nil {
-		d = &websocket.Dialer{HandshakeTimeout: s.cfg.HandshakeTime, Proxy: http.ProxyFromEnvironment}
+		d = &websocket.Dialer{
+			HandshakeTimeout: s.cfg.HandshakeTime,
+			Proxy:            http.ProxyFromEnvironment,
+			ReadBufferSize:   2048,
+			WriteBufferPool:  writeBufferPool,
+		}
 	}
 	if s.cfg.TLSConfig != nil {
 		dc := *d
@@ -156,7 +168,8 @@ func (s *Session) startConn(ws *websocket.Conn, endpoint, token string) *conn {
 		endpoint: endpoint,
 		token:    token,
 		ws:       ws,
-		out:      make(chan outFrame, s.cfg.OutboundQueue),
+		outLimit: s.cfg.OutboundQueue,
+		outReady: make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
 	c.touch()
@@ -190,12 +203,28 @@ func (c *conn) close() {
 
 // send queues a frame without blocking; false means the queue is full.
 func (c *conn) send(f outFrame) bool {
-	select {
-	case c.out <- f:
-		return true
-	default:
+	c.outMu.Lock()
+	if len(c.out) >= c.outLimit {
+		c.outMu.Unlock()
 		return false
 	}
+	c.out = append(c.out, f)
+	c.outMu.Unlock()
+	select {
+	case c.outReady <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take swaps the queued frames for spare (emptied), so queue memory is
+// reused between the two.
+func (c *conn) take(spare []outFrame) []outFrame {
+	c.outMu.Lock()
+	batch := c.out
+	c.out = spare[:0]
+	c.outMu.Unlock()
+	return batch
 }
 
 // frameIn is a frame (or a decode failure) read from a connection.
@@ -268,12 +297,16 @@ func readErr(err error) error {
 func (s *Session) writer(c *conn) {
 	defer s.wg.Done()
 	var seq uint64
-	buf := make([]byte, 0, 512)
+	var buf []byte
+	var batch, spare []outFrame
 	for {
 		select {
 		case <-c.done:
 			return
-		case f := <-c.out:
+		case <-c.outReady:
+		}
+		batch = c.take(spare)
+		for i, f := range batch {
 			var err error
 			if f.ping {
 				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
@@ -286,6 +319,7 @@ func (s *Session) writer(c *conn) {
 					s.stats.framesOut.Add(1)
 				}
 			}
+			batch[i] = outFrame{}
 			if err != nil {
 				if errors.Is(err, websocket.ErrCloseSent) {
 					// The reader answered the server's close frame; it
@@ -296,8 +330,13 @@ func (s *Session) writer(c *conn) {
 				return
 			}
 			if cap(buf) > 64<<10 {
-				buf = make([]byte, 0, 512)
+				buf = nil
 			}
 		}
+		// Keep a modest queue buffer for the next round; let a burst's go.
+		if cap(batch) > 256 {
+			batch = nil
+		}
+		spare = batch
 	}
 }

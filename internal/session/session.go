@@ -28,7 +28,7 @@ const (
 	DefaultBackoffMax    = 30 * time.Second
 	DefaultMaxMessage    = 1 << 20
 	DefaultEventBuffer   = 64
-	DefaultOutboundQueue = 1024
+	DefaultOutboundQueue = 16384
 )
 
 // phase is the actor's view of the connection.
@@ -124,7 +124,7 @@ func New(cfg Config) (*Session, error) {
 	s := &Session{
 		cfg:         cfg,
 		log:         cfg.Logger,
-		in:          make(chan any, 256),
+		in:          make(chan any, 64),
 		quit:        make(chan struct{}),
 		done:        make(chan struct{}),
 		state:       StateConnecting,

@@ -70,7 +70,9 @@ type Session struct {
 	byCode      map[int]uint64 // under mu
 	gauges      gauges         // under mu
 
-	evq *eventQueue
+	evq       *eventQueue
+	evPumping bool // under mu: the Events goroutine was started
+	stopped   bool // under mu: the actor is stopping; no goroutine may start
 
 	callSeq atomic.Uint64
 	callPfx string
@@ -138,12 +140,8 @@ func New(cfg Config) (*Session, error) {
 		presence:    make(map[string]map[string]any),
 		subs:        make(map[*Subscriber]struct{}),
 	}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.run()
-	go func() {
-		defer s.wg.Done()
-		s.evq.pump(s.done)
-	}()
 	return s, nil
 }
 
@@ -190,7 +188,26 @@ func (s *Session) Close() error {
 func (s *Session) Done() <-chan struct{} { return s.done }
 
 // Events returns the event channel. It is closed after Close.
-func (s *Session) Events() <-chan Event { return s.evq.out }
+//
+// The goroutine that feeds the channel starts on the first call, so a
+// client whose events nobody reads runs none.
+func (s *Session) Events() <-chan Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.evPumping {
+		s.evPumping = true
+		if s.stopped {
+			close(s.evq.out)
+		} else {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.evq.pump(s.done)
+			}()
+		}
+	}
+	return s.evq.out
+}
 
 // State returns the connection state.
 func (s *Session) State() ConnState {
@@ -607,6 +624,9 @@ func (s *Session) shutdown() {
 	}
 	s.setState(StateClosed, nil)
 	s.publishGauges()
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 	close(s.done)
 }
 

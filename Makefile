@@ -9,11 +9,11 @@ PKGS          := ./...
 
 all: lint test
 
-## test: the full test suite with the race detector (includes example smoke
-## tests), then every benchmark once so they keep compiling and running
+## test: every benchmark once (so they keep compiling and running), then
+## the full test suite with the race detector (includes example smoke tests)
 test:
-	$(GO) test -race -count=1 -timeout 10m $(PKGS)
 	$(GO) test -run=NONE -bench=. -benchtime=1x $(PKGS)
+	$(GO) test -race -count=1 -timeout 10m $(PKGS)
 
 ## short: a quick test run without the race detector
 short:

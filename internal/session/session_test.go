@@ -1,0 +1,159 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/sodp-go/client/internal/wire"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestValidKey(t *testing.T) {
+	for _, k := range []string{"a", "game.player", "user.alice_1.profile", "A9_.b"} {
+		if err := ValidKey(k); err != nil {
+			t.Errorf("ValidKey(%q) = %v", k, err)
+		}
+	}
+	for _, k := range []string{"", ".", "a.", ".a", "a..b", "a b", "a/b", "a-b", "é", strings.Repeat("a", 1025)} {
+		if err := ValidKey(k); !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("ValidKey(%q) = %v", k, err)
+		}
+	}
+}
+
+func TestNormalizeURL(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"ws://h:1/x", "ws://h:1/x"},
+		{"wss://h/", "wss://h/"},
+		{"sodp://h", "ws://h:7777"},
+		{"sodps://h/p", "wss://h:7777/p"},
+		{"SODP://h:9", "ws://h:9"},
+		{"sodp://[::1]", "ws://[::1]:7777"},
+	}
+	for _, c := range cases {
+		got, err := NormalizeURL(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("NormalizeURL(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"http://h", "h:7777", "ws://", "::"} {
+		if _, err := NormalizeURL(bad); err == nil {
+			t.Errorf("NormalizeURL(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestRecognise(t *testing.T) {
+	cases := []struct {
+		h    wire.Hello
+		want Dialect
+	}{
+		{wire.Hello{Protocol: "sodp", Version: "1.0", Server: "anything"}, DialectSpec},
+		{wire.Hello{Protocol: "sodp", Version: "1.0", Server: "sodp-server-ts"}, DialectTS},
+		{wire.Hello{Version: "0.1", Server: "SODP-RS"}, DialectRust},
+		{wire.Hello{Version: "0.1"}, DialectRust},
+		{wire.Hello{Protocol: "sodp", Version: "1.0", ServerID: "n1"}, DialectGo},
+		{wire.Hello{Protocol: "sodp", Version: "1.0", Capabilities: map[string]any{"max_sessions": int64(1), "backpressure": true}}, DialectGo},
+	}
+	for i, c := range cases {
+		if got := recognise(&c.h); got != c.want {
+			t.Errorf("case %d: %v, want %v", i, got, c.want)
+		}
+	}
+}
+
+func TestKeyInMessage(t *testing.T) {
+	keys := []string{"game.score", "game", "a.b"}
+	cases := []struct{ msg, want string }{
+		{"forbidden: game.score", "game.score"},
+		{"access denied: game.score.", "game.score"},
+		{"access denied: game", "game"},
+		{"access denied: game.scores", ""},
+		{"denied (a.b)", "a.b"},
+		{"xa.b", ""},
+		{"access denied", ""},
+	}
+	for _, c := range cases {
+		got, ok := keyInMessage(c.msg, keys)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("keyInMessage(%q) = %q, %v; want %q", c.msg, got, ok, c.want)
+		}
+	}
+}
+
+func TestSetInArgs(t *testing.T) {
+	args, err := setInArgs(DialectSpec, "k", "/a~1b/c", 1, "state.set_in")
+	if err != nil || args["path"] != "/a~1b/c" {
+		t.Fatalf("spec: %v %v", args, err)
+	}
+	args, err = setInArgs(DialectGo, "k", "/a/b/0", 1, "state.set_in")
+	if err != nil || args["path"] != "a.b.0" {
+		t.Fatalf("go: %v %v", args, err)
+	}
+	for _, p := range []string{"/", "/a.b", "/a~1b", "/a~0b", "/a//b", "nope"} {
+		if _, err := setInArgs(DialectGo, "k", p, 1, "state.set_in"); !errors.Is(err, ErrInvalidPath) {
+			t.Errorf("go %q: %v", p, err)
+		}
+	}
+	if _, err := PresenceArgs("k", "/p", 1)(DialectGo); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("presence on go: %v", err)
+	}
+}
+
+func TestServerErrorMatchesSentinels(t *testing.T) {
+	for code, want := range map[int]error{400: ErrBadRequest, 401: ErrUnauthorized, 403: ErrForbidden, 404: ErrNotFound,
+		413: ErrTooLarge, 422: ErrInvalidValue, 429: ErrRateLimited, 500: ErrServerInternal} {
+		err := fmt.Errorf("wrapped: %w", &ServerError{Code: code})
+		if !errors.Is(err, want) {
+			t.Errorf("code %d does not match %v", code, want)
+		}
+		if errors.Is(err, ErrClosed) {
+			t.Errorf("code %d matches ErrClosed", code)
+		}
+	}
+	guess := (&ServerError{Code: 403, Message: "no", Key: "k", Attribution: AttrOrder}).Error()
+	if !strings.Contains(guess, "by order") || !strings.Contains(guess, "k") {
+		t.Errorf("message %q does not say the attribution was a guess", guess)
+	}
+	if !errors.Is(&CloseError{Code: 1009}, ErrTooLarge) || errors.Is(&CloseError{Code: 1006}, ErrTooLarge) {
+		t.Error("CloseError 1009 must match ErrTooLarge, others not")
+	}
+}
+
+func TestEventQueueKeepsLatestState(t *testing.T) {
+	q := newEventQueue(2)
+	q.push(Event{Err: errors.New("e1")}, false)
+	q.push(Event{Err: errors.New("e2")}, false)
+	q.push(Event{Err: errors.New("e3")}, false)
+	q.push(Event{State: StateReconnecting}, true)
+	q.push(Event{State: StateLive}, true)
+	var got []Event
+	for {
+		ev, ok := q.next()
+		if !ok {
+			break
+		}
+		got = append(got, ev)
+	}
+	if len(got) != 3 || got[2].State != StateLive || got[2].Err != nil {
+		t.Fatalf("events %+v", got)
+	}
+	var dropped uint64
+	for _, ev := range got {
+		dropped += ev.Dropped
+	}
+	if dropped != 3 {
+		t.Fatalf("dropped %d, want 3", dropped)
+	}
+	done := make(chan struct{})
+	close(done)
+	q.pump(done) // returns at once and closes the channel
+	if _, ok := <-q.out; ok {
+		t.Fatal("channel not closed")
+	}
+}

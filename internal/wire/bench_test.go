@@ -54,6 +54,20 @@ func BenchmarkDecodeStateInit10(b *testing.B) {
 	}
 }
 
+var benchResult = Frame{TypeResult, 0, 7, &Result{CallID: "0b7e4a52-5c1f-4bde-9a53-2f1c7d0e8a61", Success: true,
+	Data: map[string]any{"version": int64(1235)}}}
+
+func BenchmarkDecodeResult(b *testing.B) {
+	data := mustEncode(b, benchResult, EncodeOptions{})
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Decode(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkEncodeCall(b *testing.B) {
 	f := Frame{TypeCall, 0, 7, &Call{CallID: "0b7e4a52-5c1f-4bde-9a53-2f1c7d0e8a61", Method: "state.set_in",
 		Args: map[string]any{"state": "game.score", "path": "/home", "value": int64(4)}}}

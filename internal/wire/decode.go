@@ -54,7 +54,21 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // returned Frame carries as much of the header as could be read. A frame of
 // an unknown type decodes its header and raw body and returns an error
 // wrapping ErrUnknownType, so the receiver can report it and go on.
-func Decode(data []byte) (f Frame, err error) {
+func Decode(data []byte) (Frame, error) {
+	return decode(data, true)
+}
+
+// decodeGeneric is Decode without the fast decoders: every frame goes
+// through the generic MessagePack tree. Decode must return exactly what it
+// returns.
+func decodeGeneric(data []byte) (Frame, error) {
+	return decode(data, false)
+}
+
+// decode checks the structure of data and decodes it, trying the fast
+// decoders first when fast is set. Whatever a fast decoder does not accept
+// is decoded, or rejected, by the generic path.
+func decode(data []byte, fast bool) (f Frame, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f = Frame{}
@@ -65,10 +79,16 @@ func Decode(data []byte) (f Frame, err error) {
 	if len(data) == 0 {
 		return f, &DecodeError{Err: ErrMalformed, Detail: "empty message"}
 	}
-	if de := checkStructure(data, maxWireDepth); de != nil {
+	layout, de := scanFrame(data, maxWireDepth)
+	if de != nil {
 		f.Type, f.Stream, _ = peekHeader(data)
 		de.Type, de.Stream = f.Type, f.Stream
 		return f, de
+	}
+	if fast {
+		if f, ok := decodeFast(data, &layout); ok {
+			return f, nil
+		}
 	}
 	var raw any
 	if e := msgpack.Unmarshal(data, &raw); e != nil {
@@ -377,91 +397,277 @@ const maxWireDepth = maxDepth + 8
 // index past the end of truncated input, and a bin map key makes it panic
 // (a []byte cannot be a Go map key).
 func checkStructure(data []byte, limit int) *DecodeError {
+	_, de := scanFrame(data, limit)
+	return de
+}
+
+// frameLayout is what scanFrame learns about a well-formed frame on the way
+// for the fast decoders (decode_fast.go): where the body and its "ops" are,
+// which of the fields those decoders read the body holds, and whether the
+// frame has anything that the MessagePack decoder, reading into a struct,
+// could read differently from the generic tree.
+type frameLayout struct {
+	end      int      // offset just past the first value
+	body     int      // offset of the fourth element when data starts with a fixarray of 4; 0 otherwise
+	bodyKeys fieldSet // the fields named by the body map
+	opsAt    int      // offset of the value of the body's "ops" field; 0 when there is none
+	// unusual is set for an ext value anywhere (the generic decoder rejects
+	// most of them, also where a struct skips them), for a field named
+	// twice in the body or in an op (a struct keeps an earlier value when a
+	// later one is nil), and for an element of "ops" that is not a map
+	// with an "op" and a "path" other than nil or bin (a string field
+	// takes those; the generic path does not).
+	unusual bool
+}
+
+// fieldSet is a set of the body fields the fast decoders read.
+type fieldSet uint16
+
+const (
+	fieldState fieldSet = 1 << iota
+	fieldKey
+	fieldVersion
+	fieldOps
+	fieldValue
+	fieldInitialized
+	fieldParams
+	fieldCallID
+	fieldSuccess
+	fieldData
+	fieldError
+	fieldMessage
+	fieldCode
+	fieldOp
+	fieldPath
+)
+
+// fieldOf returns the field named name, or 0 for any other name.
+func fieldOf(name []byte) fieldSet {
+	switch string(name) {
+	case "state":
+		return fieldState
+	case "key":
+		return fieldKey
+	case "version":
+		return fieldVersion
+	case "ops":
+		return fieldOps
+	case "value":
+		return fieldValue
+	case "initialized":
+		return fieldInitialized
+	case "params":
+		return fieldParams
+	case "call_id":
+		return fieldCallID
+	case "success":
+		return fieldSuccess
+	case "data":
+		return fieldData
+	case "error":
+		return fieldError
+	case "message":
+		return fieldMessage
+	case "code":
+		return fieldCode
+	case "op":
+		return fieldOp
+	case "path":
+		return fieldPath
+	}
+	return 0
+}
+
+// Roles of the containers scanFrame looks into for the frameLayout.
+const (
+	roleNone uint8 = iota
+	roleBody       // the body map
+	roleOps        // the array under the body's "ops" field
+	roleOp         // a map in that array
+)
+
+// Kinds of MessagePack values, as scanFrame tells them apart.
+const (
+	kindScalar uint8 = iota // nil, bool, integer, float
+	kindStr
+	kindBin
+	kindExt
+	kindArray
+	kindMap
+	kindBad // 0xc1, never used
+)
+
+// shape tells how a MessagePack value that starts with a given byte is
+// laid out.
+type shape struct {
+	kind uint8
+	head uint8 // bytes of the code and of the length that follows it
+	size uint8 // data bytes, or elements of an array or pairs of a map, besides the length's
+}
+
+// shapes has the shape of the values starting with each byte.
+var shapes = func() (t [256]shape) {
+	for c := range 256 {
+		s := shape{kind: kindScalar, head: 1}
+		switch {
+		case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
+		case c&0xf0 == 0x80:
+			s = shape{kindMap, 1, uint8(c & 0x0f)}
+		case c&0xf0 == 0x90:
+			s = shape{kindArray, 1, uint8(c & 0x0f)}
+		case c&0xe0 == 0xa0:
+			s = shape{kindStr, 1, uint8(c & 0x1f)}
+		case c == 0xcc, c == 0xd0:
+			s.size = 1
+		case c == 0xcd, c == 0xd1:
+			s.size = 2
+		case c == 0xca, c == 0xce, c == 0xd2:
+			s.size = 4
+		case c == 0xcb, c == 0xcf, c == 0xd3:
+			s.size = 8
+		case c >= 0xd4 && c <= 0xd8: // fixext 1, 2, 4, 8, 16: type byte and data
+			s = shape{kindExt, 1, 1 + 1<<(c-0xd4)}
+		case c >= 0xc4 && c <= 0xc6: // bin8, bin16, bin32
+			s = shape{kindBin, 1 + 1<<(c-0xc4), 0}
+		case c >= 0xd9 && c <= 0xdb: // str8, str16, str32
+			s = shape{kindStr, 1 + 1<<(c-0xd9), 0}
+		case c >= 0xc7 && c <= 0xc9: // ext8, ext16, ext32: length, type byte, data
+			s = shape{kindExt, 1 + 1<<(c-0xc7), 1}
+		case c == 0xdc, c == 0xdd: // array16, array32
+			s = shape{kindArray, 1 + 2<<(c-0xdc), 0}
+		case c == 0xde, c == 0xdf: // map16, map32
+			s = shape{kindMap, 1 + 2<<(c-0xde), 0}
+		default:
+			s = shape{kindBad, 1, 0}
+		}
+		t[c] = s
+	}
+	return t
+}()
+
+// scanFrame is checkStructure, and it also maps a frame that passes the
+// check (see frameLayout).
+func scanFrame(data []byte, limit int) (layout frameLayout, de *DecodeError) {
 	type container struct {
 		left  uint64 // elements still to read, keys and values counted apart
 		isMap bool
+		role  uint8
+		keys  fieldSet // fields named so far, in a body or op map
+		field fieldSet // the field whose value comes next, in a body or op map
 	}
 	var stack [16]container // frames rarely nest deeper; beyond, append allocates
 	pending := stack[:0]
+	frame := len(data) > 0 && data[0] == 0x94
 	for i := 0; i < len(data); {
 		c := data[i]
-		if n := len(pending); n > 0 && pending[n-1].isMap && pending[n-1].left%2 == 0 {
-			switch {
-			case c >= 0xc4 && c <= 0xc6:
-				return &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("bin map key at offset %d", i)}
-			case c&0xe0 == 0x80, c >= 0xdc && c <= 0xdf:
-				return &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("array or map as map key at offset %d", i)}
+		sh := shapes[c]
+		var top *container
+		isKey := false
+		if n := len(pending); n > 0 {
+			top = &pending[n-1]
+			if top.isMap && top.left%2 == 0 {
+				isKey = true
+				switch sh.kind {
+				case kindBin:
+					return layout, &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("bin map key at offset %d", i)}
+				case kindArray, kindMap:
+					return layout, &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("array or map as map key at offset %d", i)}
+				}
 			}
 		}
-		var head, payload, children uint64 // sizes of the code and length, of the data; element count
-		switch {
-		case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
-			head = 1
-		case c&0xf0 == 0x80:
-			head, children = 1, 2*uint64(c&0x0f)
-		case c&0xf0 == 0x90:
-			head, children = 1, uint64(c&0x0f)
-		case c&0xe0 == 0xa0:
-			head, payload = 1, uint64(c&0x1f)
-		case c == 0xcc, c == 0xd0:
-			head, payload = 1, 1
-		case c == 0xcd, c == 0xd1:
-			head, payload = 1, 2
-		case c == 0xca, c == 0xce, c == 0xd2:
-			head, payload = 1, 4
-		case c == 0xcb, c == 0xcf, c == 0xd3:
-			head, payload = 1, 8
-		case c >= 0xd4 && c <= 0xd8: // fixext 1, 2, 4, 8, 16: type byte and data
-			head, payload = 1, 1+1<<(c-0xd4)
-		case c == 0xc4, c == 0xd9: // bin8, str8
-			head, payload = 2, lengthAt(data, i, 1)
-		case c == 0xc5, c == 0xda:
-			head, payload = 3, lengthAt(data, i, 2)
-		case c == 0xc6, c == 0xdb:
-			head, payload = 5, lengthAt(data, i, 4)
-		case c == 0xc7: // ext8, ext16, ext32: length, type byte, data
-			head, payload = 2, 1+lengthAt(data, i, 1)
-		case c == 0xc8:
-			head, payload = 3, 1+lengthAt(data, i, 2)
-		case c == 0xc9:
-			head, payload = 5, 1+lengthAt(data, i, 4)
-		case c == 0xdc:
-			head, children = 3, lengthAt(data, i, 2)
-		case c == 0xdd:
-			head, children = 5, lengthAt(data, i, 4)
-		case c == 0xde:
-			head, children = 3, 2*lengthAt(data, i, 2)
-		case c == 0xdf:
-			head, children = 5, 2*lengthAt(data, i, 4)
-		default: // 0xc1 is never used
-			return &DecodeError{Err: ErrMalformed, Detail: fmt.Sprintf("byte 0x%02x at offset %d is not MessagePack", c, i)}
+		head, n := uint64(sh.head), uint64(sh.size)
+		if head > 1 {
+			n += lengthAt(data, i, int(head)-1)
+		}
+		var payload, children uint64 // sizes of the data; element count
+		switch sh.kind {
+		case kindArray:
+			children = n
+		case kindMap:
+			children = 2 * n
+		case kindExt:
+			payload = n
+			layout.unusual = true
+		case kindBad:
+			return layout, &DecodeError{Err: ErrMalformed, Detail: fmt.Sprintf("byte 0x%02x at offset %d is not MessagePack", c, i)}
+		default:
+			payload = n
 		}
 		if rest := uint64(len(data) - i); head > rest || payload > rest-head {
-			return &DecodeError{Err: ErrMalformed, Detail: fmt.Sprintf("cut short at offset %d", i)}
+			return layout, &DecodeError{Err: ErrMalformed, Detail: fmt.Sprintf("cut short at offset %d", i)}
+		}
+		isMap := sh.kind == kindMap
+		role := roleNone
+		switch {
+		case top == nil, top.role == roleNone && len(pending) > 1:
+		case top.role == roleNone: // an element of the frame
+			if frame && top.left == 1 {
+				layout.body = i
+				if isMap {
+					role = roleBody
+				}
+			}
+		case isKey:
+			top.field = 0
+			if sh.kind == kindStr {
+				f := fieldOf(data[i+int(head) : i+int(head+payload)])
+				if top.keys&f != 0 {
+					layout.unusual = true
+				}
+				top.keys |= f
+				top.field = f
+			}
+		case top.role == roleBody:
+			if top.field == fieldOps {
+				layout.opsAt = i
+				if sh.kind == kindArray {
+					role = roleOps
+				}
+			}
+		case top.role == roleOps:
+			if isMap && children > 0 {
+				role = roleOp
+			} else {
+				// Not an op with "op" and "path": the generic path
+				// reports it.
+				layout.unusual = true
+			}
+		case top.field&(fieldOp|fieldPath) != 0: // in an op
+			if c == 0xc0 || sh.kind == kindBin {
+				layout.unusual = true
+			}
 		}
 		i += int(head + payload)
 		if children > 0 {
 			if len(pending) == limit {
-				return &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("nesting deeper than %d", limit)}
+				return layout, &DecodeError{Err: ErrValue, Detail: fmt.Sprintf("nesting deeper than %d", limit)}
 			}
-			isMap := c&0xf0 == 0x80 || c == 0xde || c == 0xdf
-			pending = append(pending, container{left: children, isMap: isMap})
+			pending = append(pending, container{left: children, isMap: isMap, role: role})
 			continue
 		}
 		// A complete element: count it against the containers it closes.
 		for {
 			if len(pending) == 0 {
-				return nil
+				layout.end = i
+				return layout, nil
 			}
 			top := &pending[len(pending)-1]
 			top.left--
 			if top.left > 0 {
 				break
 			}
+			switch top.role {
+			case roleBody:
+				layout.bodyKeys = top.keys
+			case roleOp:
+				if top.keys&(fieldOp|fieldPath) != fieldOp|fieldPath {
+					layout.unusual = true
+				}
+			}
 			pending = pending[:len(pending)-1]
 		}
 	}
-	return &DecodeError{Err: ErrMalformed, Detail: fmt.Sprintf("cut short after %d bytes", len(data))}
+	return layout, &DecodeError{Err: ErrMalformed, Detail: fmt.Sprintf("cut short after %d bytes", len(data))}
 }
 
 // lengthAt reads the n-byte big-endian length that follows the code at

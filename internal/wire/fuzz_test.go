@@ -53,7 +53,7 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		frameBytes(intAs(0xd3, 3), intAs(0xd2, 10), intAs(0xd1, 1), omap("state", "k", "version", intAs(0xd0, 1))),
 		cat(bytes.Repeat([]byte{0x91}, 600), []byte{0xc0}),
 	)
-	return seeds
+	return append(seeds, fastPathSeeds()...)
 }
 
 func FuzzDecode(f *testing.F) {
@@ -62,6 +62,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkStructureAgreesWithDecoder(t, data)
+		checkSameAsGeneric(t, data)
 		fr, err := Decode(data)
 		if err != nil {
 			var de *DecodeError

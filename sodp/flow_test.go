@@ -44,8 +44,12 @@ func TestManyKeysWatchAndResume(t *testing.T) {
 	got := map[string]int{}
 	for len(got) < n/100 {
 		var u sodp.Update[int]
+		var ok bool
 		select {
-		case u = <-sub.Updates():
+		case u, ok = <-sub.Updates():
+			if !ok {
+				t.Fatalf("Updates closed: %v", sub.Err())
+			}
 		case <-time.After(wait):
 			t.Fatalf("got %d of %d replayed updates; stats %+v; server %+v", len(got), n/100, c.Stats(), srv.Stats())
 		}

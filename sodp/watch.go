@@ -93,15 +93,21 @@ func WithBuffer(n int) WatchOption {
 
 // Subscription is a live view of one or more keys. Read updates from
 // Updates; call Close (or cancel the context given to Watch) when done.
+//
+// An idle subscription runs no goroutine: one is started when updates
+// arrive and exits once the reader has taken them all (or the subscription
+// ends), so thousands of quiet subscriptions cost little more than their
+// values.
 type Subscription[T any] struct {
-	c       *Client
-	sub     *session.Subscriber
-	out     chan Update[T]
+	c   *Client
+	sub *session.Subscriber
+	out chan Update[T]
+
 	mu      sync.Mutex
-	err     error
-	closed  chan struct{}
-	stopped chan struct{}
-	once    sync.Once
+	err     error         // why the subscription ended; set just before out is closed
+	closed  bool          // out is closed
+	waiters chan struct{} // made by a Close that has to wait for closed; closed with it
+	stopCtx func() bool   // stops the context.AfterFunc watching the Watch context
 }
 
 // Watch subscribes to key and returns at once; the subscription works in
@@ -177,19 +183,18 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 			o(&wc)
 		}
 	}
-	s := &Subscription[T]{
-		c:       c,
-		out:     make(chan Update[T]),
-		closed:  make(chan struct{}),
-		stopped: make(chan struct{}),
-	}
+	s := &Subscription[T]{c: c, out: make(chan Update[T])}
 	s.sub = &session.Subscriber{
 		Keys:    keys,
 		Params:  wc.params,
-		Mailbox: session.NewMailbox(wc.buffer, c.s.ConflatedCounter()),
+		Mailbox: session.NewMailbox(wc.buffer, c.s.ConflatedCounter(), s.startPump, s.finish),
 	}
 	err := c.s.Subscribe(ctx, s.sub, func() {
-		c.s.Spawn(func() { s.pump(ctx) })
+		// On the actor, before any update can be queued or the
+		// subscription end: finish always finds stopCtx set.
+		s.mu.Lock()
+		s.stopCtx = context.AfterFunc(ctx, func() { s.stop(ctx.Err()) })
+		s.mu.Unlock()
 	})
 	if err != nil {
 		return nil, err
@@ -214,11 +219,22 @@ func (s *Subscription[T]) Keys() []string { return append([]string(nil), s.sub.K
 
 // Close ends the subscription: Updates is closed, Err returns ErrClosed,
 // and, when no other subscription watches its keys, the server is told to
-// stop sending them. Close returns once the subscription's goroutine has
-// exited; it is idempotent and returns nil.
+// stop sending them. Close returns once Updates is closed and the
+// goroutine delivering updates, if one was running, has finished; it is
+// idempotent and returns nil.
 func (s *Subscription[T]) Close() error {
-	s.once.Do(func() { close(s.closed) })
-	<-s.stopped
+	s.stop(ErrClosed)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.waiters == nil {
+		s.waiters = make(chan struct{})
+	}
+	w := s.waiters
+	s.mu.Unlock()
+	<-w
 	return nil
 }
 
@@ -230,60 +246,64 @@ func (s *Subscription[T]) WaitVersion(ctx context.Context, v uint64) error {
 	return s.c.s.WaitVersion(ctx, s.sub.Keys[0], v)
 }
 
-func (s *Subscription[T]) pump(ctx context.Context) {
+// startPump is the mailbox's start: it runs on the actor, so it may Spawn.
+func (s *Subscription[T]) startPump() { s.c.s.Spawn(s.pump) }
+
+// pump delivers the queued updates. The mailbox starts it (on the actor,
+// with Spawn) when an update arrives and none is running; it returns when
+// the mailbox is empty. When the mailbox has ended, its last Next calls
+// finish, which closes Updates: no send can be in progress then.
+func (s *Subscription[T]) pump() {
 	mb := s.sub.Mailbox
-	var reason error
-	defer func() {
-		s.mu.Lock()
-		s.err = reason
-		s.mu.Unlock()
-		close(s.out)
-		close(s.stopped)
-	}()
+	ended := mb.Ended()
 	for {
 		d, ok := mb.Next()
 		if !ok {
-			select {
-			case <-mb.Signal():
-				continue
-			case <-mb.Ended():
-				reason = mb.Err()
-			case <-s.c.s.Done():
-				reason = ErrClosed
-			case <-ctx.Done():
-				reason = ctx.Err()
-				s.stop(reason)
-			case <-s.closed:
-				reason = ErrClosed
-				s.stop(reason)
-			}
 			return
 		}
 		u := convertUpdate[T](d)
 		select {
 		case s.out <- u:
-		case <-mb.Ended():
-			reason = mb.Err()
-			return
+		case <-ended:
 		case <-s.c.s.Done():
-			reason = ErrClosed
-			return
-		case <-ctx.Done():
-			reason = ctx.Err()
-			s.stop(reason)
-			return
-		case <-s.closed:
-			reason = ErrClosed
-			s.stop(reason)
-			return
+			// Only a subscription draining its refusals is still
+			// running when the client closes; the others ended first.
+			mb.Fail(ErrClosed)
 		}
 	}
 }
 
-// stop ends the mailbox and tells the client to drop the subscription.
+// stop ends the subscription from the reader's side (Close or the end of
+// the Watch context): the client is told to drop it, and the mailbox ends
+// with err, which closes Updates now if no update is being delivered, else
+// once the pump sees it.
 func (s *Subscription[T]) stop(err error) {
-	s.sub.Mailbox.Fail(err)
-	s.c.s.Unsubscribe(s.sub, err)
+	mb := s.sub.Mailbox
+	if mb.Live() {
+		s.c.s.Unsubscribe(s.sub, err)
+	}
+	mb.Fail(err)
+}
+
+// finish is called by the mailbox, exactly once, when the subscription has
+// ended and no pump is running: it records why, closes Updates, and
+// releases the Close calls waiting for that.
+func (s *Subscription[T]) finish(err error) {
+	s.mu.Lock()
+	s.err = err
+	stopCtx := s.stopCtx
+	s.mu.Unlock()
+	if stopCtx != nil {
+		stopCtx()
+	}
+	close(s.out)
+	s.mu.Lock()
+	s.closed = true
+	w := s.waiters
+	s.mu.Unlock()
+	if w != nil {
+		close(w)
+	}
 }
 
 func convertUpdate[T any](d session.Delivery) Update[T] {

@@ -264,6 +264,9 @@ func (s *Session) onResult(b *wire.Result) {
 		pc = p
 		delete(s.calls, b.CallID)
 	}
+	// The gauges are published before the caller hears back, so a caller
+	// that reads Stats right after its call returns sees the call gone.
+	s.publishGauges()
 	if b.Success {
 		if pc != nil {
 			if pc.onOK != nil {
@@ -283,7 +286,6 @@ func (s *Session) onResult(b *wire.Result) {
 			pc.finish(nil, se)
 		}
 	}
-	s.publishGauges()
 }
 
 // popRequest removes request i and every older one: servers answer in
@@ -394,13 +396,13 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 		s.popRequest(idx)
 		pc := r.call
 		delete(s.calls, pc.id)
+		s.publishGauges()
 		se.Method, se.Key = pc.method, pc.key
 		if pc.finished {
 			s.reportErr(se)
 		} else {
 			pc.finish(nil, se)
 		}
-		s.publishGauges()
 		if se.Code == 401 {
 			s.unauthorizedErr(se)
 		}

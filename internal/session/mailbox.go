@@ -10,28 +10,45 @@ import (
 // pending update per key: a newer update replaces an undelivered one and
 // counts it in Skipped. In buffered mode it holds up to buffer updates and
 // fails with ErrSlowConsumer when one more arrives.
+//
+// The mailbox also decides, under its lock, the lifecycle of the goroutine
+// that delivers its updates (the pump) and of the subscription itself:
+//
+//   - a Push into a mailbox with no pump running calls start, which must
+//     start a pump (Push runs on the actor, so start may call Spawn); the
+//     pump takes updates with Next until Next reports none, and then exits:
+//     no goroutine runs while nothing is pending;
+//   - once the mailbox has ended (Fail, or EndAfterDrain and the queue is
+//     empty), finish is called exactly once, with the error it ended with,
+//     by whoever sees it end with no pump running: the pump itself on its
+//     last Next, else the caller of Fail or EndAfterDrain. finish is never
+//     called while a pump runs.
 type Mailbox struct {
-	mu      sync.Mutex
-	buffer  int
-	queue   []Delivery     // pending updates in delivery order
-	index   map[string]int // key → position in queue (conflating mode, several keys)
-	head    int
-	err     error
-	drained error // set by EndAfterDrain: the error to end with once the queue is empty
-	signal  chan struct{}
-	ended   chan struct{}
-	stats   *atomic.Uint64
-	closing sync.Once
+	mu       sync.Mutex
+	buffer   int
+	queue    []Delivery     // pending updates in delivery order
+	index    map[string]int // key → position in queue (conflating mode, several keys)
+	head     int
+	err      error
+	drained  error         // set by EndAfterDrain: the error to end with once the queue is empty
+	running  bool          // a pump was started and has not seen the queue empty yet
+	finished bool          // finish was called, or is being called
+	closing  bool          // the mailbox has ended: ended, if made, is closed or being closed
+	ended    chan struct{} // made by Ended for a running pump; dropped when it stops
+	stats    *atomic.Uint64
+	start    func()
+	finish   func(error)
 }
 
 // NewMailbox returns a mailbox; buffer 0 conflates, buffer n > 0 buffers n
-// updates. conflated, if not nil, counts replaced updates.
-func NewMailbox(buffer int, conflated *atomic.Uint64) *Mailbox {
+// updates. conflated, if not nil, counts replaced updates. start and finish
+// are described at Mailbox.
+func NewMailbox(buffer int, conflated *atomic.Uint64, start func(), finish func(error)) *Mailbox {
 	return &Mailbox{
 		buffer: buffer,
-		signal: make(chan struct{}, 1),
-		ended:  make(chan struct{}),
 		stats:  conflated,
+		start:  start,
+		finish: finish,
 	}
 }
 
@@ -47,8 +64,9 @@ func rank(k Kind) int {
 	return 1
 }
 
-// Push queues d. It never blocks; it reports false when the mailbox has
-// ended.
+// Push queues d and, when no pump is running, calls start. It never
+// blocks; it reports false when the mailbox has ended. Call it only on the
+// actor.
 func (m *Mailbox) Push(d Delivery) bool {
 	m.mu.Lock()
 	if m.err != nil || m.drained != nil {
@@ -57,8 +75,8 @@ func (m *Mailbox) Push(d Delivery) bool {
 	}
 	if m.buffer > 0 {
 		if len(m.queue)-m.head >= m.buffer {
-			m.mu.Unlock()
-			m.Fail(ErrSlowConsumer)
+			m.err = ErrSlowConsumer
+			m.endLocked()
 			return false
 		}
 		m.queue = append(m.queue, d)
@@ -78,10 +96,11 @@ func (m *Mailbox) Push(d Delivery) bool {
 			m.reindex()
 		}
 	}
+	idle := !m.running
+	m.running = true
 	m.mu.Unlock()
-	select {
-	case m.signal <- struct{}{}:
-	default:
+	if idle {
+		m.start()
 	}
 	return true
 }
@@ -114,15 +133,22 @@ func (m *Mailbox) reindex() {
 	m.index[m.queue[i].Key] = i
 }
 
-// Next pops the oldest pending update; ok is false when none is pending.
+// Next pops the oldest pending update for the pump; ok is false when none
+// is pending, and the pump must then exit: Next has marked it stopped, so
+// the next Push starts another. If the mailbox has ended (or was draining
+// and is now empty), Next calls finish before returning.
 func (m *Mailbox) Next() (d Delivery, ok bool) {
 	m.mu.Lock()
 	if m.head >= len(m.queue) {
-		drained := m.drained
-		m.mu.Unlock()
-		if drained != nil {
-			m.Fail(drained)
+		if m.err == nil && m.drained != nil {
+			m.err = m.drained
 		}
+		m.running = false
+		if m.err == nil {
+			// Idle: the next pump gets a fresh channel from Ended.
+			m.ended = nil
+		}
+		m.endLocked()
 		return d, false
 	}
 	defer m.mu.Unlock()
@@ -149,24 +175,72 @@ func (m *Mailbox) Next() (d Delivery, ok bool) {
 	return d, true
 }
 
-// Signal is readable (once) after a Push.
-func (m *Mailbox) Signal() <-chan struct{} { return m.signal }
+// endLocked is called with m.mu held and releases it. Once the mailbox
+// has an error it drops what is queued and closes Ended; if, besides, no
+// pump runs and finish was not called yet, it calls finish (after
+// unlocking).
+func (m *Mailbox) endLocked() {
+	err := m.err
+	if err == nil {
+		m.mu.Unlock()
+		return
+	}
+	m.queue, m.index, m.head = nil, nil, 0
+	var ended chan struct{}
+	if !m.closing {
+		m.closing = true
+		ended = m.ended
+	}
+	call := !m.running && !m.finished
+	if call {
+		m.finished = true
+	}
+	m.mu.Unlock()
+	if ended != nil {
+		close(ended)
+	}
+	if call {
+		m.finish(err)
+	}
+}
 
-// Ended is closed when the mailbox fails.
-func (m *Mailbox) Ended() <-chan struct{} { return m.ended }
+// closedChan is what Ended returns once the mailbox has ended.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// Ended returns a channel that is closed when the mailbox ends (Fail, or
+// EndAfterDrain once the queue is empty), for the running pump to wait on
+// while it delivers; it then calls Next, which finishes. The channel is
+// valid until that pump's Next reports no update: only a pump that is
+// running may call Ended, and it must not keep the channel afterwards.
+func (m *Mailbox) Ended() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return closedChan
+	}
+	if m.ended == nil {
+		m.ended = make(chan struct{})
+	}
+	return m.ended
+}
 
 // EndAfterDrain ends the mailbox with err once the updates already queued
-// have been taken; nothing more is accepted.
+// have been taken; nothing more is accepted. When nothing is queued it ends
+// at once. Call it only on the actor.
 func (m *Mailbox) EndAfterDrain(err error) {
 	m.mu.Lock()
 	if m.drained == nil {
 		m.drained = err
 	}
-	m.mu.Unlock()
-	select {
-	case m.signal <- struct{}{}:
-	default:
+	if m.err == nil && !m.running {
+		// No pump runs, so nothing is queued: end now.
+		m.err = m.drained
 	}
+	m.endLocked()
 }
 
 // Draining reports whether EndAfterDrain was called.
@@ -176,21 +250,21 @@ func (m *Mailbox) Draining() bool {
 	return m.drained != nil
 }
 
+// Live reports whether the mailbox still accepts updates: it has neither
+// ended nor been told to end after draining.
+func (m *Mailbox) Live() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.err == nil && m.drained == nil
+}
+
 // Fail ends the mailbox with err at once, dropping what is queued; the
-// first error wins.
+// first error wins. If no pump runs, Fail calls finish itself; otherwise
+// the pump does once it sees Ended.
 func (m *Mailbox) Fail(err error) {
 	m.mu.Lock()
 	if m.err == nil {
 		m.err = err
 	}
-	m.queue, m.index, m.head = nil, nil, 0
-	m.mu.Unlock()
-	m.closing.Do(func() { close(m.ended) })
-}
-
-// Err is the error the mailbox ended with, or nil.
-func (m *Mailbox) Err() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.err
+	m.endLocked()
 }

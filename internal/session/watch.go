@@ -61,9 +61,9 @@ type Subscriber struct {
 	refused int // keys the server refused
 }
 
-// Subscribe registers sub with the actor and runs start on the actor once
-// it is registered, so start can launch the subscriber's goroutine with
-// Spawn. Keys must be valid (see ValidKey).
+// Subscribe registers sub with the actor, running start on the actor just
+// before, so start runs before the actor queues anything in sub.Mailbox.
+// Keys must be valid (see ValidKey).
 func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) error {
 	var err error
 	derr := s.do(ctx, func() {
@@ -85,7 +85,8 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) 
 }
 
 // Spawn runs f in a goroutine that Close waits for. Call it only from a
-// function running on the actor (such as Subscribe's start).
+// function running on the actor (such as Subscribe's start, or a Mailbox's
+// start, which Push calls on the actor).
 func (s *Session) Spawn(f func()) {
 	s.wg.Add(1)
 	go func() {

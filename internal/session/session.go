@@ -103,7 +103,7 @@ type Session struct {
 	keysInFlight   int          // keys of sent WATCH/RESUME requests not answered yet
 	barrierQueued  bool         // send the replay barrier once reqQueue is empty
 	barrierPending bool         // the replay barrier was sent and has not come back
-	ticks          uint64
+	lastBeat       time.Time // when the last periodic HEARTBEAT and ping went out
 }
 
 type gauges struct {
@@ -448,6 +448,7 @@ func (s *Session) onDialed(r dialResult) {
 		return
 	}
 	s.conn = s.startConn(r.ws, r.endpoint, r.token)
+	s.lastBeat = time.Now()
 	s.ph = phHandshake
 	s.handshakeUntil = time.Now().Add(s.cfg.HandshakeTime)
 	s.server0 = ServerInfo{Endpoint: redactURL(r.endpoint)}
@@ -480,7 +481,6 @@ func (s *Session) scheduleRedial() {
 }
 
 func (s *Session) onTick() {
-	s.ticks++
 	now := time.Now()
 	s.retryKeys(now)
 	if s.conn == nil {
@@ -495,7 +495,9 @@ func (s *Session) onTick() {
 		s.dropConn(fmt.Errorf("%w: no traffic from the server for %s", ErrConnectionLost, idle.Round(time.Millisecond)))
 		return
 	}
-	if s.ticks%4 == 0 {
+	// Judged by elapsed time, so a late tick does not stretch the interval.
+	if now.Sub(s.lastBeat) >= s.cfg.Heartbeat-s.cfg.Heartbeat/8 {
+		s.lastBeat = now
 		s.sendHeartbeat()
 		s.conn.send(outFrame{ping: true})
 	}

@@ -103,7 +103,7 @@ type Session struct {
 	keysInFlight   int          // keys of sent WATCH/RESUME requests not answered yet
 	barrierQueued  bool         // send the replay barrier once reqQueue is empty
 	barrierPending bool         // the replay barrier was sent and has not come back
-	lastBeat       time.Time // when the last periodic HEARTBEAT and ping went out
+	lastBeat       time.Time    // when the last periodic HEARTBEAT and ping went out
 }
 
 type gauges struct {

@@ -243,13 +243,6 @@ func (m *Mailbox) EndAfterDrain(err error) {
 	m.endLocked()
 }
 
-// Draining reports whether EndAfterDrain was called.
-func (m *Mailbox) Draining() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.drained != nil
-}
-
 // Live reports whether the mailbox still accepts updates: it has neither
 // ended nor been told to end after draining.
 func (m *Mailbox) Live() bool {

@@ -123,17 +123,24 @@ func (s *Session) addSub(sub *Subscriber) {
 	s.publishGauges()
 }
 
-// removeSub drops sub, ending its mailbox with err, and unwatches keys no
-// one watches any more.
+// removeSub drops sub, ending its mailbox with err at once, and unwatches
+// keys no one watches any more.
 func (s *Session) removeSub(sub *Subscriber, err error, unwatch bool) {
+	if sub.removed {
+		return
+	}
+	sub.Mailbox.Fail(err)
+	s.detachSub(sub, unwatch)
+}
+
+// detachSub takes sub out of the watch table without ending its mailbox;
+// keys no one watches any more are dropped (and unwatched when asked).
+func (s *Session) detachSub(sub *Subscriber, unwatch bool) {
 	if sub.removed {
 		return
 	}
 	sub.removed = true
 	delete(s.subs, sub)
-	if !sub.Mailbox.Draining() {
-		sub.Mailbox.Fail(err)
-	}
 	var gone []string
 	for _, key := range sub.Keys {
 		ks := s.keys[key]
@@ -143,27 +150,44 @@ func (s *Session) removeSub(sub *Subscriber, err error, unwatch bool) {
 		delete(ks.subs, sub)
 		if len(ks.subs) == 0 {
 			s.dropKey(ks, ErrClosed)
-			if ks.phase != kpIdle && ks.phase != kpQueued {
+			if ks.onServer() {
 				gone = append(gone, key)
 			}
 		}
 	}
-	if unwatch && s.ph == phLive && len(gone) > 0 {
-		if len(gone) == 1 {
-			s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{State: gone[0]})
-		} else {
-			s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{States: gone})
-		}
+	if unwatch {
+		s.sendUnwatch(gone)
 	}
 	s.publishGauges()
+}
+
+// sendUnwatch tells a live server to stop sending keys (one UNWATCH, by
+// key, on the control stream).
+func (s *Session) sendUnwatch(keys []string) {
+	switch {
+	case s.ph != phLive || len(keys) == 0:
+	case len(keys) == 1:
+		s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{State: keys[0]})
+	default:
+		s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{States: keys})
+	}
+}
+
+// onServer reports whether a WATCH or RESUME of the key went out on the
+// current connection, so the server holds a subscription for it.
+func (ks *keyState) onServer() bool { return ks.phase != kpIdle && ks.phase != kpQueued }
+
+// unmapStream forgets the key's stream id on this connection.
+func (s *Session) unmapStream(ks *keyState) {
+	if ks.stream != 0 && s.streams[ks.stream] == ks.key {
+		delete(s.streams, ks.stream)
+	}
 }
 
 // dropKey forgets a key: no subscriber is left, or the server refused it.
 func (s *Session) dropKey(ks *keyState, err error) {
 	delete(s.keys, ks.key)
-	if ks.stream != 0 && s.streams[ks.stream] == ks.key {
-		delete(s.streams, ks.stream)
-	}
+	s.unmapStream(ks)
 	for _, w := range ks.waiters {
 		w.ch <- err
 	}
@@ -244,12 +268,10 @@ func (s *Session) resync(ks *keyState, why error) {
 		return
 	}
 	s.log.Info("sodp: re-synchronising key", "key", ks.key, "reason", why)
-	if ks.phase != kpIdle && ks.phase != kpQueued {
-		s.send(wire.TypeUnwatch, wire.ControlStream, &wire.Unwatch{State: ks.key})
+	if ks.onServer() {
+		s.sendUnwatch([]string{ks.key})
 	}
-	if ks.stream != 0 && s.streams[ks.stream] == ks.key {
-		delete(s.streams, ks.stream)
-	}
+	s.unmapStream(ks)
 	s.watch([]string{ks.key})
 }
 
@@ -438,13 +460,14 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 		s.reportErr(se, "key", key)
 		return
 	}
+	ks.phase = kpIdle // the server holds no subscription to unwatch
 	for sub := range ks.subs {
 		sub.refused++
 		if sub.refused == len(sub.Keys) {
 			// Every key of the subscription was refused: it ends once the
 			// reader has taken the refusals already queued.
 			sub.Mailbox.EndAfterDrain(se)
-			s.removeSub(sub, se, true)
+			s.detachSub(sub, true)
 			continue
 		}
 		sub.Mailbox.Push(Delivery{Key: key, Kind: KindRefused, Err: se})

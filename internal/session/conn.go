@@ -91,6 +91,7 @@ type dialResult struct {
 	endpoint string
 	ws       *websocket.Conn
 	token    string
+	deadline time.Time // the end of the handshake: HELLO (and AUTH_OK) must come by then
 	err      error
 }
 
@@ -114,36 +115,155 @@ func (s *Session) dial(ctx context.Context, attempt uint64, endpoint string) {
 		}
 		token = t
 	}
-	d := s.cfg.Dialer
-	if d == nil {
-		d = &websocket.Dialer{
-			HandshakeTimeout: s.cfg.HandshakeTime,
-			Proxy:            http.ProxyFromEnvironment,
-			ReadBufferSize:   2048,
-			WriteBufferPool:  writeBufferPool,
-		}
-	}
-	if s.cfg.TLSConfig != nil {
-		dc := *d
-		dc.TLSClientConfig = s.cfg.TLSConfig
-		d = &dc
-	}
-	dctx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTime)
-	ws, resp, err := d.DialContext(dctx, endpoint, s.cfg.Header)
-	cancel()
-	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
-	}
+	deadline := time.Now().Add(s.cfg.HandshakeTime)
+	ws, err := s.upgrade(ctx, deadline, endpoint)
 	if err != nil {
 		err = fmt.Errorf("sodp: dial %s: %w", redactURL(endpoint), err)
 	}
 	select {
-	case s.in <- dialResult{attempt: attempt, endpoint: endpoint, ws: ws, token: token, err: err}:
+	case s.in <- dialResult{attempt: attempt, endpoint: endpoint, ws: ws, token: token, deadline: deadline, err: err}:
 	case <-s.quit:
 		if ws != nil {
 			ws.Close()
 		}
 	}
+}
+
+// MaxUpgradeResponse bounds the HTTP response to the WebSocket upgrade
+// (status line and headers); a longer one fails the attempt.
+const MaxUpgradeResponse = 64 << 10
+
+// upgrade opens the WebSocket connection. It gives up when ctx ends, at
+// once, whatever the dial is doing: the connection is closed under the
+// HTTP upgrade. It refuses an upgrade response longer than
+// MaxUpgradeResponse and one that turns on an extension: the client
+// offers none, so a server answering with permessage-deflate (which would
+// make the read limit count compressed bytes) is not speaking the
+// protocol.
+func (s *Session) upgrade(ctx context.Context, deadline time.Time, endpoint string) (*websocket.Conn, error) {
+	var dc websocket.Dialer
+	if s.cfg.Dialer != nil {
+		dc = *s.cfg.Dialer
+	} else {
+		dc = websocket.Dialer{
+			Proxy:           http.ProxyFromEnvironment,
+			ReadBufferSize:  2048,
+			WriteBufferPool: writeBufferPool,
+		}
+	}
+	dc.HandshakeTimeout = 0 // the deadline below bounds it
+	dc.EnableCompression = false
+	if s.cfg.TLSConfig != nil {
+		dc.TLSClientConfig = s.cfg.TLSConfig
+	}
+	// What the client reads before the upgrade completes: the response,
+	// plus what the reader buffered beyond it, plus the TLS handshake.
+	budget := int64(MaxUpgradeResponse) + int64(max(dc.ReadBufferSize, 4096))
+	if strings.HasPrefix(endpoint, "wss:") {
+		budget += 64 << 10
+	}
+	var mu sync.Mutex
+	var opened []*upgradeConn
+	wrap := func(dial func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			uc := &upgradeConn{Conn: c, left: budget}
+			mu.Lock()
+			opened = append(opened, uc)
+			mu.Unlock()
+			return uc, nil
+		}
+	}
+	switch {
+	case dc.NetDialContext != nil:
+	case dc.NetDial != nil:
+		nd := dc.NetDial
+		dc.NetDialContext = func(_ context.Context, network, addr string) (net.Conn, error) { return nd(network, addr) }
+	default:
+		var nd net.Dialer
+		dc.NetDialContext = nd.DialContext
+	}
+	dc.NetDial = nil
+	dc.NetDialContext = wrap(dc.NetDialContext)
+	if dc.NetDialTLSContext != nil {
+		dc.NetDialTLSContext = wrap(dc.NetDialTLSContext)
+	}
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	// The dialer reads the upgrade response without watching ctx; closing
+	// the connection ends that read.
+	stop := context.AfterFunc(dctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, uc := range opened {
+			uc.Conn.Close()
+		}
+	})
+	ws, resp, err := dc.DialContext(dctx, endpoint, s.cfg.Header)
+	cancelled := !stop()
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	mu.Lock()
+	over := false
+	for _, uc := range opened {
+		over = over || uc.over.Load()
+		uc.done.Store(true)
+	}
+	mu.Unlock()
+	switch {
+	case over:
+		err = fmt.Errorf("%w: the upgrade response is longer than %d KiB", ErrProtocol, MaxUpgradeResponse>>10)
+	case err != nil && cancelled && dctx.Err() != nil:
+		if ctx.Err() == nil {
+			err = fmt.Errorf("%w: no WebSocket upgrade within %s", context.DeadlineExceeded, s.cfg.HandshakeTime)
+		} else {
+			err = ctx.Err()
+		}
+	case err == nil && cancelled:
+		err = dctx.Err()
+	case err == nil && resp != nil && resp.Header.Get("Sec-WebSocket-Extensions") != "":
+		err = fmt.Errorf("%w: the server turned on the WebSocket extension %q, which the client did not offer (compressed messages are refused)",
+			ErrProtocol, resp.Header.Get("Sec-WebSocket-Extensions"))
+	}
+	if err != nil {
+		if ws != nil {
+			ws.Close()
+		}
+		return nil, err
+	}
+	return ws, nil
+}
+
+// upgradeConn counts what is read from a connection until the WebSocket
+// upgrade completes, and fails the reads once more than its budget has
+// been read.
+type upgradeConn struct {
+	net.Conn
+	left int64
+	over atomic.Bool
+	done atomic.Bool
+}
+
+var errUpgradeTooLong = errors.New("upgrade response too long")
+
+func (c *upgradeConn) Read(p []byte) (int, error) {
+	if c.done.Load() {
+		return c.Conn.Read(p)
+	}
+	if c.left <= 0 {
+		c.over.Store(true)
+		return 0, errUpgradeTooLong
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // RedactURL drops user information and the query (where credentials may

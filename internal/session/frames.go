@@ -115,11 +115,20 @@ func (s *Session) onHello(h *wire.Hello) {
 		s.fail(fmt.Errorf("%w: the server requires a token and none is configured (WithToken or WithTokenProvider)", ErrUnauthorized))
 		return
 	}
+	s.authSent = true
 	s.send(wire.TypeAuth, wire.ControlStream, &wire.Auth{Token: token})
 }
 
 func (s *Session) onAuthOK(b *wire.AuthOK) {
 	if s.ph != phHandshake {
+		return
+	}
+	if !s.authSent {
+		// Only an answer to AUTH makes a session live; AUTH goes out after
+		// a HELLO that asks for it.
+		err := fmt.Errorf("%w: AUTH_OK before HELLO asked for a token", ErrProtocol)
+		s.reportErr(err)
+		s.dropConn(err)
 		return
 	}
 	s.unauthorized = 0

@@ -88,6 +88,8 @@ type Session struct {
 	everLive       bool
 	handshakeUntil time.Time
 	backoff        *time.Timer
+	handshake      *time.Timer // fires at handshakeUntil
+	authSent       bool        // AUTH went out on the current connection
 	dialCancel     context.CancelFunc
 	server0        ServerInfo // info of the connection being set up
 	keys           map[string]*keyState
@@ -327,6 +329,9 @@ func (s *Session) run() {
 	defer tick.Stop()
 	s.backoff = time.NewTimer(time.Hour)
 	s.backoff.Stop()
+	s.handshake = time.NewTimer(time.Hour)
+	s.handshake.Stop()
+	defer s.handshake.Stop()
 	s.startDial()
 	for {
 		select {
@@ -341,6 +346,8 @@ func (s *Session) run() {
 			if s.ph == phBackoff {
 				s.startDial()
 			}
+		case <-s.handshake.C:
+			s.checkHandshake(time.Now())
 		}
 	}
 }
@@ -450,7 +457,9 @@ func (s *Session) onDialed(r dialResult) {
 	s.conn = s.startConn(r.ws, r.endpoint, r.token)
 	s.lastBeat = time.Now()
 	s.ph = phHandshake
-	s.handshakeUntil = time.Now().Add(s.cfg.HandshakeTime)
+	s.handshakeUntil = r.deadline
+	s.handshake.Reset(time.Until(r.deadline))
+	s.authSent = false
 	s.server0 = ServerInfo{Endpoint: redactURL(r.endpoint)}
 	s.hbOutstanding = 0
 	s.barrierPending = false
@@ -486,8 +495,7 @@ func (s *Session) onTick() {
 	if s.conn == nil {
 		return
 	}
-	if s.ph == phHandshake && now.After(s.handshakeUntil) {
-		s.dropConn(fmt.Errorf("%w: no HELLO/AUTH_OK within %s", ErrConnectionLost, s.cfg.HandshakeTime))
+	if s.checkHandshake(now) {
 		return
 	}
 	idle := now.Sub(time.Unix(0, s.conn.lastIn.Load()))
@@ -501,6 +509,17 @@ func (s *Session) onTick() {
 		s.sendHeartbeat()
 		s.conn.send(outFrame{ping: true})
 	}
+}
+
+// checkHandshake drops a connection whose server has not finished the
+// handshake (HELLO, and AUTH_OK when asked for a token) by its deadline;
+// it reports whether it did.
+func (s *Session) checkHandshake(now time.Time) bool {
+	if s.conn == nil || s.ph != phHandshake || now.Before(s.handshakeUntil) {
+		return false
+	}
+	s.dropConn(fmt.Errorf("%w: no HELLO/AUTH_OK within %s", ErrConnectionLost, s.cfg.HandshakeTime))
+	return true
 }
 
 func (s *Session) sendHeartbeat() {

@@ -1,0 +1,317 @@
+package sodp_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sodp-go/client/internal/wire"
+	"github.com/sodp-go/client/sodp"
+)
+
+// rawServer is a scripted, possibly malicious, server on a raw TCP
+// listener: every accepted connection runs script, which may answer the
+// HTTP upgrade (or not) however it likes.
+type rawServer struct {
+	URL      string
+	ln       net.Listener
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    []net.Conn
+	accepted chan net.Conn
+}
+
+func newRawServer(t testing.TB, script func(c net.Conn)) *rawServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rawServer{URL: "ws://" + ln.Addr().String() + "/", ln: ln, accepted: make(chan net.Conn, 64)}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+			select {
+			case s.accepted <- c:
+			default:
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				script(c)
+			}()
+		}
+	}()
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *rawServer) close() {
+	s.ln.Close()
+	s.mu.Lock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// waitAccept returns the next accepted connection.
+func (s *rawServer) waitAccept(t testing.TB) net.Conn {
+	t.Helper()
+	select {
+	case c := <-s.accepted:
+		return c
+	case <-time.After(wait):
+		t.Fatal("no connection accepted")
+		return nil
+	}
+}
+
+// readUpgrade reads the client's upgrade request and returns its
+// Sec-WebSocket-Accept value.
+func readUpgrade(c net.Conn) (*bufio.Reader, string, error) {
+	br := bufio.NewReader(c)
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		return nil, "", err
+	}
+	h := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return br, base64.StdEncoding.EncodeToString(h[:]), nil
+}
+
+// acceptUpgrade answers the upgrade with 101 and the extra header lines.
+func acceptUpgrade(c net.Conn, extra string) (*bufio.Reader, error) {
+	br, accept, err := readUpgrade(c)
+	if err != nil {
+		return nil, err
+	}
+	_, err = fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n", accept, extra)
+	return br, err
+}
+
+// wsMessage frames payload as one unmasked binary WebSocket message.
+func wsMessage(payload []byte) []byte {
+	b := []byte{0x82}
+	switch n := len(payload); {
+	case n <= 125:
+		b = append(b, byte(n))
+	case n <= 0xffff:
+		b = append(b, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	return append(b, payload...)
+}
+
+// frameBytes encodes one SODP frame.
+func frameBytes(t testing.TB, typ wire.Type, stream uint32, body any) []byte {
+	t.Helper()
+	f := wire.Frame{Type: typ, Stream: stream, Seq: 1}
+	if body != nil {
+		raw, err := wire.AppendValue(nil, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Body = wire.Raw(raw)
+	}
+	b, err := wire.Encode(nil, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// untilClosed reads from c until the client closes it.
+func untilClosed(c net.Conn) { _, _ = io.Copy(io.Discard, c) }
+
+// dialWithin dials url with a context of d and returns the error and how
+// long Dial took.
+func dialWithin(d time.Duration, url string, opts ...sodp.Option) (error, time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	start := time.Now()
+	c, err := sodp.Dial(ctx, url, opts...)
+	took := time.Since(start)
+	if err == nil {
+		c.Close()
+	}
+	return err, took
+}
+
+// A server that turns on permessage-deflate, which the client never
+// offers, is refused: the client would inflate what it reads.
+func TestCompressionRefused(t *testing.T) {
+	var hello []byte
+	srv := newRawServer(t, func(c net.Conn) {
+		if _, err := acceptUpgrade(c, "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"); err != nil {
+			return
+		}
+		c.Write(wsMessage(hello))
+		untilClosed(c)
+	})
+	hello = frameBytes(t, wire.TypeHello, 0, map[string]any{"protocol": "sodp", "version": "1.0"})
+	err, _ := dialWithin(time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
+	if err == nil || !errors.Is(err, sodp.ErrProtocol) || !strings.Contains(err.Error(), "permessage-deflate") {
+		t.Fatalf("Dial: %v, want a protocol error naming permessage-deflate", err)
+	}
+}
+
+// An upgrade response with endless headers fails once it passes 64 KiB;
+// one just under 64 KiB is fine.
+func TestUpgradeResponseBounded(t *testing.T) {
+	hello := frameBytes(t, wire.TypeHello, 0, map[string]any{"protocol": "sodp", "version": "1.0"})
+	pad := "X-Pad: " + strings.Repeat("a", 1000) + "\r\n"
+	t.Run("endless", func(t *testing.T) {
+		srv := newRawServer(t, func(c net.Conn) {
+			if _, _, err := readUpgrade(c); err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\n"); err != nil {
+				return
+			}
+			for range 64 << 10 { // 64 MiB unless the client hangs up
+				if _, err := io.WriteString(c, pad); err != nil {
+					return
+				}
+			}
+		})
+		err, _ := dialWithin(3*time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
+		if err == nil || !errors.Is(err, sodp.ErrProtocol) || !strings.Contains(err.Error(), "64 KiB") {
+			t.Fatalf("Dial: %v, want a protocol error about the 64 KiB limit", err)
+		}
+	})
+	t.Run("under the limit", func(t *testing.T) {
+		srv := newRawServer(t, func(c net.Conn) {
+			if _, err := acceptUpgrade(c, strings.Repeat(pad, 60)); err != nil {
+				return
+			}
+			c.Write(wsMessage(hello))
+			untilClosed(c)
+		})
+		if err, _ := dialWithin(wait, srv.URL); err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+	})
+}
+
+// Dial returns soon after its context ends, and Close soon after it is
+// called, even while the server holds the HTTP upgrade unanswered.
+func TestDialAndCloseDuringSilentUpgrade(t *testing.T) {
+	srv := newRawServer(t, untilClosed)
+	const ctxTime = 300 * time.Millisecond
+	err, took := dialWithin(ctxTime, srv.URL)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial: %v", err)
+	}
+	// The handshake timeout (10 s by default) used to bound it.
+	if took > ctxTime+time.Second {
+		t.Fatalf("Dial returned %s after its context ended", took-ctxTime)
+	}
+	t.Logf("Dial returned %s after its context ended", (took - ctxTime).Round(time.Millisecond))
+
+	c, err := sodp.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.waitAccept(t) // the first from Dial, maybe
+	srv.waitAccept(t)
+	start := time.Now()
+	c.Close()
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("Close took %s during the upgrade", took)
+	} else {
+		t.Logf("Close took %s during the upgrade", took.Round(time.Millisecond))
+	}
+}
+
+// The handshake timeout is honoured on time, whether the server sends
+// nothing after the upgrade or trickles its HELLO.
+func TestHandshakeTimeoutOnTime(t *testing.T) {
+	hello := wsMessage(frameBytes(t, wire.TypeHello, 0, map[string]any{"protocol": "sodp", "version": "1.0"}))
+	scripts := map[string]func(c net.Conn){
+		"silent": func(c net.Conn) {
+			if _, err := acceptUpgrade(c, ""); err == nil {
+				untilClosed(c)
+			}
+		},
+		"trickle": func(c net.Conn) {
+			if _, err := acceptUpgrade(c, ""); err != nil {
+				return
+			}
+			for _, b := range hello[:len(hello)-1] {
+				if _, err := c.Write([]byte{b}); err != nil {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			untilClosed(c)
+		},
+	}
+	for name, script := range scripts {
+		t.Run(name, func(t *testing.T) {
+			const hs = 500 * time.Millisecond
+			ended := make(chan time.Duration, 8)
+			srv := newRawServer(t, func(c net.Conn) {
+				start := time.Now()
+				script(c)
+				ended <- time.Since(start)
+			})
+			c, err := sodp.New(srv.URL, sodp.WithHandshakeTimeout(hs), sodp.WithBackoff(time.Hour, time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			select {
+			case took := <-ended:
+				// It used to be checked on the heartbeat ticker: up to
+				// 6.25 s with the default heartbeat.
+				if took > 2*hs {
+					t.Fatalf("the handshake was given up after %s (timeout %s)", took, hs)
+				}
+				t.Logf("handshake given up %s after the connection was accepted (timeout %s)", took.Round(time.Millisecond), hs)
+			case <-time.After(wait):
+				t.Fatal("the handshake was never given up")
+			}
+		})
+	}
+}
+
+// AUTH_OK is the answer to AUTH: without a HELLO asking for a token it
+// is a protocol error and the session does not go live.
+func TestAuthOKWithoutHello(t *testing.T) {
+	var authOK []byte
+	srv := newRawServer(t, func(c net.Conn) {
+		if _, err := acceptUpgrade(c, ""); err != nil {
+			return
+		}
+		c.Write(wsMessage(authOK))
+		untilClosed(c)
+	})
+	authOK = frameBytes(t, wire.TypeAuthOK, 0, map[string]any{"sub": "mallory"})
+	err, _ := dialWithin(time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
+	if err == nil || !errors.Is(err, sodp.ErrProtocol) {
+		t.Fatalf("Dial: %v, want a protocol error", err)
+	}
+}

@@ -23,7 +23,11 @@ func (c *Client) Call(ctx context.Context, method string, args map[string]any) (
 	if err := checkCall(ctx, c, method); err != nil {
 		return nil, err
 	}
-	return c.s.Call(ctx, session.CallSpec{Method: method, Args: args})
+	enc, err := encodeMap("call "+method, args)
+	if err != nil {
+		return nil, err
+	}
+	return c.s.Call(ctx, session.CallSpec{Method: method, Args: enc})
 }
 
 func checkCall(ctx context.Context, c *Client, method string) error {
@@ -78,19 +82,51 @@ func versionOf(data any) uint64 {
 
 // Set replaces the whole value of key (state.set) and returns the new
 // version, or 0 when the server does not say (one server family never
-// does). value may be any value that encodes to MessagePack: a struct
-// (msgpack tags), a map, a slice, a scalar or nil. Errors are as for Call,
-// plus ErrInvalidKey before anything is sent.
+// does).
+//
+// value is encoded by the same rules Watch decodes with, so a value Set
+// is read back equal by Watch[T] of its type:
+//
+//   - a struct becomes a map. Each exported field is named by its
+//     `msgpack` tag, else its `json` tag, else the field's name; a tag
+//     of "-" leaves the field out (it is never sent); omitempty leaves
+//     the field out when it is false, 0, nil, or an empty string, slice,
+//     array or map. Fields of embedded structs are promoted as
+//     encoding/json does; a nil embedded pointer contributes nothing.
+//   - a type that implements encoding.TextMarshaler (time.Time, for one)
+//     becomes the string MarshalText returns.
+//   - pointers and interfaces become what they point to; nil becomes nil.
+//   - []byte becomes MessagePack bin; other slices and arrays become
+//     arrays; a map needs string, integer or encoding.TextMarshaler keys.
+//
+// A value with no encoding (a cycle, a channel, a function, a complex
+// number, a NaN or infinite float, another map key type) fails at once
+// with an error matching ErrUnsupportedValue that names the offending
+// element's path; a malformed key fails with ErrInvalidKey. Nothing is
+// sent then. Other errors are as for Call.
 func (c *Client) Set(ctx context.Context, key string, value any) (uint64, error) {
-	return c.write(ctx, session.CallSpec{Method: "state.set", Key: key, Args: map[string]any{"state": key, "value": value}})
+	v, err := encodeValue("set "+key, "", value)
+	if err != nil {
+		return 0, err
+	}
+	return c.write(ctx, session.CallSpec{Method: "state.set", Key: key, Args: map[string]any{"state": key, "value": v}})
 }
 
 // Patch merges the fields of patch into the value of key (state.patch) and
 // returns the new version (0 when the server does not say). The spec and
 // most servers merge top-level fields only; the Rust server merges deeply.
-// patch is a map or a struct that encodes to one.
+//
+// patch is a map or a struct, encoded as for Set: every entry of a map is
+// sent; of a struct, every field Set would send, zero values included,
+// except the fields tagged "-" and the empty fields tagged omitempty. A
+// struct whose fields all carry omitempty thus patches exactly the
+// fields that are set. Errors are as for Set.
 func (c *Client) Patch(ctx context.Context, key string, patch any) (uint64, error) {
-	return c.write(ctx, session.CallSpec{Method: "state.patch", Key: key, Args: map[string]any{"state": key, "patch": patch}})
+	p, err := encodeValue("patch "+key, "", patch)
+	if err != nil {
+		return 0, err
+	}
+	return c.write(ctx, session.CallSpec{Method: "state.patch", Key: key, Args: map[string]any{"state": key, "patch": p}})
 }
 
 // SetIn sets one nested location of key's value (state.set_in), creating
@@ -102,7 +138,11 @@ func (c *Client) SetIn(ctx context.Context, key, path string, value any) (uint64
 	if len(path) == 0 || path[0] != '/' {
 		return 0, fmt.Errorf("%w %q: a JSON Pointer starts with /", ErrInvalidPath, path)
 	}
-	return c.write(ctx, session.CallSpec{Method: "state.set_in", Key: key, Adapt: session.SetInArgs(key, path, value)})
+	v, err := encodeValue("set_in "+key, "", value)
+	if err != nil {
+		return 0, err
+	}
+	return c.write(ctx, session.CallSpec{Method: "state.set_in", Key: key, Adapt: session.SetInArgs(key, path, v)})
 }
 
 // Delete deletes key (state.delete): watchers see it uninitialized with a
@@ -123,10 +163,14 @@ func (c *Client) Presence(ctx context.Context, key, path string, value any) (uin
 	if len(path) == 0 || path[0] != '/' {
 		return 0, fmt.Errorf("%w %q: a JSON Pointer starts with /", ErrInvalidPath, path)
 	}
+	v, err := encodeValue("presence "+key, "", value)
+	if err != nil {
+		return 0, err
+	}
 	return c.write(ctx, session.CallSpec{
 		Method:   "state.presence",
 		Key:      key,
-		Adapt:    session.PresenceArgs(key, path, value),
-		Presence: &session.PresenceEntry{Key: key, Path: path, Value: value},
+		Adapt:    session.PresenceArgs(key, path, v),
+		Presence: &session.PresenceEntry{Key: key, Path: path, Value: v},
 	})
 }

@@ -131,10 +131,16 @@ type Subscription[T any] struct {
 // Watch fails at once with ErrInvalidKey for a malformed key, ErrClosed
 // for a closed client, or the client's terminal error.
 //
-// T may be any, a struct (fields matched by `msgpack` tag, else `json` tag,
-// else name, case-insensitively), a map, a slice or a scalar; with any, the
-// value is a tree of nil, bool, int64, uint64, float64, string, []any and
-// map[string]any. Values handed out are never modified afterwards.
+// T may be any, a struct, a map, a slice or a scalar; with any, the value
+// is a tree of nil, bool, int64, uint64, float64, string, []any and
+// map[string]any. A struct is filled by the rules Set encodes with: each
+// exported field is named by its `msgpack` tag, else its `json` tag, else
+// the field's name, and a tag of "-" skips it; a key matches a field by
+// its exact name, else case-insensitively; fields of embedded structs are
+// promoted as in encoding/json; a type implementing
+// encoding.TextUnmarshaler (time.Time, for one) is filled from a string.
+// Unknown keys are ignored and missing ones leave the zero value. A value
+// that does not fit T gives an Update with Err set. Values handed out are never modified afterwards.
 func Watch[T any](ctx context.Context, c *Client, key string, opts ...WatchOption) (*Subscription[T], error) {
 	if err := session.ValidKey(key); err != nil {
 		return nil, err
@@ -183,13 +189,17 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 			o(&wc)
 		}
 	}
+	params, err := encodeMap("watch params", wc.params)
+	if err != nil {
+		return nil, err
+	}
 	s := &Subscription[T]{c: c, out: make(chan Update[T])}
 	s.sub = &session.Subscriber{
 		Keys:    keys,
-		Params:  wc.params,
+		Params:  params,
 		Mailbox: session.NewMailbox(wc.buffer, c.s.ConflatedCounter(), s.startPump, s.finish),
 	}
-	err := c.s.Subscribe(ctx, s.sub, func() {
+	err = c.s.Subscribe(ctx, s.sub, func() {
 		// On the actor, before any update can be queued or the
 		// subscription end: finish always finds stopCtx set.
 		s.mu.Lock()

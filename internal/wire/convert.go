@@ -116,7 +116,7 @@ const maxConvertDepth = 10000
 //   - struct: filled from a map. Each exported field takes its name from
 //     a `msgpack:"name"` tag, else a `json:"name"` tag, else the field's
 //     own name; a tag of "-" skips the field and options after a comma
-//     (omitempty …) are ignored. A key matches a field by its exact name
+//     (omitempty …) are ignored here. A key matches a field by its exact name
 //     first and otherwise without regard to case, as in encoding/json.
 //     Fields of embedded structs are promoted by the rules of
 //     encoding/json (an embedded pointer is allocated when one of its

@@ -2,13 +2,9 @@ package wire
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
-
-	"github.com/shamaton/msgpack/v2"
 
 	"github.com/sodp-go/client/internal/delta"
 )
@@ -319,113 +315,6 @@ func (e *encoder) op(op delta.Op) error {
 		return e.val(op.Value)
 	}
 	return nil
-}
-
-// AppendValue appends the MessagePack encoding of v to dst. Normalised
-// values (see Normalize) and common Go types (all integer and float widths,
-// []string, map[string]string, []map[string]any …) are written directly in
-// compact form with map keys in sorted order; a json.Number is written as
-// the integer or float it holds; any other type, such as a
-// struct with msgpack tags, is encoded by github.com/shamaton/msgpack/v2.
-func AppendValue(dst []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(dst, 0xc0), nil
-	case bool:
-		return appendBool(dst, x), nil
-	case string:
-		return appendString(dst, x), nil
-	case int64:
-		return appendInt(dst, x), nil
-	case int:
-		return appendInt(dst, int64(x)), nil
-	case int32:
-		return appendInt(dst, int64(x)), nil
-	case int16:
-		return appendInt(dst, int64(x)), nil
-	case int8:
-		return appendInt(dst, int64(x)), nil
-	case uint64:
-		return appendUint(dst, x), nil
-	case uint:
-		return appendUint(dst, uint64(x)), nil
-	case uint32:
-		return appendUint(dst, uint64(x)), nil
-	case uint16:
-		return appendUint(dst, uint64(x)), nil
-	case uint8:
-		return appendUint(dst, uint64(x)), nil
-	case float64:
-		dst = append(dst, 0xcb)
-		return binary.BigEndian.AppendUint64(dst, math.Float64bits(x)), nil
-	case float32:
-		dst = append(dst, 0xca)
-		return binary.BigEndian.AppendUint32(dst, math.Float32bits(x)), nil
-	case []any:
-		dst = appendArrayHeader(dst, len(x))
-		var err error
-		for _, e := range x {
-			if dst, err = AppendValue(dst, e); err != nil {
-				return dst, err
-			}
-		}
-		return dst, nil
-	case []string:
-		dst = appendArrayHeader(dst, len(x))
-		for _, e := range x {
-			dst = appendString(dst, e)
-		}
-		return dst, nil
-	case map[string]any:
-		dst = appendMapHeader(dst, len(x))
-		var err error
-		for _, k := range sortedKeys(x) {
-			dst = appendString(dst, k)
-			if dst, err = AppendValue(dst, x[k]); err != nil {
-				return dst, err
-			}
-		}
-		return dst, nil
-	case []map[string]any:
-		dst = appendArrayHeader(dst, len(x))
-		var err error
-		for _, e := range x {
-			if dst, err = AppendValue(dst, e); err != nil {
-				return dst, err
-			}
-		}
-		return dst, nil
-	case map[string]string:
-		dst = appendMapHeader(dst, len(x))
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			dst = appendString(dst, k)
-			dst = appendString(dst, x[k])
-		}
-		return dst, nil
-	case Raw:
-		return append(dst, x...), nil
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return appendInt(dst, i), nil
-		}
-		if u, err := strconv.ParseUint(string(x), 10, 64); err == nil {
-			return appendUint(dst, u), nil
-		}
-		if f, err := x.Float64(); err == nil {
-			return AppendValue(dst, f)
-		}
-		return dst, fmt.Errorf("%w: json.Number %q is not a number in float64 range", ErrValue, string(x))
-	}
-	b, err := msgpack.Marshal(v)
-	if err != nil {
-		return dst, fmt.Errorf("%w: %T: %v", ErrValue, v, err)
-	}
-	return append(dst, b...), nil
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -258,10 +258,10 @@ func TestAppendValueScalars(t *testing.T) {
 		{[]any{}, []byte{0x90}},
 		{[]any{1, "a", nil}, []byte{0x93, 0x01, 0xa1, 'a', 0xc0}},
 		{[]string{"a", "bc"}, []byte{0x92, 0xa1, 'a', 0xa2, 'b', 'c'}},
-		{[]string(nil), []byte{0x90}},
-		{map[string]any(nil), []byte{0x80}},
+		{[]string(nil), []byte{0xc0}}, // nil slices and maps are nil, as in encoding/json
+		{map[string]any(nil), []byte{0xc0}},
 		{map[string]string{"b": "2", "a": "1"}, []byte{0x82, 0xa1, 'a', 0xa1, '1', 0xa1, 'b', 0xa1, '2'}},
-		{[]map[string]any{{"b": 1, "a": 2}, nil}, []byte{0x92, 0x82, 0xa1, 'a', 0x02, 0xa1, 'b', 0x01, 0x80}},
+		{[]map[string]any{{"b": 1, "a": 2}, nil}, []byte{0x92, 0x82, 0xa1, 'a', 0x02, 0xa1, 'b', 0x01, 0xc0}},
 		{Raw{0xc3}, []byte{0xc3}},
 	}
 	for _, tc := range tests {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sodp-go/client/internal/wire"
 	"github.com/sodp-go/client/sodp"
+	"github.com/sodp-go/client/sodp/sodptest"
 )
 
 // rawServer is a scripted, possibly malicious, server on a raw TCP
@@ -313,5 +314,163 @@ func TestAuthOKWithoutHello(t *testing.T) {
 	err, _ := dialWithin(time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
 	if err == nil || !errors.Is(err, sodp.ErrProtocol) {
 		t.Fatalf("Dial: %v, want a protocol error", err)
+	}
+}
+
+// readClientMessage reads one (masked) message from the client.
+func readClientMessage(br *bufio.Reader) ([]byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		return nil, err
+	}
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		if _, err := io.ReadFull(br, b[:]); err != nil {
+			return nil, err
+		}
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		if _, err := io.ReadFull(br, b[:]); err != nil {
+			return nil, err
+		}
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	var mask [4]byte
+	if h[1]&0x80 != 0 {
+		if _, err := io.ReadFull(br, mask[:]); err != nil {
+			return nil, err
+		}
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(br, p); err != nil {
+		return nil, err
+	}
+	for i := range p {
+		p[i] ^= mask[i%4]
+	}
+	return p, nil
+}
+
+// serveFrames answers the upgrade, sends HELLO and hands every frame the
+// client sends to onFrame, which answers through send.
+func serveFrames(t testing.TB, onFrame func(f wire.Frame, send func([]byte))) *rawServer {
+	hello := frameBytes(t, wire.TypeHello, 0, map[string]any{"protocol": "sodp", "version": "1.0"})
+	return newRawServer(t, func(c net.Conn) {
+		br, err := acceptUpgrade(c, "")
+		if err != nil {
+			return
+		}
+		var mu sync.Mutex
+		send := func(b []byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			c.Write(wsMessage(b))
+		}
+		send(hello)
+		for {
+			p, err := readClientMessage(br)
+			if err != nil {
+				return
+			}
+			if f, err := wire.Decode(p); err == nil {
+				onFrame(f, send)
+			}
+		}
+	})
+}
+
+// A STATE_INIT the client cannot decode is answered by watching the key
+// again, but with back-off, not in a tight loop.
+func TestUndecodableStateInitBacksOff(t *testing.T) {
+	const min = 50 * time.Millisecond
+	var mu sync.Mutex
+	var watches []time.Time
+	sixth := make(chan struct{})
+	srv := serveFrames(t, func(f wire.Frame, send func([]byte)) {
+		if f.Type != wire.TypeWatch {
+			return
+		}
+		mu.Lock()
+		watches = append(watches, time.Now())
+		if len(watches) == 6 {
+			close(sixth)
+		}
+		mu.Unlock()
+		send(frameBytes(t, wire.TypeStateInit, f.Stream, map[string]any{"state": "k", "version": "not a number", "value": 1}))
+	})
+	c := dial(t, srv.URL, sodp.WithBackoff(min, 8*min))
+	sub := watch[int](t, c, "k")
+	select {
+	case <-sixth:
+	case <-time.After(2 * wait):
+		t.Fatal("the key was not watched again")
+	}
+	mu.Lock()
+	took := watches[5].Sub(watches[0])
+	mu.Unlock()
+	// Waits of 0, min, 2min, 4min and 8min at least.
+	if took < 15*min {
+		t.Fatalf("6 WATCHes in %s, want at least %s between the first and the sixth", took, 15*min)
+	}
+	t.Logf("6 WATCHes in %s", took.Round(time.Millisecond))
+	noUpdate(t, sub, 10*time.Millisecond)
+}
+
+// streamOf returns the stream id of the client's WATCH of key.
+func streamOf(conn *sodptest.Conn, key string) uint32 {
+	for _, f := range conn.Received() {
+		if f.Name == "WATCH" && f.Body["state"] == key {
+			return f.Stream
+		}
+	}
+	return 0
+}
+
+// A STATE_INIT naming another key on a watched key's stream does not take
+// the stream over: the key's own keyless DELTAs still reach it.
+func TestStateInitOnAnotherKeysStream(t *testing.T) {
+	for _, d := range allDialects() {
+		t.Run(d.String(), func(t *testing.T) {
+			srv := newServer(t, sodptest.WithDialect(d))
+			srv.Set("a", 0)
+			c := dial(t, srv.URL)
+			a := watch[int](t, c, "a")
+			next(t, a)
+			conn := srv.Conns()[0]
+			streamA := streamOf(conn, "a")
+			conn.Send(0x03, streamA, map[string]any{"state": "intruder", "version": 1, "value": 1})
+			_, va, _ := srv.Get("a")
+			conn.Send(0x04, streamA, map[string]any{"version": va + 1, "ops": []any{map[string]any{"op": "UPDATE", "path": "/", "value": 7}}})
+			if u := next(t, a); u.Value != 7 || u.Version != va+1 {
+				t.Fatalf("a update %+v", u)
+			}
+		})
+	}
+}
+
+// A DELTA without a body on a key's stream re-synchronises the key.
+func TestNilDeltaResyncs(t *testing.T) {
+	for _, d := range allDialects() {
+		t.Run(d.String(), func(t *testing.T) {
+			srv := newServer(t, sodptest.WithDialect(d))
+			srv.Set("a", 1)
+			c := dial(t, srv.URL)
+			a := watch[int](t, c, "a")
+			next(t, a)
+			conn := srv.Conns()[0]
+			conn.Send(0x04, streamOf(conn, "a"), nil)
+			eventually(t, "the key is watched again", func() bool {
+				n := 0
+				for _, f := range conn.Received() {
+					if f.Name == "WATCH" && f.Body["state"] == "a" {
+						n++
+					}
+				}
+				return n == 2
+			})
+		})
 	}
 }

@@ -44,7 +44,17 @@ func (s *Session) onFrame(f wire.Frame, err error) {
 	case *wire.Result:
 		s.onResult(b)
 	case nil:
-		s.reportErr(fmt.Errorf("%w: %s frame without a body", ErrProtocol, f.Type))
+		err := fmt.Errorf("%w: %s frame without a body", ErrProtocol, f.Type)
+		s.reportErr(err)
+		if f.Type == wire.TypeDelta || f.Type == wire.TypeStateInit {
+			// The key's copy may have missed what the frame carried.
+			if ks := s.keys[s.streams[f.Stream]]; ks != nil {
+				if f.Type == wire.TypeStateInit {
+					s.answer(ks.key)
+				}
+				s.resync(ks, err)
+			}
+		}
 	default:
 		s.reportErr(fmt.Errorf("%w: unexpected %s frame from the server", ErrProtocol, f.Type))
 	}

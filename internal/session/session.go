@@ -89,6 +89,8 @@ type Session struct {
 	handshakeUntil time.Time
 	backoff        *time.Timer
 	handshake      *time.Timer // fires at handshakeUntil
+	retry          *time.Timer // fires at retryAt
+	retryAt        time.Time   // the earliest retryAt of a key; zero when none waits
 	authSent       bool        // AUTH went out on the current connection
 	dialCancel     context.CancelFunc
 	server0        ServerInfo // info of the connection being set up
@@ -332,6 +334,9 @@ func (s *Session) run() {
 	s.handshake = time.NewTimer(time.Hour)
 	s.handshake.Stop()
 	defer s.handshake.Stop()
+	s.retry = time.NewTimer(time.Hour)
+	s.retry.Stop()
+	defer s.retry.Stop()
 	s.startDial()
 	for {
 		select {
@@ -348,6 +353,8 @@ func (s *Session) run() {
 			}
 		case <-s.handshake.C:
 			s.checkHandshake(time.Now())
+		case <-s.retry.C:
+			s.retryKeys(time.Now())
 		}
 	}
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"time"
@@ -45,6 +46,8 @@ type keyState struct {
 	stream      uint32
 	retryAt     time.Time
 	waiters     []versionWaiter
+	resyncs     int       // re-synchronisations since a delta last applied
+	lastResync  time.Time // when the last one started
 }
 
 type versionWaiter struct {
@@ -261,7 +264,11 @@ func (s *Session) sendResume(ks *keyState) {
 	s.send(wire.TypeResume, id, &wire.Resume{State: ks.key, SinceVersion: ks.version, Params: ks.params})
 }
 
-// resync throws away a key's local copy and asks for a fresh one.
+// resync throws away a key's local copy and asks for a fresh one. The
+// first time it asks at once; when the key keeps failing (a value the
+// client cannot decode, deltas that never apply) it waits between
+// attempts as between reconnections, doubling from the minimum back-off
+// to the maximum.
 func (s *Session) resync(ks *keyState, why error) {
 	ks.have = false
 	if s.ph != phLive {
@@ -272,7 +279,44 @@ func (s *Session) resync(ks *keyState, why error) {
 		s.sendUnwatch([]string{ks.key})
 	}
 	s.unmapStream(ks)
+	if d := s.resyncDelay(ks, time.Now()); d > 0 {
+		ks.phase = kpIdle
+		s.retryLater(ks, d)
+		return
+	}
 	s.watch([]string{ks.key})
+}
+
+// resyncDelay counts a re-synchronisation of ks and returns how long to
+// wait before watching it again. A key that went a long quiet while since
+// its last one starts afresh.
+func (s *Session) resyncDelay(ks *keyState, now time.Time) time.Duration {
+	if now.Sub(ks.lastResync) > 2*s.cfg.BackoffMax {
+		ks.resyncs = 0
+	}
+	ks.resyncs++
+	ks.lastResync = now
+	if ks.resyncs == 1 {
+		return 0
+	}
+	d := s.cfg.BackoffMin
+	for i := 2; i < ks.resyncs && d < s.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.BackoffMax)
+	if j := min(d/4, 500*time.Millisecond); j > 0 {
+		d += rand.N(j)
+	}
+	return d
+}
+
+// retryLater watches ks again after d (see retryKeys).
+func (s *Session) retryLater(ks *keyState, d time.Duration) {
+	ks.retryAt = time.Now().Add(d)
+	if s.retryAt.IsZero() || ks.retryAt.Before(s.retryAt) {
+		s.retryAt = ks.retryAt
+		s.retry.Reset(d)
+	}
 }
 
 // keyFor names the key a STATE_INIT or DELTA belongs to: the body's own
@@ -290,16 +334,23 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 		s.reportErr(fmt.Errorf("%w: STATE_INIT on stream %d names no key", ErrProtocol, f.Stream))
 		return
 	}
-	if f.Stream >= wire.FirstSubscriptionStream {
-		s.streams[f.Stream] = key
-	}
 	s.answer(key)
 	ks := s.keys[key]
 	if ks == nil {
+		// Nothing is kept of a key no one watches.
 		return
 	}
 	if f.Stream >= wire.FirstSubscriptionStream {
-		ks.stream = f.Stream
+		// A STATE_INIT on a stream of another key (one server answers a
+		// multi-key WATCH on its first stream) leaves that stream alone.
+		switch s.streams[f.Stream] {
+		case "":
+			s.unmapStream(ks)
+			s.streams[f.Stream] = key
+			ks.stream = f.Stream
+		case key:
+			ks.stream = f.Stream
+		}
 	}
 	changed := !ks.have || ks.version != b.Version || ks.initialized != b.Initialized || !delta.Equal(ks.value, b.Value)
 	ks.have, ks.value, ks.version, ks.initialized = true, b.Value, b.Version, b.Initialized
@@ -364,6 +415,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 		return
 	}
 	ks.value, ks.version = v, b.Version
+	ks.resyncs = 0
 	if len(b.Ops) > 0 {
 		ks.initialized = !deleted
 	}
@@ -456,7 +508,7 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 	}
 	if se.Code == 429 || se.Code >= 500 || se.Code == 0 {
 		ks.phase = kpIdle
-		ks.retryAt = time.Now().Add(s.cfg.BackoffMin)
+		s.retryLater(ks, s.cfg.BackoffMin)
 		s.reportErr(se, "key", key)
 		return
 	}
@@ -479,17 +531,30 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 	s.publishGauges()
 }
 
-// retryKeys re-watches keys whose watch was refused for a passing reason.
+// retryKeys re-watches keys whose watch was refused for a passing reason
+// or whose re-synchronisation was put off, and sets the retry timer for
+// the next one.
 func (s *Session) retryKeys(now time.Time) {
+	s.retryAt = time.Time{}
 	if s.ph != phLive {
 		return
 	}
 	var due []string
 	for key, ks := range s.keys {
-		if ks.phase == kpIdle && !ks.retryAt.IsZero() && now.After(ks.retryAt) {
-			ks.retryAt = time.Time{}
-			due = append(due, key)
+		if ks.phase != kpIdle || ks.retryAt.IsZero() {
+			continue
 		}
+		if now.Before(ks.retryAt) {
+			if s.retryAt.IsZero() || ks.retryAt.Before(s.retryAt) {
+				s.retryAt = ks.retryAt
+			}
+			continue
+		}
+		ks.retryAt = time.Time{}
+		due = append(due, key)
+	}
+	if !s.retryAt.IsZero() {
+		s.retry.Reset(s.retryAt.Sub(now))
 	}
 	for _, key := range due {
 		s.watch([]string{key})

@@ -10,13 +10,12 @@ import (
 // everything reachable from it are left unchanged; the result shares every
 // container off the changed paths with v, and shares the ops' values.
 //
-// The rules (PROTOCOL.md §6):
+// The rules:
 //
 //   - A path of "" or "/" is the whole value: ADD and UPDATE replace it,
 //     REMOVE makes it nil and deletes the key.
 //   - In an object, ADD and UPDATE set the field (creating or replacing it);
-//     REMOVE deletes it. REMOVE of a field that does not exist is ErrPath: the
-//     server's value differs from the local copy.
+//     REMOVE deletes it.
 //   - In an array, the segment "-" stands for one past the last element and a
 //     decimal index N (no sign, no leading zeros) for element N. ADD and UPDATE
 //     append for "-" and for N equal to the length, replace element N below
@@ -27,17 +26,26 @@ import (
 //     scalar, it puts a new container there: an array if the next segment is
 //     "-" or a decimal index, else an object. ADD "/-" "x" on nil gives
 //     ["x"]; ADD "/a/b" 1 on {"a":5} gives {"a":{"b":1}}; ADD "/a/3" 1 on nil
-//     is ErrIndex, since the new array is empty. A REMOVE whose path goes
-//     through nil, a missing field or a scalar is ErrPath, and one going
-//     through "-" or an index at or past the end of an array is ErrIndex.
+//     is ErrIndex, since the new array is empty.
+//   - A REMOVE of a path that is not there changes nothing and is not an
+//     error: a field missing from its object, or a path that runs through
+//     nil, a missing field or a scalar (REMOVE "/a/c" on {"a":{"b":1}},
+//     REMOVE "/x/y" on {}). Servers send such REMOVEs — one publishes a
+//     REMOVE for every presence entry of a session that ended, whether or
+//     not the entry is still there — and the server's value is the same
+//     either way. Arrays stay strict: a REMOVE whose path uses "-" or an
+//     index at or past the end of an array, or a segment that is not an
+//     index, is ErrIndex.
 //   - Ops whose Op is not exactly "ADD", "UPDATE" or "REMOVE" fail with
 //     ErrUnknownOp, and malformed paths with ErrBadPointer (see
 //     [ParsePointer]), whatever the op and the value.
 //
 // deleted reports whether the key ends up deleted: it is true when the last
-// op is a REMOVE of the whole value. Any later successful ADD or UPDATE, at
-// any path, stores a value, so the key holds a value again and deleted is
-// false. With no ops, Apply returns v, false, nil.
+// op that changed something is a REMOVE of the whole value. Any later
+// successful ADD or UPDATE, at any path, stores a value, so the key holds a
+// value again and deleted is false; a later REMOVE that changes nothing
+// leaves it as it was. With no ops, or only ops that change nothing, Apply
+// returns v and false (see [ApplyState] to keep a deleted key deleted).
 //
 // On failure Apply returns a nil value, false and an *[OpError] naming the
 // first op that failed; the ops before it are not applied to anything the
@@ -50,15 +58,35 @@ import (
 // container that an earlier op of the same call created is changed in place
 // instead of being copied again.
 func Apply(v any, ops []Op) (result any, deleted bool, err error) {
+	result, initialized, err := ApplyState(v, true, ops)
+	if err != nil {
+		return nil, false, err
+	}
+	return result, !initialized, nil
+}
+
+// ApplyState is [Apply] for a key's cached copy: initialized says whether
+// the key holds a value before the ops (false for a key deleted or never
+// written, whose value is nil), and initializedAfter whether it holds one
+// after them. A REMOVE of the whole value deletes the key, any other op
+// that succeeds and changes something stores a value, and an op that
+// changes nothing (a REMOVE of a path that is not there) leaves the key as
+// it was, so a delta of such REMOVEs on a deleted key keeps it deleted. On
+// failure it returns nil, false and an *[OpError], as Apply does.
+func ApplyState(v any, initialized bool, ops []Op) (result any, initializedAfter bool, err error) {
 	a := applier{multi: len(ops) > 1}
 	cur := v
 	for i := range ops {
-		cur, deleted, err = a.apply(cur, &ops[i])
+		var deleted, noop bool
+		cur, deleted, noop, err = a.apply(cur, &ops[i])
 		if err != nil {
 			return nil, false, &OpError{Index: i, Op: ops[i], Err: err}
 		}
+		if !noop {
+			initialized = !deleted
+		}
 	}
-	return cur, deleted, nil
+	return cur, initialized, nil
 }
 
 // applier carries the state of one Apply call: the set of containers (map
@@ -198,25 +226,26 @@ type slot struct {
 }
 
 // apply applies one op. deleted reports that the op was a REMOVE of the
-// whole value.
-func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
+// whole value; noop that it was a REMOVE of a path that is not there, which
+// returns v itself.
+func (a *applier) apply(v any, op *Op) (result any, deleted, noop bool, err error) {
 	remove := false
 	switch op.Op {
 	case OpAdd, OpUpdate:
 	case OpRemove:
 		remove = true
 	default:
-		return nil, false, errorf(ErrUnknownOp, "%q", op.Op)
+		return nil, false, false, errorf(ErrUnknownOp, "%q", op.Op)
 	}
 	p := op.Path
 	if p == "" || p == "/" {
 		if remove {
-			return nil, true, nil
+			return nil, true, false, nil
 		}
-		return op.Value, false, nil
+		return op.Value, false, false, nil
 	}
 	if err := checkPointer(p); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 
 	var (
@@ -246,7 +275,9 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 			if remove || !last {
 				var found bool
 				if child, found = c[seg]; remove && !found {
-					return nil, false, errorf(ErrPath, "segment %d %q: no such field", depth, seg)
+					// Nothing to remove. The containers copied on the
+					// way down are dropped; v is unchanged.
+					return v, false, true, nil
 				}
 			}
 			m := a.writableMap(c)
@@ -257,7 +288,7 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 				} else {
 					m[seg] = op.Value
 				}
-				return root, false, nil
+				return root, false, false, nil
 			}
 			at = slot{m: m, key: seg}
 			cur = child
@@ -266,18 +297,18 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 			n := len(c)
 			i, ok := arrayIndex(seg, n)
 			if !ok {
-				return nil, false, errorf(ErrIndex, "segment %d %q: not an array index", depth, seg)
+				return nil, false, false, errorf(ErrIndex, "segment %d %q: not an array index", depth, seg)
 			}
 			if remove {
 				if seg == "-" && last {
 					i = n - 1
 				}
 				if i < 0 || i >= n {
-					return nil, false, errorf(ErrIndex, "segment %d %q: no such element in an array of length %d", depth, seg, n)
+					return nil, false, false, errorf(ErrIndex, "segment %d %q: no such element in an array of length %d", depth, seg, n)
 				}
 				if last {
 					put(a.removeElem(c, i))
-					return root, false, nil
+					return root, false, false, nil
 				}
 				s := a.writableSlice(c)
 				put(s)
@@ -286,7 +317,7 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 				continue
 			}
 			if i > n {
-				return nil, false, errorf(ErrIndex, "segment %d %q: past the end of an array of length %d", depth, seg, n)
+				return nil, false, false, errorf(ErrIndex, "segment %d %q: past the end of an array of length %d", depth, seg, n)
 			}
 			var s []any
 			if i == n {
@@ -305,20 +336,19 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 			}
 			put(s)
 			if last {
-				return root, false, nil
+				return root, false, false, nil
 			}
 			at = slot{s: s, idx: i}
 
 		default:
 			if remove {
-				if cur == nil {
-					return nil, false, errorf(ErrPath, "segment %d %q: no object or array here (nil)", depth, seg)
-				}
-				return nil, false, errorf(ErrPath, "segment %d %q: no object or array here (%T)", depth, seg, cur)
+				// The path runs through nil, a missing field or a
+				// scalar: nothing to remove.
+				return v, false, true, nil
 			}
 			if seg == "-" || isIndex(seg) {
 				if seg != "-" && seg != "0" {
-					return nil, false, errorf(ErrIndex, "segment %d %q: past the end of a new, empty array", depth, seg)
+					return nil, false, false, errorf(ErrIndex, "segment %d %q: past the end of a new, empty array", depth, seg)
 				}
 				var elem any
 				if last {
@@ -328,7 +358,7 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 				a.ownSlice(s)
 				put(s)
 				if last {
-					return root, false, nil
+					return root, false, false, nil
 				}
 				at = slot{s: s, idx: 0}
 			} else {
@@ -340,7 +370,7 @@ func (a *applier) apply(v any, op *Op) (result any, deleted bool, err error) {
 				a.ownMap(m)
 				put(m)
 				if last {
-					return root, false, nil
+					return root, false, false, nil
 				}
 				at = slot{m: m, key: seg}
 			}

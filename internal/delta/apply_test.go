@@ -83,7 +83,8 @@ func TestApplyRoot(t *testing.T) {
 		{name: "REMOVE then UPDATE field", in: "x", ops: []Op{remove("/"), update("/a", int64(1))}, want: obj{"a": int64(1)}},
 		{name: "ADD then REMOVE /", in: nil, ops: []Op{add("/", "y"), remove("/")}, want: nil, deleted: true},
 		{name: "REMOVE / twice", in: "x", ops: []Op{remove("/"), remove("/")}, want: nil, deleted: true},
-		{name: "REMOVE / then REMOVE field", in: obj{"a": int64(1)}, ops: []Op{remove("/"), remove("/a")}, err: ErrPath, errAt: 1},
+		{name: "REMOVE / then REMOVE field", in: obj{"a": int64(1)}, ops: []Op{remove("/"), remove("/a")}, want: nil, deleted: true},
+		{name: "REMOVE / then REMOVE nested", in: obj{"a": int64(1)}, ops: []Op{remove("/"), remove("/a/b"), remove("/c")}, want: nil, deleted: true},
 	})
 }
 
@@ -112,15 +113,24 @@ func TestApplyObjects(t *testing.T) {
 		{name: "empty keys", in: obj{}, ops: []Op{add("//", int64(1))}, want: obj{"": obj{"": int64(1)}}},
 		{name: "nil map is an empty object", in: obj(nil), ops: []Op{add("/a", int64(1))}, want: obj{"a": int64(1)}},
 		{name: "nested nil map", in: obj{"a": obj(nil)}, ops: []Op{add("/a/b", int64(1))}, want: obj{"a": obj{"b": int64(1)}}},
-		{name: "REMOVE missing field", in: obj{"a": int64(1)}, ops: []Op{remove("/b")}, err: ErrPath},
-		{name: "REMOVE from nil map", in: obj(nil), ops: []Op{remove("/b")}, err: ErrPath},
-		{name: "REMOVE under missing field", in: obj{}, ops: []Op{remove("/a/b")}, err: ErrPath},
-		{name: "REMOVE under scalar", in: obj{"a": int64(5)}, ops: []Op{remove("/a/b")}, err: ErrPath},
-		{name: "REMOVE under nil", in: obj{"a": nil}, ops: []Op{remove("/a/b")}, err: ErrPath},
-		{name: "REMOVE under string", in: obj{"a": "str"}, ops: []Op{remove("/a/0")}, err: ErrPath},
-		{name: "REMOVE field of scalar root", in: int64(3), ops: []Op{remove("/a")}, err: ErrPath},
-		{name: "REMOVE field of nil root", in: nil, ops: []Op{remove("/a")}, err: ErrPath},
-		{name: "REMOVE under opaque type", in: obj{"a": []string{"x"}}, ops: []Op{remove("/a/0")}, err: ErrPath},
+		// A REMOVE of a path that is not there changes nothing.
+		{name: "REMOVE missing field", in: obj{"a": int64(1)}, ops: []Op{remove("/b")}, want: obj{"a": int64(1)}},
+		{name: "REMOVE from nil map", in: obj(nil), ops: []Op{remove("/b")}, want: obj(nil)},
+		{name: "REMOVE missing nested field", in: obj{"a": obj{"b": int64(1)}}, ops: []Op{remove("/a/c")}, want: obj{"a": obj{"b": int64(1)}}},
+		{name: "REMOVE under missing field", in: obj{}, ops: []Op{remove("/x/y")}, want: obj{}},
+		{name: "REMOVE deep under missing field", in: obj{"a": obj{}}, ops: []Op{remove("/a/x/y/z")}, want: obj{"a": obj{}}},
+		{name: "REMOVE under scalar", in: obj{"a": int64(5)}, ops: []Op{remove("/a/b")}, want: obj{"a": int64(5)}},
+		{name: "REMOVE under nil", in: obj{"a": nil}, ops: []Op{remove("/a/b")}, want: obj{"a": nil}},
+		{name: "REMOVE under string", in: obj{"a": "str"}, ops: []Op{remove("/a/0")}, want: obj{"a": "str"}},
+		{name: "REMOVE field of scalar root", in: int64(3), ops: []Op{remove("/a")}, want: int64(3)},
+		{name: "REMOVE field of nil root", in: nil, ops: []Op{remove("/a")}, want: nil},
+		{name: "REMOVE under opaque type", in: obj{"a": []string{"x"}}, ops: []Op{remove("/a/0")}, want: obj{"a": []string{"x"}}},
+		{name: "REMOVE missing field inside an array element", in: obj{"l": arr{obj{"a": int64(1)}}}, ops: []Op{remove("/l/0/b")},
+			want: obj{"l": arr{obj{"a": int64(1)}}}},
+		{name: "REMOVE missing then real field", in: obj{"a": int64(1), "b": int64(2)}, ops: []Op{remove("/x"), remove("/a"), remove("/a")},
+			want: obj{"b": int64(2)}},
+		{name: "REMOVE the same field twice", in: obj{"p": obj{"alice": true, "bob": true}}, ops: []Op{remove("/p/alice"), remove("/p/alice")},
+			want: obj{"p": obj{"bob": true}}},
 	})
 }
 
@@ -201,22 +211,88 @@ func TestApplyErrors(t *testing.T) {
 		{name: "bad escape", in: obj{}, ops: []Op{add("/a~2", int64(1))}, err: ErrBadPointer},
 		{name: "trailing tilde", in: obj{}, ops: []Op{update("/a/~", int64(1))}, err: ErrBadPointer},
 		{name: "bad pointer beats missing path", in: obj{}, ops: []Op{remove("/missing/x~")}, err: ErrBadPointer},
-		{name: "third op fails", in: obj{"a": int64(1)}, ops: []Op{remove("/a"), add("/b", int64(2)), remove("/a")}, err: ErrPath, errAt: 2},
+		{name: "third op fails", in: obj{"a": int64(1), "l": arr{}}, ops: []Op{remove("/a"), add("/b", int64(2)), remove("/l/5")}, err: ErrIndex, errAt: 2},
 	})
 }
 
 func TestOpErrorMessage(t *testing.T) {
-	_, _, err := Apply(obj{}, []Op{add("/a", int64(1)), remove("/a~1b")})
+	_, _, err := Apply(obj{"l~": arr{}}, []Op{add("/a", int64(1)), remove("/l~0/3")})
 	var oe *OpError
 	if !errors.As(err, &oe) {
 		t.Fatalf("err %v is not an *OpError", err)
 	}
-	want := `delta: path not found: segment 1 "a/b": no such field (op 1: REMOVE "/a~1b")`
+	want := `delta: bad array index: segment 2 "3": no such element in an array of length 0 (op 1: REMOVE "/l~0/3")`
 	if err.Error() != want {
 		t.Errorf("message %q, want %q", err.Error(), want)
 	}
-	if errors.Unwrap(err) != oe.Err || !errors.Is(oe.Err, ErrPath) {
+	if errors.Unwrap(err) != oe.Err || !errors.Is(oe.Err, ErrIndex) {
 		t.Errorf("unwrap chain broken: %v", err)
+	}
+}
+
+// TestApplyRemoveMissingKeepsValue checks that a REMOVE of a path that is
+// not there hands back the input itself, not a copy of it, alone or among
+// other ops.
+func TestApplyRemoveMissingKeepsValue(t *testing.T) {
+	in := obj{"a": obj{"b": int64(1)}, "l": arr{obj{"x": int64(1)}}}
+	for _, ops := range [][]Op{
+		{remove("/a/c")},
+		{remove("/x/y")},
+		{remove("/a/b/c")},
+		{remove("/l/0/y")},
+		{remove("/a/c"), remove("/x/y/z")},
+	} {
+		got, deleted, err := Apply(in, ops)
+		if err != nil || deleted {
+			t.Fatalf("Apply(%v) = %v, %v", ops, deleted, err)
+		}
+		if reflect.ValueOf(got).UnsafePointer() != reflect.ValueOf(in).UnsafePointer() {
+			t.Errorf("Apply(%v) copied the value", ops)
+		}
+	}
+	// An op after a REMOVE that changed nothing still applies.
+	got, _, err := Apply(in, []Op{remove("/a/c"), add("/a/c", int64(2))})
+	if err != nil || !sameValue(got, obj{"a": obj{"b": int64(1), "c": int64(2)}, "l": arr{obj{"x": int64(1)}}}) {
+		t.Fatalf("got %#v, %v", got, err)
+	}
+}
+
+// TestApplyState checks that a REMOVE that changes nothing keeps a deleted
+// key deleted and a live key live, while every other op decides.
+func TestApplyState(t *testing.T) {
+	cases := []struct {
+		name       string
+		in         any
+		init       bool
+		ops        []Op
+		want       any
+		wantInit   bool
+		wantDelete bool // what Apply says for the same ops
+	}{
+		{name: "no ops, deleted", in: nil, init: false, ops: nil, want: nil, wantInit: false},
+		{name: "no ops, live", in: "x", init: true, ops: nil, want: "x", wantInit: true},
+		{name: "missing REMOVE on a deleted key", in: nil, init: false, ops: []Op{remove("/p/alice")}, want: nil, wantInit: false},
+		{name: "missing REMOVE on nil value", in: nil, init: true, ops: []Op{remove("/p/alice")}, want: nil, wantInit: true},
+		{name: "missing REMOVE on a live key", in: obj{}, init: true, ops: []Op{remove("/a")}, want: obj{}, wantInit: true},
+		{name: "REMOVE / on a live key", in: obj{}, init: true, ops: []Op{remove("/")}, want: nil, wantInit: false, wantDelete: true},
+		{name: "REMOVE / then a missing REMOVE", in: obj{}, init: true, ops: []Op{remove("/"), remove("/a")}, want: nil, wantInit: false, wantDelete: true},
+		{name: "ADD on a deleted key", in: nil, init: false, ops: []Op{add("/a", int64(1))}, want: obj{"a": int64(1)}, wantInit: true},
+		{name: "REMOVE / on a deleted key", in: nil, init: false, ops: []Op{remove("/")}, want: nil, wantInit: false, wantDelete: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, init, err := ApplyState(tc.in, tc.init, tc.ops)
+			if err != nil || !sameValue(got, tc.want) || init != tc.wantInit {
+				t.Fatalf("ApplyState = %#v, %v, %v; want %#v, %v", got, init, err, tc.want, tc.wantInit)
+			}
+			got, deleted, err := Apply(tc.in, tc.ops)
+			if err != nil || !sameValue(got, tc.want) || deleted != tc.wantDelete {
+				t.Fatalf("Apply = %#v, %v, %v; want %#v, %v", got, deleted, err, tc.want, tc.wantDelete)
+			}
+		})
+	}
+	if _, init, err := ApplyState(obj{"l": arr{}}, true, []Op{add("/a", int64(1)), remove("/l/0")}); err == nil || init {
+		t.Fatalf("failed ApplyState = %v, %v", init, err)
 	}
 }
 

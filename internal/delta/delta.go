@@ -1,5 +1,5 @@
-// Package delta implements the value side of SODP deltas (PROTOCOL.md §6):
-// JSON Pointer handling, applying ADD/UPDATE/REMOVE ops to a cached value,
+// Package delta implements the value side of SODP deltas: JSON Pointer
+// handling, applying ADD/UPDATE/REMOVE ops to a cached value,
 // and computing the ops that turn one value into another.
 //
 // # Values
@@ -64,14 +64,11 @@ var (
 	// a decimal index without sign and leading zeros, or the index is out of
 	// range for the operation.
 	ErrIndex = errors.New("delta: bad array index")
-	// ErrPath: a REMOVE names a field that does not exist, or its path goes
-	// through nil, a missing field or a scalar.
-	ErrPath = errors.New("delta: path not found")
 )
 
 // OpError reports which op of an [Apply] call failed and why. Err wraps one
-// of ErrUnknownOp, ErrBadPointer, ErrIndex or ErrPath; OpError unwraps to it,
-// so errors.Is(err, ErrPath) works on the error returned by Apply.
+// of ErrUnknownOp, ErrBadPointer or ErrIndex; OpError unwraps to it, so
+// errors.Is(err, ErrIndex) works on the error returned by Apply.
 type OpError struct {
 	Index int   // position of the failing op in the list given to Apply
 	Op    Op    // the failing op

@@ -95,6 +95,7 @@ func refApply(v any, ops []Op) (any, bool, int, error) {
 		if err != nil {
 			return nil, false, i, ErrBadPointer
 		}
+		wasDeleted := deleted
 		deleted = false
 		if len(segs) == 0 {
 			if remove {
@@ -104,10 +105,15 @@ func refApply(v any, ops []Op) (any, bool, int, error) {
 			}
 			continue
 		}
-		cur, err = refSet(cur, segs, remove, op.Value)
+		next, err := refSet(cur, segs, remove, op.Value)
+		if errors.Is(err, errRefNoop) {
+			deleted = wasDeleted // nothing changed
+			continue
+		}
 		if err != nil {
 			return nil, false, i, err
 		}
+		cur = next
 	}
 	return cur, deleted, -1, nil
 }
@@ -128,6 +134,10 @@ func refIndex(seg string) (int, bool) {
 	return n, true
 }
 
+// errRefNoop: a REMOVE of a path that is not there, which changes nothing.
+var errRefNoop = errors.New("nothing to remove")
+
+// refSet changes cur in place along segs; it changes nothing when it fails.
 func refSet(cur any, segs []string, remove bool, val any) (any, error) {
 	seg, rest := segs[0], segs[1:]
 	last := len(rest) == 0
@@ -138,7 +148,7 @@ func refSet(cur any, segs []string, remove bool, val any) (any, error) {
 		}
 		child, ok := c[seg]
 		if remove && !ok {
-			return nil, ErrPath
+			return nil, errRefNoop
 		}
 		if last {
 			if remove {
@@ -194,7 +204,7 @@ func refSet(cur any, segs []string, remove bool, val any) (any, error) {
 		return c, nil
 	}
 	if remove {
-		return nil, ErrPath
+		return nil, errRefNoop
 	}
 	if _, ok := refIndex(seg); ok || seg == "-" {
 		return refSet([]any{}, segs, remove, val)
@@ -204,7 +214,7 @@ func refSet(cur any, segs []string, remove bool, val any) (any, error) {
 
 // errKind returns the sentinel an error wraps, or the error itself.
 func errKind(err error) error {
-	for _, k := range []error{ErrUnknownOp, ErrBadPointer, ErrIndex, ErrPath} {
+	for _, k := range []error{ErrUnknownOp, ErrBadPointer, ErrIndex} {
 		if errors.Is(err, k) {
 			return k
 		}

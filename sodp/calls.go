@@ -81,8 +81,9 @@ func versionOf(data any) uint64 {
 }
 
 // Set replaces the whole value of key (state.set) and returns the new
-// version, or 0 when the server does not say (one server family never
-// does).
+// version, or 0 when the server does not say (the TypeScript server never
+// does) or assigned none (the Go server, for a write that leaves the value
+// as it was; no update is delivered then).
 //
 // value is encoded by the same rules Watch decodes with, so a value Set
 // is read back equal by Watch[T] of its type:

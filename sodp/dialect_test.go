@@ -305,10 +305,11 @@ func TestDialectMultiWatch(t *testing.T) {
 			// and names the key in a "key" field; the Rust server names no
 			// key and uses its own ids; the others name it in "state". Each
 			// change must reach its own key.
-			for _, k := range []string{"m.c", "m.a", "m.b", "m.c"} {
-				v := srv.Set(k, k+"!")
+			for i, k := range []string{"m.c", "m.a", "m.b", "m.c"} {
+				val := fmt.Sprintf("%s!%d", k, i) // a new value each time: the Go server sends nothing for an unchanged one
+				v := srv.Set(k, val)
 				u := next(t, sub)
-				if u.Key != k || u.Value != k+"!" || u.Version != v || u.Kind != sodp.KindDelta {
+				if u.Key != k || u.Value != val || u.Version != v || u.Kind != sodp.KindDelta {
 					t.Fatalf("update %+v, want %s at %d", u, k, v)
 				}
 			}

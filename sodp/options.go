@@ -77,9 +77,13 @@ func WithEndpoints(urls ...string) Option {
 }
 
 // WithMaxMessageSize limits the size of one message in each direction: a
-// call that would encode larger fails locally with ErrTooLarge, and a
-// larger incoming message drops the connection. Zero means the default; a
-// negative value means no limit. Default: 1 MiB.
+// call that would encode larger fails locally with ErrTooLarge (nothing is
+// sent and the connection stays up), and a larger incoming message drops
+// the connection. Zero means the default; a negative value means no limit.
+// Default: 1 MiB, except for calls to a server recognised as the Go SODP
+// server, which closes the connection (1009) on any message over 64 KiB:
+// there the outbound default is 64 KiB. A value set here applies to every
+// server.
 func WithMaxMessageSize(n int64) Option {
 	return func(c *session.Config) { c.MaxMessageSize = n }
 }

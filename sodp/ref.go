@@ -83,7 +83,9 @@ func (r Ref[T]) Presence(ctx context.Context, path string, value any) (uint64, e
 
 // WaitVersion waits until the client's copy of the key reaches version v
 // (for example the version Set returned): read-your-writes. The key must
-// be watched by a subscription of this client.
+// be watched by a subscription of this client. A v of 0 (a write whose
+// server reported no version) is reached as soon as the copy holds a
+// value.
 func (r Ref[T]) WaitVersion(ctx context.Context, v uint64) error {
 	return r.c.s.WaitVersion(ctx, r.key, v)
 }

@@ -251,7 +251,9 @@ func (s *Subscription[T]) Close() error {
 // WaitVersion waits until the subscription's key has reached version v
 // (for example the version a write returned) in the client's copy; the
 // update carrying it is on its way to Updates, or was conflated into a
-// newer one. For a WatchMany subscription it waits on its first key.
+// newer one. For a WatchMany subscription it waits on its first key. A v
+// of 0 (a write whose server reported no version) is reached as soon as
+// the copy holds a value.
 func (s *Subscription[T]) WaitVersion(ctx context.Context, v uint64) error {
 	return s.c.s.WaitVersion(ctx, s.sub.Keys[0], v)
 }

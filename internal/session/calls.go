@@ -156,11 +156,34 @@ func (s *Session) encodeCall(id, method string, args map[string]any) (wire.Raw, 
 	if err != nil {
 		return nil, fmt.Errorf("sodp: call %s: %w", method, err)
 	}
-	// 24 bytes cover the frame header.
-	if limit := s.cfg.MaxMessageSize; limit > 0 && int64(len(body))+24 > limit {
-		return nil, fmt.Errorf("%w: call %s encodes to %d bytes, over the %d-byte message limit", ErrTooLarge, method, len(body), limit)
+	if err := checkSize(method, body, s.cfg.MaxMessageSize, ""); err != nil {
+		return nil, err
 	}
 	return wire.Raw(body), nil
+}
+
+// frameHeader bounds the bytes a frame adds around its body.
+const frameHeader = 24
+
+// checkSize fails a call body that, framed, would be larger than limit
+// (no limit when limit <= 0). whose, appended to the message, says whose
+// limit it is when it is not the configured one.
+func checkSize(method string, body []byte, limit int64, whose string) error {
+	if limit <= 0 || int64(len(body))+frameHeader <= limit {
+		return nil
+	}
+	return fmt.Errorf("%w: call %s encodes to %d bytes, over the %d-byte message limit%s", ErrTooLarge, method, len(body), limit, whose)
+}
+
+// sendLimit is the size limit for one outgoing message on the current
+// connection: the configured one or, when none was configured, the known
+// limit of the server family (64 KiB for the Go server, which closes the
+// connection on a larger message; the configured default otherwise).
+func (s *Session) sendLimit() (limit int64, whose string) {
+	if s.limitDefault && s.server0.Dialect == DialectGo {
+		return GoServerMaxMessage, " of the Go SODP server (WithMaxMessageSize overrides it)"
+	}
+	return s.cfg.MaxMessageSize, ""
 }
 
 func (s *Session) startCall(pc *pendingCall) {
@@ -188,6 +211,14 @@ func (s *Session) sendCall(pc *pendingCall) {
 			return
 		}
 		body = b
+	}
+	if limit, whose := s.sendLimit(); limit != s.cfg.MaxMessageSize {
+		// Checked here, when the server is known; nothing is sent and the
+		// connection stays up.
+		if err := checkSize(pc.method, body, limit, whose); err != nil {
+			pc.finish(nil, err)
+			return
+		}
 	}
 	s.calls[pc.id] = pc
 	s.requests = append(s.requests, &request{kind: reqCall, call: pc})

@@ -21,12 +21,17 @@ import (
 
 // Defaults used when a Config field is zero.
 const (
-	DefaultCallTimeout   = 30 * time.Second
-	DefaultHeartbeat     = 25 * time.Second
-	DefaultHandshake     = 10 * time.Second
-	DefaultBackoffMin    = time.Second
-	DefaultBackoffMax    = 30 * time.Second
-	DefaultMaxMessage    = 1 << 20
+	DefaultCallTimeout = 30 * time.Second
+	DefaultHeartbeat   = 25 * time.Second
+	DefaultHandshake   = 10 * time.Second
+	DefaultBackoffMin  = time.Second
+	DefaultBackoffMax  = 30 * time.Second
+	DefaultMaxMessage  = 1 << 20
+	// GoServerMaxMessage is the Go SODP server's message size limit: it
+	// closes the connection (1009) on a larger message. It is the outbound
+	// limit when the server is recognised as that one and no limit is
+	// configured.
+	GoServerMaxMessage   = 64 << 10
 	DefaultEventBuffer   = 64
 	DefaultOutboundQueue = 16384
 )
@@ -46,6 +51,7 @@ const (
 type counters struct {
 	connects, reconnects, disconnects, resumes, replayed, resyncs, deltas atomic.Uint64
 	conflated, callsSent, errors, framesIn, framesOut, decodeErrors       atomic.Uint64
+	applyErrors                                                           atomic.Uint64
 }
 
 // Session is one client's session actor and everything it started.
@@ -94,6 +100,7 @@ type Session struct {
 	authSent       bool        // AUTH went out on the current connection
 	dialCancel     context.CancelFunc
 	server0        ServerInfo // info of the connection being set up
+	limitDefault   bool       // no MaxMessageSize was configured: the server's known limit applies
 	keys           map[string]*keyState
 	streams        map[uint32]string
 	nextStream     uint32
@@ -126,23 +133,25 @@ func New(cfg Config) (*Session, error) {
 		}
 		cfg.Endpoints[i] = u
 	}
+	limitDefault := cfg.MaxMessageSize == 0
 	setDefaults(&cfg)
 	s := &Session{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		in:          make(chan any, 64),
-		quit:        make(chan struct{}),
-		done:        make(chan struct{}),
-		state:       StateConnecting,
-		stateNotify: make(chan struct{}),
-		byCode:      make(map[int]uint64),
-		evq:         newEventQueue(cfg.EventBuffer),
-		callPfx:     fmt.Sprintf("%08x-", rand.Uint32()),
-		keys:        make(map[string]*keyState),
-		streams:     make(map[uint32]string),
-		calls:       make(map[string]*pendingCall),
-		presence:    make(map[string]map[string]any),
-		subs:        make(map[*Subscriber]struct{}),
+		cfg:          cfg,
+		limitDefault: limitDefault,
+		log:          cfg.Logger,
+		in:           make(chan any, 64),
+		quit:         make(chan struct{}),
+		done:         make(chan struct{}),
+		state:        StateConnecting,
+		stateNotify:  make(chan struct{}),
+		byCode:       make(map[int]uint64),
+		evq:          newEventQueue(cfg.EventBuffer),
+		callPfx:      fmt.Sprintf("%08x-", rand.Uint32()),
+		keys:         make(map[string]*keyState),
+		streams:      make(map[uint32]string),
+		calls:        make(map[string]*pendingCall),
+		presence:     make(map[string]map[string]any),
+		subs:         make(map[*Subscriber]struct{}),
 	}
 	s.wg.Add(1)
 	go s.run()
@@ -271,6 +280,7 @@ func (s *Session) Stats() Stats {
 		FramesIn:     s.stats.framesIn.Load(),
 		FramesOut:    s.stats.framesOut.Load(),
 		DecodeErrors: s.stats.decodeErrors.Load(),
+		ApplyErrors:  s.stats.applyErrors.Load(),
 		ErrorsByCode: map[int]uint64{},
 	}
 	s.mu.Lock()

@@ -135,24 +135,34 @@ func (d Dialect) String() string {
 
 // Stats are counters since the client was created.
 type Stats struct {
-	Connects        uint64         // successful connections (HELLO received)
-	Reconnects      uint64         // connections after the first
-	Disconnects     uint64         // connections lost
-	Resumes         uint64         // RESUME frames sent
-	Replayed        uint64         // deltas applied from a RESUME replay
-	Resyncs         uint64         // fresh values that replaced a local copy
-	Deltas          uint64         // live deltas applied
-	Conflated       uint64         // updates replaced by a newer one before a slow reader took them
-	CallsSent       uint64         // CALL frames sent
-	Errors          uint64         // server errors received (ERROR frames and failed RESULTs)
-	ErrorsByCode    map[int]uint64 // server errors by code
-	FramesIn        uint64         // frames received
-	FramesOut       uint64         // frames sent
-	DecodeErrors    uint64         // frames that could not be decoded
-	Subscriptions   int            // open subscriptions
-	WatchedKeys     int            // keys with at least one subscription
-	PendingCalls    int            // calls waiting for an answer
-	PresenceEntries int            // presence entries re-sent after reconnects
+	Connects     uint64         // successful connections (HELLO received)
+	Reconnects   uint64         // connections after the first
+	Disconnects  uint64         // connections lost
+	Resumes      uint64         // RESUME frames sent
+	Replayed     uint64         // deltas applied from a RESUME replay
+	Resyncs      uint64         // fresh values that replaced a local copy
+	Deltas       uint64         // live deltas applied
+	Conflated    uint64         // updates replaced by a newer one before a slow reader took them
+	CallsSent    uint64         // CALL frames sent
+	Errors       uint64         // server errors received (ERROR frames and failed RESULTs)
+	ErrorsByCode map[int]uint64 // server errors by code
+	FramesIn     uint64         // frames received
+	FramesOut    uint64         // frames sent
+	// DecodeErrors counts frames received that could not be decoded (not
+	// MessagePack, not a four-element frame, a body of the wrong shape, an
+	// unknown frame type). A DELTA that decoded but did not apply is not
+	// counted here but in ApplyErrors.
+	DecodeErrors uint64
+	// ApplyErrors counts DELTAs that decoded but could not be applied to the
+	// local copy (an unknown op, a malformed path, an array index out of
+	// range); each one reached Events as an ErrDesync and its key was
+	// watched again. A REMOVE of a path that is not there applies (it
+	// changes nothing) and is not counted.
+	ApplyErrors     uint64
+	Subscriptions   int // open subscriptions
+	WatchedKeys     int // keys with at least one subscription
+	PendingCalls    int // calls waiting for an answer
+	PresenceEntries int // presence entries re-sent after reconnects
 }
 
 // Config holds everything the session needs; the public package fills it

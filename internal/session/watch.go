@@ -406,19 +406,16 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	if b.Version == ks.version && kind == KindDelta {
 		return // a duplicate from a doubled server subscription
 	}
-	v, deleted, err := delta.Apply(ks.value, b.Ops)
+	v, initialized, err := delta.ApplyState(ks.value, ks.initialized, b.Ops)
 	if err != nil {
-		s.stats.decodeErrors.Add(1)
+		s.stats.applyErrors.Add(1)
 		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, key, b.Version, err)
 		s.reportErr(err, "key", key)
 		s.resync(ks, err)
 		return
 	}
-	ks.value, ks.version = v, b.Version
+	ks.value, ks.version, ks.initialized = v, b.Version, initialized
 	ks.resyncs = 0
-	if len(b.Ops) > 0 {
-		ks.initialized = !deleted
-	}
 	if kind == KindReplayed {
 		s.stats.replayed.Add(1)
 	} else {

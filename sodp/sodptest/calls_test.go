@@ -155,12 +155,13 @@ func TestCallFailures(t *testing.T) {
 					t.Errorf("%s: %v, want ERROR %d on stream 0", tc.name, r, tc.code)
 				}
 			default:
+				// The message is the data, a string, as the spec says.
 				res, ok := r.f.Body.(*wire.Result)
-				if !ok || res.Success || res.CallID != id || res.Code != tc.code || res.Message == "" || res.Data != nil {
+				if !ok || res.Success || res.CallID != id || res.Code != tc.code {
 					t.Errorf("%s: %v, want RESULT success:false code %d", tc.name, r, tc.code)
 				}
-				if _, has := r.body()["data"]; !has {
-					t.Errorf("%s: RESULT without data", tc.name)
+				if msg, _ := r.body()["data"].(string); msg == "" || res.Message != msg {
+					t.Errorf("%s: RESULT data %#v, want the message string", tc.name, r.body()["data"])
 				}
 			}
 		}
@@ -170,6 +171,80 @@ func TestCallFailures(t *testing.T) {
 		st := srv.Stats()
 		if st.Errors+st.FailedCalls != len(cases) || st.Mutations != 2 {
 			t.Errorf("stats %+v", st)
+		}
+	})
+}
+
+// TestUnchangedWrite: the Go server assigns no version to a write that
+// changes nothing, sends no DELTA and answers RESULT {}; the others assign
+// a version and send an empty DELTA.
+func TestUnchangedWrite(t *testing.T) {
+	forDialects(t, func(t *testing.T, d Dialect) {
+		srv := newServer(t, WithDialect(d))
+		v1 := srv.Set("doc", map[string]any{"a": 1, "b": map[string]any{"c": "x"}})
+		c := dial(t, srv)
+		c.watch(10, "doc")
+		c.expect(wire.TypeStateInit)
+		mutations := srv.Stats().Mutations
+		path := "/b/c"
+		if d == DialectGo {
+			path = "b.c"
+		}
+		writes := []struct {
+			method string
+			args   map[string]any
+		}{
+			{"state.set", map[string]any{"state": "doc", "value": map[string]any{"a": 1, "b": map[string]any{"c": "x"}}}},
+			{"state.patch", map[string]any{"state": "doc", "patch": map[string]any{"a": 1}}},
+			{"state.set_in", map[string]any{"state": "doc", "path": path, "value": "x"}},
+		}
+		for i, w := range writes {
+			id := c.call(w.method, w.args)
+			r, before := c.answer(id)
+			res, ok := r.f.Body.(*wire.Result)
+			if !ok || !res.Success {
+				t.Fatalf("%s: %v", w.method, r)
+			}
+			switch d {
+			case DialectGo:
+				if len(before) != 0 {
+					t.Errorf("%s: frames before the RESULT: %v", w.method, before)
+				}
+				if data, ok := r.body()["data"].(map[string]any); !ok || len(data) != 0 {
+					t.Errorf("%s: RESULT data %#v, want {}", w.method, r.body()["data"])
+				}
+			case DialectTS:
+				if len(before) != 1 || len(deltaOf(t, before[0]).Ops) != 0 {
+					t.Errorf("%s: frames before the RESULT %v, want one empty DELTA", w.method, before)
+				}
+			default:
+				if len(before) != 1 || len(deltaOf(t, before[0]).Ops) != 0 {
+					t.Errorf("%s: frames before the RESULT %v, want one empty DELTA", w.method, before)
+				}
+				if !deltaEqual(res.Data, map[string]any{"version": v1 + uint64(i) + 1}) {
+					t.Errorf("%s: RESULT data %v, want version %d", w.method, res.Data, v1+uint64(i)+1)
+				}
+			}
+		}
+		if d == DialectGo {
+			c.expectNothing()
+			if _, v, _ := srv.Get("doc"); v != v1 || srv.Stats().Mutations != mutations {
+				t.Errorf("version %d (want %d), %d mutations (want %d)", v, v1, srv.Stats().Mutations, mutations)
+			}
+			if v := srv.Set("doc", map[string]any{"a": 1, "b": map[string]any{"c": "x"}}); v != 0 {
+				t.Errorf("Server.Set of the same value = %d, want 0", v)
+			}
+			if v, err := srv.SetIn("doc", "/a", 1); v != 0 || err != nil {
+				t.Errorf("Server.SetIn of the same value = %d, %v; want 0, nil", v, err)
+			}
+		}
+		// A write that changes something is versioned as usual.
+		id := c.call("state.set", map[string]any{"state": "doc", "value": 2})
+		if r, _ := c.answer(id); !r.f.Body.(*wire.Result).Success {
+			t.Fatalf("changing write: %v", r)
+		}
+		if _, v, _ := srv.Get("doc"); v <= v1 {
+			t.Errorf("version %d after a change, want above %d", v, v1)
 		}
 	})
 }

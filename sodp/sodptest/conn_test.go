@@ -398,20 +398,67 @@ func TestPresenceRemovedOnDisconnect(t *testing.T) {
 					t.Errorf("%s: room is %v", e.name, v)
 				}
 			}
-			// A path that is already gone is left alone.
-			p := dial(t, srv)
-			p.callOK("state.presence", map[string]any{"state": "room", "path": "/users/gone", "value": 1})
-			deltaOf(t, w.next())
-			_, before, _ := srv.Get("room")
-			srv.Set("room", map[string]any{})
-			deltaOf(t, w.next())
-			srv.DropConnections()
-			w = dial(t, srv)
-			w.watch(10, "room")
-			if si := w.expect(wire.TypeStateInit).f.Body.(*wire.StateInit); si.Version != before+1 {
-				t.Errorf("version %d after removing a gone path, want %d", si.Version, before+1)
+			// A path that is already gone: the TypeScript server still
+			// publishes its REMOVE, under a new version; the others leave
+			// it alone. Two ways to be gone: another write replaced the
+			// value, or another session's teardown removed the same path.
+			gone := []struct {
+				name  string
+				path  string
+				setup func(p *tclient)
+			}{
+				{"value replaced", "/users/gone", func(p *tclient) {
+					srv.Set("room", map[string]any{"topic": "x"})
+					deltaOf(t, w.next())
+				}},
+				{"shared path", "/users/shared", func(p *tclient) {
+					q := dial(t, srv)
+					q.callOK("state.presence", map[string]any{"state": "room", "path": "/users/shared", "value": 2})
+					deltaOf(t, w.next())
+					q.close()
+					if got := opsString(deltaOf(t, w.next()).Ops); got != "REMOVE /users/shared" {
+						t.Errorf("first teardown %s", got)
+					}
+				}},
+			}
+			for _, g := range gone {
+				p := dial(t, srv)
+				p.callOK("state.presence", map[string]any{"state": "room", "path": g.path, "value": 1})
+				deltaOf(t, w.next())
+				g.setup(p)
+				value, before, _ := srv.Get("room")
+				p.close()
+				// The teardown's DELTA, if any, is queued to w before the
+				// connection leaves Conns, so before the next write's.
+				waitLive(t, srv, 1)
+				if v, _, ok := srv.Get("room"); !ok || !deltaEqual(v, value) {
+					t.Errorf("%s: the teardown changed the room from %v to %v", g.name, value, v)
+				}
+				after := srv.Set("room", map[string]any{"topic": g.name})
+				dl := deltaOf(t, w.next())
+				if d == DialectTS {
+					if got := opsString(dl.Ops); got != "REMOVE "+g.path || dl.Version != before+1 {
+						t.Errorf("%s: %s at version %d, want REMOVE %s at %d", g.name, got, dl.Version, g.path, before+1)
+					}
+					dl = deltaOf(t, w.next())
+				}
+				if dl.Version != after {
+					t.Errorf("%s: DELTA %s at version %d, want the write at %d", g.name, opsString(dl.Ops), dl.Version, after)
+				}
 			}
 		})
+	}
+}
+
+// waitLive waits until exactly n connections are live.
+func waitLive(t *testing.T, srv *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for len(srv.Conns()) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d live connections, want %d", len(srv.Conns()), n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

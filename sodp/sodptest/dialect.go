@@ -128,6 +128,8 @@ type traits struct {
 	unwatchByStream  bool
 	resultVersion    bool // RESULT data is {version}; else nil
 	resultFirst      bool // RESULT is queued before the caller's own DELTA
+	skipUnchanged    bool // a write that changes nothing: no version, no DELTA, RESULT {}
+	presenceAlways   bool // presence teardown sends REMOVE for every entry, present or not
 	failAsError      bool // CALL failures are ERROR frames
 	rate429Error     bool // a rate-limited CALL is an ERROR frame
 	unknownMethod    int
@@ -170,6 +172,7 @@ func traitsOf(d Dialect) *traits {
 			unwatchByStream:  true,
 			resultVersion:    true,
 			resultFirst:      true,
+			skipUnchanged:    true,
 			failAsError:      true,
 			rate429Error:     true,
 			unknownMethod:    400,
@@ -197,6 +200,7 @@ func traitsOf(d Dialect) *traits {
 			rate429Error:     true,
 			unknownMethod:    404,
 			presence:         true,
+			presenceAlways:   true,
 			firstOp:          delta.OpUpdate,
 			perKeyVersions:   true,
 			resume:           resumeSpec,
@@ -270,6 +274,11 @@ func (s *Server) hello() *wire.Hello {
 	}
 	switch cfg.dialect {
 	case DialectGo:
+		// capabilities.jwt names the token algorithm on an auth server.
+		var jwt any = false
+		if auth {
+			jwt = "hs256"
+		}
 		var rate any = int64(0)
 		if cfg.writeRate > 0 || cfg.watchRate > 0 {
 			rate = map[string]any{"writes_per_sec": cfg.writeRate, "watches_per_sec": cfg.watchRate}
@@ -284,7 +293,7 @@ func (s *Server) hello() *wire.Hello {
 				"max_watches":  int64(0),
 				"rate_limit":   rate,
 				"backpressure": int64(queueLimit),
-				"jwt":          auth,
+				"jwt":          jwt,
 			},
 		}
 	case DialectRust:

@@ -2,6 +2,7 @@ package sodptest
 
 import (
 	"bytes"
+	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -319,6 +320,10 @@ func (c *Conn) onCall(f wire.Frame) {
 	}
 	args := b.Args
 	key, _ := args["state"].(string)
+	if key == "" {
+		c.callFail(b.CallID, 400, b.Method+`: "state" must name a key`)
+		return
+	}
 	if code, msg := c.checkKey(key, true); code != 0 {
 		c.callFail(b.CallID, code, msg)
 		return
@@ -371,6 +376,11 @@ func (c *Conn) onCall(f wire.Frame) {
 		before = result
 	}
 	v, err := s.mutate(key, fn, before)
+	if errors.Is(err, errUnchanged) {
+		// No version was assigned: the answer says nothing about one.
+		c.sendFrame(wire.Frame{Type: wire.TypeResult, Body: &wire.Result{CallID: b.CallID, Success: true, Data: map[string]any{}}})
+		return
+	}
 	if err != nil {
 		c.callFail(b.CallID, 400, err.Error())
 		return
@@ -397,12 +407,14 @@ func containsPresence(l []presenceEntry, e presenceEntry) bool {
 	return false
 }
 
-// callFail reports a failed CALL in the dialect's form.
+// callFail reports a failed CALL in the dialect's form: an ERROR frame, or
+// RESULT success:false whose data is the message string (with the code in
+// "code").
 func (c *Conn) callFail(callID string, code int, msg string) {
 	tr := c.s.tr
 	if tr.failAsError || (code == 429 && tr.rate429Error) {
 		c.sendError(0, code, msg)
 		return
 	}
-	c.sendFrame(wire.Frame{Type: wire.TypeResult, Body: &wire.Result{CallID: callID, Message: msg, Code: code}})
+	c.sendFrame(wire.Frame{Type: wire.TypeResult, Body: &wire.Result{CallID: callID, Data: msg, Code: code}})
 }

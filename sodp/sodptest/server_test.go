@@ -61,6 +61,10 @@ func TestHello(t *testing.T) {
 					t.Errorf("Go capabilities lack %q: %v", k, caps)
 				}
 			}
+			// On an auth server jwt names the algorithm.
+			if caps["jwt"] != "hs256" {
+				t.Errorf("Go capabilities.jwt = %#v, want \"hs256\"", caps["jwt"])
+			}
 		case DialectRust:
 			if _, ok := raw["protocol"]; ok {
 				t.Error("Rust HELLO has a protocol field")

@@ -23,7 +23,11 @@
 //
 // Versions come from one counter per server (per key for DialectTS); every
 // mutation, from a client or from the test, takes the next one, even when
-// the value does not change, and is delivered as a DELTA.
+// the value does not change, and is delivered as a DELTA — except with
+// DialectGo, where a write that changes nothing takes no version, sends no
+// DELTA and is answered RESULT {}. A failed call answered by RESULT
+// success:false (DialectSpec, DialectTS) carries its message string in
+// "data".
 package sodptest
 
 import (

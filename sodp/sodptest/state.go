@@ -48,6 +48,10 @@ type mutation func(old any, initialized bool) (value any, del bool, err error)
 // is already gone).
 var errNoOp = errors.New("sodptest: nothing to change")
 
+// errUnchanged reports a write that left the value as it was, in the
+// dialects that then assign no version and send no DELTA.
+var errUnchanged = errors.New("sodptest: the value did not change")
+
 // logged returns the entries RESUME may use.
 func (s *Server) logged(k *keyState) []logEntry {
 	n := s.cfg.deltaLog
@@ -71,7 +75,10 @@ func (s *Server) mutate(key string, fn mutation, before func(version uint64)) (u
 // and queues it to every subscriber, in that order, so every connection
 // sees a key's DELTAs in version order. before, when not nil, runs after the
 // version is assigned and before the fan-out. Deleting a key that holds no
-// value changes nothing and returns its current version. s.mu must be held.
+// value changes nothing and returns its current version. In the dialects
+// that skip unchanged writes (DialectGo), a write whose diff is empty
+// assigns no version, sends nothing, skips before and returns 0 and
+// errUnchanged. s.mu must be held.
 func (s *Server) mutateLocked(key string, fn mutation, before func(version uint64)) (uint64, error) {
 	k := s.keys[key]
 	if k == nil {
@@ -101,10 +108,27 @@ func (s *Server) mutateLocked(key string, fn mutation, before func(version uint6
 		ops = []delta.Op{{Op: s.tr.firstOp, Path: "/", Value: val}}
 	default:
 		ops = s.shapeOps(delta.Diff(old, val))
+		if len(ops) == 0 && s.tr.skipUnchanged {
+			return 0, errUnchanged
+		}
 	}
 	if ops == nil {
 		ops = []delta.Op{}
 	}
+	k.value, k.initialized = val, !del
+	v := s.publishLocked(key, k, ops, before)
+	if del && s.tr.perKeyVersions {
+		// The TypeScript server forgets the key: its next write is version 1.
+		k.version, k.log = 0, nil
+	}
+	s.log.Debug("sodptest: mutation", "key", key, "version", v, "ops", len(ops), "deleted", del)
+	return v, nil
+}
+
+// publishLocked gives k, whose value is already changed, the next version,
+// logs ops under it, runs before (when not nil) and queues the DELTA to
+// every subscriber of key. It returns the version. s.mu must be held.
+func (s *Server) publishLocked(key string, k *keyState, ops []delta.Op, before func(version uint64)) uint64 {
 	prev := k.version
 	var v uint64
 	if s.tr.perKeyVersions {
@@ -113,16 +137,12 @@ func (s *Server) mutateLocked(key string, fn mutation, before func(version uint6
 		s.version++
 		v = s.version
 	}
-	k.value, k.version, k.initialized = val, v, !del
+	k.version = v
 	if n := s.cfg.deltaLog; n > 0 {
 		k.log = append(k.log, logEntry{prev: prev, version: v, ops: ops})
 		if len(k.log) >= 2*n {
 			k.log = slices.Clone(k.log[len(k.log)-n:])
 		}
-	}
-	if del && s.tr.perKeyVersions {
-		// The TypeScript server forgets the key: its next write is version 1.
-		k.version, k.log = 0, nil
 	}
 	s.count(func(st *Stats) { st.Mutations++ })
 	if before != nil {
@@ -131,8 +151,7 @@ func (s *Server) mutateLocked(key string, fn mutation, before func(version uint6
 	for _, sub := range s.subs[key] {
 		sub.conn.sendFrame(deltaFrame(sub.stream, key, v, ops))
 	}
-	s.log.Debug("sodptest: mutation", "key", key, "version", v, "ops", len(ops), "deleted", del)
-	return v, nil
+	return v
 }
 
 // shapeOps rewrites diff paths without ~0/~1 escaping for the dialects that
@@ -249,11 +268,35 @@ func (s *Server) dropConnLocked(c *Conn) {
 	}
 	s.unsubscribeLocked(c, func(*subscription) bool { return true })
 	for _, p := range c.presence {
+		if s.tr.presenceAlways {
+			s.publishRemoveLocked(p.key, p.pointer)
+			continue
+		}
 		if _, err := s.mutateLocked(p.key, removeAt(p.pointer), nil); err == nil {
 			s.log.Debug("sodptest: presence removed", "conn", c.id, "key", p.key, "path", p.pointer)
 		}
 	}
 	c.presence = nil
+}
+
+// publishRemoveLocked removes pointer from key's value, if it is there, and
+// broadcasts REMOVE pointer under a new version either way, as the
+// TypeScript server does for every presence entry of a session that ended.
+// A key that holds no value keeps holding none. s.mu must be held.
+func (s *Server) publishRemoveLocked(key, pointer string) {
+	k := s.keys[key]
+	if k == nil {
+		k = &keyState{}
+		s.keys[key] = k
+	}
+	ops := []delta.Op{{Op: delta.OpRemove, Path: pointer}}
+	if k.initialized {
+		if nv, _, err := delta.Apply(k.value, ops); err == nil {
+			k.value = nv
+		}
+	}
+	v := s.publishLocked(key, k, ops, nil)
+	s.log.Debug("sodptest: presence REMOVE published", "key", key, "version", v, "path", pointer)
 }
 
 // allocStream returns the connection's next own stream id. Only the
@@ -323,8 +366,8 @@ func removeAt(ptr string) mutation {
 			return nil, false, errNoOp
 		}
 		nv, del, err := delta.Apply(old, []delta.Op{{Op: delta.OpRemove, Path: ptr}})
-		if err != nil {
-			return nil, false, errNoOp
+		if err != nil || !del && delta.Equal(nv, old) {
+			return nil, false, errNoOp // the path is not there
 		}
 		return nv, del, nil
 	}
@@ -368,10 +411,12 @@ func mustNormalize(method string, v any) any {
 
 // Set replaces key's value, as the state.set method does, and returns the
 // new version. Watchers receive a DELTA (ADD or UPDATE "/" when the key held
-// no value, the diff otherwise). value may be any value the wire encoder
-// accepts (structs with msgpack tags included); it is copied. Set panics if
-// value cannot be encoded. Keys are not validated, so a test can store a key
-// no client may name.
+// no value, the diff otherwise). For DialectGo, as for every write there, a
+// Set that leaves the value as it was assigns no version, sends no DELTA and
+// returns 0; the other dialects send an empty DELTA with a new version.
+// value may be any value the wire encoder accepts (structs with msgpack tags
+// included); it is copied. Set panics if value cannot be encoded. Keys are
+// not validated, so a test can store a key no client may name.
 func (s *Server) Set(key string, value any) uint64 {
 	v, _ := s.mutate(key, setValue(mustNormalize("Set", value)), nil)
 	return v
@@ -379,8 +424,9 @@ func (s *Server) Set(key string, value any) uint64 {
 
 // Patch merges patch into key's value as the state.patch method does (top
 // level; recursively into nested maps for DialectRust) and returns the new
-// version. A key without a map value is treated as an empty map. A nil field
-// value sets the field to nil. Patch panics if patch cannot be encoded.
+// version (0 for DialectGo when nothing changed, as for Set). A key without
+// a map value is treated as an empty map. A nil field value sets the field
+// to nil. Patch panics if patch cannot be encoded.
 func (s *Server) Patch(key string, patch map[string]any) uint64 {
 	p, _ := mustNormalize("Patch", patch).(map[string]any)
 	if p == nil {
@@ -392,16 +438,19 @@ func (s *Server) Patch(key string, patch map[string]any) uint64 {
 
 // SetIn sets the location named by the JSON Pointer (RFC 6901; "" and "/"
 // mean the whole value) to value, creating missing parents as objects or
-// arrays, and returns the new version. Unlike the Go dialect's state.set_in,
-// the pointer is always a JSON Pointer. A malformed pointer or an array
-// index past the end is an error and changes nothing. SetIn panics if value
-// cannot be encoded.
+// arrays, and returns the new version (0 for DialectGo when nothing
+// changed, as for Set). Unlike the Go dialect's state.set_in, the pointer is
+// always a JSON Pointer. A malformed pointer or an array index past the end
+// is an error and changes nothing. SetIn panics if value cannot be encoded.
 func (s *Server) SetIn(key, pointer string, value any) (uint64, error) {
 	segs, err := delta.ParsePointer(pointer)
 	if err != nil {
 		return 0, fmt.Errorf("sodptest: SetIn: %w", err)
 	}
 	v, err := s.mutate(key, setAt(segs, mustNormalize("SetIn", value)), nil)
+	if errors.Is(err, errUnchanged) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("sodptest: SetIn: %w", err)
 	}

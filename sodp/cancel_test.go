@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,10 +27,13 @@ func TestDialContextEnds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	c, err := sodp.Dial(ctx, deadURL(t), fastOpts()...)
+	c, err := sodp.Dial(ctx, deadURL(t), append(fastOpts(), sodp.WithRetryOnFailedConnect())...)
 	if err == nil {
 		c.Close()
 		t.Fatal("Dial to a dead port succeeded")
+	}
+	if strings.Count(err.Error(), "sodp:") != 1 {
+		t.Errorf("error %q has not exactly one sodp: prefix", err)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)

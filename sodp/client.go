@@ -3,7 +3,7 @@ package sodp
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strings"
 
 	"github.com/sodp-go/client/internal/session"
 )
@@ -19,16 +19,21 @@ type Client struct {
 }
 
 // New returns a Client that connects to url in the background and keeps
-// reconnecting (with back-off) until Close. url is ws://, wss://, or the
-// aliases sodp:// and sodps:// (default port 7777). New fails only for an
-// invalid URL. Use Ready to wait for the first connection.
+// trying, with back-off, until Close: a failed first attempt is retried
+// like a lost connection. url is ws://, wss://, or the aliases sodp:// and
+// sodps:// (default port 7777). New fails only for an invalid URL
+// (ErrInvalidURL) or option (ErrInvalidOption), and then starts nothing.
+// Use Ready to wait for the first connection, and Events or WithLogger to
+// see failed attempts.
 func New(url string, opts ...Option) (*Client, error) {
-	cfg := session.Config{Endpoints: []string{url}}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
+	o, err := apply(url, opts)
+	if err != nil {
+		return nil, err
 	}
+	return newClient(o.cfg)
+}
+
+func newClient(cfg session.Config) (*Client, error) {
 	s, err := session.New(cfg)
 	if err != nil {
 		return nil, err
@@ -37,21 +42,34 @@ func New(url string, opts ...Option) (*Client, error) {
 }
 
 // Dial connects to url and returns once the session is live: HELLO
-// received and, when the server asks for a token, AUTH_OK. If ctx ends
-// first, or a terminal error (such as ErrUnauthorized) occurs, Dial closes
-// the client and returns the error. Connection attempts that fail for
-// other reasons are retried with back-off until ctx ends.
+// received and, when the server asks for a token, AUTH_OK. When the first
+// connection attempt fails (a refused connection, a failed handshake, an
+// unreachable host; with WithEndpoints, one attempt on each endpoint),
+// Dial returns that attempt's error at once. With WithRetryOnFailedConnect
+// it retries with back-off instead, until an attempt succeeds, a terminal
+// error (such as ErrUnauthorized) occurs or ctx ends. Whenever Dial fails
+// it has closed the client; invalid URLs and options fail as for New.
+// Once Dial has returned a client, that client reconnects after any later
+// loss of connection, as one made by New does.
 func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	if ctx == nil {
 		return nil, errors.New("sodp: Dial: nil context")
 	}
-	c, err := New(url, opts...)
+	o, err := apply(url, opts)
+	if err != nil {
+		return nil, err
+	}
+	o.cfg.FailFast = !o.retry
+	c, err := newClient(o.cfg)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.Ready(ctx); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("sodp: dial %s: %w", session.RedactURL(url), err)
+		if strings.HasPrefix(err.Error(), "sodp: dial ") {
+			return nil, err // the attempt's error names the URL already
+		}
+		return nil, session.Wrap(err, "dial "+session.RedactURL(url))
 	}
 	return c, nil
 }

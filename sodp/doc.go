@@ -18,9 +18,10 @@
 //
 // # Connecting
 //
-// Dial returns a live client; New returns at once and connects in the
-// background (Ready waits). Either way the client stays connected until
-// Close: a lost connection is re-dialled with jittered exponential back-off
+// Dial returns a live client, or the first connection attempt's error
+// (WithRetryOnFailedConnect makes it keep trying until its context ends);
+// New returns at once and keeps trying in the background (Ready waits).
+// Either way, once connected, the client stays connected until Close: a lost connection is re-dialled with jittered exponential back-off
 // (WithBackoff), through every endpoint given (WithEndpoints). Tokens come
 // from WithToken or, refreshed on every connection, WithTokenProvider. A
 // connection that shows no traffic for two heartbeat intervals

@@ -47,6 +47,10 @@ var (
 	// ErrDesync: a delta did not apply to the local copy of a key; the key
 	// is being re-synchronised. Reported on Events.
 	ErrDesync = session.ErrDesync
+	// ErrInvalidURL: a URL given to Dial, New or WithEndpoints that is not
+	// a ws://, wss://, sodp:// or sodps:// URL with a host and without
+	// user information. Nothing is started.
+	ErrInvalidURL = session.ErrInvalidURL
 )
 
 // ServerError is an error reported by the server, as an ERROR frame or a

@@ -3,6 +3,8 @@ package sodp
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -12,14 +14,58 @@ import (
 	"github.com/sodp-go/client/internal/session"
 )
 
-// Option configures a Client. Each option documents its default.
-type Option func(*session.Config)
+// ErrInvalidOption: an option given to Dial or New is out of range or
+// contradicts another (WithBackoff(5*time.Second, time.Second), a
+// negative duration or size). Dial and New then return it, naming the
+// option, and start nothing.
+var ErrInvalidOption = errors.New("sodp: invalid option")
+
+// Option configures a Client. Each option documents its default and the
+// values it accepts; Dial and New refuse any other value with
+// ErrInvalidOption instead of adjusting it.
+type Option func(*options)
+
+// options collects what the options set.
+type options struct {
+	cfg   session.Config
+	retry bool  // WithRetryOnFailedConnect
+	err   error // the first invalid option
+}
+
+func (o *options) invalid(format string, args ...any) {
+	if o.err == nil {
+		o.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+	}
+}
+
+// positive records an invalid option unless d > 0.
+func (o *options) positive(name string, d time.Duration) bool {
+	if d <= 0 {
+		o.invalid("%s(%v): the duration must be positive", name, d)
+		return false
+	}
+	return true
+}
+
+// apply runs opts over a fresh configuration for url.
+func apply(url string, opts []Option) (*options, error) {
+	o := &options{cfg: session.Config{Endpoints: []string{url}}}
+	for _, f := range opts {
+		if f != nil {
+			f(o)
+		}
+	}
+	if o.err != nil {
+		return nil, o.err
+	}
+	return o, nil
+}
 
 // WithToken sets a fixed JWT sent in AUTH when the server asks for one.
 // A 401 with a fixed token is terminal: the client stops reconnecting and
 // everything waiting fails with ErrUnauthorized. Default: no token.
 func WithToken(token string) Option {
-	return func(c *session.Config) { c.Token = token }
+	return func(o *options) { o.cfg.Token = token }
 }
 
 // WithTokenProvider sets a function called for a fresh token before every
@@ -27,96 +73,146 @@ func WithToken(token string) Option {
 // a 401 the client reconnects with a new token; a second 401 in a row is
 // terminal. It takes precedence over WithToken. Default: none.
 func WithTokenProvider(f func(context.Context) (string, error)) Option {
-	return func(c *session.Config) { c.TokenProvider = f }
+	return func(o *options) { o.cfg.TokenProvider = f }
 }
 
 // WithLogger sets the logger for connection events and server errors.
 // Tokens never appear in logs. Default: discard everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *session.Config) { c.Logger = l }
+	return func(o *options) { o.cfg.Logger = l }
 }
 
-// WithCallTimeout bounds calls whose context has no deadline. Default: 30 s.
+// WithCallTimeout bounds calls whose context has no deadline; a call it
+// ends fails with an error that says the client's call timeout ended it
+// and matches context.DeadlineExceeded. d must be positive. Default: 30 s.
 func WithCallTimeout(d time.Duration) Option {
-	return func(c *session.Config) { c.CallTimeout = d }
+	return func(o *options) {
+		if o.positive("WithCallTimeout", d) {
+			o.cfg.CallTimeout = d
+		}
+	}
 }
 
 // WithHeartbeat sets how often the client sends a HEARTBEAT and a WebSocket
 // ping; a connection with no inbound traffic for two intervals is declared
-// dead and re-dialled. Default: 25 s.
+// dead and re-dialled. d must be positive. Default: 25 s.
 func WithHeartbeat(d time.Duration) Option {
-	return func(c *session.Config) { c.Heartbeat = d }
+	return func(o *options) {
+		if o.positive("WithHeartbeat", d) {
+			o.cfg.Heartbeat = d
+		}
+	}
 }
 
 // WithHandshakeTimeout bounds dialing plus waiting for HELLO (and AUTH_OK).
-// Default: 10 s.
+// d must be positive. Default: 10 s.
 func WithHandshakeTimeout(d time.Duration) Option {
-	return func(c *session.Config) { c.HandshakeTime = d }
+	return func(o *options) {
+		if o.positive("WithHandshakeTimeout", d) {
+			o.cfg.HandshakeTime = d
+		}
+	}
 }
 
 // WithBackoff sets the reconnection back-off: the first retry waits about
 // min, each failed attempt doubles the wait up to max, and random jitter
-// (up to a quarter of the wait, at most 500 ms) is added. Default: 1 s to
-// 30 s.
+// (up to a quarter of the wait, at most 500 ms) is added. min must be
+// positive and max at least min. Default: 1 s to 30 s.
 func WithBackoff(min, max time.Duration) Option {
-	return func(c *session.Config) { c.BackoffMin, c.BackoffMax = min, max }
+	return func(o *options) {
+		switch {
+		case min <= 0:
+			o.invalid("WithBackoff(%v, %v): min must be positive", min, max)
+		case max < min:
+			o.invalid("WithBackoff(%v, %v): max is below min", min, max)
+		default:
+			o.cfg.BackoffMin, o.cfg.BackoffMax = min, max
+		}
+	}
 }
 
 // WithoutReconnect makes a lost connection terminal: the client fails with
-// ErrConnectionLost instead of dialing again. Before the first successful
-// connection, attempts are still retried until Ready's or Dial's context
-// ends. Default: reconnect forever.
+// ErrConnectionLost instead of dialing again. It does not change how the
+// first connection is made (see Dial, New and WithRetryOnFailedConnect).
+// Default: reconnect forever.
 func WithoutReconnect() Option {
-	return func(c *session.Config) { c.NoReconnect = true }
+	return func(o *options) { o.cfg.NoReconnect = true }
+}
+
+// WithRetryOnFailedConnect makes Dial keep trying when its first
+// connection attempt fails, with back-off (WithBackoff), until one
+// succeeds, a terminal error occurs or Dial's context ends — what New
+// always does. Default: Dial returns the first attempt's error (after one
+// attempt on each endpoint).
+func WithRetryOnFailedConnect() Option {
+	return func(o *options) { o.retry = true }
 }
 
 // WithEndpoints adds further server URLs; connection attempts go through
 // the URL given to Dial or New and these in turn. Default: none.
 func WithEndpoints(urls ...string) Option {
-	return func(c *session.Config) { c.Endpoints = append(c.Endpoints, urls...) }
+	return func(o *options) { o.cfg.Endpoints = append(o.cfg.Endpoints, urls...) }
 }
 
 // WithMaxMessageSize limits the size of one message in each direction: a
 // call that would encode larger fails locally with ErrTooLarge (nothing is
 // sent and the connection stays up), and a larger incoming message drops
-// the connection. Zero means the default; a negative value means no limit.
-// Default: 1 MiB, except for calls to a server recognised as the Go SODP
-// server, which closes the connection (1009) on any message over 64 KiB:
-// there the outbound default is 64 KiB. A value set here applies to every
-// server.
+// the connection. n must be positive. Default: 1 MiB, except for calls to
+// a server recognised as the Go SODP server, which closes the connection
+// (1009) on any message over 64 KiB: there the outbound default is 64 KiB.
+// A value set here applies to every server.
 func WithMaxMessageSize(n int64) Option {
-	return func(c *session.Config) { c.MaxMessageSize = n }
+	return func(o *options) {
+		if n <= 0 {
+			o.invalid("WithMaxMessageSize(%d): the size must be positive", n)
+			return
+		}
+		o.cfg.MaxMessageSize = n
+	}
 }
 
 // WithDialer sets the WebSocket dialer (proxy, buffer sizes, net dialer).
 // Default: a dialer with the handshake timeout and the environment's proxy.
 func WithDialer(d *websocket.Dialer) Option {
-	return func(c *session.Config) { c.Dialer = d }
+	return func(o *options) { o.cfg.Dialer = d }
 }
 
 // WithHeader adds HTTP headers to the WebSocket handshake. Default: none.
 func WithHeader(h http.Header) Option {
-	return func(c *session.Config) { c.Header = h.Clone() }
+	return func(o *options) { o.cfg.Header = h.Clone() }
 }
 
 // WithTLSConfig sets the TLS configuration for wss:// and sodps:// URLs.
 // Default: Go's defaults, which verify the server's certificate against
 // the system roots.
 func WithTLSConfig(cfg *tls.Config) Option {
-	return func(c *session.Config) { c.TLSConfig = cfg }
+	return func(o *options) { o.cfg.TLSConfig = cfg }
 }
 
 // WithEventBuffer sets the capacity of the Events channel. When the reader
 // falls behind, events are dropped (counted in Event.Dropped) except the
-// latest state change, which is kept until it can be delivered.
-// Default: 64.
+// latest state change, which is kept until it can be delivered. n must
+// be positive. Default: 64.
 func WithEventBuffer(n int) Option {
-	return func(c *session.Config) { c.EventBuffer = n }
+	return func(o *options) {
+		if n <= 0 {
+			o.invalid("WithEventBuffer(%d): the size must be positive", n)
+			return
+		}
+		o.cfg.EventBuffer = n
+	}
 }
 
 // WithOutboundQueue sets how many frames may wait to be written; a
 // connection whose queue fills is stalled and is dropped. The queue grows
-// on demand, so an idle connection holds almost nothing. Default: 16384.
+// on demand, so an idle connection holds almost nothing. n must be
+// positive. Default: 16384.
 func WithOutboundQueue(n int) Option {
-	return func(c *session.Config) { c.OutboundQueue = n }
+	return func(o *options) {
+		if n <= 0 {
+			o.invalid("WithOutboundQueue(%d): the size must be positive", n)
+			return
+		}
+		o.cfg.OutboundQueue = n
+	}
 }

@@ -60,7 +60,7 @@ func NormalizeURL(raw string) (string, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", fmt.Errorf("sodp: invalid URL: %w", err)
+		return "", fmt.Errorf("%w: %w", ErrInvalidURL, err)
 	}
 	shown := redactURL(raw)
 	scheme := strings.ToLower(u.Scheme)
@@ -70,14 +70,14 @@ func NormalizeURL(raw string) (string, error) {
 	case "sodps", "wss":
 		u.Scheme = "wss"
 	default:
-		return "", fmt.Errorf("sodp: invalid URL %q: scheme must be ws, wss, sodp or sodps", shown)
+		return "", fmt.Errorf("%w %q: scheme must be ws, wss, sodp or sodps", ErrInvalidURL, shown)
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("sodp: invalid URL %q: no host", shown)
+		return "", fmt.Errorf("%w %q: no host", ErrInvalidURL, shown)
 	}
 	if u.User != nil {
 		// The WebSocket dialer refuses such URLs on every attempt.
-		return "", fmt.Errorf("sodp: invalid URL %q: user information is not allowed in a WebSocket URL (use WithToken or WithHeader)", shown)
+		return "", fmt.Errorf("%w %q: user information is not allowed in a WebSocket URL (use WithToken or WithHeader)", ErrInvalidURL, shown)
 	}
 	if (scheme == "sodp" || scheme == "sodps") && u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), "7777")

@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. The public package re-exports them.
@@ -23,6 +24,7 @@ var (
 	ErrNotSupported   = errors.New("sodp: not supported by this server")
 	ErrProtocol       = errors.New("sodp: protocol error")
 	ErrDesync         = errors.New("sodp: local copy out of sync; re-synchronising")
+	ErrInvalidURL     = errors.New("sodp: invalid URL")
 )
 
 // Attribution says how an error frame was matched to the request it fails.
@@ -133,3 +135,31 @@ func (e *CloseError) Error() string {
 
 // Is matches ErrTooLarge for close code 1009.
 func (e *CloseError) Is(target error) bool { return e.Code == 1009 && target == ErrTooLarge }
+
+// Detail returns err's message without the "sodp: " prefix, for messages
+// that embed it after their own prefix.
+func Detail(err error) string { return strings.TrimPrefix(err.Error(), "sodp: ") }
+
+// Wrap returns an error reading "sodp: what: " and err's message (without
+// a second "sodp: "), that unwraps to err.
+func Wrap(err error, what string) error {
+	return &wrapped{msg: "sodp: " + what + ": " + Detail(err), err: err}
+}
+
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (e *wrapped) Error() string { return e.msg }
+func (e *wrapped) Unwrap() error { return e.err }
+
+// withCause reads as primary's message with cause's detail in
+// parentheses, and matches both.
+type withCause struct {
+	msg            string
+	primary, cause error
+}
+
+func (e *withCause) Error() string   { return e.msg }
+func (e *withCause) Unwrap() []error { return []error{e.primary, e.cause} }

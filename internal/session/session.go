@@ -257,7 +257,7 @@ func (s *Session) Ready(ctx context.Context) error {
 				// Say why the session is not live (an untrusted
 				// certificate, a refused connection…), not only that the
 				// wait ended.
-				return fmt.Errorf("%w (last connection attempt: %w)", ctx.Err(), last)
+				return &withCause{msg: ctx.Err().Error() + " (last connection attempt: " + Detail(last) + ")", primary: ctx.Err(), cause: last}
 			}
 			return ctx.Err()
 		}
@@ -489,6 +489,22 @@ func (s *Session) scheduleRedial() {
 		return
 	}
 	s.failures++
+	if s.cfg.FailFast && !s.everLive && s.failures >= len(s.cfg.Endpoints) {
+		s.mu.Lock()
+		err := s.lastErr
+		s.mu.Unlock()
+		if err == nil {
+			err = ErrConnectionLost
+		}
+		s.fail(err)
+		return
+	}
+	if s.cfg.FailFast && !s.everLive {
+		// One attempt on each endpoint first, without waiting.
+		s.ph = phBackoff
+		s.backoff.Reset(0)
+		return
+	}
 	d := s.cfg.BackoffMin
 	for i := 1; i < s.failures && d < s.cfg.BackoffMax; i++ {
 		d *= 2

@@ -168,16 +168,19 @@ type Stats struct {
 // Config holds everything the session needs; the public package fills it
 // from options.
 type Config struct {
-	Endpoints      []string
-	Token          string
-	TokenProvider  func(context.Context) (string, error)
-	Logger         *slog.Logger
-	CallTimeout    time.Duration
-	Heartbeat      time.Duration
-	HandshakeTime  time.Duration
-	BackoffMin     time.Duration
-	BackoffMax     time.Duration
-	NoReconnect    bool
+	Endpoints     []string
+	Token         string
+	TokenProvider func(context.Context) (string, error)
+	Logger        *slog.Logger
+	CallTimeout   time.Duration
+	Heartbeat     time.Duration
+	HandshakeTime time.Duration
+	BackoffMin    time.Duration
+	BackoffMax    time.Duration
+	NoReconnect   bool
+	// FailFast makes the session fail with the attempt's error when, before
+	// it was ever live, one attempt on every endpoint has failed.
+	FailFast       bool
 	MaxMessageSize int64
 	Dialer         *websocket.Dialer
 	Header         http.Header

@@ -147,5 +147,10 @@ func (c *Client) Server() *ServerInfo { return c.s.Server() }
 // Stats are counters since the client was created; see the field comments.
 type Stats = session.Stats
 
+// OtherErrorCode is the key of Stats.ErrorsByCode that counts server
+// errors whose code is neither 0 (no code given) nor between 100 and 599:
+// the map holds at most 502 entries, whatever codes a server sends.
+const OtherErrorCode = session.OtherErrorCode
+
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() Stats { return c.s.Stats() }

@@ -474,3 +474,60 @@ func TestNilDeltaResyncs(t *testing.T) {
 		})
 	}
 }
+
+// An ERROR or a failed RESULT with a mistyped field still reaches the
+// waiting call with what could be read.
+func TestMistypedErrorFieldsReachTheCall(t *testing.T) {
+	answers := map[string]func(callID string) []byte{
+		"RESULT": func(id string) []byte {
+			return frameBytes(t, wire.TypeResult, 0, map[string]any{"call_id": id, "success": false, "code": "403", "message": 12345})
+		},
+		"ERROR": func(string) []byte {
+			return frameBytes(t, wire.TypeError, 0, map[string]any{"code": "403", "message": 12345})
+		},
+	}
+	for name, answer := range answers {
+		t.Run(name, func(t *testing.T) {
+			srv := serveFrames(t, func(f wire.Frame, send func([]byte)) {
+				if call, ok := f.Body.(*wire.Call); ok {
+					send(answer(call.CallID))
+				}
+			})
+			c := dial(t, srv.URL)
+			events := collectEvents(c)
+			_, err := c.Call(ctxT(t), "state.set", map[string]any{"state": "k", "value": 1})
+			var se *sodp.ServerError
+			if !errors.As(err, &se) || se.Code != 403 || se.Message != "12345" || !errors.Is(err, sodp.ErrForbidden) {
+				t.Fatalf("Call: %v, want the server's 403", err)
+			}
+			eventually(t, "a protocol error reported for the mistyped fields", func() bool {
+				for _, ev := range events.snapshot() {
+					if errors.Is(ev.Err, sodp.ErrProtocol) {
+						return true
+					}
+				}
+				return false
+			})
+		})
+	}
+}
+
+// However many distinct codes a server sends, ErrorsByCode stays small.
+func TestErrorsByCodeBounded(t *testing.T) {
+	srv := newServer(t)
+	c := dial(t, srv.URL)
+	conn := srv.Conns()[0]
+	const n = 2000
+	for i := range n {
+		conn.Send(0x07, 0, map[string]any{"code": 1000 + i, "message": "odd"})
+		if i%200 == 199 { // within the server's queue limit
+			eventually(t, "errors counted", func() bool { return c.Stats().Errors == uint64(i+1) })
+		}
+	}
+	conn.Send(0x07, 0, map[string]any{"code": 403, "message": "forbidden"})
+	eventually(t, "errors counted", func() bool { return c.Stats().Errors == n+1 })
+	by := c.Stats().ErrorsByCode
+	if len(by) != 2 || by[sodp.OtherErrorCode] != n || by[403] != 1 {
+		t.Fatalf("ErrorsByCode has %d entries: 403: %d, other: %d", len(by), by[403], by[sodp.OtherErrorCode])
+	}
+}

@@ -229,8 +229,25 @@ func (s *Session) sendCall(pc *pendingCall) {
 // cancelCall gives up on a call whose caller left. A call already sent
 // keeps its place in the request FIFO so the server's answer is still
 // matched to it.
+//
+// Only a placeholder stays: the encoded arguments are released, and when
+// more than maxAbandonedCalls placeholders wait (a server that answers
+// nothing), the oldest is dropped.
 func (s *Session) cancelCall(pc *pendingCall) {
 	pc.finished = true
+	pc.body, pc.adapt = nil, nil
+	abandoned, oldest := 0, -1
+	for i, r := range s.requests {
+		if r.kind == reqCall && r.call.finished {
+			if oldest < 0 {
+				oldest = i
+			}
+			abandoned++
+		}
+	}
+	if abandoned > maxAbandonedCalls {
+		s.requests = slices.Delete(s.requests, oldest, oldest+1)
+	}
 	for i, q := range s.queued {
 		if q == pc {
 			s.queued = append(s.queued[:i], s.queued[i+1:]...)
@@ -465,8 +482,16 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 	s.keyRefused(key, se)
 }
 
+// OtherErrorCode is the Stats.ErrorsByCode entry that counts the errors
+// whose code is neither 0 (none given) nor between 100 and 599, so that a
+// server sending ever new codes cannot grow the map.
+const OtherErrorCode = -1
+
 func (s *Session) countError(code int) {
 	s.stats.errors.Add(1)
+	if code != 0 && (code < 100 || code > 599) {
+		code = OtherErrorCode
+	}
 	s.mu.Lock()
 	s.byCode[code]++
 	s.mu.Unlock()

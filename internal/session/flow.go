@@ -9,6 +9,10 @@ const (
 	maxKeysInFlight  = 256 // keys of WATCH/RESUME requests waiting for their first answer
 	maxWatchChunk    = 64  // keys in one multi-key WATCH frame
 	maxCallsInFlight = 256 // calls waiting for their RESULT
+	// Calls whose caller gave up keep a placeholder in the request FIFO so
+	// that a late answer is not matched to a later request; at most this
+	// many.
+	maxAbandonedCalls = 256
 )
 
 // subRequest is a WATCH (of one or more keys) or a RESUME not sent yet.

@@ -11,8 +11,16 @@ import (
 // onFrame dispatches one frame read from the current connection.
 func (s *Session) onFrame(f wire.Frame, err error) {
 	if err != nil {
-		s.onDecodeError(f, err)
-		return
+		switch f.Body.(type) {
+		case *wire.Error, *wire.Result:
+			// A field had the wrong type; what could be read still
+			// answers the request it belongs to.
+			s.stats.decodeErrors.Add(1)
+			s.reportErr(fmt.Errorf("%w: %w", ErrProtocol, err))
+		default:
+			s.onDecodeError(f, err)
+			return
+		}
 	}
 	switch b := f.Body.(type) {
 	case *wire.Hello:

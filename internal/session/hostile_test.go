@@ -2,7 +2,10 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,6 +61,47 @@ func TestUnsolicitedStateInitNotKept(t *testing.T) {
 	onActor(t, s, func() {
 		if len(s.streams) != 0 || len(s.keys) != 0 {
 			t.Errorf("%d streams and %d keys kept", len(s.streams), len(s.keys))
+		}
+	})
+}
+
+// Calls whose caller gave up release their arguments, and the
+// placeholders they leave for a server that never answers are bounded.
+func TestAbandonedCallsReleased(t *testing.T) {
+	srv := sodptest.NewServer()
+	defer srv.Close()
+	s := liveSession(t, srv)
+	srv.Conns()[0].Pause() // answers nothing from now on
+	pad := strings.Repeat("x", 4<<10)
+	const rounds, perRound = 3, 150
+	for range rounds {
+		var wg sync.WaitGroup
+		for range perRound {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				if _, err := s.Call(ctx, CallSpec{Method: "state.set", Args: map[string]any{"state": "k", "value": pad}}); !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("call: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if n := s.Stats().CallsSent; n != rounds*perRound {
+		t.Fatalf("%d calls sent, want %d", n, rounds*perRound)
+	}
+	onActor(t, s, func() {
+		held, calls := 0, 0
+		for _, r := range s.requests {
+			if r.kind == reqCall {
+				calls++
+				held += len(r.call.body)
+			}
+		}
+		if calls > maxAbandonedCalls || held != 0 {
+			t.Errorf("%d abandoned calls wait, holding %d bytes of arguments", calls, held)
 		}
 	})
 }

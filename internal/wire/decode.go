@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/shamaton/msgpack/v2"
 	"github.com/shamaton/msgpack/v2/def"
@@ -193,22 +195,33 @@ func (d *bodyDecoder) body() (any, error) {
 		err = d.all(d.str("call_id", &b.CallID), d.str("method", &b.Method), d.mapField("args", &b.Args))
 		return b, err
 	case TypeResult:
+		// Every field is read even when one has the wrong type, so a
+		// waiting call still gets what the server said; the first
+		// mistyped field is reported with the body.
 		b := &Result{}
-		var code uint64
+		var code int
+		var msgErr, msg2Err error
+		var msg string
+		b.Message, msgErr = d.text("error")
+		msg, msg2Err = d.text("message")
+		if v := d.m["message"]; v != nil && (msg2Err == nil || msg != "") {
+			// "message" wins over "error", even empty.
+			b.Message = msg
+		}
 		err = d.all(d.str("call_id", &b.CallID), d.boolean("success", &b.Success), d.value("data", &b.Data),
-			d.str("error", &b.Message), d.str("message", &b.Message), d.version("code", &code))
+			msgErr, msg2Err, d.code(&code))
 		if b.Message == "" && !b.Success {
 			if s, ok := b.Data.(string); ok {
 				b.Message = s
 			}
 		}
-		b.Code = int(min(code, math.MaxInt32))
+		b.Code = code
 		return b, err
 	case TypeError:
 		b := &Error{}
-		var code uint64
-		err = d.all(d.version("code", &code), d.str("message", &b.Message))
-		b.Code = int(min(code, math.MaxInt32))
+		var msgErr error
+		b.Message, msgErr = d.text("message")
+		err = d.all(d.code(&b.Code), msgErr)
 		return b, err
 	case TypeResume:
 		b := &Resume{}
@@ -270,6 +283,49 @@ func (d *bodyDecoder) str(name string, dst *string) error {
 		return d.fail(ErrFieldType, fmt.Sprintf("%q: want string, got %s", name, typeName(v)))
 	}
 	return nil
+}
+
+// text reads a string field; a scalar of another type is written out as
+// text and reported as an error with it.
+func (d *bodyDecoder) text(name string) (string, error) {
+	v, ok := d.m[name]
+	if !ok || v == nil {
+		return "", nil
+	}
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case []byte:
+		return string(x), nil
+	case bool, float32, float64, int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint:
+		return fmt.Sprint(x), d.fail(ErrFieldType, fmt.Sprintf("%q: want string, got %s", name, typeName(v)))
+	}
+	return "", d.fail(ErrFieldType, fmt.Sprintf("%q: want string, got %s", name, typeName(v)))
+}
+
+// code reads an error code (clamped to math.MaxInt32); a code written as
+// decimal text is read as its number and reported as an error with it.
+func (d *bodyDecoder) code(dst *int) error {
+	v, ok := d.m["code"]
+	if !ok || v == nil {
+		return nil
+	}
+	if n, ok := uintOf(v); ok {
+		*dst = int(min(n, math.MaxInt32))
+		return nil
+	}
+	err := d.fail(ErrFieldType, fmt.Sprintf(`"code": want unsigned integer, got %s`, typeName(v)))
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	}
+	if n, perr := strconv.ParseUint(strings.TrimSpace(s), 10, 64); perr == nil {
+		*dst = int(min(n, math.MaxInt32))
+	}
+	return err
 }
 
 func (d *bodyDecoder) boolean(name string, dst *bool) error {

@@ -1,6 +1,7 @@
 package sodptest
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -286,7 +287,7 @@ func (s *Server) hello() *wire.Hello {
 		return &wire.Hello{
 			Protocol: "sodp",
 			Version:  "1.0",
-			ServerID: s.tr.helloName,
+			ServerID: cmp.Or(cfg.serverID, s.tr.helloName),
 			Auth:     auth,
 			Capabilities: map[string]any{
 				"max_sessions": int64(0),

@@ -376,6 +376,9 @@ func (c *Conn) onCall(f wire.Frame) {
 		before = result
 	}
 	v, err := s.mutate(key, fn, before)
+	if errors.Is(err, errFrozen) {
+		return // a node being killed answers nothing
+	}
 	if errors.Is(err, errUnchanged) {
 		// No version was assigned: the answer says nothing about one.
 		c.sendFrame(wire.Frame{Type: wire.TypeResult, Body: &wire.Result{CallID: b.CallID, Success: true, Data: map[string]any{}}})

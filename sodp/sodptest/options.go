@@ -3,6 +3,8 @@ package sodptest
 import (
 	"log/slog"
 	"time"
+
+	"github.com/sodp-go/client/internal/delta"
 )
 
 // Option configures a Server. Options are applied in order; a later option
@@ -22,6 +24,13 @@ type config struct {
 	addr        string
 	logger      *slog.Logger
 	maxRecorded int
+	reorder     int
+	onChange    func(Change)
+
+	// Set by Cluster for its nodes.
+	serverID string                                                                           // HELLO server_id (DialectGo)
+	preload  map[string]storedKey                                                             // initial state
+	applied  func(key string, v uint64, ops []delta.Op, value any, initialized, relayed bool) // every change applied
 }
 
 func defaultConfig() config {
@@ -95,3 +104,31 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // Conn.Received keep (the newest n; default 0, unbounded). Long-running
 // servers should set it.
 func WithMaxRecorded(n int) Option { return func(c *config) { c.maxRecorded = n } }
+
+// WithOutOfOrderDeltas makes the server deliver a key's DELTAs out of
+// version order, as the Go server does under concurrent writers (it
+// assigns versions under its state lock and broadcasts outside it, so one
+// writer's broadcast can overtake another's): every n-th DELTA of each key
+// is held back and queued to its watchers right after the key's next
+// DELTA, or, when no other change of the key follows, about 2 ms later.
+// The RESUME log keeps version order. n <= 0, the default, delivers in
+// order.
+func WithOutOfOrderDeltas(n int) Option { return func(c *config) { c.reorder = n } }
+
+// Change is one change a server applied to a key, as WithOnChange reports
+// it.
+type Change struct {
+	URL         string // the server's URL (tells the nodes of a Cluster apart)
+	Key         string
+	Version     uint64 // the key's version after the change
+	Value       any    // the value after the change, nil when deleted; shared with the server, must not be modified
+	Initialized bool   // false after a delete
+	Relayed     bool   // the change came from another node of a Cluster
+}
+
+// WithOnChange calls fn for every change the server applies to a key —
+// from a client, from the test, or relayed from another Cluster node — in
+// the order it applies them, before the change is delivered to watchers.
+// fn runs with the server's state locked and must not call back into the
+// Server. nil, the default, calls nothing.
+func WithOnChange(fn func(Change)) Option { return func(c *config) { c.onChange = fn } }

@@ -21,6 +21,11 @@
 // write arbitrary bytes (Conn.Inject, Conn.Send) and inspect what clients
 // sent (Received, Stats).
 //
+// WithOutOfOrderDeltas delivers a key's DELTAs out of version order as the
+// Go server does under concurrent writers, and NewCluster starts several
+// servers sharing state with their own version counters, as the Go
+// server's Redis backend runs them.
+//
 // Versions come from one counter per server (per key for DialectTS); every
 // mutation, from a client or from the test, takes the next one, even when
 // the value does not change, and is delivered as a DELTA — except with
@@ -76,6 +81,8 @@ type Server struct {
 	connsChanged chan struct{}
 	nextConnID   uint64
 	closed       bool
+	frozen       bool       // a Cluster node being stopped: no more changes
+	reorder      *reorderer // WithOutOfOrderDeltas
 	wg           sync.WaitGroup
 
 	statMu sync.Mutex
@@ -96,6 +103,11 @@ func NewServer(opts ...Option) *Server {
 			o(&cfg)
 		}
 	}
+	cfg.serverID, cfg.preload, cfg.applied = "", nil, nil
+	return startServer(cfg)
+}
+
+func startServer(cfg config) *Server {
 	s := &Server{
 		cfg:          cfg,
 		tr:           traitsOf(cfg.dialect),
@@ -107,6 +119,10 @@ func NewServer(opts ...Option) *Server {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	for key, e := range cfg.preload {
+		s.keys[key] = &keyState{value: e.value, version: e.version, initialized: e.initialized}
+		s.version = max(s.version, e.version)
 	}
 	s.heartbeat = s.tr.defaultHeartbeat
 	if cfg.hbSet {
@@ -134,6 +150,11 @@ func NewServer(opts ...Option) *Server {
 		defer close(s.serveDone)
 		_ = s.hs.Serve(ln)
 	}()
+	if cfg.reorder > 0 {
+		s.reorder = newReorderer(cfg.reorder)
+		s.wg.Add(1)
+		go s.releaseLoop()
+	}
 	s.log.Info("sodptest: listening", "url", s.URL, "dialect", cfg.dialect.String(), "auth", cfg.secret != nil)
 	return s
 }
@@ -153,6 +174,9 @@ func (s *Server) Close() {
 		<-s.serveDone
 		for _, c := range conns {
 			c.kill()
+		}
+		if s.reorder != nil {
+			close(s.reorder.stop)
 		}
 		s.wg.Wait()
 		s.log.Info("sodptest: closed", "url", s.URL)

@@ -44,6 +44,10 @@ type presenceEntry struct {
 // holds no value). del reports a deletion.
 type mutation func(old any, initialized bool) (value any, del bool, err error)
 
+// errFrozen refuses a change on a cluster node that is being stopped: its
+// callers get no answer, as from a process that was killed.
+var errFrozen = errors.New("sodptest: node stopping")
+
 // errNoOp marks a mutation that found nothing to do (a presence path that
 // is already gone).
 var errNoOp = errors.New("sodptest: nothing to change")
@@ -80,6 +84,9 @@ func (s *Server) mutate(key string, fn mutation, before func(version uint64)) (u
 // assigns no version, sends nothing, skips before and returns 0 and
 // errUnchanged. s.mu must be held.
 func (s *Server) mutateLocked(key string, fn mutation, before func(version uint64)) (uint64, error) {
+	if s.frozen {
+		return 0, errFrozen
+	}
 	k := s.keys[key]
 	if k == nil {
 		k = &keyState{}
@@ -145,13 +152,86 @@ func (s *Server) publishLocked(key string, k *keyState, ops []delta.Op, before f
 		}
 	}
 	s.count(func(st *Stats) { st.Mutations++ })
+	s.changedLocked(key, v, ops, k, false)
 	if before != nil {
 		before(v)
 	}
-	for _, sub := range s.subs[key] {
-		sub.conn.sendFrame(deltaFrame(sub.stream, key, v, ops))
-	}
+	s.fanoutLocked(key, v, ops)
 	return v
+}
+
+// changedLocked tells the change hooks about a change just applied.
+// s.mu must be held.
+func (s *Server) changedLocked(key string, v uint64, ops []delta.Op, k *keyState, relayed bool) {
+	if s.cfg.applied != nil {
+		s.cfg.applied(key, v, ops, k.value, k.initialized, relayed)
+	}
+	if s.cfg.onChange != nil {
+		s.cfg.onChange(Change{URL: s.URL, Key: key, Version: v, Value: k.value, Initialized: k.initialized, Relayed: relayed})
+	}
+}
+
+// fanoutLocked queues a key's DELTA to every subscriber of the key, in
+// order, or, with WithOutOfOrderDeltas, possibly held back behind the next
+// one. s.mu must be held.
+func (s *Server) fanoutLocked(key string, v uint64, ops []delta.Op) {
+	subs := s.subs[key]
+	if s.reorder == nil {
+		for _, sub := range subs {
+			sub.conn.sendFrame(deltaFrame(sub.stream, key, v, ops))
+		}
+		return
+	}
+	out := make([]heldDelta, 0, len(subs))
+	for _, sub := range subs {
+		out = append(out, heldDelta{conn: sub.conn, frame: deltaFrame(sub.stream, key, v, ops)})
+	}
+	s.reorder.fanout(key, out)
+}
+
+// applyRelayLocked applies a change another node of a Cluster made, with
+// that node's version: a change at or below the version this node holds
+// for the key is dropped; otherwise its ops are applied to this node's own
+// value (the origin's value stands in when they do not apply), logged and
+// fanned out. s.mu must be held.
+func (s *Server) applyRelayLocked(key string, v uint64, ops []delta.Op, value any, initialized bool) {
+	if s.frozen {
+		return
+	}
+	k := s.keys[key]
+	if k != nil && v <= k.version {
+		return
+	}
+	if k == nil {
+		k = &keyState{}
+		s.keys[key] = k
+	}
+	var old any
+	if k.initialized {
+		old = k.value
+	}
+	nv, deleted, err := delta.Apply(old, ops)
+	if err != nil {
+		nv, deleted = value, !initialized
+		ops = s.shapeOps(delta.Diff(old, nv))
+		if deleted {
+			ops = []delta.Op{{Op: delta.OpRemove, Path: "/"}}
+		}
+	}
+	if deleted {
+		nv = nil
+	}
+	prev := k.version
+	k.value, k.version, k.initialized = nv, v, !deleted
+	s.version = max(s.version, v)
+	if n := s.cfg.deltaLog; n > 0 {
+		k.log = append(k.log, logEntry{prev: prev, version: v, ops: ops})
+		if len(k.log) >= 2*n {
+			k.log = slices.Clone(k.log[len(k.log)-n:])
+		}
+	}
+	s.changedLocked(key, v, ops, k, true)
+	s.fanoutLocked(key, v, ops)
 }
 
 // shapeOps rewrites diff paths without ~0/~1 escaping for the dialects that
@@ -284,6 +364,9 @@ func (s *Server) dropConnLocked(c *Conn) {
 // TypeScript server does for every presence entry of a session that ended.
 // A key that holds no value keeps holding none. s.mu must be held.
 func (s *Server) publishRemoveLocked(key, pointer string) {
+	if s.frozen {
+		return
+	}
 	k := s.keys[key]
 	if k == nil {
 		k = &keyState{}

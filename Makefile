@@ -3,9 +3,10 @@ GO            ?= go
 FUZZTIME      ?= 30s
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 SOAKTIME      ?= 10m
+CLUSTERTIME   ?= 2m
 PKGS          := ./...
 
-.PHONY: all test short lint vet fmt staticcheck vuln fuzz bench gobench demo devserver soak
+.PHONY: all test short lint vet fmt staticcheck vuln fuzz bench gobench demo devserver soak cluster-soak
 
 all: lint test
 
@@ -64,3 +65,8 @@ devserver:
 ## soak: the chaos test for SOAKTIME
 soak:
 	SODP_SOAK=$(SOAKTIME) $(GO) test -race -count=1 -run 'TestChaos' -timeout 0 -v ./sodp/
+
+## cluster-soak: the two-node cluster failover test (writers on both nodes,
+## nodes killed and restarted) for CLUSTERTIME per dialect
+cluster-soak:
+	SODP_CLUSTER_SOAK=$(CLUSTERTIME) $(GO) test -race -count=1 -run 'TestClusterFailoverUnderWriters' -timeout 0 -v ./sodp/

@@ -31,8 +31,10 @@ const (
 	// KindResync: a fresh value that replaced the local copy, because the
 	// missed changes could not be replayed after a reconnect, or because
 	// the local copy could not be trusted any more (a delta that did not
-	// apply). Changes between the previous update and this one are lost;
-	// the value itself is exact.
+	// apply, or a DELTA at or below the version held), or because the
+	// client moved to another server, whose STATE_INIT is authoritative.
+	// Changes between the previous update and this one are lost; the value
+	// itself is exact.
 	KindResync = session.KindResync
 	// KindRefused: an update of a WatchMany subscription that carries no
 	// value: the server refused its Key (Err says why, for example a

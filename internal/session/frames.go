@@ -124,6 +124,7 @@ func (s *Session) onHello(h *wire.Hello) {
 	}
 	s.server0.Name, s.server0.Version, s.server0.Capabilities = name, h.Version, h.Capabilities
 	s.server0.Dialect = recognise(h)
+	s.helloID = h.ServerID
 	if !h.Auth {
 		s.goLive()
 		return
@@ -183,12 +184,17 @@ func (s *Session) goLive() {
 	s.keysInFlight = 0
 	clear(s.streams)
 	s.nextStream = wire.FirstSubscriptionStream
+	// Versions are comparable only within one server's counter: a key is
+	// resumed only on the server (same endpoint and, where HELLO names it,
+	// the same server identity) that gave it its version; anywhere else it
+	// is watched afresh and the STATE_INIT is authoritative.
+	s.source = s.conn.endpoint + "\x00" + s.helloID
 	var fresh []string
 	resumed := false
 	for _, ks := range s.keys {
 		ks.retryAt = time.Time{}
 		switch {
-		case ks.have && ks.version > 0:
+		case ks.have && ks.version > 0 && ks.src == s.source:
 			s.resume(ks)
 			resumed = true
 		case ks.params != nil:

@@ -101,6 +101,8 @@ type Session struct {
 	dialCancel     context.CancelFunc
 	server0        ServerInfo // info of the connection being set up
 	limitDefault   bool       // no MaxMessageSize was configured: the server's known limit applies
+	helloID        string     // the server identity HELLO announced (server_id), "" if none
+	source         string     // endpoint and identity of the live connection's server
 	keys           map[string]*keyState
 	streams        map[uint32]string
 	nextStream     uint32
@@ -478,6 +480,7 @@ func (s *Session) onDialed(r dialResult) {
 	s.handshake.Reset(time.Until(r.deadline))
 	s.authSent = false
 	s.server0 = ServerInfo{Endpoint: redactURL(r.endpoint)}
+	s.helloID = ""
 	s.hbOutstanding = 0
 	s.barrierPending = false
 }

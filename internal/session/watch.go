@@ -39,15 +39,25 @@ type keyState struct {
 	subs        map[*Subscriber]bool // true once the subscriber has had a first value
 	params      map[string]any
 	have        bool // value holds a copy that can be trusted
+	seeded      bool // value, version and initialized hold what subscribers were last given
 	value       any
 	version     uint64
 	initialized bool
-	phase       keyPhase
-	stream      uint32
-	retryAt     time.Time
-	waiters     []versionWaiter
-	resyncs     int       // re-synchronisations since a delta last applied
-	lastResync  time.Time // when the last one started
+	// src names the server the version came from (endpoint and server
+	// identity): versions of other servers are not comparable.
+	src string
+	// floor is the version of the last STATE_INIT: DELTAs at or below it
+	// are already part of the value.
+	floor uint64
+	// lastOps are the ops of the last DELTA applied, to tell a doubled
+	// DELTA from a different change under the same version.
+	lastOps    []delta.Op
+	phase      keyPhase
+	stream     uint32
+	retryAt    time.Time
+	waiters    []versionWaiter
+	resyncs    int       // re-synchronisations since a delta last applied
+	lastResync time.Time // when the last one started
 }
 
 type versionWaiter struct {
@@ -352,8 +362,16 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 			ks.stream = f.Stream
 		}
 	}
-	changed := !ks.have || ks.version != b.Version || ks.initialized != b.Initialized || !delta.Equal(ks.value, b.Value)
-	ks.have, ks.value, ks.version, ks.initialized = true, b.Value, b.Version, b.Initialized
+	// A STATE_INIT is authoritative. What subscribers were last given is
+	// compared with it: an equal value at the same version delivers nothing
+	// (a resync that found the copy right, a resume with nothing missed);
+	// after a move to another server, whose versions are not comparable,
+	// only a different value is delivered.
+	cross := ks.src != s.source
+	changed := !ks.seeded || ks.initialized != b.Initialized || !delta.Equal(ks.value, b.Value) ||
+		!cross && ks.version != b.Version
+	ks.have, ks.seeded, ks.value, ks.version, ks.initialized = true, true, b.Value, b.Version, b.Initialized
+	ks.src, ks.floor, ks.lastOps = s.source, b.Version, nil
 	ks.phase = kpLive
 	ks.retryAt = time.Time{}
 	if changed {
@@ -403,8 +421,8 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	if !ks.have {
 		return
 	}
-	if b.Version == ks.version && kind == KindDelta {
-		return // a duplicate from a doubled server subscription
+	if kind == KindDelta && b.Version <= ks.version && !s.stale(ks, b) {
+		return
 	}
 	v, initialized, err := delta.ApplyState(ks.value, ks.initialized, b.Ops)
 	if err != nil {
@@ -415,6 +433,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 		return
 	}
 	ks.value, ks.version, ks.initialized = v, b.Version, initialized
+	ks.lastOps, ks.src = b.Ops, s.source
 	ks.resyncs = 0
 	if kind == KindReplayed {
 		s.stats.replayed.Add(1)
@@ -427,6 +446,44 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 		}
 	}
 	s.wake(ks)
+}
+
+// stale decides about a live DELTA at or below the version held; it
+// reports whether the DELTA is to be applied all the same.
+func (s *Session) stale(ks *keyState, b *wire.Delta) bool {
+	switch {
+	case s.server0.Dialect == DialectTS && !ks.initialized && ks.version > 0:
+		// That server restarts a key's versions at 1 after a delete: the
+		// first write after it is a change.
+		ks.floor = 0
+		return true
+	case b.Version <= ks.floor:
+		// Sent before the STATE_INIT that the value comes from.
+		return false
+	case b.Version == ks.version && sameOps(b.Ops, ks.lastOps):
+		// A doubled DELTA (a server with two subscriptions for the key).
+		return false
+	}
+	// A change older than the value held, or a different change under the
+	// same version: applying it would make a value the server never held.
+	// The copy is suspect.
+	err := fmt.Errorf("%w: key %s: DELTA to version %d arrived with the copy at version %d (out of order, or from another version counter)",
+		ErrDesync, ks.key, b.Version, ks.version)
+	s.reportErr(err, "key", ks.key)
+	s.resync(ks, err)
+	return false
+}
+
+func sameOps(a, b []delta.Op) bool {
+	if len(a) != len(b) || a == nil || b == nil {
+		return false
+	}
+	for i := range a {
+		if a[i].Op != b[i].Op || a[i].Path != b[i].Path || !delta.Equal(a[i].Value, b[i].Value) {
+			return false
+		}
+	}
+	return true
 }
 
 // endReplay marks resumed keys as live once the heartbeat barrier sent

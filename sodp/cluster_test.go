@@ -233,21 +233,21 @@ func TestUnchangedResyncDeliversNothing(t *testing.T) {
 	for _, d := range allDialects() {
 		t.Run(d.String(), func(t *testing.T) {
 			srv := newServer(t, sodptest.WithDialect(d))
-			v := srv.Set("k", map[string]any{"x": 1})
+			v := srv.Set("k", map[string]any{"x": 1, "l": []any{}})
 			c := dial(t, srv.URL)
 			sub := watch[map[string]any](t, c, "k", sodp.WithBuffer(100))
 			next(t, sub)
 			watches := srv.Stats().Watches
-			// A DELTA that does not apply (a REMOVE of a field the copy
-			// lacks): the key is re-synchronised and the fresh STATE_INIT
-			// equals what the subscriber has.
+			// A DELTA that does not apply (a REMOVE of an array element
+			// that is not there): the key is re-synchronised and the fresh
+			// STATE_INIT equals what the subscriber has.
 			body := map[string]any{"state": "k", "key": "k", "version": v + 1,
-				"ops": []any{map[string]any{"op": "REMOVE", "path": "/nope"}}}
+				"ops": []any{map[string]any{"op": "REMOVE", "path": "/l/3"}}}
 			// The key's stream is the first subscription stream, 10, in
 			// every dialect (the Rust dialect's DELTAs are routed by it).
 			connOf(t, srv).Send(0x04, 10, body)
 			eventually(t, "the resync's WATCH", func() bool { return srv.Stats().Watches > watches })
-			v2 := srv.Set("k", map[string]any{"x": 2})
+			v2 := srv.Set("k", map[string]any{"x": 2, "l": []any{}})
 			if u := next(t, sub); u.Kind != sodp.KindDelta || u.Version != v2 {
 				t.Fatalf("update %+v, want the next change and nothing before it", u)
 			}

@@ -531,3 +531,73 @@ func TestErrorsByCodeBounded(t *testing.T) {
 		t.Fatalf("ErrorsByCode has %d entries: 403: %d, other: %d", len(by), by[403], by[sodp.OtherErrorCode])
 	}
 }
+
+// A buffered subscription that falls behind delivers what it had
+// buffered, ends with ErrSlowConsumer and is released: the key is
+// unwatched, Stats no longer counts it, and a later subscription of the
+// key unwatches it when it closes.
+func TestSlowConsumerReleased(t *testing.T) {
+	for _, d := range allDialects() {
+		t.Run(d.String(), func(t *testing.T) {
+			srv := newServer(t, sodptest.WithDialect(d))
+			srv.Set("n", 0)
+			c := dial(t, srv.URL)
+			const buf = 3
+			sub := watch[int](t, c, "n", sodp.WithBuffer(buf))
+			first := next(t, sub) // the pump now waits to hand over the next one
+			var versions []uint64
+			for i := 1; i <= 10; i++ {
+				versions = append(versions, srv.Set("n", i))
+			}
+			// Released while the reader is not reading.
+			eventually(t, "the slow subscription released", func() bool { return c.Stats().Subscriptions == 0 })
+			var got []uint64
+			for u := range sub.Updates() {
+				got = append(got, u.Version)
+			}
+			if !errors.Is(sub.Err(), sodp.ErrSlowConsumer) {
+				t.Fatalf("Err = %v", sub.Err())
+			}
+			// buf updates were buffered, and one more may have been with
+			// the goroutine handing them over.
+			if n := len(got); n < buf || n > buf+1 || fmt.Sprint(got) != fmt.Sprint(versions[:n]) {
+				t.Fatalf("delivered %v after %d, want the first %d or %d of %v", got, first.Version, buf, buf+1, versions)
+			}
+			conn := srv.Conns()[0]
+			unwatches := func() int {
+				n := 0
+				for _, f := range conn.Received() {
+					if f.Name == "UNWATCH" {
+						n++
+					}
+				}
+				return n
+			}
+			eventually(t, "the key unwatched", func() bool { return unwatches() == 1 })
+			if st := c.Stats(); st.Subscriptions != 0 || st.WatchedKeys != 0 {
+				t.Fatalf("%d subscriptions, %d keys after the slow one ended", st.Subscriptions, st.WatchedKeys)
+			}
+			again := watch[int](t, c, "n")
+			next(t, again)
+			again.Close()
+			eventually(t, "the key unwatched again", func() bool { return unwatches() == 2 })
+		})
+	}
+}
+
+// An update whose value does not convert carries the zero T, not a value
+// converted in part.
+func TestConversionErrorGivesZeroValue(t *testing.T) {
+	type pair struct {
+		A int
+		B int
+	}
+	srv := newServer(t)
+	srv.Set("p", map[string]any{"A": 1, "B": "not a number"})
+	c := dial(t, srv.URL)
+	sub := watch[pair](t, c, "p")
+	u := next(t, sub)
+	if u.Err == nil || u.Value != (pair{}) {
+		t.Fatalf("update %+v, want an error and the zero value", u)
+	}
+}

@@ -87,7 +87,10 @@ func WithParams(params map[string]any) WatchOption {
 
 // WithBuffer switches the subscription from conflation to buffering: every
 // update is delivered, up to n waiting for the reader; one more ends the
-// subscription with ErrSlowConsumer. n <= 0 means conflation. Default:
+// subscription with ErrSlowConsumer: the n updates already waiting are
+// still delivered, then Updates is closed, and the subscription is
+// released at once (the server is told to stop sending its keys when no
+// other subscription watches them). n <= 0 means conflation. Default:
 // conflation (a slow reader gets the newest value next, with Skipped set).
 func WithBuffer(n int) WatchOption {
 	return func(w *watchConfig) { w.buffer = max(n, 0) }
@@ -325,8 +328,12 @@ func convertUpdate[T any](d session.Delivery) Update[T] {
 	if d.Err != nil || d.Value == nil {
 		return u
 	}
-	if err := wire.Convert(d.Value, &u.Value); err != nil {
-		u.Err = fmt.Errorf("sodp: value of %s (version %d) does not convert into %T: %w", d.Key, d.Version, u.Value, err)
+	var v T
+	if err := wire.Convert(d.Value, &v); err != nil {
+		// Nothing of a value that converts only in part is handed out.
+		u.Err = fmt.Errorf("sodp: value of %s (version %d) does not convert into %T: %w", d.Key, d.Version, v, err)
+		return u
 	}
+	u.Value = v
 	return u
 }

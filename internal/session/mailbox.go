@@ -8,8 +8,9 @@ import (
 // Mailbox carries updates from the actor to one subscription without ever
 // blocking the actor. In conflating mode (buffer 0) it holds at most one
 // pending update per key: a newer update replaces an undelivered one and
-// counts it in Skipped. In buffered mode it holds up to buffer updates and
-// fails with ErrSlowConsumer when one more arrives.
+// counts it in Skipped. In buffered mode it holds up to buffer updates;
+// when one more arrives it takes no more and, once the queued updates have
+// been delivered, ends with ErrSlowConsumer.
 //
 // The mailbox also decides, under its lock, the lifecycle of the goroutine
 // that delivers its updates (the pump) and of the subscription itself:
@@ -65,8 +66,9 @@ func rank(k Kind) int {
 }
 
 // Push queues d and, when no pump is running, calls start. It never
-// blocks; it reports false when the mailbox has ended. Call it only on the
-// actor.
+// blocks; it reports false when the mailbox has ended or is ending (Live
+// is then false), including when d overflowed the buffer. Call it only on
+// the actor.
 func (m *Mailbox) Push(d Delivery) bool {
 	m.mu.Lock()
 	if m.err != nil || m.drained != nil {
@@ -75,7 +77,12 @@ func (m *Mailbox) Push(d Delivery) bool {
 	}
 	if m.buffer > 0 {
 		if len(m.queue)-m.head >= m.buffer {
-			m.err = ErrSlowConsumer
+			// The reader fell behind: it still gets what is queued, then
+			// the end. A full queue has a pump running to deliver it.
+			m.drained = ErrSlowConsumer
+			if !m.running {
+				m.err = m.drained
+			}
 			m.endLocked()
 			return false
 		}

@@ -111,6 +111,7 @@ type Session struct {
 	queued         []*pendingCall          // waiting for a live session
 	presence       map[string]map[string]any
 	subs           map[*Subscriber]struct{}
+	ending         []*Subscriber // subscriptions whose mailbox stopped taking updates
 	hbOutstanding  int
 	reqQueue       []subRequest // WATCH/RESUME requests waiting for flow control
 	keysInFlight   int          // keys of sent WATCH/RESUME requests not answered yet
@@ -372,6 +373,7 @@ func (s *Session) run() {
 }
 
 func (s *Session) handle(msg any) {
+	defer s.releaseEnding()
 	switch m := msg.(type) {
 	case command:
 		m.f()

@@ -127,13 +127,31 @@ func (s *Session) addSub(sub *Subscriber) {
 		ks.subs[sub] = false
 		if ks.have {
 			ks.subs[sub] = true
-			sub.Mailbox.Push(Delivery{Key: key, Value: ks.value, Version: ks.version, Initialized: ks.initialized, Kind: KindCached})
+			s.deliver(sub, Delivery{Key: key, Value: ks.value, Version: ks.version, Initialized: ks.initialized, Kind: KindCached})
 		}
 	}
 	if s.ph == phLive && len(fresh) > 0 {
 		s.watch(fresh)
 	}
 	s.publishGauges()
+}
+
+// deliver queues d for sub. A subscription whose mailbox stops taking
+// updates (a buffered one that fell behind) is released once the current
+// message is handled: its keys are unwatched when no one else watches them.
+func (s *Session) deliver(sub *Subscriber, d Delivery) {
+	if !sub.Mailbox.Push(d) && !sub.removed {
+		s.ending = append(s.ending, sub)
+	}
+}
+
+// releaseEnding detaches the subscriptions deliver found ending.
+func (s *Session) releaseEnding() {
+	for i, sub := range s.ending {
+		s.ending[i] = nil
+		s.detachSub(sub, true)
+	}
+	s.ending = s.ending[:0]
 }
 
 // removeSub drops sub, ending its mailbox with err at once, and unwatches
@@ -388,9 +406,9 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 		switch {
 		case !got:
 			ks.subs[sub] = true
-			sub.Mailbox.Push(Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindSnapshot})
+			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindSnapshot})
 		case changed:
-			sub.Mailbox.Push(Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindResync})
+			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindResync})
 		}
 	}
 	s.wake(ks)
@@ -442,7 +460,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	}
 	for sub, got := range ks.subs {
 		if got {
-			sub.Mailbox.Push(Delivery{Key: key, Value: v, Version: b.Version, Initialized: ks.initialized, Kind: kind})
+			s.deliver(sub, Delivery{Key: key, Value: v, Version: b.Version, Initialized: ks.initialized, Kind: kind})
 		}
 	}
 	s.wake(ks)
@@ -576,7 +594,7 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 			s.detachSub(sub, true)
 			continue
 		}
-		sub.Mailbox.Push(Delivery{Key: key, Kind: KindRefused, Err: se})
+		s.deliver(sub, Delivery{Key: key, Kind: KindRefused, Err: se})
 		delete(ks.subs, sub)
 	}
 	if s.keys[key] == ks {

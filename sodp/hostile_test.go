@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -419,14 +420,15 @@ func TestUndecodableStateInitBacksOff(t *testing.T) {
 	noUpdate(t, sub, 10*time.Millisecond)
 }
 
-// streamOf returns the stream id of the client's WATCH of key.
+// streamOf returns the stream id of the client's latest WATCH of key.
 func streamOf(conn *sodptest.Conn, key string) uint32 {
+	var id uint32
 	for _, f := range conn.Received() {
 		if f.Name == "WATCH" && f.Body["state"] == key {
-			return f.Stream
+			id = f.Stream
 		}
 	}
-	return 0
+	return id
 }
 
 // A STATE_INIT naming another key on a watched key's stream does not take
@@ -599,5 +601,68 @@ func TestConversionErrorGivesZeroValue(t *testing.T) {
 	u := next(t, sub)
 	if u.Err == nil || u.Value != (pair{}) {
 		t.Fatalf("update %+v, want an error and the zero value", u)
+	}
+}
+
+// heapInUse returns the live heap after a collection.
+func heapInUse() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// A DELTA whose path runs through nothing for many segments does not
+// make the client build an object per segment: a path deeper than 512
+// segments, or one that would create more objects than the frame's size
+// allows, does not apply, and the key is re-synchronised.
+func TestDeepDeltaPathsBounded(t *testing.T) {
+	srv := newServer(t)
+	srv.Set("k", map[string]any{})
+	c := dial(t, srv.URL)
+	k := watch[any](t, c, "k")
+	next(t, k)
+	conn := srv.Conns()[0]
+	watches := func() int {
+		n := 0
+		for _, f := range conn.Received() {
+			if f.Name == "WATCH" && f.Body["state"] == "k" {
+				n++
+			}
+		}
+		return n
+	}
+	cases := []struct {
+		name string
+		segs int
+	}{
+		{"deeper than 512", 200_000},
+		{"more objects than the frame allows", 500},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := "/x" + strings.Repeat("/a", tc.segs-1)
+			_, v, _ := srv.Get("k")
+			body := map[string]any{"version": v + 1, "ops": []any{map[string]any{"op": "ADD", "path": path, "value": 1}}}
+			size := len(frameBytes(t, wire.TypeDelta, streamOf(conn, "k"), body))
+			before := heapInUse()
+			applyErrors := c.Stats().ApplyErrors
+			conn.Send(0x04, streamOf(conn, "k"), body)
+			eventually(t, "the delta refused", func() bool { return c.Stats().ApplyErrors == applyErrors+1 })
+			eventually(t, "the key watched again", func() bool { return watches() == i+2 })
+			// Live again: a change reaches the subscription.
+			srv.Set("k", map[string]any{"n": i})
+			nextUntil(t, k, func(u sodp.Update[any]) bool {
+				m, _ := u.Value.(map[string]any)
+				return m != nil && fmt.Sprint(m["n"]) == fmt.Sprint(i)
+			})
+			after := heapInUse()
+			grew := int64(after) - int64(before)
+			if grew > int64(16*size) {
+				t.Fatalf("the heap grew by %d bytes for a %d-byte frame", grew, size)
+			}
+			t.Logf("%d-byte frame: heap grew by %d bytes", size, grew)
+		})
 	}
 }

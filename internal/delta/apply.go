@@ -74,7 +74,17 @@ func Apply(v any, ops []Op) (result any, deleted bool, err error) {
 // it was, so a delta of such REMOVEs on a deleted key keeps it deleted. On
 // failure it returns nil, false and an *[OpError], as Apply does.
 func ApplyState(v any, initialized bool, ops []Op) (result any, initializedAfter bool, err error) {
-	a := applier{multi: len(ops) > 1}
+	return ApplyStateLimit(v, initialized, ops, -1)
+}
+
+// ApplyStateLimit is [ApplyState] that creates at most maxNew new objects
+// and arrays where a path runs through nil, a missing field or a scalar
+// (maxNew < 0: no limit). Ops that would create more fail with ErrLimit,
+// so what a delta makes the value hold stays in proportion to the
+// delta's size: a path of many segments through nothing would otherwise
+// build one object per segment.
+func ApplyStateLimit(v any, initialized bool, ops []Op, maxNew int) (result any, initializedAfter bool, err error) {
+	a := applier{multi: len(ops) > 1, budget: maxNew}
 	cur := v
 	for i := range ops {
 		var deleted, noop bool
@@ -96,10 +106,11 @@ func ApplyState(v any, initialized bool, ops []Op) (result any, initializedAfter
 // a single op visits each container once. It lives in a small inline array
 // and moves to a map when that fills up.
 type applier struct {
-	multi bool
-	n     int
-	few   [16]unsafe.Pointer
-	many  map[unsafe.Pointer]struct{}
+	multi  bool
+	budget int // new containers the ops may still create; < 0: no limit
+	n      int
+	few    [16]unsafe.Pointer
+	many   map[unsafe.Pointer]struct{}
 }
 
 func (a *applier) own(p unsafe.Pointer) {
@@ -346,6 +357,10 @@ func (a *applier) apply(v any, op *Op) (result any, deleted, noop bool, err erro
 				// scalar: nothing to remove.
 				return v, false, true, nil
 			}
+			if a.budget == 0 {
+				return nil, false, false, errorf(ErrLimit, "segment %d %q: the delta creates more new objects and arrays than allowed", depth, seg)
+			}
+			a.budget-- // from any negative value: still no limit
 			if seg == "-" || isIndex(seg) {
 				if seg != "-" && seg != "0" {
 					return nil, false, false, errorf(ErrIndex, "segment %d %q: past the end of a new, empty array", depth, seg)

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -567,4 +568,38 @@ func TestTailSweep(t *testing.T) {
 	if out, ok := appendInPlace(keep, int64(2)); !ok || len(out) != tailMin+2 {
 		t.Errorf("a live array lost its entry")
 	}
+}
+
+func TestApplyLimits(t *testing.T) {
+	deep := strings.Repeat("/a", MaxPathDepth+1)
+	if _, _, err := ApplyState(nil, false, []Op{{Op: OpAdd, Path: deep, Value: 1}}); !errors.Is(err, ErrBadPointer) {
+		t.Fatalf("path of %d segments: %v", MaxPathDepth+1, err)
+	}
+	if len(err2str(deep)) > 400 {
+		t.Fatalf("error message of %d bytes", len(err2str(deep)))
+	}
+	ok := strings.Repeat("/a", MaxPathDepth)
+	if _, _, err := ApplyState(nil, false, []Op{{Op: OpAdd, Path: ok, Value: 1}}); err != nil {
+		t.Fatalf("path of %d segments: %v", MaxPathDepth, err)
+	}
+	// Three new objects for /a/b/c on nil, then /x on the result creates none.
+	ops := []Op{{Op: OpAdd, Path: "/a/b/c", Value: 1}, {Op: OpAdd, Path: "/x", Value: 2}}
+	if _, _, err := ApplyStateLimit(nil, false, ops, 3); err != nil {
+		t.Fatalf("within the limit: %v", err)
+	}
+	if _, _, err := ApplyStateLimit(nil, false, ops, 2); !errors.Is(err, ErrLimit) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	ops = append(ops, Op{Op: OpAdd, Path: "/y/-", Value: 3})
+	if _, _, err := ApplyStateLimit(nil, false, ops, 3); !errors.Is(err, ErrLimit) {
+		t.Fatalf("an array over the limit: %v", err)
+	}
+	if _, _, err := ApplyStateLimit(map[string]any{"y": []any{}}, true, ops, 3); err != nil {
+		t.Fatalf("an existing array: %v", err)
+	}
+}
+
+func err2str(path string) string {
+	_, _, err := ApplyState(nil, false, []Op{{Op: OpAdd, Path: path, Value: 1}})
+	return err.Error()
 }

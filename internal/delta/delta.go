@@ -57,14 +57,30 @@ type Op struct {
 var (
 	// ErrUnknownOp: the op is not exactly "ADD", "UPDATE" or "REMOVE".
 	ErrUnknownOp = errors.New("delta: unknown op")
-	// ErrBadPointer: the path does not start with "/" (and is not ""), or
-	// contains a "~" that is not followed by "0" or "1".
+	// ErrBadPointer: the path does not start with "/" (and is not ""),
+	// contains a "~" that is not followed by "0" or "1", or has more than
+	// MaxPathDepth segments.
 	ErrBadPointer = errors.New("delta: bad JSON pointer")
 	// ErrIndex: a segment that addresses an array element is not "-" and not
 	// a decimal index without sign and leading zeros, or the index is out of
 	// range for the operation.
 	ErrIndex = errors.New("delta: bad array index")
+	// ErrLimit: the ops would create more new objects and arrays than the
+	// caller allowed (see ApplyStateLimit).
+	ErrLimit = errors.New("delta: over a limit")
 )
+
+// MaxPathDepth is the most segments a path may have, as deep as a value
+// may nest on the wire.
+const MaxPathDepth = 512
+
+// shortPath is p cut to a length fit for an error message.
+func shortPath(p string) string {
+	if len(p) <= 120 {
+		return p
+	}
+	return p[:120] + fmt.Sprintf("… (%d bytes)", len(p))
+}
 
 // OpError reports which op of an [Apply] call failed and why. Err wraps one
 // of ErrUnknownOp, ErrBadPointer or ErrIndex; OpError unwraps to it, so
@@ -77,7 +93,7 @@ type OpError struct {
 
 // Error describes the failure, the position of the op, its kind and path.
 func (e *OpError) Error() string {
-	return fmt.Sprintf("%v (op %d: %s %q)", e.Err, e.Index, e.Op.Op, e.Op.Path)
+	return fmt.Sprintf("%v (op %d: %s %q)", e.Err, e.Index, e.Op.Op, shortPath(e.Op.Path))
 }
 
 // Unwrap returns the cause, e.Err.

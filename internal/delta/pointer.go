@@ -16,7 +16,7 @@ import (
 // "~1" decodes to "/" and "~0" to "~", in one left-to-right pass, so "~01"
 // decodes to "~1". A "~" followed by anything else, or at the end of the
 // pointer, is an error wrapping ErrBadPointer, as is a non-empty pointer not
-// starting with "/".
+// starting with "/" and one of more than MaxPathDepth segments.
 func ParsePointer(p string) ([]string, error) {
 	if p == "" || p == "/" {
 		return nil, nil
@@ -88,17 +88,20 @@ func writeEscaped(b *strings.Builder, s string) {
 // "/" and every "~" must be followed by "0" or "1".
 func checkPointer(p string) error {
 	if p[0] != '/' {
-		return errorf(ErrBadPointer, "%q does not start with \"/\"", p)
+		return errorf(ErrBadPointer, "%q does not start with \"/\"", shortPath(p))
+	}
+	if n := strings.Count(p, "/"); n > MaxPathDepth {
+		return errorf(ErrBadPointer, "a path of %d segments, more than %d", n, MaxPathDepth)
 	}
 	for i := 0; i < len(p); i++ {
 		if p[i] != '~' {
 			continue
 		}
 		if i+1 >= len(p) {
-			return errorf(ErrBadPointer, "%q ends with \"~\"", p)
+			return errorf(ErrBadPointer, "%q ends with \"~\"", shortPath(p))
 		}
 		if c := p[i+1]; c != '0' && c != '1' {
-			return errorf(ErrBadPointer, "%q has \"~\" followed by %q at offset %d", p, c, i)
+			return errorf(ErrBadPointer, "%q has \"~\" followed by %q at offset %d", shortPath(p), c, i)
 		}
 		i++
 	}

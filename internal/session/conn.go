@@ -351,6 +351,7 @@ func (c *conn) take(spare []outFrame) []outFrame {
 type frameIn struct {
 	epoch uint64
 	frame wire.Frame
+	size  int // bytes of the message on the wire
 	err   error
 }
 
@@ -384,7 +385,7 @@ func (s *Session) reader(c *conn) {
 			continue
 		}
 		f, err := wire.Decode(data)
-		if !s.report(c, frameIn{epoch: c.epoch, frame: f, err: err}) {
+		if !s.report(c, frameIn{epoch: c.epoch, frame: f, size: len(data), err: err}) {
 			return
 		}
 	}

@@ -112,6 +112,7 @@ type Session struct {
 	presence       map[string]map[string]any
 	subs           map[*Subscriber]struct{}
 	ending         []*Subscriber // subscriptions whose mailbox stopped taking updates
+	inSize         int           // wire size of the frame being handled
 	hbOutstanding  int
 	reqQueue       []subRequest // WATCH/RESUME requests waiting for flow control
 	keysInFlight   int          // keys of sent WATCH/RESUME requests not answered yet
@@ -387,6 +388,7 @@ func (s *Session) handle(msg any) {
 			return
 		}
 		s.stats.framesIn.Add(1)
+		s.inSize = m.size
 		s.onFrame(m.frame, m.err)
 		s.pumpRequests()
 		s.pumpCalls()

@@ -442,7 +442,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	if kind == KindDelta && b.Version <= ks.version && !s.stale(ks, b) {
 		return
 	}
-	v, initialized, err := delta.ApplyState(ks.value, ks.initialized, b.Ops)
+	v, initialized, err := delta.ApplyStateLimit(ks.value, ks.initialized, b.Ops, newContainersFor(s.inSize))
 	if err != nil {
 		s.stats.applyErrors.Add(1)
 		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, key, b.Version, err)
@@ -503,6 +503,13 @@ func sameOps(a, b []delta.Op) bool {
 	}
 	return true
 }
+
+// newContainersFor is how many new objects and arrays a DELTA of size
+// wire bytes may create where its paths run through nothing. A new object
+// holds about 350 bytes, so the containers a frame creates take at most
+// about 16 times its size (at most four for a small frame). A DELTA that
+// needs more does not apply, and the key is re-synchronised.
+func newContainersFor(size int) int { return max(4, size/24) }
 
 // endReplay marks resumed keys as live once the heartbeat barrier sent
 // after the last RESUME comes back: a server that sends no STATE_INIT after

@@ -27,7 +27,11 @@ func (c *Client) Call(ctx context.Context, method string, args map[string]any) (
 	if err != nil {
 		return nil, err
 	}
-	return c.s.Call(ctx, session.CallSpec{Method: method, Args: enc})
+	data, err := c.s.Call(ctx, session.CallSpec{Method: method, Args: enc})
+	if err != nil {
+		return nil, exportErr(err)
+	}
+	return copyTree(data), nil
 }
 
 func checkCall(ctx context.Context, c *Client, method string) error {
@@ -54,7 +58,7 @@ func (c *Client) write(ctx context.Context, spec session.CallSpec) (uint64, erro
 	}
 	data, err := c.s.Call(ctx, spec)
 	if err != nil {
-		return 0, err
+		return 0, exportErr(err)
 	}
 	return versionOf(data), nil
 }

@@ -74,7 +74,10 @@ func TestBlockingPointsHonourContext(t *testing.T) {
 		t.Errorf("subscription Err = %v", err)
 	}
 	ref := sodp.Key[int](c, "k")
-	if _, err := ref.Get(short()); !errors.Is(err, sodp.ErrNotCached) {
+	if _, err := ref.Cached(short()); !errors.Is(err, sodp.ErrNotCached) {
+		t.Errorf("Cached = %v", err)
+	}
+	if _, err := ref.Get(short()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Get = %v", err)
 	}
 	keep := watch[int](t, c, "k")

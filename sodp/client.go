@@ -81,7 +81,7 @@ func (c *Client) Ready(ctx context.Context) error {
 	if ctx == nil {
 		return errors.New("sodp: Ready: nil context")
 	}
-	return c.s.Ready(ctx)
+	return exportErr(c.s.Ready(ctx))
 }
 
 // Close ends the client: pending calls fail with ErrClosed, every
@@ -91,61 +91,20 @@ func (c *Client) Ready(ctx context.Context) error {
 // and always returns nil.
 func (c *Client) Close() error { return c.s.Close() }
 
-// ConnState is the state of a Client's connection.
-type ConnState = session.ConnState
-
-// Connection states reported by State and Events.
-const (
-	StateConnecting   = session.StateConnecting   // dialing, or waiting for HELLO / AUTH_OK
-	StateLive         = session.StateLive         // the session is live
-	StateReconnecting = session.StateReconnecting // the connection dropped; reconnecting with back-off
-	StateFailed       = session.StateFailed       // a terminal error stopped the client (see Event.Err)
-	StateClosed       = session.StateClosed       // Close was called
-)
-
 // State returns the current connection state.
-func (c *Client) State() ConnState { return c.s.State() }
-
-// Event is a connection state change, or an error that belongs to no
-// caller: a server ERROR that matched no request, a frame that could not be
-// decoded, a delta that did not apply (the key is re-synchronised), a
-// failed connection attempt. Fields: Time, State (the state when the event
-// was made), Err (nil for a plain state change) and Dropped (events lost
-// just before this one because the reader fell behind).
-type Event = session.Event
+func (c *Client) State() ConnState { return ConnState(c.s.State()) }
 
 // Events returns the channel of connection state changes and session
 // errors. It never blocks the client: when the reader falls behind, events
 // are dropped and counted in the next Event's Dropped, except the latest
 // state change, which is kept until it can be delivered. The channel is
 // closed when the client is closed. Reading it is optional.
-func (c *Client) Events() <-chan Event { return c.s.Events() }
+func (c *Client) Events() <-chan Event { return session.EventsAs(c.s, eventOf) }
 
-// ServerInfo describes the server of the current or last session: Name,
-// Version (protocol version announced), Dialect (the server family
-// recognised from HELLO), Capabilities (as announced), Subject (the
-// authenticated subject) and Endpoint (the URL, without credentials).
-type ServerInfo = session.ServerInfo
-
-// Dialect is a known SODP server family, recognised from HELLO. The client
-// adapts to it where it can: dotted set_in paths and no presence for
-// DialectGo, for instance.
-type Dialect = session.Dialect
-
-// Server families.
-const (
-	DialectSpec = session.DialectSpec // unknown server, assumed to follow the specification
-	DialectGo   = session.DialectGo   // the Go SODP server library
-	DialectTS   = session.DialectTS   // the TypeScript SODP server library
-	DialectRust = session.DialectRust // the Rust reference server
-)
-
-// Server returns what is known of the server, or nil before the first
-// session went live.
-func (c *Client) Server() *ServerInfo { return c.s.Server() }
-
-// Stats are counters since the client was created; see the field comments.
-type Stats = session.Stats
+// Server returns what is known of the server of the current or last
+// session, or nil before the first session went live. Each call returns a
+// new copy; changing it changes nothing in the client.
+func (c *Client) Server() *ServerInfo { return serverInfoOf(c.s.Server()) }
 
 // OtherErrorCode is the key of Stats.ErrorsByCode that counts server
 // errors whose code is neither 0 (no code given) nor between 100 and 599:
@@ -153,4 +112,4 @@ type Stats = session.Stats
 const OtherErrorCode = session.OtherErrorCode
 
 // Stats returns a snapshot of the client's counters.
-func (c *Client) Stats() Stats { return c.s.Stats() }
+func (c *Client) Stats() Stats { return statsOf(c.s.Stats()) }

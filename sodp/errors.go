@@ -1,87 +1,323 @@
 package sodp
 
-import "github.com/sodp-go/client/internal/session"
+import (
+	"errors"
+	"fmt"
+	"strings"
 
-// Errors returned by the client. Test with errors.Is; server errors also
-// match with errors.As against *ServerError.
+	"github.com/sodp-go/client/internal/session"
+	"github.com/sodp-go/client/internal/wire"
+)
+
+// Errors returned by the client. Every error the client returns or
+// delivers matches one of them (or a context error) with errors.Is; server
+// errors also match *ServerError and conversion failures *ConvertError
+// with errors.As.
 var (
 	// ErrClosed: the Client was closed, or the subscription was closed by
-	// its owner. Calls made after Close fail with it at once.
-	ErrClosed = session.ErrClosed
+	// its owner (the message then says the subscription was closed). Calls
+	// made after Close fail with it at once.
+	ErrClosed = errors.New("sodp: client closed")
 	// ErrConnectionLost: the connection dropped before the server answered
-	// a call. The call may or may not have been applied.
-	ErrConnectionLost = session.ErrConnectionLost
+	// a call. The call may or may not have been applied. Also the terminal
+	// error of a client made WithoutReconnect whose connection dropped.
+	ErrConnectionLost = errors.New("sodp: connection lost")
 	// ErrUnauthorized: the server refused the token (401), or it needs one
 	// and none was configured. Terminal with a fixed token.
-	ErrUnauthorized = session.ErrUnauthorized
+	ErrUnauthorized = errors.New("sodp: unauthorized")
 	// ErrForbidden: the server's ACL refused the key (403).
-	ErrForbidden = session.ErrForbidden
+	ErrForbidden = errors.New("sodp: forbidden")
 	// ErrNotFound: unknown method (404).
-	ErrNotFound = session.ErrNotFound
+	ErrNotFound = errors.New("sodp: not found")
 	// ErrBadRequest: the server found the request malformed (400).
-	ErrBadRequest = session.ErrBadRequest
+	ErrBadRequest = errors.New("sodp: bad request")
 	// ErrInvalidValue: the server's schema rejected the value (422).
-	ErrInvalidValue = session.ErrInvalidValue
+	ErrInvalidValue = errors.New("sodp: value rejected by the server's schema")
 	// ErrRateLimited: the server's rate limit refused the request (429).
-	ErrRateLimited = session.ErrRateLimited
+	ErrRateLimited = errors.New("sodp: rate limited")
 	// ErrTooLarge: a message over the size limit — an outgoing call
-	// refused locally, a server ERROR 413, or a server close 1009.
-	ErrTooLarge = session.ErrTooLarge
+	// refused locally (nothing was sent), a server ERROR 413, or a server
+	// close 1009.
+	ErrTooLarge = errors.New("sodp: message too large")
 	// ErrServerInternal: the server failed (500).
-	ErrServerInternal = session.ErrServerInternal
+	ErrServerInternal = errors.New("sodp: server internal error")
 	// ErrSlowConsumer ends a buffered subscription (WithBuffer) whose
 	// reader fell more than its buffer behind.
-	ErrSlowConsumer = session.ErrSlowConsumer
-	// ErrInvalidKey: a key that does not match the protocol's key syntax,
-	// reported before anything is sent.
-	ErrInvalidKey = session.ErrInvalidKey
+	ErrSlowConsumer = errors.New("sodp: subscriber fell behind its buffer")
+	// ErrInvalidKey: a key that does not match the protocol's key syntax
+	// (see ValidKey), reported before anything is sent.
+	ErrInvalidKey = errors.New("sodp: invalid key")
 	// ErrInvalidPath: a JSON Pointer that is malformed, or that the
-	// server's dialect cannot express.
-	ErrInvalidPath = session.ErrInvalidPath
+	// server's dialect cannot express; nothing was sent.
+	ErrInvalidPath = errors.New("sodp: invalid path")
 	// ErrNotSupported: the server does not support the operation (for
 	// example presence on the Go SODP server); nothing was sent.
-	ErrNotSupported = session.ErrNotSupported
+	ErrNotSupported = errors.New("sodp: not supported by this server")
 	// ErrProtocol: the server sent something the protocol does not allow
 	// (an undecodable frame, an unknown frame type). Reported on Events.
-	ErrProtocol = session.ErrProtocol
+	ErrProtocol = errors.New("sodp: protocol error")
 	// ErrDesync: a delta did not apply to the local copy of a key; the key
 	// is being re-synchronised. Reported on Events.
-	ErrDesync = session.ErrDesync
+	ErrDesync = errors.New("sodp: local copy out of sync; re-synchronising")
 	// ErrInvalidURL: a URL given to Dial, New or WithEndpoints that is not
 	// a ws://, wss://, sodp:// or sodps:// URL with a host and without
 	// user information. Nothing is started.
-	ErrInvalidURL = session.ErrInvalidURL
+	ErrInvalidURL = errors.New("sodp: invalid URL")
+	// ErrConvert: a value does not convert into the Go type asked for (an
+	// Update's Err, or Ref.Cached and Get). The error is a *ConvertError.
+	ErrConvert = errors.New("sodp: value does not convert")
+	// ErrNotCached: Ref.Cached or WaitVersion on a key that no
+	// subscription of this client watches, or whose first value has not
+	// arrived yet.
+	ErrNotCached = errors.New("sodp: key not watched or not received yet")
 )
 
+// The session reports the public sentinels: every error it makes wraps
+// one of these values.
+func init() {
+	session.ErrClosed = ErrClosed
+	session.ErrConnectionLost = ErrConnectionLost
+	session.ErrUnauthorized = ErrUnauthorized
+	session.ErrForbidden = ErrForbidden
+	session.ErrNotFound = ErrNotFound
+	session.ErrBadRequest = ErrBadRequest
+	session.ErrInvalidValue = ErrInvalidValue
+	session.ErrRateLimited = ErrRateLimited
+	session.ErrTooLarge = ErrTooLarge
+	session.ErrServerInternal = ErrServerInternal
+	session.ErrSlowConsumer = ErrSlowConsumer
+	session.ErrInvalidKey = ErrInvalidKey
+	session.ErrInvalidPath = ErrInvalidPath
+	session.ErrNotSupported = ErrNotSupported
+	session.ErrProtocol = ErrProtocol
+	session.ErrDesync = ErrDesync
+	session.ErrInvalidURL = ErrInvalidURL
+	session.ErrNotCached = ErrNotCached
+}
+
+// errSubscriptionClosed ends a subscription its owner closed.
+var errSubscriptionClosed error = &closedError{"sodp: subscription closed"}
+
+// closedError is an ErrClosed with its own message.
+type closedError struct{ msg string }
+
+func (e *closedError) Error() string        { return e.msg }
+func (e *closedError) Is(target error) bool { return target == ErrClosed }
+
 // ServerError is an error reported by the server, as an ERROR frame or a
-// RESULT with success false. Its fields:
+// RESULT with success false. errors.Is matches it against the sentinel of
+// its code: 400 ErrBadRequest, 401 ErrUnauthorized, 403 ErrForbidden, 404
+// ErrNotFound, 413 ErrTooLarge, 422 ErrInvalidValue, 429 ErrRateLimited,
+// 500 ErrServerInternal; other codes match none.
+type ServerError struct {
+	Code        int         // the protocol error code; 0 when the server gave none
+	Message     string      // the server's text
+	Key         string      // the state key concerned, when known
+	Method      string      // the method of the failed call, when it failed a call
+	Attribution Attribution // how the error was matched to the request it fails
+}
+
+// Error returns a message such as
 //
-//	Code        int         the protocol error code (400, 401, 403, 404, 413, 422, 429, 500); 0 if none was given
-//	Message     string      the server's text
-//	Key         string      the state key concerned, when known
-//	Method      string      the method of the failed call, when it failed a call
-//	Attribution Attribution how the error was matched to the request it fails
-//
-// errors.Is matches a ServerError against the sentinel of its code
-// (ErrForbidden for 403 and so on).
-type ServerError = session.ServerError
+//	sodp: server error 403: forbidden (state.set on game.player)
+func (e *ServerError) Error() string {
+	s := fmt.Sprintf("sodp: server error %d", e.Code)
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	switch {
+	case e.Method != "" && e.Key != "":
+		s += fmt.Sprintf(" (%s on %s)", e.Method, e.Key)
+	case e.Method != "":
+		s += " (" + e.Method + ")"
+	case e.Key != "":
+		s += " (key " + e.Key + ")"
+	}
+	if e.Attribution == AttrOrder {
+		s += " [matched to the oldest waiting request by order; the server did not say which request failed]"
+	}
+	return s
+}
+
+// Is reports whether target is the sentinel of e's code.
+func (e *ServerError) Is(target error) bool {
+	if target == nil {
+		return false
+	}
+	switch e.Code {
+	case 400:
+		return target == ErrBadRequest
+	case 401:
+		return target == ErrUnauthorized
+	case 403:
+		return target == ErrForbidden
+	case 404:
+		return target == ErrNotFound
+	case 413:
+		return target == ErrTooLarge
+	case 422:
+		return target == ErrInvalidValue
+	case 429:
+		return target == ErrRateLimited
+	case 500:
+		return target == ErrServerInternal
+	}
+	return false
+}
 
 // CloseError reports that the server closed the WebSocket with a close
 // code (Code, Text); code 1009 (message too big) matches ErrTooLarge.
-type CloseError = session.CloseError
+type CloseError struct {
+	Code int    // the WebSocket close code
+	Text string // the close reason the server gave
+}
+
+// Error returns a message such as
+//
+//	sodp: server closed the connection (close 1001 going away)
+func (e *CloseError) Error() string {
+	if e.Code == 1009 {
+		return fmt.Sprintf("sodp: server closed the connection: message too big (close 1009 %s)", e.Text)
+	}
+	return fmt.Sprintf("sodp: server closed the connection (close %d %s)", e.Code, e.Text)
+}
+
+// Is matches ErrTooLarge for close code 1009.
+func (e *CloseError) Is(target error) bool { return e.Code == 1009 && target == ErrTooLarge }
 
 // Attribution says how an ERROR frame, which names no call, was matched to
-// the request it fails: AttrCallID (a RESULT named the call), AttrStream
-// (the frame's stream id), AttrKey (a key named in the message), AttrOrder
-// (a guess: the oldest request still waiting; servers answer in order) or
-// AttrNone (a session-level error, delivered on Events).
-type Attribution = session.Attribution
+// the request it fails.
+type Attribution int
 
 // Attributions of a *ServerError.
 const (
-	AttrNone   = session.AttrNone
-	AttrCallID = session.AttrCallID
-	AttrStream = session.AttrStream
-	AttrKey    = session.AttrKey
-	AttrOrder  = session.AttrOrder
+	// AttrNone: the error belongs to no request (a session-level error,
+	// delivered on Events).
+	AttrNone Attribution = iota
+	// AttrCallID: a RESULT named the call.
+	AttrCallID
+	// AttrStream: the frame's stream id named the subscription.
+	AttrStream
+	// AttrKey: the error message named the key of a waiting request.
+	AttrKey
+	// AttrOrder: a guess. Nothing in the frame named the request; it was
+	// matched to the oldest request still waiting (servers answer in
+	// order).
+	AttrOrder
 )
+
+// String returns "none", "call_id", "stream", "key" or "order".
+func (a Attribution) String() string {
+	switch a {
+	case AttrCallID:
+		return "call_id"
+	case AttrStream:
+		return "stream"
+	case AttrKey:
+		return "key"
+	case AttrOrder:
+		return "order"
+	}
+	return "none"
+}
+
+// ConvertError reports a value that does not convert into the Go type it
+// was asked for. It matches ErrConvert with errors.Is; Err, when set, is
+// what refused the value (an UnmarshalText error, a range error…).
+type ConvertError struct {
+	Key     string // the key whose value it is
+	Version uint64 // the version of that value
+	// Path is the JSON Pointer of the element that does not fit, such as
+	// "/items/3/qty"; empty for the value itself.
+	Path string
+	Type string // the Go type asked for, such as "main.Player"
+	Want string // the Go type of the element that does not fit, such as "uint8"
+	Got  string // what the element holds: "nil", "bool", "integer", "float", "string", "array", "map" or "map key"
+	Err  error
+}
+
+// Error returns a message such as
+//
+//	sodp: value of game.player (version 7) does not convert into main.Player: integer into uint8 at "/level": 300 is out of range
+func (e *ConvertError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "sodp: value of %s (version %d) does not convert into %s: %s into %s", e.Key, e.Version, e.Type, e.Got, e.Want)
+	if e.Path == "" {
+		b.WriteString(" at the root")
+	} else {
+		fmt.Fprintf(&b, " at %q", e.Path)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrConvert.
+func (e *ConvertError) Is(target error) bool { return target == ErrConvert }
+
+// Unwrap returns Err.
+func (e *ConvertError) Unwrap() error { return e.Err }
+
+// convertError turns a failed conversion of key's value into a
+// *ConvertError.
+func convertError(key string, version uint64, typ string, err error) error {
+	ce := &ConvertError{Key: key, Version: version, Type: typ}
+	var we *wire.ConvertError
+	if errors.As(err, &we) {
+		ce.Path, ce.Want, ce.Got, ce.Err = we.Path, we.Want, we.Got, we.Err
+	} else {
+		ce.Got, ce.Want, ce.Err = "value", typ, err
+	}
+	return ce
+}
+
+// exportErr turns the session's error types into the package's own: a
+// *ServerError or *CloseError itself is copied; one inside a chain is
+// found by errors.As through a wrapper.
+func exportErr(err error) error {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *session.ServerError:
+		return serverErrorOf(e)
+	case *session.CloseError:
+		return &CloseError{Code: e.Code, Text: e.Text}
+	}
+	var se *session.ServerError
+	var ce *session.CloseError
+	if errors.As(err, &se) || errors.As(err, &ce) {
+		return &exported{err}
+	}
+	return err
+}
+
+func serverErrorOf(e *session.ServerError) *ServerError {
+	return &ServerError{Code: e.Code, Message: e.Message, Key: e.Key, Method: e.Method, Attribution: Attribution(e.Attribution)}
+}
+
+// exported wraps an error chain that holds one of the session's error
+// types, so that errors.As finds the package's own type.
+type exported struct{ err error }
+
+func (e *exported) Error() string { return e.err.Error() }
+func (e *exported) Unwrap() error { return e.err }
+
+func (e *exported) As(target any) bool {
+	switch t := target.(type) {
+	case **ServerError:
+		var se *session.ServerError
+		if errors.As(e.err, &se) {
+			*t = serverErrorOf(se)
+			return true
+		}
+	case **CloseError:
+		var ce *session.CloseError
+		if errors.As(e.err, &ce) {
+			*t = &CloseError{Code: ce.Code, Text: ce.Text}
+			return true
+		}
+	}
+	return false
+}

@@ -184,7 +184,7 @@ func ExampleKey() {
 	if err := player.WaitVersion(ctx, v); err != nil {
 		log.Fatal(err)
 	}
-	cur, err := player.Get(ctx)
+	cur, err := player.Cached(ctx) // the client's copy, no round trip
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,83 +9,172 @@ import (
 	"github.com/sodp-go/client/internal/wire"
 )
 
-// ErrNotCached is returned by Ref.Get when no subscription of the client
-// holds a copy of the key yet.
-var ErrNotCached = errors.New("sodp: key not watched or not received yet")
-
 // Ref is a typed handle on one key: watch it, read the client's copy, and
 // write it, without repeating the key. A Ref is a small value; copy it
 // freely. The key is checked by each method, so a Ref with an invalid key
-// fails every call with ErrInvalidKey.
+// fails every call with ErrInvalidKey; a Ref made with a nil *Client fails
+// every call with ErrClosed.
 type Ref[T any] struct {
 	c   *Client
 	key string
 }
 
-// Key returns a typed handle on key.
+// Key returns a typed handle on key. Nothing is checked or sent until a
+// method is called.
 func Key[T any](c *Client, key string) Ref[T] { return Ref[T]{c: c, key: key} }
 
 // Name returns the key.
 func (r Ref[T]) Name() string { return r.key }
+
+var errNilClient = fmt.Errorf("%w: nil client", ErrClosed)
 
 // Watch is Watch[T](ctx, client, key, opts...).
 func (r Ref[T]) Watch(ctx context.Context, opts ...WatchOption) (*Subscription[T], error) {
 	return Watch[T](ctx, r.c, r.key, opts...)
 }
 
-// Get returns the client's current copy of the key, as the latest Update a
-// subscription would carry (Kind KindCached). It fails with ErrNotCached
-// when no subscription of this client watches the key or its first value
-// has not arrived; nothing is sent to the server.
-func (r Ref[T]) Get(ctx context.Context) (Update[T], error) {
+// Cached returns the client's current copy of the key, as the latest
+// Update a subscription would carry (Kind KindCached), without asking the
+// server. It fails with ErrNotCached when no subscription of this client
+// watches the key or its first value has not arrived, and with an error
+// matching ErrConvert (the Update then holds the zero T) when the value
+// does not convert into T. Get asks the server when nothing is cached.
+func (r Ref[T]) Cached(ctx context.Context) (Update[T], error) {
 	if ctx == nil {
-		return Update[T]{}, errors.New("sodp: Get: nil context")
+		return Update[T]{}, errors.New("sodp: Cached: nil context")
+	}
+	if r.c == nil {
+		return Update[T]{}, errNilClient
 	}
 	if err := session.ValidKey(r.key); err != nil {
 		return Update[T]{}, err
 	}
-	v, ver, init, ok, err := r.c.s.Cached(ctx, r.key)
+	u, ok, err := cached[T](ctx, r.c, r.key)
 	if err != nil {
-		return Update[T]{}, err
+		return u, err
 	}
 	if !ok {
 		return Update[T]{}, fmt.Errorf("%w: %s", ErrNotCached, r.key)
 	}
-	u := Update[T]{Key: r.key, Version: ver, Initialized: init, Kind: KindCached}
+	return u, u.Err
+}
+
+// cached reads the client's copy of key; ok is false when there is none.
+func cached[T any](ctx context.Context, c *Client, key string) (u Update[T], ok bool, err error) {
+	v, ver, init, ok, err := c.s.Cached(ctx, key)
+	if err != nil || !ok {
+		return Update[T]{}, false, exportErr(err)
+	}
+	u = Update[T]{Key: key, Version: ver, Initialized: init, Kind: KindCached}
 	if v != nil {
 		if err := wire.Convert(v, &u.Value); err != nil {
-			return u, fmt.Errorf("sodp: value of %s does not convert into %T: %w", r.key, u.Value, err)
+			var zero T
+			u.Value = zero
+			u.Err = convertError(key, ver, typeName[T](), err)
 		}
 	}
-	return u, nil
+	return u, true, nil
+}
+
+// Get is Get[T](ctx, client, key).
+func (r Ref[T]) Get(ctx context.Context) (Update[T], error) { return Get[T](ctx, r.c, r.key) }
+
+// Get reads the current value of key once. When a subscription of this
+// client already holds the key, Get returns that copy (Kind KindCached)
+// without a round trip; otherwise it watches the key, takes its first
+// value (Kind KindSnapshot) and stops watching it. A key never written
+// comes back with Initialized false and the zero T.
+//
+// Errors are those of Watch (ErrInvalidKey, ErrClosed, a *ServerError such
+// as ErrForbidden for a refused key, the context's error), and an error
+// matching ErrConvert when the value does not convert into T (the Update
+// then holds the zero T).
+func Get[T any](ctx context.Context, c *Client, key string) (Update[T], error) {
+	if ctx == nil {
+		return Update[T]{}, errors.New("sodp: Get: nil context")
+	}
+	if c == nil {
+		return Update[T]{}, errNilClient
+	}
+	if err := session.ValidKey(key); err != nil {
+		return Update[T]{}, err
+	}
+	if u, ok, err := cached[T](ctx, c, key); err != nil || ok {
+		if err == nil {
+			err = u.Err
+		}
+		return u, err
+	}
+	sub, err := Watch[T](ctx, c, key)
+	if err != nil {
+		return Update[T]{}, err
+	}
+	defer sub.Close()
+	u, ok := <-sub.Updates()
+	if !ok {
+		return Update[T]{}, sub.Err()
+	}
+	return u, u.Err
 }
 
 // Set is Client.Set for this key.
-func (r Ref[T]) Set(ctx context.Context, value T) (uint64, error) { return r.c.Set(ctx, r.key, value) }
+func (r Ref[T]) Set(ctx context.Context, value T) (uint64, error) {
+	if r.c == nil {
+		return 0, errNilClient
+	}
+	return r.c.Set(ctx, r.key, value)
+}
 
 // Patch is Client.Patch for this key.
 func (r Ref[T]) Patch(ctx context.Context, patch any) (uint64, error) {
+	if r.c == nil {
+		return 0, errNilClient
+	}
 	return r.c.Patch(ctx, r.key, patch)
 }
 
 // SetIn is Client.SetIn for this key.
 func (r Ref[T]) SetIn(ctx context.Context, path string, value any) (uint64, error) {
+	if r.c == nil {
+		return 0, errNilClient
+	}
 	return r.c.SetIn(ctx, r.key, path, value)
 }
 
 // Delete is Client.Delete for this key.
-func (r Ref[T]) Delete(ctx context.Context) (uint64, error) { return r.c.Delete(ctx, r.key) }
+func (r Ref[T]) Delete(ctx context.Context) (uint64, error) {
+	if r.c == nil {
+		return 0, errNilClient
+	}
+	return r.c.Delete(ctx, r.key)
+}
 
 // Presence is Client.Presence for this key.
 func (r Ref[T]) Presence(ctx context.Context, path string, value any) (uint64, error) {
+	if r.c == nil {
+		return 0, errNilClient
+	}
 	return r.c.Presence(ctx, r.key, path, value)
 }
 
 // WaitVersion waits until the client's copy of the key reaches version v
 // (for example the version Set returned): read-your-writes. The key must
-// be watched by a subscription of this client. A v of 0 (a write whose
-// server reported no version) is reached as soon as the copy holds a
-// value.
+// be watched by a subscription of this client, else it fails at once with
+// ErrNotCached. It returns the context's error when ctx ends first, and
+// ErrClosed when the client closes.
 func (r Ref[T]) WaitVersion(ctx context.Context, v uint64) error {
-	return r.c.s.WaitVersion(ctx, r.key, v)
+	return waitVersion(ctx, r.c, r.key, v)
+}
+
+func waitVersion(ctx context.Context, c *Client, key string, v uint64) error {
+	if ctx == nil {
+		return errors.New("sodp: WaitVersion: nil context")
+	}
+	if c == nil {
+		return errNilClient
+	}
+	if err := session.ValidKey(key); err != nil {
+		return err
+	}
+	return exportErr(c.s.WaitVersion(ctx, key, v))
 }

@@ -4,42 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/sodp-go/client/internal/session"
 	"github.com/sodp-go/client/internal/wire"
-)
-
-// Kind says where an update came from.
-type Kind = session.Kind
-
-// Update kinds. A reader can tell "the value changed" (KindDelta,
-// KindReplayed) from "the client re-synchronised" (KindResync) without
-// guessing.
-const (
-	// KindSnapshot: the first update of a subscription, from the server's
-	// STATE_INIT.
-	KindSnapshot = session.KindSnapshot
-	// KindCached: the first update of a subscription, from the copy another
-	// subscription of the same key already holds (no round trip).
-	KindCached = session.KindCached
-	// KindDelta: a live change.
-	KindDelta = session.KindDelta
-	// KindReplayed: a change made while the client was disconnected,
-	// replayed by the server after the reconnect.
-	KindReplayed = session.KindReplayed
-	// KindResync: a fresh value that replaced the local copy, because the
-	// missed changes could not be replayed after a reconnect, or because
-	// the local copy could not be trusted any more (a delta that did not
-	// apply, or a DELTA at or below the version held), or because the
-	// client moved to another server, whose STATE_INIT is authoritative.
-	// Changes between the previous update and this one are lost; the value
-	// itself is exact.
-	KindResync = session.KindResync
-	// KindRefused: an update of a WatchMany subscription that carries no
-	// value: the server refused its Key (Err says why, for example a
-	// *ServerError matching ErrForbidden); the other keys go on.
-	KindRefused = session.KindRefused
 )
 
 // Update is one value of a watched key.
@@ -212,7 +181,7 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 		s.mu.Unlock()
 	})
 	if err != nil {
-		return nil, err
+		return nil, exportErr(err)
 	}
 	return s, nil
 }
@@ -238,7 +207,7 @@ func (s *Subscription[T]) Keys() []string { return append([]string(nil), s.sub.K
 // goroutine delivering updates, if one was running, has finished; it is
 // idempotent and returns nil.
 func (s *Subscription[T]) Close() error {
-	s.stop(ErrClosed)
+	s.stop(errSubscriptionClosed)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -256,11 +225,23 @@ func (s *Subscription[T]) Close() error {
 // WaitVersion waits until the subscription's key has reached version v
 // (for example the version a write returned) in the client's copy; the
 // update carrying it is on its way to Updates, or was conflated into a
-// newer one. For a WatchMany subscription it waits on its first key. A v
-// of 0 (a write whose server reported no version) is reached as soon as
-// the copy holds a value.
+// newer one. A WatchMany subscription has several keys: WaitVersion waits
+// on its first key (Keys()[0]); use WaitKeyVersion for another. It
+// returns the context's error when ctx ends first, ErrNotCached when the
+// key is no longer watched, and ErrClosed when the client closes.
 func (s *Subscription[T]) WaitVersion(ctx context.Context, v uint64) error {
-	return s.c.s.WaitVersion(ctx, s.sub.Keys[0], v)
+	return waitVersion(ctx, s.c, s.sub.Keys[0], v)
+}
+
+// WaitKeyVersion is WaitVersion for one key of the subscription: it fails
+// at once with ErrInvalidKey when the subscription does not watch key.
+func (s *Subscription[T]) WaitKeyVersion(ctx context.Context, key string, v uint64) error {
+	for _, k := range s.sub.Keys {
+		if k == key {
+			return waitVersion(ctx, s.c, key, v)
+		}
+	}
+	return fmt.Errorf("%w: %q is not a key of this subscription", ErrInvalidKey, key)
 }
 
 // startPump is the mailbox's start: it runs on the actor, so it may Spawn.
@@ -307,7 +288,7 @@ func (s *Subscription[T]) stop(err error) {
 // releases the Close calls waiting for that.
 func (s *Subscription[T]) finish(err error) {
 	s.mu.Lock()
-	s.err = err
+	s.err = exportErr(err)
 	stopCtx := s.stopCtx
 	s.mu.Unlock()
 	if stopCtx != nil {
@@ -324,16 +305,19 @@ func (s *Subscription[T]) finish(err error) {
 }
 
 func convertUpdate[T any](d session.Delivery) Update[T] {
-	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: d.Kind, Skipped: d.Skipped, Err: d.Err}
+	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: Kind(d.Kind), Skipped: d.Skipped, Err: exportErr(d.Err)}
 	if d.Err != nil || d.Value == nil {
 		return u
 	}
 	var v T
 	if err := wire.Convert(d.Value, &v); err != nil {
 		// Nothing of a value that converts only in part is handed out.
-		u.Err = fmt.Errorf("sodp: value of %s (version %d) does not convert into %T: %w", d.Key, d.Version, v, err)
+		u.Err = convertError(d.Key, d.Version, typeName[T](), err)
 		return u
 	}
 	u.Value = v
 	return u
 }
+
+// typeName names T for errors.
+func typeName[T any]() string { return reflect.TypeFor[T]().String() }

@@ -295,7 +295,7 @@ func (d *demo) showBob(ctx context.Context, v uint64) error {
 	if err := d.bob.ref.WaitVersion(ctx, v); err != nil {
 		return fmt.Errorf("bob: wait for v%d: %w", v, err)
 	}
-	u, err := d.bob.ref.Get(ctx)
+	u, err := d.bob.ref.Cached(ctx)
 	if err != nil {
 		return fmt.Errorf("bob: read %s: %w", cursorsKey, err)
 	}

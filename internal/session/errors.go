@@ -25,6 +25,7 @@ var (
 	ErrProtocol       = errors.New("sodp: protocol error")
 	ErrDesync         = errors.New("sodp: local copy out of sync; re-synchronising")
 	ErrInvalidURL     = errors.New("sodp: invalid URL")
+	ErrNotCached      = errors.New("sodp: key not watched or not received yet")
 )
 
 // Attribution says how an error frame was matched to the request it fails.

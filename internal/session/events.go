@@ -14,11 +14,10 @@ type eventQueue struct {
 	dropped uint64
 	latest  *Event // a state change that did not fit
 	signal  chan struct{}
-	out     chan Event
 }
 
 func newEventQueue(limit int) *eventQueue {
-	return &eventQueue{limit: limit, signal: make(chan struct{}, 1), out: make(chan Event, 1)}
+	return &eventQueue{limit: limit, signal: make(chan struct{}, 1)}
 }
 
 func (q *eventQueue) push(ev Event, isState bool) {
@@ -60,12 +59,12 @@ func (q *eventQueue) next() (Event, bool) {
 	return ev, true
 }
 
-// pump delivers events until done is closed; then it hands over what is
-// still queued as far as the channel takes it without waiting (so the
-// final StateClosed event reaches a reader that keeps up) and closes the
-// channel.
-func (q *eventQueue) pump(done <-chan struct{}) {
-	defer close(q.out)
+// pump delivers events, converted by conv, to out until done is closed;
+// then it hands over what is still queued as far as the channel takes it
+// without waiting (so the final StateClosed event reaches a reader that
+// keeps up) and closes the channel.
+func pump[E any](q *eventQueue, done <-chan struct{}, out chan E, conv func(Event) E) {
+	defer close(out)
 	for {
 		ev, ok := q.next()
 		if !ok {
@@ -73,16 +72,17 @@ func (q *eventQueue) pump(done <-chan struct{}) {
 			case <-q.signal:
 				continue
 			case <-done:
-				q.drain()
+				drain(q, out, conv)
 				return
 			}
 		}
+		e := conv(ev)
 		select {
-		case q.out <- ev:
+		case out <- e:
 		case <-done:
 			select {
-			case q.out <- ev:
-				q.drain()
+			case out <- e:
+				drain(q, out, conv)
 			default:
 			}
 			return
@@ -90,14 +90,14 @@ func (q *eventQueue) pump(done <-chan struct{}) {
 	}
 }
 
-func (q *eventQueue) drain() {
+func drain[E any](q *eventQueue, out chan E, conv func(Event) E) {
 	for {
 		ev, ok := q.next()
 		if !ok {
 			return
 		}
 		select {
-		case q.out <- ev:
+		case out <- conv(ev):
 		default:
 			return
 		}

@@ -76,9 +76,9 @@ type Session struct {
 	byCode      map[int]uint64 // under mu
 	gauges      gauges         // under mu
 
-	evq       *eventQueue
-	evPumping bool // under mu: the Events goroutine was started
-	stopped   bool // under mu: the actor is stopping; no goroutine may start
+	evq     *eventQueue
+	evOut   any  // under mu: the Events channel (a chan E), once started
+	stopped bool // under mu: the actor is stopping; no goroutine may start
 
 	callSeq atomic.Uint64
 	callPfx string
@@ -209,21 +209,32 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // The goroutine that feeds the channel starts on the first call, so a
 // client whose events nobody reads runs none.
 func (s *Session) Events() <-chan Event {
+	return EventsAs(s, func(ev Event) Event { return ev })
+}
+
+// EventsAs is Events with each event converted by conv, for a caller
+// that hands out its own event type. Only the first call of Events or
+// EventsAs on a session starts the channel; a later one returns the same
+// channel, or nil when it was started with another event type.
+func EventsAs[E any](s *Session, conv func(Event) E) <-chan E {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.evPumping {
-		s.evPumping = true
-		if s.stopped {
-			close(s.evq.out)
-		} else {
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.evq.pump(s.done)
-			}()
-		}
+	if s.evOut != nil {
+		out, _ := s.evOut.(chan E)
+		return out
 	}
-	return s.evq.out
+	out := make(chan E, 1)
+	s.evOut = out
+	if s.stopped {
+		close(out)
+	} else {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			pump(s.evq, s.done, out, conv)
+		}()
+	}
+	return out
 }
 
 // State returns the connection state.

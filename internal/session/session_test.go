@@ -152,8 +152,9 @@ func TestEventQueueKeepsLatestState(t *testing.T) {
 	}
 	done := make(chan struct{})
 	close(done)
-	q.pump(done) // returns at once and closes the channel
-	if _, ok := <-q.out; ok {
+	out := make(chan Event, 1)
+	pump(q, done, out, func(ev Event) Event { return ev }) // returns at once and closes the channel
+	if _, ok := <-out; ok {
 		t.Fatal("channel not closed")
 	}
 }

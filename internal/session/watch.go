@@ -531,7 +531,7 @@ func (s *Session) WaitVersion(ctx context.Context, key string, v uint64) error {
 	err := s.do(ctx, func() {
 		ks := s.keys[key]
 		if ks == nil {
-			ch <- fmt.Errorf("sodp: WaitVersion: key %s is not watched", key)
+			ch <- fmt.Errorf("%w (WaitVersion on %s)", ErrNotCached, key)
 			return
 		}
 		if ks.have && ks.version >= v {

@@ -109,7 +109,7 @@ func (c *Client) Server() *ServerInfo { return serverInfoOf(c.s.Server()) }
 // OtherErrorCode is the key of Stats.ErrorsByCode that counts server
 // errors whose code is neither 0 (no code given) nor between 100 and 599:
 // the map holds at most 502 entries, whatever codes a server sends.
-const OtherErrorCode = session.OtherErrorCode
+const OtherErrorCode = -1
 
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() Stats { return statsOf(c.s.Stats()) }

@@ -31,6 +31,9 @@ func TestStatsMirrorsSession(t *testing.T) {
 	if st.NumField() != pt.NumField() {
 		t.Errorf("Stats has %d fields, session.Stats %d", pt.NumField(), st.NumField())
 	}
+	if OtherErrorCode != session.OtherErrorCode {
+		t.Errorf("OtherErrorCode = %d, the session counts under %d", OtherErrorCode, session.OtherErrorCode)
+	}
 	in := session.Stats{Connects: 3, ErrorsByCode: map[int]uint64{403: 2}, PendingCalls: 4}
 	out := statsOf(in)
 	if out.Connects != 3 || out.ErrorsByCode[403] != 2 || out.PendingCalls != 4 {

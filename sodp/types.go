@@ -152,7 +152,7 @@ type Stats struct {
 	Conflated    uint64         // updates replaced by a newer one before a slow reader took them
 	CallsSent    uint64         // CALL frames sent
 	Errors       uint64         // server errors received (ERROR frames and failed RESULTs)
-	ErrorsByCode map[int]uint64 // server errors by code (a copy)
+	ErrorsByCode map[int]uint64 // server errors by code (a copy): 0 (no code) and 100–599 each, every other code under OtherErrorCode (-1)
 	FramesIn     uint64         // frames received
 	FramesOut    uint64         // frames sent
 	// DecodeErrors counts frames received that could not be decoded (not

@@ -20,9 +20,15 @@ import (
 // version (WithOnChange), so a test can tell whether a delivered value is
 // one a server really held.
 type history struct {
-	mu sync.Mutex
-	v  map[string]map[uint64][]any // key → version → values held (one per node that applied it)
+	mu   sync.Mutex
+	v    map[string]map[uint64][]any // key → version → values held (one per node that applied it)
+	top  uint64                      // the highest version recorded
+	adds int
 }
+
+// historyWindow bounds what a long run keeps: versions more than this far
+// below the highest are forgotten (no watcher lags that far behind).
+const historyWindow = 100_000
 
 func newHistory() *history { return &history{v: map[string]map[uint64][]any{}} }
 
@@ -35,6 +41,16 @@ func (h *history) add(ch sodptest.Change) {
 		h.v[ch.Key] = m
 	}
 	m[ch.Version] = append(m[ch.Version], ch.Value)
+	h.top = max(h.top, ch.Version)
+	if h.adds++; h.adds%10_000 == 0 && h.top > historyWindow {
+		for _, m := range h.v {
+			for v := range m {
+				if v < h.top-historyWindow {
+					delete(m, v)
+				}
+			}
+		}
+	}
 }
 
 // held reports whether some server held value for key at version.
@@ -370,7 +386,8 @@ func TestClusterFailoverUnderWriters(t *testing.T) {
 					first, other = other, first
 				}
 				c := dial(t, first, sodp.WithEndpoints(other))
-				sub, err := sodp.WatchMany[any](ctxT(t), c, keys, sodp.WithBuffer(1<<16))
+				// The subscription lives as long as its context: the whole run.
+				sub, err := sodp.WatchMany[any](context.Background(), c, keys, sodp.WithBuffer(1<<16))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -415,8 +432,10 @@ func TestClusterFailoverUnderWriters(t *testing.T) {
 
 			// Every watcher ends equal to the node serving it.
 			for _, cc := range clients {
-				eventually(t, cc.w.name+" equal to its node", func() bool {
-					if cc.c.State() != sodp.StateLive {
+				var why string
+				equal := func() bool {
+					if st := cc.c.State(); st != sodp.StateLive {
+						why = "state " + st.String()
 						return false
 					}
 					ep := cc.c.Server().Endpoint
@@ -427,17 +446,27 @@ func TestClusterFailoverUnderWriters(t *testing.T) {
 						}
 					}
 					if srv == nil {
+						why = "no node at " + ep
 						return false
 					}
 					for _, k := range keys {
 						u, ok := cc.w.lastOf(k)
 						v, ver, _ := srv.Get(k)
 						if !ok || u.Version != ver || !delta.Equal(u.Value, v) {
+							why = fmt.Sprintf("%s: has %v@%d (%v), %s holds %v@%d; subscription error %v; stats %+v",
+								k, u.Value, u.Version, u.Kind, ep, v, ver, cc.w.sub.Err(), cc.c.Stats())
 							return false
 						}
 					}
 					return true
-				})
+				}
+				deadline := time.Now().Add(wait)
+				for !equal() {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s never equal to its node: %s", cc.w.name, why)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
 			}
 			var backwards, wrong, resyncs int
 			var reconnects uint64

@@ -107,7 +107,8 @@ func ApplyStateLimit(v any, initialized bool, ops []Op, maxNew int) (result any,
 // and moves to a map when that fills up.
 type applier struct {
 	multi  bool
-	budget int // new containers the ops may still create; < 0: no limit
+	budget int    // new containers the ops may still create; < 0: no limit
+	o      *Owner // set by Owner.ApplyState: ownership outlives the call
 	n      int
 	few    [16]unsafe.Pointer
 	many   map[unsafe.Pointer]struct{}
@@ -144,24 +145,40 @@ func (a *applier) owns(p unsafe.Pointer) bool {
 }
 
 func (a *applier) ownMap(m map[string]any) {
+	if a.o != nil {
+		a.o.add(mapPtr(m))
+		return
+	}
 	if a.multi {
 		a.own(mapPtr(m))
 	}
 }
 
 func (a *applier) ownsMap(m map[string]any) bool {
+	if a.o != nil {
+		return m != nil && a.o.has(mapPtr(m))
+	}
 	return a.multi && m != nil && a.owns(mapPtr(m))
 }
 
 // ownSlice records s's backing array. Arrays without capacity have no
 // storage of their own and are never owned.
 func (a *applier) ownSlice(s []any) {
+	if a.o != nil {
+		if cap(s) > 0 {
+			a.o.add(unsafe.Pointer(unsafe.SliceData(s)))
+		}
+		return
+	}
 	if a.multi && cap(s) > 0 {
 		a.own(unsafe.Pointer(unsafe.SliceData(s)))
 	}
 }
 
 func (a *applier) ownsSlice(s []any) bool {
+	if a.o != nil {
+		return cap(s) > 0 && a.o.has(unsafe.Pointer(unsafe.SliceData(s)))
+	}
 	return a.multi && cap(s) > 0 && a.owns(unsafe.Pointer(unsafe.SliceData(s)))
 }
 
@@ -200,6 +217,10 @@ func (a *applier) appendElem(s []any, v any) []any {
 		return out
 	}
 	out := appendCopy(s, v)
+	if a.o != nil && a.ownsSlice(s) {
+		// The elements, owned ones included, move to the new array.
+		delete(a.o.set, unsafe.Pointer(unsafe.SliceData(s)))
+	}
 	a.ownSlice(out)
 	return out
 }
@@ -207,6 +228,7 @@ func (a *applier) appendElem(s []any, v any) []any {
 // removeElem returns s without element i (0 <= i < len(s)), without
 // changing anything visible through s unless this call owns s.
 func (a *applier) removeElem(s []any, i int) []any {
+	a.drop(s[i])
 	n := len(s)
 	if a.ownsSlice(s) {
 		copy(s[i:], s[i+1:])
@@ -250,6 +272,9 @@ func (a *applier) apply(v any, op *Op) (result any, deleted, noop bool, err erro
 	}
 	p := op.Path
 	if p == "" || p == "/" {
+		if a.o != nil {
+			a.o.Reset()
+		}
 		if remove {
 			return nil, true, false, nil
 		}
@@ -257,6 +282,13 @@ func (a *applier) apply(v any, op *Op) (result any, deleted, noop bool, err erro
 	}
 	if err := checkPointer(p); err != nil {
 		return nil, false, false, err
+	}
+	if remove && a.o != nil {
+		// Containers are changed in place here, so a REMOVE that turns
+		// out to change nothing must be found before anything is written.
+		if there, err := present(v, p); err != nil || !there {
+			return v, false, err == nil, err
+		}
 	}
 
 	var (
@@ -294,6 +326,7 @@ func (a *applier) apply(v any, op *Op) (result any, deleted, noop bool, err erro
 			m := a.writableMap(c)
 			put(m)
 			if last {
+				a.drop(m[seg])
 				if remove {
 					delete(m, seg)
 				} else {
@@ -342,6 +375,7 @@ func (a *applier) apply(v any, op *Op) (result any, deleted, noop bool, err erro
 				s = a.writableSlice(c)
 				cur = s[i]
 				if last {
+					a.drop(s[i])
 					s[i] = op.Value
 				}
 			}

@@ -25,8 +25,15 @@
 // in place only when no existing value can see the slot, and copies
 // otherwise.)
 //
+// A client's cached copy is mostly held by the client alone. An [Owner]
+// applies deltas to such a copy changing in place the containers it copied
+// or allocated itself and that nobody has been given since, and copies a
+// container again only on the first write after it was handed out (see
+// [Owner.Freeze]): a delta on one entry of a 10,000-entry map then costs
+// what that entry costs, not a copy of the map.
+//
 // All functions are safe for concurrent use, including several concurrent
-// Apply calls on the same input value.
+// Apply calls on the same input value. An Owner is used by one goroutine.
 package delta
 
 import (

@@ -58,6 +58,9 @@ type keyState struct {
 	waiters    []versionWaiter
 	resyncs    int       // re-synchronisations since a delta last applied
 	lastResync time.Time // when the last one started
+	// own lets deltas change value in place where no part of it has been
+	// handed out; every hand-out goes through own.Freeze first.
+	own delta.Owner
 }
 
 type versionWaiter struct {
@@ -127,6 +130,7 @@ func (s *Session) addSub(sub *Subscriber) {
 		ks.subs[sub] = false
 		if ks.have {
 			ks.subs[sub] = true
+			ks.own.Freeze(ks.value)
 			s.deliver(sub, Delivery{Key: key, Value: ks.value, Version: ks.version, Initialized: ks.initialized, Kind: KindCached})
 		}
 	}
@@ -442,8 +446,9 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	if kind == KindDelta && b.Version <= ks.version && !s.stale(ks, b) {
 		return
 	}
-	v, initialized, err := delta.ApplyStateLimit(ks.value, ks.initialized, b.Ops, newContainersFor(s.inSize))
+	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, b.Ops, newContainersFor(s.inSize))
 	if err != nil {
+		ks.own.Reset()
 		s.stats.applyErrors.Add(1)
 		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, key, b.Version, err)
 		s.reportErr(err, "key", key)
@@ -458,8 +463,13 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	} else {
 		s.stats.deltas.Add(1)
 	}
+	frozen := false
 	for sub, got := range ks.subs {
 		if got {
+			if !frozen {
+				ks.own.Freeze(v)
+				frozen = true
+			}
 			s.deliver(sub, Delivery{Key: key, Value: v, Version: b.Version, Initialized: ks.initialized, Kind: kind})
 		}
 	}
@@ -573,6 +583,7 @@ func (s *Session) wake(ks *keyState) {
 func (s *Session) Cached(ctx context.Context, key string) (value any, version uint64, initialized, ok bool, err error) {
 	err = s.do(ctx, func() {
 		if ks := s.keys[key]; ks != nil && ks.have {
+			ks.own.Freeze(ks.value)
 			value, version, initialized, ok = ks.value, ks.version, ks.initialized, true
 		}
 	})

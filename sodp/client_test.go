@@ -430,7 +430,7 @@ func TestCallsWaitForConnection(t *testing.T) {
 }
 
 func TestErrorCorrelationManyCallsInFlight(t *testing.T) {
-	for _, d := range []sodptest.Dialect{sodptest.DialectSpec, sodptest.DialectGo, sodptest.DialectTS, sodptest.DialectRust} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo, sodp.DialectTS, sodp.DialectRust} {
 		t.Run(d.String(), func(t *testing.T) {
 			srv := newServer(t, sodptest.WithDialect(d), sodptest.WithACL(func(sub, key string, write bool) bool {
 				return !(write && strings.HasPrefix(key, "ro."))
@@ -472,7 +472,7 @@ func TestErrorCorrelationManyCallsInFlight(t *testing.T) {
 }
 
 func TestForbiddenWatch(t *testing.T) {
-	for _, d := range []sodptest.Dialect{sodptest.DialectSpec, sodptest.DialectGo, sodptest.DialectTS, sodptest.DialectRust} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo, sodp.DialectTS, sodp.DialectRust} {
 		t.Run(d.String(), func(t *testing.T) {
 			srv := newServer(t, sodptest.WithDialect(d), sodptest.WithACL(func(sub, key string, write bool) bool {
 				return !strings.HasPrefix(key, "secret")

@@ -315,7 +315,7 @@ func TestFailoverNeverResumesOnAnotherNode(t *testing.T) {
 // address is the same server for a spec server (resumed), another one for
 // the Go server, whose HELLO carries a new server_id (watched afresh).
 func TestResumeAfterRestartOnlyWithTheSameIdentity(t *testing.T) {
-	for _, d := range []sodptest.Dialect{sodptest.DialectSpec, sodptest.DialectGo} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo} {
 		t.Run(d.String(), func(t *testing.T) {
 			cl := sodptest.NewCluster(1, sodptest.WithDialect(d))
 			t.Cleanup(cl.Close)
@@ -332,10 +332,10 @@ func TestResumeAfterRestartOnlyWithTheSameIdentity(t *testing.T) {
 				t.Fatalf("update %+v", u)
 			}
 			resumes, watches := len(frames(n.Server(), "RESUME")), len(frames(n.Server(), "WATCH"))
-			if d == sodptest.DialectGo && (resumes != 0 || watches != 1) {
+			if d == sodp.DialectGo && (resumes != 0 || watches != 1) {
 				t.Fatalf("%d RESUME, %d WATCH after a restart with a new server_id", resumes, watches)
 			}
-			if d == sodptest.DialectSpec && (resumes != 1 || watches != 0) {
+			if d == sodp.DialectSpec && (resumes != 1 || watches != 0) {
 				t.Fatalf("%d RESUME, %d WATCH after a restart on the same endpoint", resumes, watches)
 			}
 		})
@@ -362,7 +362,7 @@ func clusterRunDuration(t *testing.T) time.Duration {
 // equal to the node serving it.
 func TestClusterFailoverUnderWriters(t *testing.T) {
 	dur := clusterRunDuration(t)
-	for _, d := range []sodptest.Dialect{sodptest.DialectSpec, sodptest.DialectGo} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo} {
 		t.Run(d.String(), func(t *testing.T) {
 			h := newHistory()
 			cl := sodptest.NewCluster(2, sodptest.WithDialect(d), sodptest.WithOutOfOrderDeltas(3),

@@ -18,19 +18,6 @@ import (
 // The dialect suite runs the same scenarios against the four server
 // behaviours sodptest reproduces and states each difference explicitly.
 
-// clientDialect is the client-side name of a sodptest dialect.
-func clientDialect(d sodptest.Dialect) sodp.Dialect {
-	switch d {
-	case sodptest.DialectGo:
-		return sodp.DialectGo
-	case sodptest.DialectTS:
-		return sodp.DialectTS
-	case sodptest.DialectRust:
-		return sodp.DialectRust
-	}
-	return sodp.DialectSpec
-}
-
 // calls returns the CALL frames the server received for method.
 func calls(srv *sodptest.Server, method string) []sodptest.Frame {
 	var out []sodptest.Frame
@@ -68,11 +55,11 @@ func roundTrip(t *testing.T, c *sodp.Client) {
 }
 
 func TestDialectServerInfo(t *testing.T) {
-	want := map[sodptest.Dialect]struct{ name, version string }{
-		sodptest.DialectSpec: {"sodptest", "1.0"},
-		sodptest.DialectGo:   {"sodptest-go", "1.0"},
-		sodptest.DialectTS:   {"sodp-server-ts", "1.0"},
-		sodptest.DialectRust: {"SODP-RS", "0.1"},
+	want := map[sodp.Dialect]struct{ name, version string }{
+		sodp.DialectSpec: {"sodptest", "1.0"},
+		sodp.DialectGo:   {"sodptest-go", "1.0"},
+		sodp.DialectTS:   {"sodp-server-ts", "1.0"},
+		sodp.DialectRust: {"SODP-RS", "0.1"},
 	}
 	for _, d := range allDialects() {
 		t.Run(d.String(), func(t *testing.T) {
@@ -82,8 +69,8 @@ func TestDialectServerInfo(t *testing.T) {
 			if info == nil {
 				t.Fatal("Server() = nil on a live client")
 			}
-			if info.Dialect != clientDialect(d) || info.Name != want[d].name || info.Version != want[d].version {
-				t.Fatalf("server info %+v, want dialect %v name %q version %q", info, clientDialect(d), want[d].name, want[d].version)
+			if info.Dialect != d || info.Name != want[d].name || info.Version != want[d].version {
+				t.Fatalf("server info %+v, want dialect %v name %q version %q", info, d, want[d].name, want[d].version)
 			}
 			if info.Capabilities == nil || info.Endpoint != srv.URL || info.Subject != "" {
 				t.Fatalf("server info %+v", info)
@@ -110,7 +97,7 @@ func TestDialectWatchSnapshotThenDelta(t *testing.T) {
 			}
 			// Per-key versions on the TypeScript server, one counter
 			// elsewhere.
-			if d == sodptest.DialectTS {
+			if d == sodp.DialectTS {
 				if v0 != 1 || v1 != 2 {
 					t.Fatalf("ts versions %d, %d: want 1, 2", v0, v1)
 				}
@@ -142,7 +129,7 @@ func TestDialectWrites(t *testing.T) {
 				if !ok || !reflect.DeepEqual(got, want) {
 					t.Fatalf("%s: server holds %#v (ok %v), want %#v", step, got, ok, want)
 				}
-				if d == sodptest.DialectTS {
+				if d == sodp.DialectTS {
 					if v != 0 {
 						t.Fatalf("%s: version %d from a server that sends no RESULT data", step, v)
 					}
@@ -160,7 +147,7 @@ func TestDialectWrites(t *testing.T) {
 
 			// The Rust server merges deeply; the others merge the top level.
 			v, err = c.Patch(ctx, "doc", map[string]any{"b": map[string]any{"d": 3}})
-			if d == sodptest.DialectRust {
+			if d == sodp.DialectRust {
 				check("patch", v, err, map[string]any{"a": int64(1), "b": map[string]any{"c": int64(2), "d": int64(3)}})
 			} else {
 				check("patch", v, err, map[string]any{"a": int64(1), "b": map[string]any{"d": int64(3)}})
@@ -187,13 +174,13 @@ func TestDialectWrites(t *testing.T) {
 			want := withField(base, []string{"b", "e"}, "x")
 			check("set_in", v, err, want)
 			sent := calls(srv, "state.set_in")
-			if p := sent[len(sent)-1].Body["args"].(map[string]any)["path"]; d == sodptest.DialectGo && p != "b.e" || d != sodptest.DialectGo && p != "/b/e" {
+			if p := sent[len(sent)-1].Body["args"].(map[string]any)["path"]; d == sodp.DialectGo && p != "b.e" || d != sodp.DialectGo && p != "/b/e" {
 				t.Fatalf("set_in sent path %v", p)
 			}
 
 			// A segment holding "." cannot be written as a dotted path.
 			v, err = c.SetIn(ctx, "doc", "/x.y", 1)
-			if d == sodptest.DialectGo {
+			if d == sodp.DialectGo {
 				if !errors.Is(err, sodp.ErrInvalidPath) {
 					t.Fatalf("set_in /x.y on go: %v, want ErrInvalidPath", err)
 				}
@@ -204,7 +191,7 @@ func TestDialectWrites(t *testing.T) {
 
 			// Presence: not supported by the Go server, refused locally.
 			v, err = c.Presence(ctx, "doc", "/who/me", true)
-			if d == sodptest.DialectGo {
+			if d == sodp.DialectGo {
 				if !errors.Is(err, sodp.ErrNotSupported) {
 					t.Fatalf("presence on go: %v, want ErrNotSupported", err)
 				}
@@ -223,11 +210,11 @@ func TestDialectWrites(t *testing.T) {
 			if err != nil {
 				t.Fatalf("delete: %v", err)
 			}
-			if d != sodptest.DialectTS && v == 0 {
+			if d != sodp.DialectTS && v == 0 {
 				t.Fatal("delete returned no version")
 			}
 			u := nextUntil(t, sub, func(u sodp.Update[map[string]any]) bool { return !u.Initialized })
-			if u.Value != nil || (d != sodptest.DialectTS && u.Version != v) {
+			if u.Value != nil || (d != sodp.DialectTS && u.Version != v) {
 				t.Fatalf("delete update %+v (version %d)", u, v)
 			}
 			if _, _, ok := srv.Get("doc"); ok {
@@ -239,7 +226,7 @@ func TestDialectWrites(t *testing.T) {
 
 			// What the Go server could not take never left the client.
 			roundTrip(t, c)
-			if d == sodptest.DialectGo {
+			if d == sodp.DialectGo {
 				if n := len(calls(srv, "state.presence")); n != 0 {
 					t.Fatalf("%d presence CALLs reached the go server", n)
 				}
@@ -514,7 +501,7 @@ func TestDialectTSVersionsRestartAfterDelete(t *testing.T) {
 					t.Fatalf("update %+v, want version %d value %d initialized %v", u, w.v, w.val, w.init)
 				}
 			}
-			if d == sodptest.DialectTS {
+			if d == sodp.DialectTS {
 				if v1 != 1 || v2 != 2 || vd != 3 || v3 != 1 {
 					t.Fatalf("ts versions %d %d %d %d: want 1 2 3 1", v1, v2, vd, v3)
 				}
@@ -621,13 +608,13 @@ func TestDialectErrorCorrelation(t *testing.T) {
 				// How each server lets the client tell which request failed.
 				var want sodp.Attribution
 				switch {
-				case r.op == "watch" && (d == sodptest.DialectSpec || d == sodptest.DialectGo):
+				case r.op == "watch" && (d == sodp.DialectSpec || d == sodp.DialectGo):
 					want = sodp.AttrStream
 				case r.op == "watch":
 					want = sodp.AttrKey
-				case d == sodptest.DialectSpec || d == sodptest.DialectTS:
+				case d == sodp.DialectSpec || d == sodp.DialectTS:
 					want = sodp.AttrCallID
-				case d == sodptest.DialectGo:
+				case d == sodp.DialectGo:
 					want = sodp.AttrOrder
 				default:
 					want = sodp.AttrKey
@@ -652,7 +639,7 @@ func TestDialectAuth(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			srv := newServer(t, sodptest.WithDialect(d), sodptest.WithAuth([]byte("secret")))
 			c := dial(t, srv.URL, sodp.WithToken(srv.Token("alice", time.Hour)))
-			if info := c.Server(); info == nil || info.Subject != "alice" || info.Dialect != clientDialect(d) {
+			if info := c.Server(); info == nil || info.Subject != "alice" || info.Dialect != d {
 				t.Fatalf("server info %+v", info)
 			}
 			if _, err := c.Set(ctxT(t), "k", 1); err != nil {
@@ -709,7 +696,7 @@ func TestDialectMissingToken(t *testing.T) {
 }
 
 func TestDialectGo401KeepsConnectionOpenButIsFatal(t *testing.T) {
-	srv := newServer(t, sodptest.WithDialect(sodptest.DialectGo), sodptest.WithAuth([]byte("secret")))
+	srv := newServer(t, sodptest.WithDialect(sodp.DialectGo), sodptest.WithAuth([]byte("secret")))
 	var mu sync.Mutex
 	fetched := 0
 	c, err := sodp.New(srv.URL, append(fastOpts(), sodp.WithTokenProvider(func(context.Context) (string, error) {
@@ -780,7 +767,7 @@ func TestDialectMultiWatchWithRefusedKey(t *testing.T) {
 			roundTrip(t, c)
 			n := watchesOf(srv)
 			switch d {
-			case sodptest.DialectGo:
+			case sodp.DialectGo:
 				// Once in the multi-key WATCH, and again after each stop.
 				if n["g.a"] != 1 || n["deny.b"] != 1 || n["g.c"] != 2 || n["deny.d"] != 2 || n["g.e"] != 2 {
 					t.Fatalf("watches %v", n)
@@ -814,7 +801,7 @@ func TestDialectPresenceRemovedAndRestored(t *testing.T) {
 			next(t, sub)
 
 			_, err := owner.Presence(ctxT(t), "room", "/who/alice", "here")
-			if d == sodptest.DialectGo {
+			if d == sodp.DialectGo {
 				// No presence on the Go server: nothing sent, nothing
 				// remembered, nothing to restore.
 				if !errors.Is(err, sodp.ErrNotSupported) {
@@ -952,7 +939,7 @@ func TestDialectIdleThroughHeartbeats(t *testing.T) {
 
 // idleThroughHeartbeats leaves a client idle for 8 heartbeat intervals and
 // reports whether its connection dropped meanwhile.
-func idleThroughHeartbeats(t *testing.T, d sodptest.Dialect, hb time.Duration) (dropped bool, detail string) {
+func idleThroughHeartbeats(t *testing.T, d sodp.Dialect, hb time.Duration) (dropped bool, detail string) {
 	t.Helper()
 	srv := sodptest.NewServer(sodptest.WithDialect(d), sodptest.WithHeartbeat(hb))
 	defer srv.Close()
@@ -976,10 +963,10 @@ func idleThroughHeartbeats(t *testing.T, d sodptest.Dialect, hb time.Duration) (
 	}
 	sent := sst.HeartbeatsSent - start.HeartbeatsSent
 	switch d {
-	case sodptest.DialectGo, sodptest.DialectRust:
+	case sodp.DialectGo, sodp.DialectRust:
 		// Pings only: every HEARTBEAT the server sent was an echo.
 		eventually(t, "echoes", func() bool { s := srv.Stats(); return s.HeartbeatsSent == s.HeartbeatsReceived })
-	case sodptest.DialectTS:
+	case sodp.DialectTS:
 		// Never echoes: only its own, about one an interval.
 		if sent < 4 || sent > 10 {
 			t.Fatalf("%d HEARTBEATs sent by the ts server in %s", sent, 8*hb)
@@ -1035,7 +1022,7 @@ func TestDialectResumeAccounting(t *testing.T) {
 			k := kinds(last)
 			roundTrip(t, c)
 			st := c.Stats()
-			if d == sodptest.DialectRust {
+			if d == sodp.DialectRust {
 				// The Rust server replays what its log still has (3) and
 				// confirms with a STATE_INIT: no resync is visible.
 				if fmt.Sprint(k) != fmt.Sprint([]sodp.Kind{sodp.KindReplayed, sodp.KindReplayed, sodp.KindReplayed}) || st.Replayed != 5 || st.Resyncs != 0 {

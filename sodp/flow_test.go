@@ -16,7 +16,7 @@ import (
 // or the client's own: requests are paced.
 func TestManyKeysWatchAndResume(t *testing.T) {
 	const n = 3000
-	srv := newServer(t, sodptest.WithDialect(sodptest.DialectRust))
+	srv := newServer(t, sodptest.WithDialect(sodp.DialectRust))
 	keys := make([]string, n)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("k.%d", i)
@@ -67,7 +67,7 @@ func TestManyKeysWatchAndResume(t *testing.T) {
 
 func TestManyConcurrentCalls(t *testing.T) {
 	const n = 2000
-	srv := newServer(t, sodptest.WithDialect(sodptest.DialectRust))
+	srv := newServer(t, sodptest.WithDialect(sodp.DialectRust))
 	c := dial(t, srv.URL)
 	ctx, cancel := context.WithCancel(ctxT(t))
 	defer cancel()

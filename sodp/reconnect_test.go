@@ -12,8 +12,8 @@ import (
 	"github.com/sodp-go/client/sodp/sodptest"
 )
 
-func allDialects() []sodptest.Dialect {
-	return []sodptest.Dialect{sodptest.DialectSpec, sodptest.DialectGo, sodptest.DialectTS, sodptest.DialectRust}
+func allDialects() []sodp.Dialect {
+	return []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo, sodp.DialectTS, sodp.DialectRust}
 }
 
 func waitLive(t *testing.T, c *sodp.Client) {
@@ -59,7 +59,7 @@ func TestResumeReplaysMissedDeltas(t *testing.T) {
 			if u.Version != v || u.Value != 100 {
 				t.Fatalf("live update %+v", u)
 			}
-			if d != sodptest.DialectGo && u.Kind != sodp.KindDelta {
+			if d != sodp.DialectGo && u.Kind != sodp.KindDelta {
 				t.Fatalf("live update kind %v", u.Kind)
 			}
 			if got := c.Stats(); got.Resumes == 0 || got.Replayed < 5 {
@@ -107,7 +107,7 @@ func TestResumePastTheLogIsResync(t *testing.T) {
 				t.Fatalf("final %+v", u)
 			}
 			switch d {
-			case sodptest.DialectRust:
+			case sodp.DialectRust:
 				// Replays the part of the log it still has, then a
 				// STATE_INIT that confirms the result.
 				if kinds[0] != sodp.KindReplayed {

@@ -95,7 +95,7 @@ func freeAddr(t *testing.T) string {
 func TestTokenNeverInLogsOrErrors(t *testing.T) {
 	type scenario struct {
 		name    string
-		dialect sodptest.Dialect
+		dialect sodp.Dialect
 		ttl     time.Duration // of a valid token; 0 for a rejected one
 	}
 	var scenarios []scenario
@@ -154,7 +154,7 @@ func TestTokenNeverInLogsOrErrors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				expires := sc.dialect == sodptest.DialectSpec || sc.dialect == sodptest.DialectRust
+				expires := sc.dialect == sodp.DialectSpec || sc.dialect == sodp.DialectRust
 				if expires {
 					select {
 					case <-sub.Updates():
@@ -477,7 +477,7 @@ func TestOversizeCallsFailLocally(t *testing.T) {
 					return err
 				},
 			}
-			if d != sodptest.DialectGo {
+			if d != sodp.DialectGo {
 				writes["presence"] = func() error { _, err := c.Presence(ctx, "big", "/who", big); return err }
 			}
 			for name, w := range writes {
@@ -512,7 +512,7 @@ func TestServerCloses1009(t *testing.T) {
 			}
 			var se *sodp.ServerError
 			var ce *sodp.CloseError
-			if d == sodptest.DialectRust {
+			if d == sodp.DialectRust {
 				// ERROR 413 first, matched to the call, then the close.
 				if !errors.As(err, &se) || se.Code != 413 || se.Method != "state.set" || errors.Is(err, sodp.ErrConnectionLost) {
 					t.Fatalf("err = %#v", err)

@@ -87,7 +87,7 @@ func TestRemoveOfMissingPathIsNoOp(t *testing.T) {
 // re-synchronisation. The other servers send nothing for an entry that is
 // gone.
 func TestPresenceTeardownOfMissingPath(t *testing.T) {
-	for _, d := range []sodptest.Dialect{sodptest.DialectSpec, sodptest.DialectTS, sodptest.DialectRust} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectTS, sodp.DialectRust} {
 		t.Run(d.String(), func(t *testing.T) {
 			srv := newServer(t, sodptest.WithDialect(d))
 			srv.Set("room", map[string]any{"topic": "x"})
@@ -125,7 +125,7 @@ func TestPresenceTeardownOfMissingPath(t *testing.T) {
 			checkTeardown := func(name string, got []sodp.Update[map[string]any]) {
 				t.Helper()
 				want := 1 // the marker
-				if d == sodptest.DialectTS {
+				if d == sodp.DialectTS {
 					want = 2 // the REMOVE of the missing path, then the marker
 				}
 				if len(got) != want {
@@ -208,7 +208,7 @@ func TestUnchangedWriteVersion(t *testing.T) {
 					t.Fatalf("%s: %v", name, err)
 				}
 				switch d {
-				case sodptest.DialectGo, sodptest.DialectTS:
+				case sodp.DialectGo, sodp.DialectTS:
 					if v != 0 {
 						t.Fatalf("%s of the same value: version %d, want 0", name, v)
 					}
@@ -220,7 +220,7 @@ func TestUnchangedWriteVersion(t *testing.T) {
 				if err := sub.WaitVersion(ctx, v); err != nil {
 					t.Fatalf("%s: WaitVersion(%d): %v", name, v, err)
 				}
-				if d != sodptest.DialectGo {
+				if d != sodp.DialectGo {
 					unchanged++ // an empty DELTA per write
 				}
 			}
@@ -243,7 +243,7 @@ func TestUnchangedWriteVersion(t *testing.T) {
 			if len(got) != unchanged+1 {
 				t.Fatalf("%d updates, want %d: %+v", len(got), unchanged+1, got)
 			}
-			if d != sodptest.DialectTS && got[len(got)-1].Version != v2 {
+			if d != sodp.DialectTS && got[len(got)-1].Version != v2 {
 				t.Fatalf("last update %+v, want version %d", got[len(got)-1], v2)
 			}
 		})
@@ -265,7 +265,7 @@ func TestGoServerMessageLimit(t *testing.T) {
 			sub := watch[any](t, c, "big", sodp.WithBuffer(10))
 			next(t, sub)
 			_, err := c.Set(ctx, "big", big)
-			if d != sodptest.DialectGo {
+			if d != sodp.DialectGo {
 				// 1 MiB servers take it.
 				if err != nil {
 					t.Fatalf("100 KiB set: %v", err)
@@ -319,7 +319,7 @@ func TestFailedResultMessage(t *testing.T) {
 			ctx := ctxT(t)
 			var se *sodp.ServerError
 			_, err := c.Set(ctx, "ro.k", 1)
-			if !errors.As(err, &se) || !errors.Is(err, sodp.ErrForbidden) || !strings.Contains(se.Message, "ro.k") && d != sodptest.DialectGo {
+			if !errors.As(err, &se) || !errors.Is(err, sodp.ErrForbidden) || !strings.Contains(se.Message, "ro.k") && d != sodp.DialectGo {
 				t.Fatalf("refused write: %#v", err)
 			}
 			_, err = c.Call(ctx, "no.such.method", map[string]any{"state": "k"})
@@ -330,7 +330,7 @@ func TestFailedResultMessage(t *testing.T) {
 			if !errors.As(err, &se) || !errors.Is(err, sodp.ErrBadRequest) || se.Message == "" {
 				t.Fatalf("state.set without state: %#v", err)
 			}
-			if d == sodptest.DialectSpec || d == sodptest.DialectTS {
+			if d == sodp.DialectSpec || d == sodp.DialectTS {
 				if se.Attribution != sodp.AttrCallID {
 					t.Fatalf("attribution %v, want call_id (a RESULT)", se.Attribution)
 				}
@@ -342,7 +342,7 @@ func TestFailedResultMessage(t *testing.T) {
 // TestGoHelloJWT: the Go server names its token algorithm in
 // capabilities.jwt.
 func TestGoHelloJWT(t *testing.T) {
-	srv := newServer(t, sodptest.WithDialect(sodptest.DialectGo), sodptest.WithAuth([]byte("k")))
+	srv := newServer(t, sodptest.WithDialect(sodp.DialectGo), sodptest.WithAuth([]byte("k")))
 	c := dial(t, srv.URL, sodp.WithToken(srv.Token("alice", wait)))
 	info := c.Server()
 	if info.Dialect != sodp.DialectGo || info.Capabilities["jwt"] != "hs256" {

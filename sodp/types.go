@@ -1,7 +1,10 @@
 package sodp
 
 import (
+	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sodp-go/client/internal/session"
@@ -103,10 +106,12 @@ const (
 	DialectRust                // the Rust reference server
 )
 
-// String returns "spec", "go", "ts" or "rust"; any other value reads
-// "spec".
+// String returns "spec", "go", "ts" or "rust", or "Dialect(N)" for a
+// value outside the defined set.
 func (d Dialect) String() string {
 	switch d {
+	case DialectSpec:
+		return "spec"
 	case DialectGo:
 		return "go"
 	case DialectTS:
@@ -114,7 +119,24 @@ func (d Dialect) String() string {
 	case DialectRust:
 		return "rust"
 	}
-	return "spec"
+	return "Dialect(" + strconv.Itoa(int(d)) + ")"
+}
+
+// ParseDialect returns the dialect named by s, the inverse of String
+// (case-insensitive; "typescript" is accepted for "ts", and "" means
+// DialectSpec). An unknown name is an error.
+func ParseDialect(s string) (Dialect, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "spec", "":
+		return DialectSpec, nil
+	case "go":
+		return DialectGo, nil
+	case "ts", "typescript":
+		return DialectTS, nil
+	case "rust":
+		return DialectRust, nil
+	}
+	return DialectSpec, fmt.Errorf("sodp: unknown dialect %q (want spec, go, ts or rust)", s)
 }
 
 // Event is a connection state change, or an error that belongs to no

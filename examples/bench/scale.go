@@ -210,7 +210,7 @@ func parallel(n int, f func(i int) error) error {
 type scaleScenario struct {
 	cfg     *config
 	t       *table
-	dialect sodptest.Dialect
+	dialect sodp.Dialect
 	warn    []string
 	// resumeQueue is the outbound queue of the resume client; 0 is the
 	// SDK's default.
@@ -221,7 +221,7 @@ type scaleScenario struct {
 }
 
 func newScaleScenario(cfg *config, t *table) *scaleScenario {
-	return &scaleScenario{cfg: cfg, t: t, dialect: sodptest.DialectTS}
+	return &scaleScenario{cfg: cfg, t: t, dialect: sodp.DialectTS}
 }
 
 func (s *scaleScenario) notes() []string {

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
 
@@ -51,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	d, err := sodptest.ParseDialect(*dialect)
+	d, err := sodp.ParseDialect(*dialect)
 	if err != nil {
 		return err
 	}

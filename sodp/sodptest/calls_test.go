@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	"github.com/sodp-go/client/internal/wire"
+
+	"github.com/sodp-go/client/sodp"
 )
 
 func TestCallMethods(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		c := dial(t, srv)
 		c.watch(10, "doc")
@@ -18,7 +20,7 @@ func TestCallMethods(t *testing.T) {
 		id := c.call("state.set", map[string]any{"state": "doc", "value": map[string]any{"a": map[string]any{"x": 1, "y": 2}}})
 		r1, r2 := c.next(), c.next()
 		resFrame, deltaFrame := r2, r1
-		if d == DialectGo {
+		if d == sodp.DialectGo {
 			resFrame, deltaFrame = r1, r2
 		}
 		res, ok := resFrame.f.Body.(*wire.Result)
@@ -28,7 +30,7 @@ func TestCallMethods(t *testing.T) {
 		if !res.Success || res.CallID != id {
 			t.Errorf("RESULT %+v", res)
 		}
-		if d == DialectTS {
+		if d == sodp.DialectTS {
 			if _, has := resFrame.body()["data"]; res.Data != nil || !has {
 				t.Errorf("TS RESULT data %v (present %v), want nil", res.Data, has)
 			}
@@ -40,7 +42,7 @@ func TestCallMethods(t *testing.T) {
 		c.callOK("state.patch", map[string]any{"state": "doc", "patch": map[string]any{"a": map[string]any{"x": 3}, "b": 1}})
 		v, _, _ := srv.Get("doc")
 		want := map[string]any{"a": map[string]any{"x": int64(3)}, "b": int64(1)}
-		if d == DialectRust {
+		if d == sodp.DialectRust {
 			want = map[string]any{"a": map[string]any{"x": int64(3), "y": int64(2)}, "b": int64(1)}
 		}
 		if !deltaEqual(v, want) {
@@ -48,7 +50,7 @@ func TestCallMethods(t *testing.T) {
 		}
 
 		path := "/c/d"
-		if d == DialectGo {
+		if d == sodp.DialectGo {
 			path = "c.d"
 		}
 		c.callOK("state.set_in", map[string]any{"state": "doc", "path": path, "value": 5})
@@ -59,7 +61,7 @@ func TestCallMethods(t *testing.T) {
 		c.callOK("state.set_in", map[string]any{"state": "doc", "path": "/e/f", "value": 1})
 		v, _, _ = srv.Get("doc")
 		m := v.(map[string]any)
-		if d == DialectGo {
+		if d == sodp.DialectGo {
 			if m["/e/f"] != int64(1) {
 				t.Errorf("Go set_in /e/f: %v, want a field named \"/e/f\"", v)
 			}
@@ -75,7 +77,7 @@ func TestCallMethods(t *testing.T) {
 
 		pid := c.call("state.presence", map[string]any{"state": "room", "path": "/users/u1", "value": "here"})
 		r, _ := c.answer(pid)
-		if d == DialectGo {
+		if d == sodp.DialectGo {
 			if e, ok := r.f.Body.(*wire.Error); !ok || e.Code != 400 {
 				t.Errorf("Go presence: %v, want ERROR 400", r)
 			}
@@ -103,12 +105,12 @@ func TestCallMethods(t *testing.T) {
 
 func TestCallFailures(t *testing.T) {
 	acl := WithACL(func(sub, key string, write bool) bool { return !write || !strings.HasPrefix(key, "ro.") })
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d), acl)
 		srv.Set("str", "text")
 		srv.Set("ro.k", 1)
 		unknown := 404
-		if d == DialectGo {
+		if d == sodp.DialectGo {
 			unknown = 400
 		}
 		cases := []struct {
@@ -125,7 +127,7 @@ func TestCallFailures(t *testing.T) {
 			{"append to a string", "state.append", map[string]any{"state": "str", "value": 1}, 400},
 			{"path not a string", "state.set_in", map[string]any{"state": "k", "path": 5, "value": 1}, 400},
 		}
-		if d != DialectGo {
+		if d != sodp.DialectGo {
 			cases = append(cases,
 				struct {
 					name   string
@@ -149,7 +151,7 @@ func TestCallFailures(t *testing.T) {
 				t.Errorf("%s: unexpected frames %v", tc.name, before)
 			}
 			switch d {
-			case DialectGo, DialectRust:
+			case sodp.DialectGo, sodp.DialectRust:
 				e, ok := r.f.Body.(*wire.Error)
 				if !ok || e.Code != tc.code || r.f.Stream != 0 || e.Message == "" {
 					t.Errorf("%s: %v, want ERROR %d on stream 0", tc.name, r, tc.code)
@@ -179,7 +181,7 @@ func TestCallFailures(t *testing.T) {
 // changes nothing, sends no DELTA and answers RESULT {}; the others assign
 // a version and send an empty DELTA.
 func TestUnchangedWrite(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		v1 := srv.Set("doc", map[string]any{"a": 1, "b": map[string]any{"c": "x"}})
 		c := dial(t, srv)
@@ -187,7 +189,7 @@ func TestUnchangedWrite(t *testing.T) {
 		c.expect(wire.TypeStateInit)
 		mutations := srv.Stats().Mutations
 		path := "/b/c"
-		if d == DialectGo {
+		if d == sodp.DialectGo {
 			path = "b.c"
 		}
 		writes := []struct {
@@ -206,14 +208,14 @@ func TestUnchangedWrite(t *testing.T) {
 				t.Fatalf("%s: %v", w.method, r)
 			}
 			switch d {
-			case DialectGo:
+			case sodp.DialectGo:
 				if len(before) != 0 {
 					t.Errorf("%s: frames before the RESULT: %v", w.method, before)
 				}
 				if data, ok := r.body()["data"].(map[string]any); !ok || len(data) != 0 {
 					t.Errorf("%s: RESULT data %#v, want {}", w.method, r.body()["data"])
 				}
-			case DialectTS:
+			case sodp.DialectTS:
 				if len(before) != 1 || len(deltaOf(t, before[0]).Ops) != 0 {
 					t.Errorf("%s: frames before the RESULT %v, want one empty DELTA", w.method, before)
 				}
@@ -226,7 +228,7 @@ func TestUnchangedWrite(t *testing.T) {
 				}
 			}
 		}
-		if d == DialectGo {
+		if d == sodp.DialectGo {
 			c.expectNothing()
 			if _, v, _ := srv.Get("doc"); v != v1 || srv.Stats().Mutations != mutations {
 				t.Errorf("version %d (want %d), %d mutations (want %d)", v, v1, srv.Stats().Mutations, mutations)

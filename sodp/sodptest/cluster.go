@@ -31,7 +31,7 @@ import (
 // Relays are delivered in order, each node's from one goroutine; a relayed
 // change is never lost once made (Partition holds relays back until Heal).
 // Nodes listen on their own loopback addresses and keep them across
-// restarts. With DialectGo each start of a node announces its own
+// restarts. With sodp.DialectGo each start of a node announces its own
 // server_id. All methods are safe for concurrent use.
 type Cluster struct {
 	opts []Option

@@ -7,10 +7,12 @@ import (
 	"testing"
 
 	"github.com/sodp-go/client/internal/wire"
+
+	"github.com/sodp-go/client/sodp"
 )
 
 func TestOutOfOrderDeltas(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		var mu sync.Mutex
 		var changes []uint64
 		srv := newServer(t, WithDialect(d), WithOutOfOrderDeltas(2), WithOnChange(func(ch Change) {
@@ -59,7 +61,7 @@ func TestOutOfOrderDeltas(t *testing.T) {
 }
 
 func TestClusterSharesStateWithOwnCounters(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		cl := NewCluster(2, WithDialect(d))
 		t.Cleanup(cl.Close)
 		n1, n2 := cl.Node(0), cl.Node(1)
@@ -140,7 +142,7 @@ func TestClusterSharesStateWithOwnCounters(t *testing.T) {
 		}
 		c := dial(t, s1)
 		hello2 := c.hello.f.Body.(*wire.Hello)
-		if d == DialectGo && (hello1.ServerID == hello2.ServerID || !strings.HasPrefix(hello2.ServerID, "sodptest-go")) {
+		if d == sodp.DialectGo && (hello1.ServerID == hello2.ServerID || !strings.HasPrefix(hello2.ServerID, "sodptest-go")) {
 			t.Fatalf("server_id %q then %q", hello1.ServerID, hello2.ServerID)
 		}
 		// Its counter continues above the store's versions.

@@ -10,6 +10,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/sodp-go/client/internal/wire"
+
+	"github.com/sodp-go/client/sodp"
 )
 
 var secret = []byte("test-secret")
@@ -30,9 +32,9 @@ func expectEnd(t *testing.T, c *tclient, mode closeMode) {
 }
 
 func TestAuth(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d), WithAuth(secret))
-		tr := traitsOf(d)
+		tr := traitsOf(dialect(d))
 
 		t.Run("good", func(t *testing.T) {
 			c := dial(t, srv)
@@ -117,14 +119,14 @@ func TestAuthIgnoredWithoutSecret(t *testing.T) {
 }
 
 func TestTokenExpiryDuringSession(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d), WithAuth(secret))
 		c := dial(t, srv)
 		const ttl = time.Second
 		start := time.Now()
 		c.send(wire.TypeAuth, 0, &wire.Auth{Token: srv.Token("alice", ttl)})
 		c.expect(wire.TypeAuthOK)
-		if traitsOf(d).liveExpiry {
+		if traitsOf(dialect(d)).liveExpiry {
 			e := c.expectError(0, 401)
 			if !strings.Contains(e.Message, "expired") || time.Since(start) < ttl-50*time.Millisecond {
 				t.Errorf("ERROR %q after %v", e.Message, time.Since(start))
@@ -138,13 +140,13 @@ func TestTokenExpiryDuringSession(t *testing.T) {
 }
 
 func TestHeartbeatEcho(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		c := dial(t, srv)
 		c.send(wire.TypeHeartbeat, 0, nil)
 		got := c.barrier()
 		want := 1
-		if d == DialectTS {
+		if d == sodp.DialectTS {
 			want = 0
 		}
 		if len(got) != want || (want == 1 && (got[0].f.Type != wire.TypeHeartbeat || got[0].f.Body != nil)) {
@@ -181,7 +183,7 @@ const (
 // keepAlive keeps a connection alive the way each dialect wants until stop
 // is closed: pings (spec: any traffic), HEARTBEAT frames (TS); the Go and
 // Rust dialects only need the pongs the reader sends.
-func keepAlive(c *tclient, d Dialect, stop chan struct{}) chan struct{} {
+func keepAlive(c *tclient, d sodp.Dialect, stop chan struct{}) chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -195,9 +197,9 @@ func keepAlive(c *tclient, d Dialect, stop chan struct{}) chan struct{} {
 			}
 			c.wmu.Lock()
 			switch d {
-			case DialectSpec:
+			case sodp.DialectSpec:
 				_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
-			case DialectTS:
+			case sodp.DialectTS:
 				b, _ := wire.Encode(nil, wire.Frame{Type: wire.TypeHeartbeat})
 				_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
 				_ = c.ws.WriteMessage(websocket.BinaryMessage, b)
@@ -209,14 +211,14 @@ func keepAlive(c *tclient, d Dialect, stop chan struct{}) chan struct{} {
 }
 
 func TestServerHeartbeat(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d), WithHeartbeat(hbKeep))
 		c := dial(t, srv)
 		stop := make(chan struct{})
 		done := keepAlive(c, d, stop)
 		defer func() { close(stop); <-done }()
 		const n = 3 // three intervals, past the 2x liveness window
-		if traitsOf(d).pings {
+		if traitsOf(dialect(d)).pings {
 			waitFor(t, "pings", func() bool { return c.pings.Load() >= n })
 			for len(c.frames) > 0 {
 				if r := <-c.frames; r.f.Type == wire.TypeHeartbeat {
@@ -240,16 +242,16 @@ func TestServerHeartbeat(t *testing.T) {
 }
 
 func TestLiveness(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d), WithHeartbeat(hb))
 		var c *tclient
 		start := time.Now()
 		switch d {
-		case DialectGo, DialectRust:
+		case sodp.DialectGo, sodp.DialectRust:
 			// Frames do not count: only pongs do.
 			c = dial(t, srv, noPong())
 			c.send(wire.TypeHeartbeat, 0, nil)
-		case DialectTS:
+		case sodp.DialectTS:
 			// Requests do not count: only client HEARTBEATs do.
 			c = dial(t, srv)
 			stop := time.After(waitTimeout)
@@ -318,7 +320,7 @@ func TestPauseResume(t *testing.T) {
 		}
 	})
 	t.Run("pings", func(t *testing.T) {
-		srv := newServer(t, WithDialect(DialectGo), WithHeartbeat(hbKeep))
+		srv := newServer(t, WithDialect(sodp.DialectGo), WithHeartbeat(hbKeep))
 		c := dial(t, srv)
 		waitFor(t, "a ping", func() bool { return c.pings.Load() > 0 })
 		conn := connOf(t, srv)
@@ -367,7 +369,7 @@ func TestDropConnectionsAndConnClose(t *testing.T) {
 }
 
 func TestPresenceRemovedOnDisconnect(t *testing.T) {
-	for _, d := range []Dialect{DialectSpec, DialectTS, DialectRust} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectTS, sodp.DialectRust} {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Parallel()
 			srv := newServer(t, WithDialect(d))
@@ -436,7 +438,7 @@ func TestPresenceRemovedOnDisconnect(t *testing.T) {
 				}
 				after := srv.Set("room", map[string]any{"topic": g.name})
 				dl := deltaOf(t, w.next())
-				if d == DialectTS {
+				if d == sodp.DialectTS {
 					if got := opsString(dl.Ops); got != "REMOVE "+g.path || dl.Version != before+1 {
 						t.Errorf("%s: %s at version %d, want REMOVE %s at %d", g.name, got, dl.Version, g.path, before+1)
 					}
@@ -463,7 +465,7 @@ func waitLive(t *testing.T, srv *Server, n int) {
 }
 
 func TestInjectAndSend(t *testing.T) {
-	for _, d := range []Dialect{DialectSpec, DialectGo} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo} {
 		t.Run(d.String(), func(t *testing.T) {
 			srv := newServer(t, WithDialect(d))
 			c := dial(t, srv)
@@ -477,7 +479,7 @@ func TestInjectAndSend(t *testing.T) {
 			if e := r.f.Body.(*wire.Error); e.Code != 500 || e.Message != "boom" || r.f.Seq != 2 {
 				t.Errorf("ERROR %+v seq %d", e, r.f.Seq)
 			}
-			if d == DialectGo && r.raw[1] != 0xcc {
+			if d == sodp.DialectGo && r.raw[1] != 0xcc {
 				t.Errorf("Go Send header % x, want fixed widths", r.raw[:4])
 			}
 			conn.Send(0x30, 77, nil)
@@ -520,7 +522,7 @@ func sizedCall(t *testing.T, n int) []byte {
 }
 
 func TestMaxMessageSize(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		limit := int(srv.maxMessage)
 		c := dial(t, srv)
@@ -529,7 +531,7 @@ func TestMaxMessageSize(t *testing.T) {
 			t.Fatalf("message at the limit: %v", r)
 		}
 		c.sendRaw(sizedCall(t, limit+1))
-		if d == DialectRust {
+		if d == sodp.DialectRust {
 			c.expectError(0, 413)
 		}
 		c.expectGracefulClose(websocket.CloseMessageTooBig)
@@ -554,7 +556,7 @@ func TestBadFrames(t *testing.T) {
 		{0x94, 0xcd, 0x01, 0x00, 0x00, 0x01, 0xc0},                          // type out of range
 		{0x94, 0x02, 0x00, 0x01},                                            // truncated
 	}
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		c := dial(t, srv)
 		for _, b := range bad {
@@ -563,7 +565,7 @@ func TestBadFrames(t *testing.T) {
 		c.writeMessage(websocket.TextMessage, []byte("hello"))
 		got := c.barrier()
 		want := len(bad) + 1
-		if d == DialectRust {
+		if d == sodp.DialectRust {
 			want = 0
 		}
 		if len(got) != want {
@@ -582,13 +584,13 @@ func TestBadFrames(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d), WithRateLimit(1, 1))
 		c := dial(t, srv)
 		c.callOK("state.set", map[string]any{"state": "k", "value": 1})
 		id := c.call("state.set", map[string]any{"state": "k", "value": 2})
 		r, _ := c.answer(id)
-		if d == DialectSpec {
+		if d == sodp.DialectSpec {
 			if res, ok := r.f.Body.(*wire.Result); !ok || res.Success || res.Code != 429 {
 				t.Errorf("rate-limited CALL: %v, want RESULT code 429", r)
 			}
@@ -611,7 +613,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestSlowClient(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		c := dial(t, srv)
 		c.watch(10, "k")
@@ -623,12 +625,12 @@ func TestSlowClient(t *testing.T) {
 			srv.Set("k", i)
 		}
 		switch d {
-		case DialectSpec, DialectRust:
+		case sodp.DialectSpec, sodp.DialectRust:
 			c.expectAbruptClose()
 			if st := srv.Stats(); st.Evictions != 1 {
 				t.Errorf("Evictions %d", st.Evictions)
 			}
-		case DialectGo:
+		case sodp.DialectGo:
 			if q := conn.Queued(); q != queueLimit {
 				t.Errorf("queued %d, want %d", q, queueLimit)
 			}
@@ -642,7 +644,7 @@ func TestSlowClient(t *testing.T) {
 				}
 			}
 			c.expectNothing()
-		case DialectTS:
+		case sodp.DialectTS:
 			if q := conn.Queued(); q != writes {
 				t.Errorf("queued %d, want %d", q, writes)
 			}

@@ -2,62 +2,36 @@ package sodptest
 
 import (
 	"cmp"
-	"fmt"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
 )
 
-// Dialect selects which server's behaviour the test server reproduces: the
-// specification (PROTOCOL.md) or one of the three known servers with the
-// deviations listed in PROTOCOL.md §9.
-type Dialect int
+// dialect is a sodp.Dialect: the same numbering (a test checks it),
+// without importing the client into the server.
+type dialect uint8
 
-// The dialects. DialectSpec is the default.
 const (
-	// DialectSpec behaves as the protocol specification says.
-	DialectSpec Dialect = iota
-	// DialectGo reproduces the Go server library.
-	DialectGo
-	// DialectTS reproduces the TypeScript server library.
-	DialectTS
-	// DialectRust reproduces the Rust reference server.
-	DialectRust
+	dialectSpec dialect = iota
+	dialectGo
+	dialectTS
+	dialectRust
 )
 
-// String returns "spec", "go", "ts" or "rust", or "Dialect(N)" for a value
-// outside the defined set.
-func (d Dialect) String() string {
+func (d dialect) String() string {
 	switch d {
-	case DialectSpec:
+	case dialectSpec:
 		return "spec"
-	case DialectGo:
+	case dialectGo:
 		return "go"
-	case DialectTS:
+	case dialectTS:
 		return "ts"
-	case DialectRust:
+	case dialectRust:
 		return "rust"
 	}
-	return fmt.Sprintf("Dialect(%d)", int(d))
-}
-
-// ParseDialect returns the dialect named by s, the inverse of
-// Dialect.String (case-insensitive; "typescript" is accepted for "ts"). An
-// unknown name is an error.
-func ParseDialect(s string) (Dialect, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "spec", "":
-		return DialectSpec, nil
-	case "go":
-		return DialectGo, nil
-	case "ts", "typescript":
-		return DialectTS, nil
-	case "rust":
-		return DialectRust, nil
-	}
-	return DialectSpec, fmt.Errorf("sodptest: unknown dialect %q (want spec, go, ts or rust)", s)
+	return "Dialect(" + strconv.Itoa(int(d)) + ")"
 }
 
 // closeMode says what happens to a connection after an error that may end it.
@@ -154,9 +128,9 @@ type traits struct {
 func forbiddenKey(key string) string    { return "forbidden: " + key }
 func accessDeniedKey(key string) string { return "access denied: " + key }
 
-func traitsOf(d Dialect) *traits {
+func traitsOf(d dialect) *traits {
 	switch d {
-	case DialectGo:
+	case dialectGo:
 		return &traits{
 			enc:              wire.EncodeOptions{FixedWidthInts: true, OmitNilOpValues: true, DeltaKeyField: "key"},
 			pings:            true,
@@ -187,7 +161,7 @@ func traitsOf(d Dialect) *traits {
 			unwatchNilSilent: true,
 			helloName:        "sodptest-go",
 		}
-	case DialectTS:
+	case dialectTS:
 		return &traits{
 			live:             liveClientHeartbeat,
 			defaultHeartbeat: 30 * time.Second,
@@ -211,7 +185,7 @@ func traitsOf(d Dialect) *traits {
 			nilBodyCrash:     true,
 			helloName:        "sodp-server-ts",
 		}
-	case DialectRust:
+	case dialectRust:
 		return &traits{
 			enc:              wire.EncodeOptions{DeltaKeyField: "-"},
 			pings:            true,
@@ -274,7 +248,7 @@ func (s *Server) hello() *wire.Hello {
 		methods = append(methods, "state.presence")
 	}
 	switch cfg.dialect {
-	case DialectGo:
+	case dialectGo:
 		// capabilities.jwt names the token algorithm on an auth server.
 		var jwt any = false
 		if auth {
@@ -297,7 +271,7 @@ func (s *Server) hello() *wire.Hello {
 				"jwt":          jwt,
 			},
 		}
-	case DialectRust:
+	case dialectRust:
 		return &wire.Hello{
 			Version: "0.1",
 			Server:  s.tr.helloName,

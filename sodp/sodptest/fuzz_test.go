@@ -5,6 +5,8 @@ import (
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
+
+	"github.com/sodp-go/client/sodp"
 )
 
 // FuzzServerFrame sends arbitrary bytes as one message to live servers of
@@ -43,7 +45,7 @@ func FuzzServerFrame(f *testing.F) {
 	f.Add([]byte{0x94, 0x05, 0x00, 0x01, 0x81, 0xa4, 'a', 'r', 'g', 's', 0x81, 0xc0, 0x01})
 
 	var servers []*Server
-	for _, d := range []Dialect{DialectSpec, DialectGo, DialectRust} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo, sodp.DialectRust} {
 		srv := NewServer(WithDialect(d))
 		f.Cleanup(srv.Close)
 		servers = append(servers, srv)

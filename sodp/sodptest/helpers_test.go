@@ -15,16 +15,18 @@ import (
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
+
+	"github.com/sodp-go/client/sodp"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const waitTimeout = 5 * time.Second
 
-var allDialects = []Dialect{DialectSpec, DialectGo, DialectTS, DialectRust}
+var allDialects = []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo, sodp.DialectTS, sodp.DialectRust}
 
 // forDialects runs f as a parallel subtest per dialect.
-func forDialects(t *testing.T, f func(t *testing.T, d Dialect)) {
+func forDialects(t *testing.T, f func(t *testing.T, d sodp.Dialect)) {
 	t.Helper()
 	for _, d := range allDialects {
 		t.Run(d.String(), func(t *testing.T) {
@@ -413,8 +415,8 @@ func opsString(ops []delta.Op) string {
 }
 
 // firstOp is the op a dialect uses for the first write of a key.
-func firstOp(d Dialect) string {
-	if d == DialectGo || d == DialectTS {
+func firstOp(d sodp.Dialect) string {
+	if d == sodp.DialectGo || d == sodp.DialectTS {
 		return delta.OpUpdate
 	}
 	return delta.OpAdd

@@ -13,7 +13,7 @@ type Option func(*config)
 
 type config struct {
 	secret      []byte
-	dialect     Dialect
+	dialect     dialect
 	deltaLog    int
 	heartbeat   time.Duration
 	hbSet       bool
@@ -28,7 +28,7 @@ type config struct {
 	onChange    func(Change)
 
 	// Set by Cluster for its nodes.
-	serverID string                                                                           // HELLO server_id (DialectGo)
+	serverID string                                                                           // HELLO server_id (sodp.DialectGo)
 	preload  map[string]storedKey                                                             // initial state
 	applied  func(key string, v uint64, ops []delta.Op, value any, initialized, relayed bool) // every change applied
 }
@@ -50,9 +50,17 @@ func WithAuth(secret []byte) Option {
 	}
 }
 
-// WithDialect selects the server behaviour to reproduce (default
-// DialectSpec). An unknown value behaves as DialectSpec.
-func WithDialect(d Dialect) Option { return func(c *config) { c.dialect = d } }
+// WithDialect selects the server behaviour to reproduce: one of
+// sodp.DialectSpec (the default, the protocol specification),
+// sodp.DialectGo, sodp.DialectTS or sodp.DialectRust, each with the known
+// deviations of that server family. An unknown value behaves as
+// sodp.DialectSpec.
+func WithDialect[D interface {
+	~uint8
+	String() string
+}](d D) Option {
+	return func(c *config) { c.dialect = dialect(d) }
+}
 
 // WithDeltaLog sets how many DELTAs per key are kept for RESUME (default
 // 1000). Zero or less keeps none, so every RESUME with missed versions finds
@@ -60,8 +68,8 @@ func WithDialect(d Dialect) Option { return func(c *config) { c.dialect = d } }
 func WithDeltaLog(n int) Option { return func(c *config) { c.deltaLog = n } }
 
 // WithHeartbeat sets the heartbeat interval (default 30 s; 25 s for
-// DialectRust). It drives the dialect's mechanism — HEARTBEAT frames
-// (DialectSpec, DialectTS) or WebSocket pings (DialectGo, DialectRust) — and
+// sodp.DialectRust). It drives the dialect's mechanism — HEARTBEAT frames
+// (sodp.DialectSpec, sodp.DialectTS) or WebSocket pings (sodp.DialectGo, sodp.DialectRust) — and
 // the liveness window: a connection that shows no sign of life, as the
 // dialect judges it, for twice the interval is closed. Zero or less turns
 // both off.
@@ -87,8 +95,8 @@ func WithACL(allow func(sub, key string, write bool) bool) Option {
 }
 
 // WithMaxMessageSize sets the largest inbound message in bytes. The default
-// depends on the dialect: 64 KiB for DialectGo, 1 MiB for the others. A
-// larger message closes the connection with code 1009 (DialectRust sends
+// depends on the dialect: 64 KiB for sodp.DialectGo, 1 MiB for the others. A
+// larger message closes the connection with code 1009 (sodp.DialectRust sends
 // ERROR 413 first). Zero or less restores the dialect's default.
 func WithMaxMessageSize(n int64) Option { return func(c *config) { c.maxMessage = n } }
 

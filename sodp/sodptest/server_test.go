@@ -13,25 +13,31 @@ import (
 	"time"
 
 	"github.com/sodp-go/client/internal/wire"
+
+	"github.com/sodp-go/client/sodp"
 )
 
 func TestDialectString(t *testing.T) {
 	for _, d := range allDialects {
-		got, err := ParseDialect(d.String())
+		got, err := sodp.ParseDialect(d.String())
 		if err != nil || got != d {
 			t.Errorf("ParseDialect(%q) = %v, %v", d.String(), got, err)
 		}
+		// The server's own numbering is the client's.
+		if dialect(d).String() != d.String() {
+			t.Errorf("dialect(%d) = %v, sodp says %v", d, dialect(d), d)
+		}
 	}
-	if s := Dialect(42).String(); s != "Dialect(42)" {
-		t.Errorf("Dialect(42).String() = %q", s)
+	if s := sodp.Dialect(42).String(); s != "Dialect(42)" {
+		t.Errorf("sodp.Dialect(42).String() = %q", s)
 	}
-	if _, err := ParseDialect("cobol"); err == nil {
+	if _, err := sodp.ParseDialect("cobol"); err == nil {
 		t.Error("ParseDialect(cobol) did not fail")
 	}
 }
 
 func TestHello(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d), WithAuth([]byte("k")))
 		c := dial(t, srv)
 		h := c.hello.f.Body.(*wire.Hello)
@@ -44,12 +50,12 @@ func TestHello(t *testing.T) {
 		}
 		caps := h.Capabilities
 		switch d {
-		case DialectSpec, DialectTS:
-			want := map[Dialect]string{DialectSpec: "sodptest", DialectTS: "sodp-server-ts"}[d]
+		case sodp.DialectSpec, sodp.DialectTS:
+			want := map[sodp.Dialect]string{sodp.DialectSpec: "sodptest", sodp.DialectTS: "sodp-server-ts"}[d]
 			if h.Protocol != "sodp" || h.Version != "1.0" || h.Server != want || h.ServerID != "" {
 				t.Errorf("HELLO %+v", h)
 			}
-		case DialectGo:
+		case sodp.DialectGo:
 			if h.Protocol != "sodp" || h.Version != "1.0" || h.ServerID != "sodptest-go" {
 				t.Errorf("HELLO %+v", h)
 			}
@@ -65,7 +71,7 @@ func TestHello(t *testing.T) {
 			if caps["jwt"] != "hs256" {
 				t.Errorf("Go capabilities.jwt = %#v, want \"hs256\"", caps["jwt"])
 			}
-		case DialectRust:
+		case sodp.DialectRust:
 			if _, ok := raw["protocol"]; ok {
 				t.Error("Rust HELLO has a protocol field")
 			}
@@ -78,7 +84,7 @@ func TestHello(t *testing.T) {
 		}
 		// Integer widths: the Go server writes the header in fixed widths.
 		wantHead := []byte{0x94, 0x01, 0x00, 0x01}
-		if d == DialectGo {
+		if d == sodp.DialectGo {
 			wantHead = []byte{0x94, 0xcc, 0x01, 0xce, 0, 0, 0, 0, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1}
 		}
 		if !bytes.HasPrefix(c.hello.raw, wantHead) {
@@ -89,14 +95,14 @@ func TestHello(t *testing.T) {
 
 func TestDefaultsPerDialect(t *testing.T) {
 	cases := []struct {
-		d   Dialect
+		d   sodp.Dialect
 		hb  time.Duration
 		max int64
 	}{
-		{DialectSpec, 30 * time.Second, 1 << 20},
-		{DialectGo, 30 * time.Second, 64 << 10},
-		{DialectTS, 30 * time.Second, 1 << 20},
-		{DialectRust, 25 * time.Second, 1 << 20},
+		{sodp.DialectSpec, 30 * time.Second, 1 << 20},
+		{sodp.DialectGo, 30 * time.Second, 64 << 10},
+		{sodp.DialectTS, 30 * time.Second, 1 << 20},
+		{sodp.DialectRust, 25 * time.Second, 1 << 20},
 	}
 	for _, tc := range cases {
 		srv := newServer(t, WithDialect(tc.d))
@@ -104,7 +110,7 @@ func TestDefaultsPerDialect(t *testing.T) {
 			t.Errorf("%s: heartbeat %v, max %d; want %v, %d", tc.d, srv.heartbeat, srv.maxMessage, tc.hb, tc.max)
 		}
 	}
-	srv := newServer(t, WithDialect(DialectRust), WithHeartbeat(time.Second), WithMaxMessageSize(10))
+	srv := newServer(t, WithDialect(sodp.DialectRust), WithHeartbeat(time.Second), WithMaxMessageSize(10))
 	if srv.heartbeat != time.Second || srv.maxMessage != 10 {
 		t.Errorf("options not applied: %v %d", srv.heartbeat, srv.maxMessage)
 	}

@@ -26,12 +26,12 @@
 // servers sharing state with their own version counters, as the Go
 // server's Redis backend runs them.
 //
-// Versions come from one counter per server (per key for DialectTS); every
+// Versions come from one counter per server (per key for sodp.DialectTS); every
 // mutation, from a client or from the test, takes the next one, even when
 // the value does not change, and is delivered as a DELTA — except with
-// DialectGo, where a write that changes nothing takes no version, sends no
+// sodp.DialectGo, where a write that changes nothing takes no version, sends no
 // DELTA and is answered RESULT {}. A failed call answered by RESULT
-// success:false (DialectSpec, DialectTS) carries its message string in
+// success:false (sodp.DialectSpec, sodp.DialectTS) carries its message string in
 // "data".
 package sodptest
 
@@ -276,7 +276,7 @@ type Stats struct {
 	FailedCalls        int // RESULT frames with success:false queued
 	Mutations          int // versions assigned (client calls and server-side changes)
 	Deltas             int // DELTA frames queued, replays included
-	Dropped            int // frames dropped because a queue was full (DialectGo)
+	Dropped            int // frames dropped because a queue was full (sodp.DialectGo)
 	Evictions          int // connections closed because their queue was full
 	BadFrames          int // messages that did not decode as a request frame
 }

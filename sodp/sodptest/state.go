@@ -80,7 +80,7 @@ func (s *Server) mutate(key string, fn mutation, before func(version uint64)) (u
 // sees a key's DELTAs in version order. before, when not nil, runs after the
 // version is assigned and before the fan-out. Deleting a key that holds no
 // value changes nothing and returns its current version. In the dialects
-// that skip unchanged writes (DialectGo), a write whose diff is empty
+// that skip unchanged writes (sodp.DialectGo), a write whose diff is empty
 // assigns no version, sends nothing, skips before and returns 0 and
 // errUnchanged. s.mu must be held.
 func (s *Server) mutateLocked(key string, fn mutation, before func(version uint64)) (uint64, error) {
@@ -494,7 +494,7 @@ func mustNormalize(method string, v any) any {
 
 // Set replaces key's value, as the state.set method does, and returns the
 // new version. Watchers receive a DELTA (ADD or UPDATE "/" when the key held
-// no value, the diff otherwise). For DialectGo, as for every write there, a
+// no value, the diff otherwise). For sodp.DialectGo, as for every write there, a
 // Set that leaves the value as it was assigns no version, sends no DELTA and
 // returns 0; the other dialects send an empty DELTA with a new version.
 // value may be any value the wire encoder accepts (structs with msgpack tags
@@ -506,8 +506,8 @@ func (s *Server) Set(key string, value any) uint64 {
 }
 
 // Patch merges patch into key's value as the state.patch method does (top
-// level; recursively into nested maps for DialectRust) and returns the new
-// version (0 for DialectGo when nothing changed, as for Set). A key without
+// level; recursively into nested maps for sodp.DialectRust) and returns the new
+// version (0 for sodp.DialectGo when nothing changed, as for Set). A key without
 // a map value is treated as an empty map. A nil field value sets the field
 // to nil. Patch panics if patch cannot be encoded.
 func (s *Server) Patch(key string, patch map[string]any) uint64 {
@@ -521,7 +521,7 @@ func (s *Server) Patch(key string, patch map[string]any) uint64 {
 
 // SetIn sets the location named by the JSON Pointer (RFC 6901; "" and "/"
 // mean the whole value) to value, creating missing parents as objects or
-// arrays, and returns the new version (0 for DialectGo when nothing
+// arrays, and returns the new version (0 for sodp.DialectGo when nothing
 // changed, as for Set). Unlike the Go dialect's state.set_in, the pointer is
 // always a JSON Pointer. A malformed pointer or an array index past the end
 // is an error and changes nothing. SetIn panics if value cannot be encoded.
@@ -543,7 +543,7 @@ func (s *Server) SetIn(key, pointer string, value any) (uint64, error) {
 // Delete deletes key, as state.delete does: watchers receive REMOVE "/",
 // and the key then reads as nil, not initialized. It returns the deletion's
 // version. Deleting a key that holds no value changes nothing and returns
-// its current version (0 for a key never written; for DialectTS, whose
+// its current version (0 for a key never written; for sodp.DialectTS, whose
 // versions restart after a delete, also 0 after a delete).
 func (s *Server) Delete(key string) uint64 {
 	v, _ := s.mutate(key, deleteKey, nil)

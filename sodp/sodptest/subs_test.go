@@ -7,17 +7,19 @@ import (
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
+
+	"github.com/sodp-go/client/sodp"
 )
 
 func TestWatchAndDelta(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		c := dial(t, srv)
 		c.send(wire.TypeWatch, 42, &wire.Watch{State: "game.score", Params: map[string]any{"x": int64(1)}})
 		r := c.expect(wire.TypeStateInit)
 		si := r.f.Body.(*wire.StateInit)
 		wantStream := uint32(42)
-		if d == DialectTS || d == DialectRust {
+		if d == sodp.DialectTS || d == sodp.DialectRust {
 			wantStream = 10
 		}
 		if r.f.Stream != wantStream || si.State != "game.score" || si.Version != 0 || si.Initialized ||
@@ -25,7 +27,7 @@ func TestWatchAndDelta(t *testing.T) {
 			t.Fatalf("STATE_INIT stream %d %+v", r.f.Stream, si)
 		}
 		escaped := "/a~1b~0c"
-		if d == DialectGo || d == DialectRust {
+		if d == sodp.DialectGo || d == sodp.DialectRust {
 			escaped = "/a/b~c"
 		}
 		first := firstOp(d)
@@ -57,11 +59,11 @@ func TestWatchAndDelta(t *testing.T) {
 			_, hasState := body["state"]
 			_, hasKey := body["key"]
 			switch d {
-			case DialectGo:
+			case sodp.DialectGo:
 				if hasState || body["key"] != "game.score" {
 					t.Errorf("Go DELTA body %v: want the key in \"key\"", body)
 				}
-			case DialectRust:
+			case sodp.DialectRust:
 				if hasState || hasKey {
 					t.Errorf("Rust DELTA body %v names its key", body)
 				}
@@ -73,7 +75,7 @@ func TestWatchAndDelta(t *testing.T) {
 			if i == 3 {
 				op := body["ops"].([]any)[0].(map[string]any)
 				_, hasValue := op["value"]
-				if hasValue == (d == DialectGo) {
+				if hasValue == (d == sodp.DialectGo) {
 					t.Errorf("nil op value present=%v in %s", hasValue, d)
 				}
 			}
@@ -97,7 +99,7 @@ func TestWatchAndDelta(t *testing.T) {
 }
 
 func TestWatchTwice(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		c := dial(t, srv)
 		c.watch(11, "k")
@@ -106,7 +108,7 @@ func TestWatchTwice(t *testing.T) {
 		s2 := c.expect(wire.TypeStateInit).f.Stream
 		srv.Set("k", 1)
 		got := c.barrier()
-		doubled := d == DialectGo || d == DialectRust
+		doubled := d == sodp.DialectGo || d == sodp.DialectRust
 		want := 1
 		if doubled {
 			want = 2
@@ -115,15 +117,15 @@ func TestWatchTwice(t *testing.T) {
 			t.Fatalf("%d frames after one write, want %d: %v", len(got), want, got)
 		}
 		switch d {
-		case DialectSpec:
+		case sodp.DialectSpec:
 			if s1 != 11 || s2 != 12 || got[0].f.Stream != 12 {
 				t.Errorf("streams %d %d, DELTA on %d", s1, s2, got[0].f.Stream)
 			}
-		case DialectTS:
+		case sodp.DialectTS:
 			if s1 != 10 || s2 != 10 {
 				t.Errorf("TS streams %d %d, want 10 twice", s1, s2)
 			}
-		case DialectRust:
+		case sodp.DialectRust:
 			if s1 != 10 || s2 != 11 {
 				t.Errorf("Rust streams %d %d, want 10 and 11", s1, s2)
 			}
@@ -140,13 +142,13 @@ func TestWatchTwice(t *testing.T) {
 
 func TestMultiWatch(t *testing.T) {
 	acl := WithACL(func(sub, key string, write bool) bool { return key != "secret.x" && key != "secret.y" })
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		for _, bad := range []struct {
 			key, msg string
 			code     int
 		}{
-			{"secret.x", map[Dialect]string{DialectSpec: "forbidden: secret.x", DialectGo: "access denied",
-				DialectTS: "access denied: secret.x", DialectRust: "forbidden: secret.x"}[d], 403},
+			{"secret.x", map[sodp.Dialect]string{sodp.DialectSpec: "forbidden: secret.x", sodp.DialectGo: "access denied",
+				sodp.DialectTS: "access denied: secret.x", sodp.DialectRust: "forbidden: secret.x"}[d], 403},
 			{"bad key!", "invalid key: bad key!", 400},
 		} {
 			srv := newServer(t, WithDialect(d), acl)
@@ -167,11 +169,11 @@ func TestMultiWatch(t *testing.T) {
 					names = append(names, "ERROR")
 				}
 			}
-			want := map[Dialect]string{
-				DialectSpec: "[a ERROR b] [10 11 12]",
-				DialectGo:   "[a ERROR] [50 50]",
-				DialectTS:   "[a ERROR b] [10 0 11]",
-				DialectRust: "[a ERROR b] [10 0 11]",
+			want := map[sodp.Dialect]string{
+				sodp.DialectSpec: "[a ERROR b] [10 11 12]",
+				sodp.DialectGo:   "[a ERROR] [50 50]",
+				sodp.DialectTS:   "[a ERROR b] [10 0 11]",
+				sodp.DialectRust: "[a ERROR b] [10 0 11]",
 			}[d]
 			if s := fmt.Sprint(names, " ", streams); s != want {
 				t.Errorf("%s: got %s, want %s", bad.key, s, want)
@@ -181,7 +183,7 @@ func TestMultiWatch(t *testing.T) {
 		srv := newServer(t, WithDialect(d), acl)
 		c := dial(t, srv)
 		c.watch(60, "secret.y")
-		wantStream := map[Dialect]uint32{DialectSpec: 60, DialectGo: 60, DialectTS: 0, DialectRust: 0}[d]
+		wantStream := map[sodp.Dialect]uint32{sodp.DialectSpec: 60, sodp.DialectGo: 60, sodp.DialectTS: 0, sodp.DialectRust: 0}[d]
 		c.expectError(wantStream, 403)
 		// Two keys on one frame: each gets its DELTAs on its own stream.
 		c.send(wire.TypeWatch, 70, &wire.Watch{States: []string{"m", "n"}})
@@ -199,7 +201,7 @@ func TestMultiWatch(t *testing.T) {
 }
 
 func TestWatchErrors(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		c := dial(t, srv)
 		c.send(wire.TypeWatch, 20, &wire.Watch{})
@@ -210,15 +212,15 @@ func TestWatchErrors(t *testing.T) {
 }
 
 // errStreamFor is the stream a dialect puts a request-level WATCH error on.
-func errStreamFor(d Dialect, stream uint32) uint32 {
-	if d == DialectTS || d == DialectRust {
+func errStreamFor(d sodp.Dialect, stream uint32) uint32 {
+	if d == sodp.DialectTS || d == sodp.DialectRust {
 		return 0
 	}
 	return stream
 }
 
 func TestUnwatch(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		c := dial(t, srv)
 		c.watch(20, "a")
@@ -232,10 +234,10 @@ func TestUnwatch(t *testing.T) {
 		srv.Set("a", 1)
 		srv.Set("b", 1)
 		got := c.barrier()
-		if len(got) != 1 || (d != DialectRust && got[0].f.Body.(*wire.Delta).State != "b") {
+		if len(got) != 1 || (d != sodp.DialectRust && got[0].f.Body.(*wire.Delta).State != "b") {
 			t.Fatalf("after UNWATCH a: %v", got)
 		}
-		if d == DialectGo {
+		if d == sodp.DialectGo {
 			// By stream: the body is ignored.
 			c.send(wire.TypeUnwatch, 21, &wire.Unwatch{State: "c"})
 		} else {
@@ -245,12 +247,12 @@ func TestUnwatch(t *testing.T) {
 		srv.Set("b", 2)
 		srv.Set("c", 2)
 		got = c.barrier()
-		if len(got) != 1 || (d != DialectRust && got[0].f.Body.(*wire.Delta).State != "c") {
+		if len(got) != 1 || (d != sodp.DialectRust && got[0].f.Body.(*wire.Delta).State != "c") {
 			t.Fatalf("after the second UNWATCH: %v", got)
 		}
-		if d != DialectTS {
+		if d != sodp.DialectTS {
 			c.send(wire.TypeUnwatch, 0, nil)
-			if d == DialectGo {
+			if d == sodp.DialectGo {
 				c.expectNothing()
 			} else {
 				c.expectError(0, 400)
@@ -260,19 +262,19 @@ func TestUnwatch(t *testing.T) {
 }
 
 func TestNilBodies(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		for _, typ := range []wire.Type{wire.TypeWatch, wire.TypeResume, wire.TypeUnwatch} {
 			c := dial(t, srv)
 			other := dial(t, srv)
 			c.send(typ, 0, nil)
 			switch {
-			case d == DialectTS:
+			case d == sodp.DialectTS:
 				// The TypeScript server crashes: every connection goes.
 				c.expectAbruptClose()
 				other.expectAbruptClose()
 				waitFor(t, "no live connections", func() bool { return srv.Stats().Live == 0 })
-			case d == DialectGo && typ == wire.TypeUnwatch:
+			case d == sodp.DialectGo && typ == wire.TypeUnwatch:
 				c.expectNothing()
 			default:
 				c.expectError(0, 400)
@@ -286,11 +288,11 @@ func TestNilBodies(t *testing.T) {
 }
 
 func TestVersions(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d))
 		got := []uint64{srv.Set("a", 1), srv.Set("b", 1), srv.Set("a", 2), srv.Delete("a"), srv.Set("a", 3), srv.Set("b", 2)}
 		want := []uint64{1, 2, 3, 4, 5, 6}
-		if d == DialectTS {
+		if d == sodp.DialectTS {
 			want = []uint64{1, 1, 2, 3, 1, 2}
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -306,7 +308,7 @@ func TestVersions(t *testing.T) {
 }
 
 func TestResume(t *testing.T) {
-	forDialects(t, func(t *testing.T, d Dialect) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
 		srv := newServer(t, WithDialect(d), WithDeltaLog(3))
 		for i := 1; i <= 5; i++ {
 			srv.Set("k", map[string]any{"n": i})
@@ -324,7 +326,7 @@ func TestResume(t *testing.T) {
 				default:
 					out = append(out, r.f.Type.String())
 				}
-				if d == DialectGo && r.f.Stream != 30 {
+				if d == sodp.DialectGo && r.f.Stream != 30 {
 					t.Errorf("Go replay on stream %d, want the client's 30", r.f.Stream)
 				}
 			}
@@ -340,11 +342,11 @@ func TestResume(t *testing.T) {
 		// the current version.
 		_, cur, _ := srv.Get("k")
 		covered := resume(cur - 2)
-		want := map[Dialect]string{
-			DialectSpec: fmt.Sprintf("[D%d D%d S%d]", cur-1, cur, cur),
-			DialectGo:   fmt.Sprintf("[D%d D%d]", cur-1, cur),
-			DialectTS:   fmt.Sprintf("[D%d D%d S%d]", cur-1, cur, cur),
-			DialectRust: fmt.Sprintf("[D%d D%d S%d]", cur-1, cur, cur),
+		want := map[sodp.Dialect]string{
+			sodp.DialectSpec: fmt.Sprintf("[D%d D%d S%d]", cur-1, cur, cur),
+			sodp.DialectGo:   fmt.Sprintf("[D%d D%d]", cur-1, cur),
+			sodp.DialectTS:   fmt.Sprintf("[D%d D%d S%d]", cur-1, cur, cur),
+			sodp.DialectRust: fmt.Sprintf("[D%d D%d S%d]", cur-1, cur, cur),
 		}[d]
 		if covered != want {
 			t.Errorf("covered: %s, want %s", covered, want)
@@ -356,7 +358,7 @@ func TestResume(t *testing.T) {
 		_, cur, _ = srv.Get("k")
 		gap := resume(cur - 4) // the log holds the last 3 only
 		want = fmt.Sprintf("[S%d]", cur)
-		if d == DialectRust {
+		if d == sodp.DialectRust {
 			want = fmt.Sprintf("[D%d D%d D%d S%d]", cur-2, cur-1, cur, cur)
 		}
 		if gap != want {
@@ -366,7 +368,7 @@ func TestResume(t *testing.T) {
 }
 
 func TestResumeSinceVersionEncoding(t *testing.T) {
-	for _, d := range []Dialect{DialectSpec, DialectGo} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo} {
 		t.Run(d.String(), func(t *testing.T) {
 			srv := newServer(t, WithDialect(d))
 			srv.Set("g", 1)
@@ -386,7 +388,7 @@ func TestResumeSinceVersionEncoding(t *testing.T) {
 			got, gotFixed := fmt.Sprint(replay(compact)), fmt.Sprint(replay(fixed))
 			wantCompact := "[DELTA UPDATE / 2 STATE_INIT v2]"
 			wantFixed := wantCompact
-			if d == DialectGo {
+			if d == sodp.DialectGo {
 				// A compact since_version reads as 0: the whole log is replayed.
 				wantCompact = "[DELTA UPDATE / 1 DELTA UPDATE / 2]"
 				wantFixed = "[DELTA UPDATE / 2]"
@@ -409,7 +411,7 @@ func opsOrVersion(r rframe) string {
 }
 
 func TestFanOutOrder(t *testing.T) {
-	for _, d := range []Dialect{DialectSpec, DialectTS} {
+	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectTS} {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Parallel()
 			srv := newServer(t, WithDialect(d))

@@ -73,7 +73,7 @@ func TestAbandonedCallsReleased(t *testing.T) {
 	s := liveSession(t, srv)
 	srv.Conns()[0].Pause() // answers nothing from now on
 	pad := strings.Repeat("x", 4<<10)
-	const rounds, perRound = 3, 150
+	const rounds, perRound = 4, 150
 	for range rounds {
 		var wg sync.WaitGroup
 		for range perRound {
@@ -89,8 +89,10 @@ func TestAbandonedCallsReleased(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	if n := s.Stats().CallsSent; n != rounds*perRound {
-		t.Fatalf("%d calls sent, want %d", n, rounds*perRound)
+	// A call may time out before it is sent; enough were sent to pass the
+	// bound.
+	if n := s.Stats().CallsSent; n <= maxAbandonedCalls {
+		t.Fatalf("only %d calls sent", n)
 	}
 	onActor(t, s, func() {
 		held, calls := 0, 0

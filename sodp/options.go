@@ -172,7 +172,11 @@ func WithMaxMessageSize(n int64) Option {
 }
 
 // WithDialer sets the WebSocket dialer (proxy, buffer sizes, net dialer).
-// Default: a dialer with the handshake timeout and the environment's proxy.
+// Its HandshakeTimeout and EnableCompression are not used: the handshake
+// is bounded by WithHandshakeTimeout, and the client negotiates no
+// WebSocket extension (an upgrade response that turns one on fails the
+// attempt with ErrProtocol). Default: a dialer with the environment's
+// proxy.
 func WithDialer(d *websocket.Dialer) Option {
 	return func(o *options) { o.cfg.Dialer = d }
 }

@@ -33,10 +33,11 @@ type Update[T any] struct {
 	Err error
 }
 
-// ValidKey reports whether key is a valid SODP key: dot-separated words of
-// ASCII letters, digits and _, like game.player. It returns an error
-// wrapping ErrInvalidKey if not. Every method taking a key checks it the
-// same way before sending anything.
+// ValidKey reports whether key is a valid SODP key: 1 to 1024 characters,
+// dot-separated words of ASCII letters, digits and _, like game.player. It
+// returns an error wrapping ErrInvalidKey if not (a key over the limit is
+// reported as too long, without repeating it whole). Every method taking a
+// key checks it the same way before sending anything.
 func ValidKey(key string) error { return session.ValidKey(key) }
 
 // WatchOption configures one subscription.
@@ -155,7 +156,7 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 		return nil, fmt.Errorf("%w: nil client", ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, watchErr(keys, err)
 	}
 	var wc watchConfig
 	for _, o := range opts {
@@ -181,9 +182,21 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 		s.mu.Unlock()
 	})
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return nil, watchErr(keys, err)
+		}
 		return nil, exportErr(err)
 	}
 	return s, nil
+}
+
+// watchErr says which watch a context error ended, as calls do.
+func watchErr(keys []string, err error) error {
+	what := "watch " + keys[0]
+	if len(keys) > 1 {
+		what = fmt.Sprintf("watch %s and %d more", keys[0], len(keys)-1)
+	}
+	return fmt.Errorf("sodp: %s: %w", what, err)
 }
 
 // Updates returns the channel of updates. It is closed exactly once, after

@@ -88,10 +88,21 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sodp: call %s: %w", spec.Method, err)
 	}
+	var timeout error // the cause of our call timeout, when it applies
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
+		timeout = &withCause{
+			msg:     fmt.Sprintf("no answer within the client's call timeout (%s, WithCallTimeout): %s", s.cfg.CallTimeout, context.DeadlineExceeded),
+			primary: context.DeadlineExceeded, cause: context.DeadlineExceeded,
+		}
+		ctx, cancel = context.WithTimeoutCause(ctx, s.cfg.CallTimeout, timeout)
 		defer cancel()
+	}
+	ctxErr := func() error {
+		if timeout != nil && context.Cause(ctx) == timeout {
+			return fmt.Errorf("sodp: call %s: %w", spec.Method, timeout)
+		}
+		return fmt.Errorf("sodp: call %s: %w", spec.Method, ctx.Err())
 	}
 	pc := &pendingCall{
 		id:     s.callPfx + fmt.Sprint(s.callSeq.Add(1)),
@@ -126,7 +137,7 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 	case <-s.done:
 		return nil, ErrClosed
 	case <-ctx.Done():
-		return nil, fmt.Errorf("sodp: call %s: %w", spec.Method, ctx.Err())
+		return nil, ctxErr()
 	}
 	select {
 	case r := <-pc.reply:
@@ -136,7 +147,7 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 		return r.data, nil
 	case <-ctx.Done():
 		s.post(func() { s.cancelCall(pc) })
-		return nil, fmt.Errorf("sodp: call %s: %w", spec.Method, ctx.Err())
+		return nil, ctxErr()
 	case <-s.done:
 		select {
 		case r := <-pc.reply:

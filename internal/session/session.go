@@ -442,7 +442,7 @@ func (s *Session) setLastErr(err error) {
 
 // reportErr makes err visible: logged, and sent as an event.
 func (s *Session) reportErr(err error, attrs ...any) {
-	s.log.Warn("sodp: "+err.Error(), attrs...)
+	s.log.Warn(logMessage(err), append([]any{"err", err}, attrs...)...)
 	s.emit(Event{Time: time.Now(), State: s.State(), Err: err}, false)
 }
 
@@ -609,17 +609,14 @@ func (s *Session) connectionLost(err error) {
 	wasLive := s.ph == phLive
 	s.stats.disconnects.Add(1)
 	s.setLastErr(err)
-	s.log.Info("sodp: connection lost", "endpoint", redactURL(c.endpoint), "err", err)
 	var ce *CloseError
 	if errors.As(err, &ce) || errors.Is(err, ErrTooLarge) {
-		s.reportErr(err)
-	}
-	lost := ErrConnectionLost
-	if err != nil && !errors.Is(err, ErrConnectionLost) {
-		lost = fmt.Errorf("%w: %w", ErrConnectionLost, err)
+		s.reportErr(err, "endpoint", redactURL(c.endpoint))
+	} else {
+		s.log.Info("sodp: connection lost", "endpoint", redactURL(c.endpoint), "err", err)
 	}
 	for id, pc := range s.calls {
-		pc.finish(nil, lost)
+		pc.finish(nil, callLost(pc.method, err))
 		delete(s.calls, id)
 	}
 	s.requests = nil
@@ -704,3 +701,33 @@ func (s *Session) shutdown() {
 
 // ConflatedCounter is the counter mailboxes add replaced updates to.
 func (s *Session) ConflatedCounter() *atomic.Uint64 { return &s.stats.conflated }
+
+// logMessage names the kind of a reported error for a log line's message;
+// the error itself goes in the err attribute.
+func logMessage(err error) string {
+	var se *ServerError
+	var ce *CloseError
+	switch {
+	case errors.As(err, &se):
+		return "sodp: server error"
+	case errors.As(err, &ce):
+		return "sodp: server closed the connection"
+	case errors.Is(err, ErrDesync):
+		return "sodp: local copy out of sync"
+	case errors.Is(err, ErrProtocol):
+		return "sodp: protocol error"
+	case errors.Is(err, ErrTooLarge):
+		return "sodp: message too large"
+	}
+	return "sodp: error"
+}
+
+// callLost is the error of a call whose connection ended before the
+// answer.
+func callLost(method string, cause error) error {
+	msg := "sodp: connection lost before the server answered " + method + " (it may or may not have been applied)"
+	if cause == nil || cause == ErrConnectionLost {
+		return &withCause{msg: msg, primary: ErrConnectionLost, cause: ErrConnectionLost}
+	}
+	return &withCause{msg: msg + ": " + Detail(cause), primary: ErrConnectionLost, cause: cause}
+}

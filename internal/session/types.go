@@ -27,8 +27,10 @@ const (
 	// the server after a reconnect.
 	KindReplayed
 	// KindResync is a fresh value that replaced the local copy because the
-	// missed changes could not be replayed, or because the local copy could
-	// no longer be trusted.
+	// missed changes could not be replayed, because the local copy could
+	// no longer be trusted (a delta that did not apply, a stale DELTA), or
+	// because the client moved to a server whose versions are not
+	// comparable.
 	KindResync
 	// KindRefused carries no value: the server refused one key of a
 	// multi-key subscription (Err says why); the other keys go on.

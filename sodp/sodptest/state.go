@@ -77,7 +77,8 @@ func (s *Server) mutate(key string, fn mutation, before func(version uint64)) (u
 
 // mutateLocked applies fn to key, assigns the next version, logs the DELTA
 // and queues it to every subscriber, in that order, so every connection
-// sees a key's DELTAs in version order. before, when not nil, runs after the
+// sees a key's DELTAs in version order (unless WithOutOfOrderDeltas
+// reorders the fan-out). before, when not nil, runs after the
 // version is assigned and before the fan-out. Deleting a key that holds no
 // value changes nothing and returns its current version. In the dialects
 // that skip unchanged writes (sodp.DialectGo), a write whose diff is empty

@@ -17,6 +17,7 @@ import (
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
 	"github.com/sodp-go/client/sodp"
+	"github.com/sodp-go/client/sodp/sodptest"
 )
 
 // benchFlat is the typed form of the flat10 value.
@@ -321,4 +322,61 @@ func benchThroughActor[T any](b *testing.B, sh benchShape, buffered bool, use fu
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(delivered), "ns/delivered")
 	b.ReportMetric(float64(delivered)/float64(b.N), "delivered/op")
 	_ = sink
+}
+
+// BenchmarkResumeKeys times how long one client watching 10,000 keys takes,
+// from the moment it is connected again, to have the version of every key
+// written once while it was away (10,000 RESUMEs and their replays), per
+// dialect: no eviction and no dropped frame are allowed. One op is one
+// reconnect.
+func BenchmarkResumeKeys(b *testing.B) {
+	const n = 10000
+	for _, d := range allDialects() {
+		b.Run(d.String(), func(b *testing.B) {
+			srv := newServer(b, sodptest.WithDialect(d), sodptest.WithMaxRecorded(1))
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("k.%d", i)
+				srv.Set(keys[i], i)
+			}
+			// A slow redial, so that every write happens while the client
+			// is away.
+			c := dial(b, srv.URL, sodp.WithBackoff(300*time.Millisecond, time.Second))
+			sub, err := sodp.WatchMany[int](context.Background(), c, keys)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sub.Close()
+			for range n {
+				next(b, sub)
+			}
+			var took time.Duration
+			for op := range b.N {
+				before := c.Stats().Connects
+				srv.DropConnections()
+				want := make(map[string]uint64, n)
+				for i, k := range keys {
+					want[k] = srv.Set(k, (op+1)*n+i)
+				}
+				if c.Stats().Connects != before {
+					b.Fatal("the client reconnected before every key was written")
+				}
+				for c.Stats().Connects == before {
+					time.Sleep(100 * time.Microsecond)
+				}
+				t0 := time.Now()
+				for done := 0; done < n; {
+					if u := next(b, sub); u.Version == want[u.Key] {
+						done++
+					}
+				}
+				took += time.Since(t0)
+			}
+			b.StopTimer()
+			if st := srv.Stats(); st.Evictions != 0 || st.Dropped != 0 {
+				b.Fatalf("server stats %+v", st)
+			}
+			b.ReportMetric(float64(took.Milliseconds())/float64(b.N), "ms/resume")
+		})
+	}
 }

@@ -40,7 +40,15 @@
 // (KindDelta); after a reconnect the client resumes from the last version
 // it holds, and the subscriber sees either every missed change
 // (KindReplayed) or one fresh value that says the gap could not be
-// replayed (KindResync).
+// replayed (KindResync). Resumes are paced so that the frames the server
+// may owe the client stay within half of the server's per-connection
+// queue (servers evict a client at 1,024 queued frames or, the Go server,
+// silently drop frames past 256): replays go out many at a time while they
+// are short and one by one when they are long, and a connection lost in
+// the middle of its resume makes the next one more cautious (one replay at
+// a time, then fresh values instead of replays). A WATCH or RESUME whose
+// answer never comes is sent again; on the Go server, a sign that frames
+// were dropped makes the client verify every key with a fresh WATCH.
 //
 // A slow reader never slows the client. By default updates are conflated:
 // a reader that falls behind gets the newest value next, with Skipped

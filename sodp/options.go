@@ -116,8 +116,12 @@ func WithHandshakeTimeout(d time.Duration) Option {
 
 // WithBackoff sets the reconnection back-off: the first retry waits about
 // min, each failed attempt doubles the wait up to max, and random jitter
-// (up to a quarter of the wait, at most 500 ms) is added. min must be
-// positive and max at least min. Default: 1 s to 30 s.
+// (up to a quarter of the wait, at most 500 ms) is added. The wait starts
+// over at min only after a connection stayed live for a second with its
+// resume finished, so a server that closes right after HELLO, or in the
+// middle of the client's resume, sees it grow. The same schedule paces
+// re-sending a WATCH the server refused for a passing reason (429, 5xx).
+// min must be positive and max at least min. Default: 1 s to 30 s.
 func WithBackoff(min, max time.Duration) Option {
 	return func(o *options) {
 		switch {

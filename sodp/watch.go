@@ -104,7 +104,13 @@ type Subscription[T any] struct {
 // (ErrSlowConsumer).
 //
 // Watch fails at once with ErrInvalidKey for a malformed key, ErrClosed
-// for a closed client, or the client's terminal error.
+// for a closed client, the client's terminal error, or an error matching
+// ErrRateLimited when the server announced a limit on watched keys (the Go
+// server's max_watches) and the client already watches that many (nothing
+// is sent). A WATCH the server refuses for a passing reason (429 rate or
+// watch limit, 5xx) is retried with the client's back-off (WithBackoff),
+// doubling per refusal, each refusal reported on Events; the subscription
+// waits for its first value meanwhile.
 //
 // T may be any, a struct, a map, a slice or a scalar; with any, the value
 // is a tree of nil, bool, int64, uint64, float64, string, []any and
@@ -128,8 +134,11 @@ func Watch[T any](ctx context.Context, c *Client, key string, opts ...WatchOptio
 // as with Watch. A key the server refuses is reported as an Update of Kind
 // KindRefused with that Key and Err set, and the other keys go on; when
 // every key has been refused, the subscription ends with the last refusal
-// as Err (so a one-key WatchMany behaves like Watch). keys must not be
-// empty; duplicates are ignored. The lifecycle is otherwise that of Watch.
+// as Err (so a one-key WatchMany behaves like Watch). Keys past a limit
+// the server announced (max_watches) are refused at once the same way,
+// with an Err matching ErrRateLimited, and are not sent; when none fits,
+// WatchMany fails with that error. keys must not be empty; duplicates are
+// ignored. The lifecycle is otherwise that of Watch.
 func WatchMany[T any](ctx context.Context, c *Client, keys []string, opts ...WatchOption) (*Subscription[T], error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: WatchMany needs at least one key", ErrInvalidKey)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
@@ -18,6 +19,16 @@ const (
 	reqCall
 )
 
+func (k reqKind) String() string {
+	switch k {
+	case reqWatch:
+		return "WATCH"
+	case reqResume:
+		return "RESUME"
+	}
+	return "CALL"
+}
+
 // request is a WATCH, RESUME or CALL still waiting for its first answer.
 // The FIFO of requests attributes ERROR frames (servers answer requests in
 // order).
@@ -27,6 +38,8 @@ type request struct {
 	streams []uint32 // stream ids suggested for keys, in the same order
 	multi   bool
 	call    *pendingCall
+	seq     uint64    // requests are numbered in the order sent
+	sentAt  time.Time // when it was sent
 }
 
 type callResult struct {
@@ -232,7 +245,7 @@ func (s *Session) sendCall(pc *pendingCall) {
 		}
 	}
 	s.calls[pc.id] = pc
-	s.requests = append(s.requests, &request{kind: reqCall, call: pc})
+	s.newRequest(&request{kind: reqCall, call: pc})
 	s.stats.callsSent.Add(1)
 	s.send(wire.TypeCall, wire.ControlStream, body)
 }
@@ -266,6 +279,7 @@ func (s *Session) cancelCall(pc *pendingCall) {
 		}
 	}
 	delete(s.calls, pc.id)
+	s.pumpCalls() // its slot is free
 	s.publishGauges()
 }
 
@@ -348,30 +362,22 @@ func (s *Session) onResult(b *wire.Result) {
 }
 
 // popRequest removes request i and every older one: servers answer in
-// order, so an older request still waiting lost its answer.
+// order, so an older request still waiting lost its answer, and every
+// replay of an older RESUME is over.
 func (s *Session) popRequest(i int) {
-	for _, r := range s.requests[:i+1] {
-		if r.kind != reqCall {
-			s.keysInFlight -= len(r.keys)
-		}
+	r := s.requests[i]
+	if r.kind != reqCall {
+		s.keysInFlight -= len(r.keys)
 	}
-	for _, r := range s.requests[:i] {
-		switch r.kind {
-		case reqCall:
-			s.log.Debug("sodp: a call's answer was skipped by the server", "method", r.call.method)
-		default:
-			for _, key := range r.keys {
-				if ks := s.keys[key]; ks != nil && ks.phase == kpWatching {
-					s.log.Info("sodp: no STATE_INIT came for a watched key; watching again", "key", key)
-					s.resync(ks, fmt.Errorf("%w: STATE_INIT skipped", ErrProtocol))
-				}
-			}
-		}
-	}
+	lost := slices.Clone(s.requests[:i])
 	rest := s.requests[i+1:]
 	n := copy(s.requests, rest)
 	clear(s.requests[n:])
 	s.requests = s.requests[:n]
+	for _, lr := range lost {
+		s.lostRequest(lr, "a later request was answered first")
+	}
+	s.completeBefore(r.seq)
 }
 
 // answer records the first answer (STATE_INIT, or a replayed DELTA) for a
@@ -393,12 +399,24 @@ func (s *Session) answerAt(i int, key string) {
 		r.keys = slices.Delete(r.keys, j, j+1)
 		r.streams = slices.Delete(r.streams, j, j+1)
 		s.keysInFlight--
+		if ks := s.keys[key]; ks != nil && r.kind == reqWatch && ks.reqSeq == r.seq {
+			s.release(ks)
+		}
 	}
 	switch {
 	case len(r.keys) == 0:
 		s.popRequest(i)
 	case i > 0:
-		s.popRequest(i - 1)
+		lost := slices.Clone(s.requests[:i])
+		n := copy(s.requests, s.requests[i:])
+		clear(s.requests[n:])
+		s.requests = s.requests[:n]
+		for _, lr := range lost {
+			s.lostRequest(lr, "a later request was answered first")
+		}
+		s.completeBefore(r.seq)
+	default:
+		s.completeBefore(r.seq)
 	}
 }
 

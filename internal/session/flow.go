@@ -1,14 +1,37 @@
 package session
 
+import (
+	"fmt"
+	"time"
+)
+
 // Flow control. A client may watch many thousands of keys or issue many
-// calls at once; sending every request in one burst would overflow the
-// server's per-connection queue (servers evict or drop frames past about
-// 1,000) and the client's own outbound queue. So requests wait in the
-// actor and go out as earlier ones are answered.
+// calls at once, and every server bounds what it queues per connection:
+// the spec and Rust servers evict a connection with 1,024 frames queued,
+// the Go server silently drops frames past its send buffer (256 by
+// default, announced as "backpressure" in HELLO), answers included. So
+// requests wait in the actor and go out as earlier ones are answered, and
+// the frames the server may still have to send for requests in flight —
+// one STATE_INIT per watched key, a RESUME's replay — stay within half of
+// the server's queue.
+//
+// A RESUME's replay length is not known before it is sent (up to one frame
+// per missed version, 1,000 by default, plus a STATE_INIT), so each is
+// charged an estimate: the first RESUME after a reconnect goes alone, and
+// the estimate follows the replays seen since (rising at once, halving per
+// short replay), so short replays soon go out many at a time while long
+// ones go one by one. A replay that turns out longer than charged is
+// charged what arrived.
 const (
-	maxKeysInFlight  = 256 // keys of WATCH/RESUME requests waiting for their first answer
-	maxWatchChunk    = 64  // keys in one multi-key WATCH frame
-	maxCallsInFlight = 256 // calls waiting for their RESULT
+	maxKeysInFlight  = 256  // keys of WATCH/RESUME requests waiting for their first answer
+	maxWatchChunk    = 64   // keys in one multi-key WATCH frame
+	maxCallsInFlight = 256  // calls waiting for their RESULT
+	specQueue        = 1024 // frames a spec or Rust server queues per connection before evicting
+	goQueue          = 256  // the Go server's default send buffer
+	maxBarrierRounds = 4    // extra barrier rounds against a server's own HEARTBEATs
+	// stableLive is how long a connection must have been live, with its
+	// resume finished, for the reconnect back-off to start over.
+	stableLive = time.Second
 	// Calls whose caller gave up keep a placeholder in the request FIFO so
 	// that a late answer is not matched to a later request; at most this
 	// many.
@@ -21,42 +44,105 @@ type subRequest struct {
 	resume bool
 }
 
-// pumpRequests sends queued WATCH and RESUME requests while fewer than
-// maxKeysInFlight keys wait for an answer; once the queue is empty it sends
-// the replay barrier if a RESUME asked for one.
+// capInt reads a numeric HELLO capability.
+func capInt(caps map[string]any, name string) (int64, bool) {
+	switch v := caps[name].(type) {
+	case int64:
+		return v, true
+	case uint64:
+		if v > 1<<62 {
+			return 1 << 62, true
+		}
+		return int64(v), true
+	case int:
+		return int64(v), true
+	case float64:
+		if v >= 0 && v < 1<<62 {
+			return int64(v), true
+		}
+	}
+	return 0, false
+}
+
+// setWindow sizes the request window for the server just recognised.
+func (s *Session) setWindow() {
+	q := specQueue
+	if s.server0.Dialect == DialectGo {
+		q = goQueue
+		if n, ok := capInt(s.server0.Capabilities, "backpressure"); ok && n > 0 {
+			q = int(min(n, specQueue))
+		}
+	}
+	s.qcap = q
+	s.budget = max(q/2, 1)
+	s.resumeEst = s.budget
+	s.charge = 0
+}
+
+// keyLimit is how many keys may wait for a first answer at once.
+func (s *Session) keyLimit() int { return max(min(maxKeysInFlight, s.budget), 1) }
+
+// watchChunk is the largest multi-key WATCH.
+func (s *Session) watchChunk() int { return max(min(maxWatchChunk, s.budget), 1) }
+
+// resumeCharge is what the next RESUME is charged.
+func (s *Session) resumeCharge() int {
+	if s.resumeFails > 0 {
+		return s.budget // one replay at a time
+	}
+	return max(s.resumeEst, 2)
+}
+
+// pumpRequests sends queued WATCH and RESUME requests while the window
+// allows; once the queue is empty it sends the replay barrier if a RESUME
+// asked for one.
 func (s *Session) pumpRequests() {
-	for s.ph == phLive && s.conn != nil && len(s.reqQueue) > 0 && s.keysInFlight < maxKeysInFlight {
+	for s.ph == phLive && s.conn != nil && len(s.reqQueue) > 0 {
 		r := s.reqQueue[0]
-		s.reqQueue[0] = subRequest{}
-		s.reqQueue = s.reqQueue[1:]
 		keys := r.keys[:0:0]
 		for _, k := range r.keys {
 			if ks := s.keys[k]; ks != nil && ks.phase == kpQueued {
 				keys = append(keys, k)
 			}
 		}
+		resume := r.resume && !s.watchOnly
+		cost := len(keys)
+		if resume && len(keys) > 0 {
+			cost = s.resumeCharge()
+		}
+		if len(keys) > 0 && (s.keysInFlight > 0 || s.charge > 0) &&
+			(s.keysInFlight+len(keys) > s.keyLimit() || s.charge+cost > s.budget) {
+			// The window is full. A server that may end a replay without a
+			// STATE_INIT gets a barrier now, so the replays in flight end.
+			if s.nReplaying > 0 && s.barrierAt == 0 && s.needsBarrier() {
+				s.sendBarrier()
+			}
+			break
+		}
+		s.reqQueue[0] = subRequest{}
+		s.reqQueue = s.reqQueue[1:]
 		switch {
 		case len(keys) == 0:
-		case r.resume:
-			s.sendResume(s.keys[keys[0]])
+		case resume:
+			s.sendResume(s.keys[keys[0]], cost)
 		default:
 			s.sendWatch(keys)
 		}
 	}
 	if len(s.reqQueue) == 0 {
 		s.reqQueue = nil
-		if s.barrierQueued && s.ph == phLive {
+		if s.barrierQueued && s.ph == phLive && s.barrierAt == 0 {
 			s.barrierQueued = false
-			s.barrierPending = true
-			s.sendHeartbeat()
+			s.sendBarrier()
 		}
+		s.checkRoundDone()
 	}
 }
 
-// pumpCalls sends queued calls while fewer than maxCallsInFlight wait for
-// their result.
+// pumpCalls sends queued calls while few enough wait for their result.
 func (s *Session) pumpCalls() {
-	for s.ph == phLive && s.conn != nil && len(s.queued) > 0 && len(s.calls) < maxCallsInFlight {
+	limit := max(min(maxCallsInFlight, s.budget), 1)
+	for s.ph == phLive && s.conn != nil && len(s.queued) > 0 && len(s.calls) < limit {
 		pc := s.queued[0]
 		s.queued[0] = nil
 		s.queued = s.queued[1:]
@@ -65,4 +151,324 @@ func (s *Session) pumpCalls() {
 	if len(s.queued) == 0 {
 		s.queued = nil
 	}
+}
+
+// newRequest numbers a request and puts it in the FIFO of requests
+// waiting for an answer.
+func (s *Session) newRequest(r *request) {
+	s.reqSeq++
+	r.seq = s.reqSeq
+	r.sentAt = time.Now()
+	s.requests = append(s.requests, r)
+	if r.kind != reqCall {
+		s.armWake(r.sentAt.Add(s.cfg.CallTimeout))
+	}
+}
+
+// release returns a key's charge to the window.
+func (s *Session) release(ks *keyState) {
+	s.charge -= ks.charge
+	ks.charge = 0
+	if s.charge < 0 {
+		s.charge = 0
+	}
+}
+
+// replayFrame counts a frame of a key's replay.
+func (s *Session) replayFrame(ks *keyState) {
+	ks.got++
+	s.replayActivity = true
+	if need := ks.got + 1; ks.replay && need > ks.charge {
+		s.charge += need - ks.charge
+		ks.charge = need
+	}
+	s.completeBefore(ks.reqSeq)
+	if s.server0.Dialect == DialectGo && s.stats.framesIn.Load()-ks.framesAt >= uint64(s.qcap) {
+		s.suspectDrops(fmt.Errorf("%d frames arrived during the replay of %s, as many as the server's send buffer holds", s.stats.framesIn.Load()-ks.framesAt, ks.key))
+	}
+}
+
+// replayDone ends a key's replay: the server has sent all of it, as its
+// STATE_INIT, a later request's answer or the barrier shows.
+func (s *Session) replayDone(ks *keyState, init bool) {
+	if !ks.replay {
+		return
+	}
+	ks.replay = false
+	s.nReplaying--
+	n := ks.got
+	if init {
+		n++
+	}
+	s.release(ks)
+	s.resumeEst = max(n, s.resumeEst/2, 2)
+	if ks.phase == kpResuming {
+		ks.phase = kpLive
+	}
+	// The Go server drops frames silently once its send buffer is full:
+	// as many frames arriving during one replay as the buffer holds means
+	// some may be gone.
+	if s.server0.Dialect == DialectGo && s.stats.framesIn.Load()-ks.framesAt >= uint64(s.qcap) {
+		s.suspectDrops(fmt.Errorf("%d frames arrived during the replay of %s, as many as the server's send buffer holds", s.stats.framesIn.Load()-ks.framesAt, ks.key))
+	}
+}
+
+// completeBefore ends the replays of requests older than seq: servers
+// answer requests in order, so an answer to a later request means they
+// have been sent in full.
+func (s *Session) completeBefore(seq uint64) {
+	for len(s.replaying) > 0 {
+		ks := s.replaying[0]
+		if ks.replay && ks.reqSeq >= seq {
+			break
+		}
+		s.replaying[0] = nil
+		s.replaying = s.replaying[1:]
+		if ks.replay {
+			s.replayDone(ks, false)
+		}
+	}
+	if len(s.replaying) == 0 {
+		s.replaying = nil
+	}
+}
+
+// needsBarrier reports whether the server may end a replay without a
+// STATE_INIT and echoes HEARTBEATs: the Go server, or an unknown one.
+func (s *Session) needsBarrier() bool {
+	return s.server0.Dialect == DialectGo || s.server0.Dialect == DialectSpec
+}
+
+// sendBarrier sends a HEARTBEAT after the last RESUME: requests are
+// answered in order, so once its echo is back every replay has been sent,
+// even by a server that ends a replay without a STATE_INIT.
+func (s *Session) sendBarrier() {
+	s.barrierReq = s.reqSeq
+	s.sendHeartbeat()
+	s.barrierAt = s.hbSent
+	s.barrierSent = time.Now()
+	s.replayActivity = false
+	s.armWake(s.barrierSent.Add(s.cfg.CallTimeout))
+}
+
+// barrierEcho handles the echo of the barrier. A server that also sends
+// HEARTBEATs of its own may have sent one in the middle of a replay, which
+// counts as an echo of ours: such a server gets another barrier until one
+// comes back with no replay frame in between.
+func (s *Session) barrierEcho() {
+	if s.server0.Dialect == DialectSpec && s.barrierRounds < maxBarrierRounds && (s.barrierRounds == 0 || s.replayActivity) {
+		s.barrierRounds++
+		req := s.barrierReq
+		s.sendBarrier()
+		s.barrierReq = req
+		return
+	}
+	s.endBarrier()
+}
+
+// endBarrier ends every replay of a request sent before the barrier; such
+// a request still without any answer lost it.
+func (s *Session) endBarrier() {
+	q := s.barrierReq
+	s.barrierAt, s.barrierRounds = 0, 0
+	i := 0
+	for i < len(s.requests) && s.requests[i].seq <= q {
+		i++
+	}
+	var lost []*request
+	for _, r := range s.requests[:i] {
+		if r.kind != reqCall {
+			lost = append(lost, r)
+		}
+	}
+	if len(lost) > 0 {
+		s.requests = deleteRequests(s.requests, lost)
+		for _, r := range lost {
+			s.lostRequest(r, "no answer before the barrier")
+		}
+	}
+	s.completeBefore(q + 1)
+	s.checkRoundDone()
+}
+
+func deleteRequests(l []*request, gone []*request) []*request {
+	out := l[:0]
+	for _, r := range l {
+		drop := false
+		for _, g := range gone {
+			if r == g {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			out = append(out, r)
+		}
+	}
+	clear(l[len(out):])
+	return out
+}
+
+// lostRequest handles a WATCH or RESUME whose answer never came: the keys
+// still waiting are watched again (a fresh STATE_INIT, compared with the
+// local copy).
+func (s *Session) lostRequest(r *request, why string) {
+	if r.kind == reqCall {
+		s.log.Debug("sodp: a call's answer was skipped by the server", "method", r.call.method)
+		return
+	}
+	s.keysInFlight -= len(r.keys)
+	var again []*keyState
+	for _, key := range r.keys {
+		ks := s.keys[key]
+		if ks == nil || ks.reqSeq != r.seq {
+			continue
+		}
+		if ks.phase == kpWatching || ks.phase == kpResuming && ks.got == 0 {
+			again = append(again, ks)
+		}
+	}
+	if len(again) == 0 {
+		return
+	}
+	s.log.Info("sodp: a WATCH or RESUME got no answer; watching again", "keys", len(again), "reason", why)
+	if s.server0.Dialect == DialectGo {
+		s.suspectDrops(fmt.Errorf("%w: a %s got no answer (%s)", ErrProtocol, r.kind, why))
+	}
+	var still []*keyState
+	for _, ks := range again {
+		if ks.phase == kpWatching || ks.phase == kpResuming {
+			still = append(still, ks)
+		}
+	}
+	s.rewatch(still...)
+}
+
+// suspectDrops reacts to a sign that the Go server dropped frames: every
+// key's copy is verified with a fresh WATCH (a changed value is delivered
+// as KindResync), and the rest of the resume uses WATCH instead of RESUME.
+func (s *Session) suspectDrops(why error) {
+	if s.ph != phLive {
+		return
+	}
+	s.watchOnly = true
+	s.log.Info("sodp: the server may have dropped frames; verifying every key", "err", why)
+	// The barrier's echo may be among the dropped frames; every replay
+	// ends here anyway.
+	s.barrierAt, s.barrierRounds, s.barrierQueued = 0, 0, false
+	s.hbEchoed = s.hbSent
+	var keys []*keyState
+	for _, ks := range s.keys {
+		if ks.phase == kpLive || ks.phase == kpResuming {
+			keys = append(keys, ks)
+		}
+	}
+	s.rewatch(keys...)
+}
+
+// rewatch asks for a fresh STATE_INIT of keys, keeping their local copies
+// so that only a changed value is delivered (as KindResync).
+func (s *Session) rewatch(keys ...*keyState) {
+	var gone, names []string
+	for _, ks := range keys {
+		if ks.replay {
+			ks.replay = false
+			s.nReplaying--
+		}
+		s.release(ks)
+		if ks.onServer() {
+			gone = append(gone, ks.key)
+		}
+		s.unmapStream(ks)
+		names = append(names, ks.key)
+	}
+	for len(gone) > 0 {
+		n := min(len(gone), maxWatchChunk)
+		s.sendUnwatch(gone[:n])
+		gone = gone[n:]
+	}
+	s.watch(names)
+}
+
+// checkRoundDone notes the end of a reconnect's resume: nothing queued,
+// no replay under way, no barrier out.
+func (s *Session) checkRoundDone() {
+	if !s.roundActive || len(s.reqQueue) > 0 || s.nReplaying > 0 || s.barrierAt != 0 || s.barrierQueued {
+		return
+	}
+	for _, r := range s.requests {
+		if r.kind != reqCall {
+			return
+		}
+	}
+	s.roundActive = false
+	s.resumeFails = 0
+}
+
+// armWake makes the actor wake at t (or earlier) for request deadlines.
+func (s *Session) armWake(t time.Time) {
+	if !s.wakeAt.IsZero() && !t.Before(s.wakeAt) {
+		return
+	}
+	s.wakeAt = t
+	s.wakeT.Reset(max(time.Until(t), time.Millisecond))
+}
+
+// onWake checks request and barrier deadlines, then arms the timer for
+// the next one.
+func (s *Session) onWake(now time.Time) {
+	s.wakeAt = time.Time{}
+	timeout := s.cfg.CallTimeout
+	if s.ph == phLive && s.conn != nil {
+		last := -1
+		for i, r := range s.requests {
+			if r.kind != reqCall && now.Sub(r.sentAt) >= timeout {
+				last = i
+			}
+		}
+		if last >= 0 {
+			var lost []*request
+			for _, r := range s.requests[:last+1] {
+				if r.kind != reqCall {
+					lost = append(lost, r)
+				}
+			}
+			s.requests = deleteRequests(s.requests, lost)
+			for _, r := range lost {
+				s.lostRequest(r, fmt.Sprintf("no answer within %s", timeout))
+			}
+		}
+		if s.barrierAt != 0 && now.Sub(s.barrierSent) >= timeout {
+			if s.server0.Dialect == DialectGo {
+				s.suspectDrops(fmt.Errorf("%w: the replay barrier did not come back within %s", ErrProtocol, timeout))
+			}
+			s.hbEchoed = s.hbSent
+			s.endBarrier()
+		}
+	}
+	s.pumpRequests()
+	var next time.Time
+	for _, r := range s.requests {
+		if r.kind != reqCall {
+			next = r.sentAt.Add(timeout)
+			break
+		}
+	}
+	if s.barrierAt != 0 && (next.IsZero() || s.barrierSent.Add(timeout).Before(next)) {
+		next = s.barrierSent.Add(timeout)
+	}
+	if !next.IsZero() {
+		s.armWake(next)
+	}
+}
+
+// retryDelay is the back-off before the n-th retry (n >= 1) of a key the
+// server refused for a passing reason: the client's back-off settings,
+// doubled per retry, with jitter.
+func (s *Session) retryDelay(n int) time.Duration {
+	d := s.cfg.BackoffMin
+	for i := 1; i < n && d < s.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return jitter(min(d, s.cfg.BackoffMax))
 }

@@ -155,17 +155,19 @@ func (s *Session) onAuthOK(b *wire.AuthOK) {
 	s.goLive()
 }
 
-// onHeartbeat counts an echo of our own HEARTBEAT, or echoes the server's.
+// onHeartbeat counts an echo of our own HEARTBEAT, or echoes the
+// server's. Only the echo of the replay barrier ends replays; a HEARTBEAT
+// the server sends on its own is answered, not taken for it (a server that
+// sends both gets more than one barrier, see barrierEcho).
 func (s *Session) onHeartbeat() {
-	if s.barrierPending {
-		s.endReplay()
-	}
-	if s.hbOutstanding > 0 {
-		s.hbOutstanding--
+	if s.server0.Dialect != DialectTS && s.hbEchoed < s.hbSent {
+		s.hbEchoed++
+		if s.barrierAt != 0 && s.hbEchoed >= s.barrierAt {
+			s.barrierEcho()
+		}
 		return
 	}
-	s.send(wire.TypeHeartbeat, wire.ControlStream, nil)
-	s.hbOutstanding = 1
+	s.sendHeartbeat()
 }
 
 // goLive starts the session on a connection: RESUME for every key with a
@@ -189,10 +191,18 @@ func (s *Session) goLive() {
 	// the same server identity) that gave it its version; anywhere else it
 	// is watched afresh and the STATE_INIT is authoritative.
 	s.source = s.conn.endpoint + "\x00" + s.helloID
+	s.liveSince = time.Now()
+	s.setWindow()
+	if s.server0.Dialect == DialectTS {
+		s.hbEchoed = s.hbSent // that server never echoes
+	}
+	// After connections lost while resuming, replays are sent one at a
+	// time, then not at all: each key gets a fresh STATE_INIT.
+	s.watchOnly = s.resumeFails >= 2
 	var fresh []string
 	resumed := false
 	for _, ks := range s.keys {
-		ks.retryAt = time.Time{}
+		ks.retryAt, ks.retries = time.Time{}, 0
 		switch {
 		case ks.have && ks.version > 0 && ks.src == s.source:
 			s.resume(ks)
@@ -208,8 +218,11 @@ func (s *Session) goLive() {
 	}
 	// Servers answer in order: once a HEARTBEAT sent after the last RESUME
 	// comes back, every replay has been sent, even by a server that ends
-	// its replay without a STATE_INIT.
-	s.barrierQueued = resumed
+	// its replay without a STATE_INIT (the Go server, or an unknown one).
+	// The TypeScript server never echoes; it and the Rust server end every
+	// replay with a STATE_INIT.
+	s.roundActive = resumed
+	s.barrierQueued = resumed && s.needsBarrier()
 	s.pumpRequests()
 	s.resendPresence()
 	s.pumpCalls()

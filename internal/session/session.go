@@ -113,12 +113,33 @@ type Session struct {
 	subs           map[*Subscriber]struct{}
 	ending         []*Subscriber // subscriptions whose mailbox stopped taking updates
 	inSize         int           // wire size of the frame being handled
-	hbOutstanding  int
-	reqQueue       []subRequest // WATCH/RESUME requests waiting for flow control
-	keysInFlight   int          // keys of sent WATCH/RESUME requests not answered yet
-	barrierQueued  bool         // send the replay barrier once reqQueue is empty
-	barrierPending bool         // the replay barrier was sent and has not come back
-	lastBeat       time.Time    // when the last periodic HEARTBEAT and ping went out
+	reqQueue       []subRequest  // WATCH/RESUME requests waiting for flow control
+	keysInFlight   int           // keys of sent WATCH/RESUME requests not answered yet
+	lastBeat       time.Time     // when the last periodic HEARTBEAT and ping went out
+
+	// Flow control and replay tracking (flow.go), per connection unless
+	// noted.
+	reqSeq         uint64      // number of the last request sent
+	qcap           int         // the server's per-connection queue, in frames
+	budget         int         // frames the server may owe for requests in flight
+	charge         int         // frames charged to requests in flight
+	resumeEst      int         // frames the next RESUME is expected to bring
+	replaying      []*keyState // keys whose replay may be under way, in request order
+	nReplaying     int         // keys of replaying still replaying
+	watchOnly      bool        // send WATCH instead of RESUME (frames may have been dropped)
+	roundActive    bool        // the resume that followed going live is not finished
+	resumeFails    int         // across connections: connections lost during their resume
+	liveSince      time.Time   // when the session went live on this connection
+	hbSent         uint64      // HEARTBEATs sent that the server will echo
+	hbEchoed       uint64      // echoes of them received
+	barrierQueued  bool        // send the replay barrier once reqQueue is empty
+	barrierAt      uint64      // hbSent count whose echo is the barrier's; 0 when none is out
+	barrierReq     uint64      // the barrier covers requests up to this number
+	barrierSent    time.Time   // when the barrier went out
+	barrierRounds  int         // extra barriers sent against a server's own HEARTBEATs
+	replayActivity bool        // a replay frame arrived since the barrier went out
+	wakeT          *time.Timer // deadlines and retries
+	wakeAt         time.Time   // when wakeT fires; zero when stopped
 }
 
 type gauges struct {
@@ -362,6 +383,9 @@ func (s *Session) run() {
 	s.retry = time.NewTimer(time.Hour)
 	s.retry.Stop()
 	defer s.retry.Stop()
+	s.wakeT = time.NewTimer(time.Hour)
+	s.wakeT.Stop()
+	defer s.wakeT.Stop()
 	s.startDial()
 	for {
 		select {
@@ -380,6 +404,9 @@ func (s *Session) run() {
 			s.checkHandshake(time.Now())
 		case <-s.retry.C:
 			s.retryKeys(time.Now())
+		case now := <-s.wakeT.C:
+			s.onWake(now)
+			s.pumpCalls()
 		}
 	}
 }
@@ -496,8 +523,8 @@ func (s *Session) onDialed(r dialResult) {
 	s.authSent = false
 	s.server0 = ServerInfo{Endpoint: redactURL(r.endpoint)}
 	s.helloID = ""
-	s.hbOutstanding = 0
-	s.barrierPending = false
+	s.hbSent, s.hbEchoed = 0, 0
+	s.barrierAt, s.barrierQueued = 0, false
 }
 
 // scheduleRedial waits with jittered exponential back-off, then dials.
@@ -527,17 +554,20 @@ func (s *Session) scheduleRedial() {
 	for i := 1; i < s.failures && d < s.cfg.BackoffMax; i++ {
 		d *= 2
 	}
-	d = min(d, s.cfg.BackoffMax)
-	// Jitter: up to a quarter of the delay, at most 500 ms.
-	j := min(d/4, 500*time.Millisecond)
-	if j > 0 {
-		d += rand.N(j)
-	}
+	d = jitter(min(d, s.cfg.BackoffMax))
 	s.ph = phBackoff
 	if s.everLive {
 		s.setState(StateReconnecting, nil)
 	}
 	s.backoff.Reset(d)
+}
+
+// jitter adds up to a quarter of d, at most 500 ms.
+func jitter(d time.Duration) time.Duration {
+	if j := min(d/4, 500*time.Millisecond); j > 0 {
+		d += rand.N(j)
+	}
+	return d
 }
 
 func (s *Session) onTick() {
@@ -573,9 +603,12 @@ func (s *Session) checkHandshake(now time.Time) bool {
 	return true
 }
 
+// sendHeartbeat sends a HEARTBEAT, counting the echo that servers other
+// than the TypeScript one send back.
 func (s *Session) sendHeartbeat() {
-	if s.hbOutstanding < 3 {
-		s.hbOutstanding++
+	if s.server0.Dialect != DialectTS && s.send(wire.TypeHeartbeat, wire.ControlStream, nil) {
+		s.hbSent++
+		return
 	}
 	s.send(wire.TypeHeartbeat, wire.ControlStream, nil)
 }
@@ -622,16 +655,26 @@ func (s *Session) connectionLost(err error) {
 	s.requests = nil
 	s.reqQueue = nil
 	s.keysInFlight = 0
-	s.barrierQueued = false
+	s.barrierQueued, s.barrierAt = false, 0
+	clear(s.replaying)
+	s.replaying, s.nReplaying, s.charge = nil, 0, 0
 	clear(s.streams)
 	for _, ks := range s.keys {
 		ks.phase = kpIdle
+		ks.replay, ks.charge = false, 0
 	}
 	s.publishGauges()
 	if s.ph == phFailed || s.ph == phClosed {
 		return
 	}
-	if wasLive {
+	switch {
+	case wasLive && s.roundActive:
+		// Lost while resuming (a server evicting the client for the
+		// burst of replays, say): the back-off goes on growing and the
+		// next connection resumes more cautiously.
+		s.resumeFails++
+		s.roundActive = false
+	case wasLive && time.Since(s.liveSince) >= stableLive:
 		s.failures = 0
 	}
 	s.scheduleRedial()

@@ -58,12 +58,20 @@ type keyState struct {
 	phase      keyPhase
 	stream     uint32
 	retryAt    time.Time
+	retries    int // consecutive refusals for a passing reason (429, 5xx)
 	waiters    []versionWaiter
 	resyncs    int       // re-synchronisations since a delta last applied
 	lastResync time.Time // when the last one started
 	// own lets deltas change value in place where no part of it has been
 	// handed out; every hand-out goes through own.Freeze first.
 	own delta.Owner
+
+	// The current WATCH or RESUME on this connection (flow.go).
+	reqSeq   uint64 // its request number
+	replay   bool   // a RESUME whose replay may not be over
+	charge   int    // frames charged to the window for it
+	got      int    // replay frames received
+	framesAt uint64 // frames received on the session when it was sent
 }
 
 type versionWaiter struct {
@@ -94,8 +102,13 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) 
 			err = s.failErr
 			return
 		}
+		refuse, lerr := s.overWatchLimit(sub.Keys)
+		if lerr != nil {
+			err = lerr
+			return
+		}
 		start()
-		s.addSub(sub)
+		s.addSub(sub, refuse)
 	})
 	if derr != nil {
 		return derr
@@ -120,10 +133,49 @@ func (s *Session) Unsubscribe(sub *Subscriber, err error) {
 	s.post(func() { s.removeSub(sub, err, true) })
 }
 
-func (s *Session) addSub(sub *Subscriber) {
+// overWatchLimit checks keys against the limit on watched keys the server
+// announced in HELLO ("max_watches"): keys past it are refused at once
+// instead of being sent, and a subscription none of whose keys fits fails.
+func (s *Session) overWatchLimit(keys []string) (map[string]error, error) {
+	info := s.server.Load()
+	if info == nil {
+		return nil, nil
+	}
+	limit, ok := capInt(info.Capabilities, "max_watches")
+	if !ok || limit <= 0 {
+		return nil, nil
+	}
+	room := int(limit) - len(s.keys)
+	var fresh []string
+	for _, k := range keys {
+		if s.keys[k] == nil {
+			fresh = append(fresh, k)
+		}
+	}
+	if len(fresh) <= room {
+		return nil, nil
+	}
+	err := fmt.Errorf("%w: the server allows %d watched keys (max_watches) and this client watches %d", ErrRateLimited, limit, len(s.keys))
+	if room <= 0 || len(keys) == 1 {
+		return nil, err
+	}
+	refuse := make(map[string]error, len(fresh)-room)
+	for _, k := range fresh[room:] {
+		refuse[k] = fmt.Errorf("%w (key %s)", err, k)
+	}
+	return refuse, nil
+}
+
+// addSub registers sub; keys in refuse are refused at once (KindRefused).
+func (s *Session) addSub(sub *Subscriber, refuse map[string]error) {
 	s.subs[sub] = struct{}{}
 	var fresh []string
 	for _, key := range sub.Keys {
+		if err := refuse[key]; err != nil {
+			sub.refused++
+			sub.Mailbox.Push(Delivery{Key: key, Kind: KindRefused, Err: err})
+			continue
+		}
 		ks := s.keys[key]
 		if ks == nil {
 			ks = &keyState{key: key, subs: make(map[*Subscriber]bool), params: sub.Params}
@@ -226,6 +278,11 @@ func (s *Session) unmapStream(ks *keyState) {
 func (s *Session) dropKey(ks *keyState, err error) {
 	delete(s.keys, ks.key)
 	s.unmapStream(ks)
+	if ks.replay {
+		ks.replay = false
+		s.nReplaying--
+	}
+	s.release(ks)
 	for _, w := range ks.waiters {
 		w.ch <- err
 	}
@@ -247,7 +304,7 @@ func (s *Session) allocStream(ks *keyState) uint32 {
 // maxWatchChunk keys); pumpRequests sends them as flow control allows.
 func (s *Session) watch(keys []string) {
 	for len(keys) > 0 {
-		n := min(len(keys), maxWatchChunk)
+		n := min(len(keys), s.watchChunk())
 		chunk := keys[:n:n]
 		keys = keys[n:]
 		for _, key := range chunk {
@@ -268,6 +325,7 @@ func (s *Session) resume(ks *keyState) {
 // sendWatch sends one WATCH frame for keys.
 func (s *Session) sendWatch(keys []string) {
 	req := &request{kind: reqWatch, multi: len(keys) > 1}
+	s.newRequest(req)
 	var first uint32
 	for i, key := range keys {
 		ks := s.keys[key]
@@ -276,10 +334,12 @@ func (s *Session) sendWatch(keys []string) {
 			first = id
 		}
 		ks.phase = kpWatching
+		s.release(ks)
+		ks.reqSeq, ks.charge, ks.got = req.seq, 1, 0
+		s.charge++
 		req.keys = append(req.keys, key)
 		req.streams = append(req.streams, id)
 	}
-	s.requests = append(s.requests, req)
 	s.keysInFlight += len(keys)
 	params := s.keys[keys[0]].params
 	if len(keys) == 1 {
@@ -289,11 +349,18 @@ func (s *Session) sendWatch(keys []string) {
 	}
 }
 
-// sendResume sends one RESUME frame.
-func (s *Session) sendResume(ks *keyState) {
+// sendResume sends one RESUME frame, charged cost frames.
+func (s *Session) sendResume(ks *keyState, cost int) {
 	id := s.allocStream(ks)
 	ks.phase = kpResuming
-	s.requests = append(s.requests, &request{kind: reqResume, keys: []string{ks.key}, streams: []uint32{id}})
+	req := &request{kind: reqResume, keys: []string{ks.key}, streams: []uint32{id}}
+	s.newRequest(req)
+	s.release(ks)
+	ks.reqSeq, ks.charge, ks.got, ks.replay = req.seq, cost, 0, true
+	ks.framesAt = s.stats.framesIn.Load()
+	s.charge += cost
+	s.nReplaying++
+	s.replaying = append(s.replaying, ks)
 	s.keysInFlight++
 	s.stats.resumes.Add(1)
 	s.send(wire.TypeResume, id, &wire.Resume{State: ks.key, SinceVersion: ks.version, Params: ks.params})
@@ -387,6 +454,11 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 			ks.stream = f.Stream
 		}
 	}
+	if ks.reqSeq <= s.barrierReq {
+		s.replayActivity = true
+	}
+	s.completeBefore(ks.reqSeq)
+	s.replayDone(ks, true)
 	// A STATE_INIT is authoritative. What subscribers were last given is
 	// compared with it: an equal value at the same version delivers nothing
 	// (a resync that found the copy right, a resume with nothing missed);
@@ -398,7 +470,7 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 	ks.have, ks.seeded, ks.value, ks.version, ks.initialized = true, true, b.Value, b.Version, b.Initialized
 	ks.src, ks.floor, ks.lastOps = s.source, b.Version, nil
 	ks.phase = kpLive
-	ks.retryAt = time.Time{}
+	ks.retryAt, ks.retries = time.Time{}, 0
 	if changed {
 		// A resync replaces a value subscribers were given; a key's first
 		// value is a snapshot.
@@ -434,6 +506,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	switch ks.phase {
 	case kpResuming:
 		s.answer(key)
+		s.replayFrame(ks)
 		if b.Version <= ks.version {
 			return
 		}
@@ -524,19 +597,6 @@ func sameOps(a, b []delta.Op) bool {
 // needs more does not apply, and the key is re-synchronised.
 func newContainersFor(size int) int { return max(4, size/24) }
 
-// endReplay marks resumed keys as live once the heartbeat barrier sent
-// after the last RESUME comes back: a server that sends no STATE_INIT after
-// its replay has finished it by now.
-func (s *Session) endReplay() {
-	for _, ks := range s.keys {
-		if ks.phase == kpResuming {
-			ks.phase = kpLive
-			s.answer(ks.key)
-		}
-	}
-	s.barrierPending = false
-}
-
 // WaitVersion waits until the local copy of key is at version v or later.
 // The key must be watched by a subscription.
 func (s *Session) WaitVersion(ctx context.Context, key string, v uint64) error {
@@ -599,10 +659,19 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 	if ks == nil {
 		return
 	}
+	if ks.replay {
+		ks.replay = false
+		s.nReplaying--
+	}
+	s.release(ks)
 	if se.Code == 429 || se.Code >= 500 || se.Code == 0 {
+		// A passing refusal (rate or watch limit, a server error): watch
+		// again after the client's back-off, doubled per refusal.
 		ks.phase = kpIdle
-		s.retryLater(ks, s.cfg.BackoffMin)
-		s.reportErr(se, "key", key)
+		ks.retries++
+		d := s.retryDelay(ks.retries)
+		s.retryLater(ks, d)
+		s.reportErr(fmt.Errorf("%w; watching %s again in %s (refusal %d in a row)", se, key, d.Round(time.Millisecond), ks.retries), "key", key)
 		return
 	}
 	ks.phase = kpIdle // the server holds no subscription to unwatch

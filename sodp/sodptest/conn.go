@@ -186,7 +186,7 @@ func (c *Conn) enqueue(it outItem) {
 		c.mu.Unlock()
 		return
 	}
-	if c.s.tr.slow != slowUnbounded && len(c.queue) >= queueLimit {
+	if c.s.tr.slow != slowUnbounded && len(c.queue) >= c.s.queueLimit {
 		if c.s.tr.slow == slowDrop {
 			c.mu.Unlock()
 			c.s.count(func(st *Stats) { st.Dropped++ })
@@ -194,7 +194,7 @@ func (c *Conn) enqueue(it outItem) {
 		}
 		c.mu.Unlock()
 		c.s.count(func(st *Stats) { st.Evictions++ })
-		c.s.log.Warn("sodptest: evicting slow connection", "conn", c.id, "queued", queueLimit)
+		c.s.log.Warn("sodptest: evicting slow connection", "conn", c.id, "queued", c.s.queueLimit)
 		c.kill()
 		return
 	}

@@ -631,14 +631,14 @@ func TestSlowClient(t *testing.T) {
 				t.Errorf("Evictions %d", st.Evictions)
 			}
 		case sodp.DialectGo:
-			if q := conn.Queued(); q != queueLimit {
-				t.Errorf("queued %d, want %d", q, queueLimit)
+			if q := conn.Queued(); q != goSendBuffer {
+				t.Errorf("queued %d, want %d", q, goSendBuffer)
 			}
-			if st := srv.Stats(); st.Dropped != writes-queueLimit {
+			if st := srv.Stats(); st.Dropped != writes-goSendBuffer {
 				t.Errorf("Dropped %d", st.Dropped)
 			}
 			conn.Resume()
-			for i := range queueLimit {
+			for i := range goSendBuffer {
 				if dl := deltaOf(t, c.next()); dl.Version != uint64(i+1) {
 					t.Fatalf("DELTA v%d, want v%d", dl.Version, i+1)
 				}

@@ -79,9 +79,13 @@ const (
 	slowUnbounded                 // never full
 )
 
-// queueLimit is the outbound queue bound of the evicting and dropping
-// dialects.
-const queueLimit = 1024
+// Default outbound queue bounds: the spec and Rust servers evict a
+// connection with 1,024 frames queued; the Go server's send buffer holds
+// 256 frames and it drops what does not fit.
+const (
+	queueLimit   = 1024
+	goSendBuffer = 256
+)
 
 // traits lists every observable difference between the dialects.
 type traits struct {
@@ -265,9 +269,9 @@ func (s *Server) hello() *wire.Hello {
 			Auth:     auth,
 			Capabilities: map[string]any{
 				"max_sessions": int64(0),
-				"max_watches":  int64(0),
+				"max_watches":  int64(max(cfg.maxWatches, 0)),
 				"rate_limit":   rate,
-				"backpressure": int64(queueLimit),
+				"backpressure": int64(s.queueLimit),
 				"jwt":          jwt,
 			},
 		}

@@ -208,10 +208,33 @@ func (c *Conn) onWatch(f wire.Frame) {
 			continue
 		}
 		s.mu.Lock()
+		if !s.watchSlotLocked(c, key) {
+			s.mu.Unlock()
+			c.sendError(c.errStream(f.Stream), 429, "watch limit reached")
+			return // the rest of the list is dropped
+		}
 		sub := s.subscribeLocked(c, key, stream, own)
 		s.stateInitLocked(sub, b.Params)
 		s.mu.Unlock()
 	}
+}
+
+// watchSlotLocked reports whether c may subscribe to key under the watch
+// limit; a refusal is counted. s.mu must be held.
+func (s *Server) watchSlotLocked(c *Conn, key string) bool {
+	limit := s.cfg.maxWatches
+	if limit <= 0 || len(c.subs) < limit {
+		return true
+	}
+	if s.tr.dedup {
+		for _, sub := range c.subs {
+			if sub.key == key {
+				return true
+			}
+		}
+	}
+	s.count(func(st *Stats) { st.WatchLimited++ })
+	return false
 }
 
 func (c *Conn) onResume(f wire.Frame, data []byte) {
@@ -235,6 +258,11 @@ func (c *Conn) onResume(f wire.Frame, data []byte) {
 		since = 0
 	}
 	s.mu.Lock()
+	if !s.watchSlotLocked(c, b.State) {
+		s.mu.Unlock()
+		c.sendError(c.errStream(f.Stream), 429, "watch limit reached")
+		return
+	}
 	s.resumeLocked(c, b.State, since, stream, own, b.Params)
 	s.mu.Unlock()
 }

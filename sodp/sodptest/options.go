@@ -28,9 +28,11 @@ type config struct {
 	onChange    func(Change)
 
 	// Set by Cluster for its nodes.
-	serverID string                                                                           // HELLO server_id (sodp.DialectGo)
-	preload  map[string]storedKey                                                             // initial state
-	applied  func(key string, v uint64, ops []delta.Op, value any, initialized, relayed bool) // every change applied
+	serverID   string                                                                           // HELLO server_id (sodp.DialectGo)
+	preload    map[string]storedKey                                                             // initial state
+	applied    func(key string, v uint64, ops []delta.Op, value any, initialized, relayed bool) // every change applied
+	sendBuffer int
+	maxWatches int
 }
 
 func defaultConfig() config {
@@ -140,3 +142,22 @@ type Change struct {
 // fn runs with the server's state locked and must not call back into the
 // Server. nil, the default, calls nothing.
 func WithOnChange(fn func(Change)) Option { return func(c *config) { c.onChange = fn } }
+
+// WithSendBuffer sets the bound of each connection's outbound queue, in
+// frames not yet written to the socket. What happens at the bound is the
+// dialect's: DialectSpec and DialectRust evict the connection (default
+// bound 1,024 frames), DialectGo drops the frame silently, whatever it is
+// — DELTA, STATE_INIT, RESULT, ERROR or a HEARTBEAT echo — (default 256,
+// announced as "backpressure" in HELLO), DialectTS never limits its queue
+// and ignores the option. Zero or less restores the dialect's default.
+// Server.Stats counts evictions and dropped frames.
+func WithSendBuffer(n int) Option { return func(c *config) { c.sendBuffer = n } }
+
+// WithMaxWatches limits each connection to n server-side subscriptions, as
+// the Go server's max_watches setting does (its command defaults to 1,024;
+// the test server's default is 0, no limit). DialectGo announces the limit
+// as "max_watches" in HELLO's capabilities; every dialect enforces it the
+// Go server's way: a WATCH or RESUME of a key past the limit gets ERROR 429
+// "watch limit reached", and the rest of a multi-key WATCH is dropped
+// without an answer. UNWATCH frees a slot.
+func WithMaxWatches(n int) Option { return func(c *config) { c.maxWatches = n } }

@@ -64,6 +64,7 @@ type Server struct {
 	log        *slog.Logger
 	heartbeat  time.Duration
 	maxMessage int64
+	queueLimit int // outbound queue bound of the evicting and dropping dialects
 
 	ln        net.Listener
 	hs        *http.Server
@@ -129,6 +130,13 @@ func startServer(cfg config) *Server {
 		s.heartbeat = max(cfg.heartbeat, 0)
 	}
 	s.maxMessage = s.tr.maxMessage
+	s.queueLimit = queueLimit
+	if s.tr.slow == slowDrop {
+		s.queueLimit = goSendBuffer
+	}
+	if cfg.sendBuffer > 0 {
+		s.queueLimit = cfg.sendBuffer
+	}
 	if cfg.maxMessage > 0 {
 		s.maxMessage = cfg.maxMessage
 	}
@@ -276,8 +284,9 @@ type Stats struct {
 	FailedCalls        int // RESULT frames with success:false queued
 	Mutations          int // versions assigned (client calls and server-side changes)
 	Deltas             int // DELTA frames queued, replays included
-	Dropped            int // frames dropped because a queue was full (sodp.DialectGo)
-	Evictions          int // connections closed because their queue was full
+	Dropped            int // frames dropped because a connection's send buffer was full (sodp.DialectGo)
+	Evictions          int // connections closed because their outbound queue was full (sodp.DialectSpec, sodp.DialectRust)
+	WatchLimited       int // WATCH/RESUME keys refused with 429 "watch limit reached" (WithMaxWatches)
 	BadFrames          int // messages that did not decode as a request frame
 }
 

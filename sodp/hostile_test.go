@@ -289,7 +289,7 @@ func TestHandshakeTimeoutOnTime(t *testing.T) {
 			case took := <-ended:
 				// It used to be checked on the heartbeat ticker: up to
 				// 6.25 s with the default heartbeat.
-				if took > 2*hs {
+				if took > hs+time.Second {
 					t.Fatalf("the handshake was given up after %s (timeout %s)", took, hs)
 				}
 				t.Logf("handshake given up %s after the connection was accepted (timeout %s)", took.Round(time.Millisecond), hs)
@@ -659,7 +659,8 @@ func TestDeepDeltaPathsBounded(t *testing.T) {
 			})
 			after := heapInUse()
 			grew := int64(after) - int64(before)
-			if grew > int64(16*size) {
+			// 32 KiB of slack for what the rest of the process allocates.
+			if grew > int64(16*size+32<<10) {
 				t.Fatalf("the heap grew by %d bytes for a %d-byte frame", grew, size)
 			}
 			t.Logf("%d-byte frame: heap grew by %d bytes", size, grew)

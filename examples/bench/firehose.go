@@ -590,7 +590,7 @@ func (s *firehoseScenario) notes() []string {
 	return out
 }
 
-// fhTarget returns the goal for a firehose case.
+// fhTarget returns the performance target for a firehose case.
 func fhTarget(shape string, clients int, typ string) *target {
 	switch {
 	case shape == "flat10" && clients == 1 && typ == "typed":

@@ -20,7 +20,7 @@ type row struct {
 	target   *target // the goal this row is judged against, if any
 }
 
-// target is a goal from the issue, judged on a row's median.
+// target is a performance target, judged on a row's median.
 type target struct {
 	text string
 	ok   func(*row) (bool, bool) // met, judgeable

@@ -420,7 +420,9 @@ func (s *Session) answerAt(i int, key string) {
 	}
 }
 
-// onError attributes an ERROR frame (PROTOCOL.md §7): a stream id naming a
+// onError attributes an ERROR frame, which carries a code and a message but
+// no call id (servers send it on the control stream or on the stream of
+// the request it answers): a stream id naming a
 // waiting subscription request, else a key named in the message, else the
 // oldest waiting request; with nothing waiting it is a session error.
 func (s *Session) onError(f wire.Frame, b *wire.Error) {

@@ -93,7 +93,11 @@ func (s *Session) onDecodeError(f wire.Frame, err error) {
 	}
 }
 
-// recognise tells the server family from its HELLO (PROTOCOL.md §9).
+// recognise tells the server family from its HELLO: the TypeScript server
+// names itself "sodp-server-ts"; the Rust server "SODP-RS", or sends
+// version "0.1" without a protocol field; the Go server sends a server_id,
+// or capabilities with both max_sessions and backpressure. Anything else
+// is taken to follow the specification.
 func recognise(h *wire.Hello) Dialect {
 	switch {
 	case h.Server == "sodp-server-ts":

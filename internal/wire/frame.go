@@ -8,6 +8,25 @@
 // fields and reports malformed input as a *DecodeError; it never panics.
 // Values inside bodies are normalised (see Normalize) so the rest of the
 // SDK deals with one small set of Go types.
+//
+// # Protocol facts the client relies on
+//
+//   - One WebSocket binary message holds one frame. Stream 0 is the control
+//     stream (HELLO, AUTH, AUTH_OK, CALL, RESULT, HEARTBEAT, session
+//     errors); each WATCH opens a stream of its own, on which the server
+//     sends the key's STATE_INIT and DELTAs.
+//   - Servers write integers in whatever width they like (one writes every
+//     header field in fixed width), so every width is accepted; the
+//     client writes the most compact form except since_version, a uint64.
+//   - Body field names differ between servers: a DELTA names its key in
+//     "state", in "key", or not at all (then the stream says which key);
+//     an op without "value" has a nil value.
+//   - An ERROR frame carries a code and a message but no call id; a RESULT
+//     with success false names the call (call_id) and carries the message
+//     in "error" and sometimes a code.
+//   - Values are JSON-compatible: nil, booleans, integers, floats, strings,
+//     arrays and maps with string keys (MessagePack bin is read as a
+//     string, a timestamp as an RFC 3339 string).
 package wire
 
 import (

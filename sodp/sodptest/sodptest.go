@@ -6,7 +6,7 @@
 //	srv.Set("game.score", map[string]any{"home": 0})
 //	client, err := sodp.Dial(ctx, srv.URL)
 //
-// The server implements the protocol as PROTOCOL.md states it: HELLO, AUTH
+// The server implements the protocol as its specification states it: HELLO, AUTH
 // with HS256 JWTs (including expiry during a session), WATCH of one or
 // several keys, STATE_INIT, DELTA frames computed by a structural diff, the
 // built-in methods state.set, state.patch, state.set_in, state.delete and
@@ -14,7 +14,9 @@
 // plus the custom state.append, ERROR codes, HEARTBEAT in both directions,
 // RESUME from a bounded per-key delta log, UNWATCH, rate limits and access
 // control. WithDialect switches to the observable behaviour of one of the
-// three known servers (PROTOCOL.md §9).
+// three known servers (the Go, TypeScript and Rust server libraries), with
+// the deviations from the specification that the sodp package's README
+// lists in its compatibility table.
 //
 // Tests can also change state directly (Set, Patch, SetIn, Delete), read it
 // (Get), stall or cut connections (Conn.Pause, Conn.Close, DropConnections),

@@ -5,13 +5,15 @@
 //	sodpctl [-url URL] [-token TOKEN] [-timeout D] COMMAND [ARGS]
 //
 //	watch [-count N] KEY...   one JSON line per update until Ctrl-C or N updates
-//	get KEY                   the key's value as JSON
+//	get KEY                   the key's value as JSON (null for a stored null; a key never written or deleted is an error)
 //	set KEY JSON              replace the value
 //	patch KEY JSON            merge the fields of a JSON object into the value
 //	set-in KEY PATH JSON      set one location (PATH is a JSON Pointer: /pos/x)
 //	delete KEY                delete the key
 //	call METHOD JSON          call a method with a JSON object of arguments
+//	help                      this summary, on stdout
 //
+// URL is ws://, wss://, sodp:// or sodps://, or host:port for ws://host:port.
 // Writes print {"version":N}. Exit status: 0 success, 1 server or
 // connection error, 2 usage error. Without -url (or $SODP_URL), each
 // invocation starts a fresh, empty embedded test server, so state does not
@@ -60,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printUsage(stderr)
 		return exitOK
 	}
+	if errors.Is(err, errHelpCommand) {
+		printUsage(stdout)
+		return exitOK
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "sodpctl:", err)
 		printUsage(stderr)
@@ -94,12 +100,13 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "watch", synopsis: "watch [-count N] KEY...   one JSON line per update until Ctrl-C or N updates", parse: parseWatch, streaming: true},
-		{name: "get", synopsis: "get KEY                   print the key's value as JSON", parse: parseGet},
+		{name: "get", synopsis: "get KEY                   print the key's value as JSON (missing key: exit 1)", parse: parseGet},
 		{name: "set", synopsis: "set KEY JSON              replace the value", parse: parseSet},
 		{name: "patch", synopsis: "patch KEY JSON            merge the fields of a JSON object into the value", parse: parsePatch},
 		{name: "set-in", synopsis: "set-in KEY PATH JSON      set one location (PATH is a JSON Pointer: /pos/x)", parse: parseSetIn},
 		{name: "delete", synopsis: "delete KEY                delete the key", parse: parseDelete},
 		{name: "call", synopsis: "call METHOD JSON          call a method with a JSON object of arguments", parse: parseCall},
+		{name: "help", synopsis: "help                      print this summary"},
 	}
 }
 
@@ -126,7 +133,7 @@ type invocation struct {
 func globalFlags(inv *invocation) *flag.FlagSet {
 	fs := flag.NewFlagSet("sodpctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&inv.url, "url", os.Getenv("SODP_URL"), "server URL (default $SODP_URL, else a fresh embedded test server)")
+	fs.StringVar(&inv.url, "url", os.Getenv("SODP_URL"), "server URL, or host:port for ws://host:port (default $SODP_URL, else a fresh embedded test server)")
 	fs.StringVar(&inv.token, "token", os.Getenv("SODP_TOKEN"), "token for the server (default $SODP_TOKEN)")
 	fs.DurationVar(&inv.timeout, "timeout", 10*time.Second, "bound on connecting and on each command other than watch")
 	return fs
@@ -145,6 +152,18 @@ func printUsage(w io.Writer) {
 	fs.PrintDefaults()
 }
 
+// errHelpCommand is parse's answer to the help command.
+var errHelpCommand = errors.New("help")
+
+// withScheme turns host:port into ws://host:port; a URL with a scheme is
+// left as it is.
+func withScheme(url string) string {
+	if url == "" || strings.Contains(url, "://") {
+		return url
+	}
+	return "ws://" + url
+}
+
 // parse reads the global flags, the command and its arguments.
 func parse(args []string) (*invocation, error) {
 	inv := &invocation{}
@@ -155,13 +174,17 @@ func parse(args []string) (*invocation, error) {
 	if inv.timeout <= 0 {
 		return nil, errors.New("-timeout must be positive")
 	}
+	inv.url = withScheme(inv.url)
 	if fs.NArg() == 0 {
 		return nil, errors.New("no command given")
 	}
 	name := fs.Arg(0)
+	if name == "help" {
+		return nil, errHelpCommand
+	}
 	cmd, ok := lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("unknown command %q", name)
+		return nil, fmt.Errorf("unknown command %q (sodpctl help lists them)", name)
 	}
 	op, err := cmd.parse(fs.Args()[1:])
 	if err != nil {
@@ -278,18 +301,19 @@ func parseGet(args []string) (operation, error) {
 	}
 	key := args[0]
 	return func(ctx context.Context, c *sodp.Client, out, _ io.Writer) error {
-		sub, err := sodp.Watch[any](ctx, c, key)
+		u, err := sodp.Get[any](ctx, c, key)
 		if err != nil {
 			return err
 		}
-		defer sub.Close()
-		u, ok := <-sub.Updates()
-		if !ok {
-			return sub.Err()
+		if !u.Initialized {
+			return fmt.Errorf("%w: %s (never written, or deleted)", errNoKey, key)
 		}
 		return printJSON(out, u.Value)
 	}, nil
 }
+
+// errNoKey reports a key that holds no value.
+var errNoKey = errors.New("no such key")
 
 func parseSet(args []string) (operation, error) {
 	if err := wantArgs(args, 2, "KEY JSON"); err != nil {

@@ -65,7 +65,7 @@ func TestCommands(t *testing.T) {
 		stdout string // exact, when not empty
 		stderr string // regexp, when not empty
 	}{
-		{[]string{"get", "game.score"}, 0, "null\n", ""},
+		{[]string{"get", "game.score"}, 1, "", `^sodpctl: get: no such key: game\.score \(never written, or deleted\)`},
 		{[]string{"set", "game.score", `{"home":1,"away":0}`}, 0, `{"version":1}` + "\n", ""},
 		{[]string{"get", "game.score"}, 0, `{"away":0,"home":1}` + "\n", ""},
 		{[]string{"patch", "game.score", `{"away":2}`}, 0, `{"version":2}` + "\n", ""},
@@ -76,7 +76,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"call", "state.set", `{"state":"game.list","value":[1,"two",null]}`}, 0, `{"version":5}` + "\n", ""},
 		{[]string{"get", "game.list"}, 0, `[1,"two",null]` + "\n", ""},
 		{[]string{"delete", "game.score"}, 0, `{"version":6}` + "\n", ""},
-		{[]string{"get", "game.score"}, 0, "null\n", ""},
+		{[]string{"get", "game.score"}, 1, "", `no such key: game\.score`},
 		{[]string{"watch", "-count", "1", "game.big"}, 0,
 			`{"key":"game.big","version":4,"kind":"snapshot","initialized":true,"value":{"f":0.5,"id":9007199254740993,"max":18446744073709551615}}` + "\n", ""},
 
@@ -88,8 +88,12 @@ func TestCommands(t *testing.T) {
 		{[]string{"watch", "-count", "1", "secret.x", "game.big"}, 0,
 			`{"key":"game.big","version":4,"kind":"snapshot","initialized":true,"value":{"f":0.5,"id":9007199254740993,"max":18446744073709551615}}` + "\n",
 			`^sodpctl: watch secret\.x: .*403`},
+		// A stored null is a value; a missing key is not.
+		{[]string{"set", "game.null", `null`}, 0, `{"version":7}` + "\n", ""},
+		{[]string{"get", "game.null"}, 0, "null\n", ""},
 		{[]string{"call", "no.such.method", `{}`}, 1, "", `^sodpctl: call: .*404`},
 		{[]string{"-url", "ws://127.0.0.1:1", "-timeout", "200ms", "get", "game.x"}, 1, "", `^sodpctl: .*dial ws://127\.0\.0\.1:1`},
+		{[]string{"-url", "127.0.0.1:1", "-timeout", "200ms", "get", "game.x"}, 1, "", `^sodpctl: .*dial ws://127\.0\.0\.1:1`},
 
 		// Exit code 2: the command line is wrong.
 		{[]string{}, 2, "", `no command given(.|\n)*usage: sodpctl`},
@@ -247,10 +251,23 @@ func TestEmbeddedServer(t *testing.T) {
 	checkResult(t, []string{"set"}, r, 0, `{"version":1}`+"\n", `fresh, empty embedded test server`)
 	// Each invocation has its own server: nothing carries over.
 	r = ctl(ctx, "get", "game.x")
-	checkResult(t, []string{"get"}, r, 0, "null\n", `embedded`)
+	checkResult(t, []string{"get"}, r, 1, "", `embedded(.|\n)*no such key: game\.x`)
 }
 
 func TestHelp(t *testing.T) {
 	r := ctl(context.Background(), "-h")
 	checkResult(t, []string{"-h"}, r, 0, "", `usage: sodpctl(.|\n)*set-in KEY PATH JSON(.|\n)*-timeout`)
+	r = ctl(context.Background(), "help")
+	if r.code != 0 || !regexp.MustCompile(`usage: sodpctl(.|\n)*help(.|\n)*host:port`).MatchString(r.stdout) || r.stderr != "" {
+		t.Errorf("sodpctl help: %+v", r)
+	}
+}
+
+// TestHostPort: a URL without a scheme is ws://host:port.
+func TestHostPort(t *testing.T) {
+	srv := newServer(t)
+	srv.Set("game.k", 7)
+	hostport := strings.TrimPrefix(srv.URL, "ws://")
+	r := ctl(context.Background(), "-url", hostport, "get", "game.k")
+	checkResult(t, []string{"-url", hostport, "get", "game.k"}, r, 0, "7\n", "")
 }

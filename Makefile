@@ -62,9 +62,11 @@ demo:
 devserver:
 	$(GO) run ./examples/devserver -addr 127.0.0.1:7777
 
-## soak: the chaos test for SOAKTIME
+## soak: the chaos test in mixed mode (cuts and blackholed links, a 2 s
+## client heartbeat, the four dialects in parallel) for SOAKTIME; SODP_SEED
+## repeats a run
 soak:
-	SODP_SOAK=$(SOAKTIME) $(GO) test -race -count=1 -run 'TestChaos' -timeout 0 -v ./sodp/
+	SODP_SOAK=$(SOAKTIME) $(GO) test -race -count=1 -run '^TestChaos$$' -timeout 0 -v ./sodp/
 
 ## cluster-soak: the two-node cluster failover test (writers on both nodes,
 ## nodes killed and restarted) for CLUSTERTIME per dialect

@@ -55,6 +55,9 @@ func TestDialFailsFast(t *testing.T) {
 				if !strings.Contains(err.Error(), "refused") {
 					t.Errorf("error %q does not say the connection was refused", err)
 				}
+				if !errors.Is(err, sodp.ErrConnectFailed) || strings.Count(err.Error(), "sodp:") != 1 {
+					t.Errorf("error %q does not match ErrConnectFailed with one sodp: prefix", err)
+				}
 			case <-time.After(wait):
 				cancel()
 				<-done

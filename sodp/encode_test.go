@@ -251,3 +251,65 @@ func ExampleErrUnsupportedValue() {
 	// true
 	// sodp: unsupported value: set doc.k: map[string]interface {} at "/self": the value contains itself (a cycle)
 }
+
+// Account shows the field rules Set and Watch share.
+type Account struct {
+	ID       int64  `json:"id"`
+	Email    string `json:"email"`
+	Password string `json:"-"`              // never sent
+	Nick     string `json:"nick,omitempty"` // left out when empty
+}
+
+func ExampleClient_Set_structFields() {
+	srv := sodptest.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+	client, err := sodp.Dial(ctx, srv.URL)
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+
+	if _, err := client.Set(ctx, "user.1", Account{ID: 1, Email: "a@example.com", Password: "hunter2"}); err != nil {
+		panic(err)
+	}
+	stored, _, _ := srv.Get("user.1") // what the server holds
+	fmt.Println(stored)
+
+	u, err := sodp.Get[Account](ctx, client, "user.1") // read back by the same rules
+	fmt.Printf("%+v %v\n", u.Value, err)
+	// Output:
+	// map[email:a@example.com id:1]
+	// {ID:1 Email:a@example.com Password: Nick:} <nil>
+}
+
+// AccountPatch sends only the fields that are set: every one is omitempty.
+type AccountPatch struct {
+	Email string `json:"email,omitempty"`
+	Nick  string `json:"nick,omitempty"`
+}
+
+func ExampleClient_Patch() {
+	srv := sodptest.NewServer()
+	defer srv.Close()
+	srv.Set("user.1", map[string]any{"id": 1, "email": "a@example.com"})
+	ctx := context.Background()
+	client, err := sodp.Dial(ctx, srv.URL)
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+
+	if _, err := client.Patch(ctx, "user.1", AccountPatch{Nick: "ann"}); err != nil {
+		panic(err)
+	}
+	stored, _, _ := srv.Get("user.1")
+	fmt.Println(stored)
+	// Output: map[email:a@example.com id:1 nick:ann]
+}
+
+func ExampleParseDialect() {
+	d, err := sodp.ParseDialect("TypeScript")
+	fmt.Println(d, err, d == sodp.DialectTS)
+	// Output: ts <nil> true
+}

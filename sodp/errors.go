@@ -63,6 +63,12 @@ var (
 	// a ws://, wss://, sodp:// or sodps:// URL with a host and without
 	// user information. Nothing is started.
 	ErrInvalidURL = errors.New("sodp: invalid URL")
+	// ErrConnectFailed: a connection attempt failed before the WebSocket
+	// was open — the TCP connection was refused, DNS or TLS failed, the
+	// upgrade was refused or too long, or the token provider failed. Dial
+	// returns it for a failed first attempt; later attempts report it on
+	// Events while the client retries.
+	ErrConnectFailed = errors.New("sodp: connection attempt failed")
 	// ErrConvert: a value does not convert into the Go type asked for (an
 	// Update's Err, or Ref.Cached and Get). The error is a *ConvertError.
 	ErrConvert = errors.New("sodp: value does not convert")
@@ -93,6 +99,7 @@ func init() {
 	session.ErrDesync = ErrDesync
 	session.ErrInvalidURL = ErrInvalidURL
 	session.ErrNotCached = ErrNotCached
+	session.ErrConnectFailed = ErrConnectFailed
 }
 
 // errSubscriptionClosed ends a subscription its owner closed.

@@ -102,7 +102,7 @@ func (s *Session) dial(ctx context.Context, attempt uint64, endpoint string) {
 	if s.cfg.TokenProvider != nil {
 		t, err := s.cfg.TokenProvider(ctx)
 		if err != nil {
-			err = fmt.Errorf("sodp: token provider: %w", err)
+			err = &withCause{msg: "sodp: token provider: " + Detail(err), primary: ErrConnectFailed, cause: err}
 		} else if t == "" {
 			err = fmt.Errorf("%w: the token provider returned an empty token", ErrUnauthorized)
 		}
@@ -118,7 +118,7 @@ func (s *Session) dial(ctx context.Context, attempt uint64, endpoint string) {
 	deadline := time.Now().Add(s.cfg.HandshakeTime)
 	ws, err := s.upgrade(ctx, deadline, endpoint)
 	if err != nil {
-		err = fmt.Errorf("sodp: dial %s: %w", redactURL(endpoint), err)
+		err = &withCause{msg: "sodp: dial " + redactURL(endpoint) + ": " + Detail(err), primary: ErrConnectFailed, cause: err}
 	}
 	select {
 	case s.in <- dialResult{attempt: attempt, endpoint: endpoint, ws: ws, token: token, deadline: deadline, err: err}:

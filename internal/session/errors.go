@@ -26,6 +26,7 @@ var (
 	ErrDesync         = errors.New("sodp: local copy out of sync; re-synchronising")
 	ErrInvalidURL     = errors.New("sodp: invalid URL")
 	ErrNotCached      = errors.New("sodp: key not watched or not received yet")
+	ErrConnectFailed  = errors.New("sodp: connection attempt failed")
 )
 
 // Attribution says how an error frame was matched to the request it fails.

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
@@ -226,4 +230,30 @@ func ExampleErrInvalidURL() {
 	_, err := sodp.New("localhost:7777")
 	fmt.Println(errors.Is(err, sodp.ErrInvalidURL))
 	// Output: true
+}
+
+// A server that accepts the WebSocket and hangs up before HELLO: Dial
+// returns an error matching ErrConnectionLost.
+func TestDialHandshakeCutMatchesSentinel(t *testing.T) {
+	up := websocket.Upgrader{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		ws.Close()
+	}))
+	defer hs.Close()
+	c, err := sodp.Dial(ctxT(t), "ws"+strings.TrimPrefix(hs.URL, "http"))
+	if c != nil {
+		c.Close()
+		t.Fatal("Dial succeeded")
+	}
+	if !errors.Is(err, sodp.ErrConnectionLost) || strings.Count(err.Error(), "sodp:") != 1 {
+		t.Errorf("Dial = %v, want ErrConnectionLost with one sodp: prefix", err)
+	}
+	// A close frame is a *CloseError, which matches ErrConnectionLost too.
+	if !errors.Is(&sodp.CloseError{Code: 1001}, sodp.ErrConnectionLost) || errors.Is(&sodp.CloseError{Code: 1001}, sodp.ErrTooLarge) {
+		t.Error("CloseError matching")
+	}
 }

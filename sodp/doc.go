@@ -71,6 +71,26 @@
 // connection drops before the answer fails with ErrConnectionLost: it may
 // or may not have been applied.
 //
+// Get reads a key once (the client's copy when it is watched, else WATCH,
+// first value, UNWATCH); a Ref's Cached reads only the client's copy.
+//
+// Values written are encoded by the rules values read are decoded with
+// (msgpack tag, else json tag, else field name; "-" and omitempty
+// honoured; embedded structs promoted), so Set(v) then Watch[T] gives v
+// back. A value with no encoding (a cycle, a channel, a function, a
+// complex number, NaN or ±Inf, an unsupported map key) fails with
+// ErrUnsupportedValue before anything is sent.
+//
+// # Errors
+//
+// Every error the client returns or delivers matches a sentinel declared
+// here (ErrClosed, ErrConnectionLost, ErrConnectFailed, ErrInvalidKey,
+// ErrUnsupportedValue, ErrConvert, …) or a context error, with errors.Is;
+// the only exceptions are programming errors such as a nil context.
+// *ServerError, *ConvertError and *CloseError give the details with
+// errors.As. Invalid options and URLs make Dial and New fail with
+// ErrInvalidOption and ErrInvalidURL.
+//
 // # Errors that belong to no caller
 //
 // A server ERROR that matches no request, a frame that cannot be decoded,

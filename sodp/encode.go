@@ -8,15 +8,6 @@ import (
 	"github.com/sodp-go/client/internal/wire"
 )
 
-// ErrUnsupportedValue: a value handed to the client has no SODP encoding
-// — a value that contains itself (a cycle through a map, slice or
-// pointer), a channel, a function, a complex number, a NaN or infinite
-// float, a map whose key type is not a string, an integer or an
-// encoding.TextMarshaler, or more than 512 levels of nesting. The error
-// names the JSON Pointer of the offending element inside the value;
-// nothing was sent.
-var ErrUnsupportedValue = errors.New("sodp: unsupported value")
-
 var escaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 // encodeValue encodes a caller's value before anything is queued, so that

@@ -63,6 +63,19 @@ var (
 	// a ws://, wss://, sodp:// or sodps:// URL with a host and without
 	// user information. Nothing is started.
 	ErrInvalidURL = errors.New("sodp: invalid URL")
+	// ErrInvalidOption: an option given to Dial or New is out of range or
+	// contradicts another (WithBackoff(5*time.Second, time.Second), a
+	// negative duration or size). Dial and New then return it, naming the
+	// option, and start nothing.
+	ErrInvalidOption = errors.New("sodp: invalid option")
+	// ErrUnsupportedValue: a value handed to the client has no SODP encoding
+	// — a value that contains itself (a cycle through a map, slice or
+	// pointer), a channel, a function, a complex number, a NaN or infinite
+	// float, a map whose key type is not a string, an integer or an
+	// encoding.TextMarshaler, or more than 512 levels of nesting. The error
+	// names the JSON Pointer of the offending element inside the value;
+	// nothing was sent.
+	ErrUnsupportedValue = errors.New("sodp: unsupported value")
 	// ErrConnectFailed: a connection attempt failed before the WebSocket
 	// was open — the TCP connection was refused, DNS or TLS failed, the
 	// upgrade was refused or too long, or the token provider failed. Dial
@@ -173,7 +186,8 @@ func (e *ServerError) Is(target error) bool {
 }
 
 // CloseError reports that the server closed the WebSocket with a close
-// code (Code, Text); code 1009 (message too big) matches ErrTooLarge.
+// code (Code, Text). It matches ErrConnectionLost; code 1009 (message too
+// big) also matches ErrTooLarge.
 type CloseError struct {
 	Code int    // the WebSocket close code
 	Text string // the close reason the server gave
@@ -189,8 +203,10 @@ func (e *CloseError) Error() string {
 	return fmt.Sprintf("sodp: server closed the connection (close %d %s)", e.Code, e.Text)
 }
 
-// Is matches ErrTooLarge for close code 1009.
-func (e *CloseError) Is(target error) bool { return e.Code == 1009 && target == ErrTooLarge }
+// Is matches ErrConnectionLost, and ErrTooLarge for close code 1009.
+func (e *CloseError) Is(target error) bool {
+	return target == ErrConnectionLost || e.Code == 1009 && target == ErrTooLarge
+}
 
 // Attribution says how an ERROR frame, which names no call, was matched to
 // the request it fails.

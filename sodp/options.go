@@ -3,7 +3,6 @@ package sodp
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,12 +12,6 @@ import (
 
 	"github.com/sodp-go/client/internal/session"
 )
-
-// ErrInvalidOption: an option given to Dial or New is out of range or
-// contradicts another (WithBackoff(5*time.Second, time.Second), a
-// negative duration or size). Dial and New then return it, naming the
-// option, and start nothing.
-var ErrInvalidOption = errors.New("sodp: invalid option")
 
 // Option configures a Client. Each option documents its default and the
 // values it accepts; Dial and New refuse any other value with

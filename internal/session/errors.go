@@ -135,8 +135,10 @@ func (e *CloseError) Error() string {
 	return fmt.Sprintf("sodp: server closed the connection (close %d %s)", e.Code, e.Text)
 }
 
-// Is matches ErrTooLarge for close code 1009.
-func (e *CloseError) Is(target error) bool { return e.Code == 1009 && target == ErrTooLarge }
+// Is matches ErrConnectionLost, and ErrTooLarge for close code 1009.
+func (e *CloseError) Is(target error) bool {
+	return target == ErrConnectionLost || e.Code == 1009 && target == ErrTooLarge
+}
 
 // Detail returns err's message without the "sodp: " prefix, for messages
 // that embed it after their own prefix.

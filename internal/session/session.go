@@ -641,7 +641,12 @@ func (s *Session) connectionLost(err error) {
 	c.close()
 	wasLive := s.ph == phLive
 	s.stats.disconnects.Add(1)
-	s.setLastErr(err)
+	if err != nil && !errors.Is(err, ErrConnectionLost) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrProtocol) {
+		// A read or write failure: say what it means.
+		s.setLastErr(&withCause{msg: "sodp: connection lost: " + Detail(err), primary: ErrConnectionLost, cause: err})
+	} else {
+		s.setLastErr(err)
+	}
 	var ce *CloseError
 	if errors.As(err, &ce) || errors.Is(err, ErrTooLarge) {
 		s.reportErr(err, "endpoint", redactURL(c.endpoint))

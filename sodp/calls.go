@@ -18,7 +18,10 @@ import (
 // RESULT success:false or an ERROR frame); ErrConnectionLost when the
 // connection dropped before the answer (the call may or may not have been
 // applied); ErrTooLarge when the call encodes over the message size limit
-// (nothing was sent); ErrClosed after Close; ctx's error, wrapped.
+// and ErrUnsupportedValue when an argument has no encoding (see Set; the
+// error's path starts with the argument's name), nothing being sent then;
+// ErrClosed after Close; ctx's error, wrapped (a call ended by
+// WithCallTimeout says so).
 func (c *Client) Call(ctx context.Context, method string, args map[string]any) (any, error) {
 	if err := checkCall(ctx, c, method); err != nil {
 		return nil, err

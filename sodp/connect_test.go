@@ -257,3 +257,14 @@ func TestDialHandshakeCutMatchesSentinel(t *testing.T) {
 		t.Error("CloseError matching")
 	}
 }
+
+func TestWatchInvalidBuffer(t *testing.T) {
+	srv := newServer(t)
+	c := dial(t, srv.URL)
+	if _, err := sodp.Watch[int](ctxT(t), c, "k", sodp.WithBuffer(-1)); !errors.Is(err, sodp.ErrInvalidOption) {
+		t.Errorf("Watch(WithBuffer(-1)) = %v, want ErrInvalidOption", err)
+	}
+	if n := len(frames(srv, "WATCH")); n != 0 {
+		t.Errorf("%d WATCH frames sent", n)
+	}
+}

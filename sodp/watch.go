@@ -46,6 +46,7 @@ type WatchOption func(*watchConfig)
 type watchConfig struct {
 	params map[string]any
 	buffer int
+	err    error // the first invalid option
 }
 
 // WithParams sets the WATCH params, an opaque map the server echoes back.
@@ -60,10 +61,16 @@ func WithParams(params map[string]any) WatchOption {
 // subscription with ErrSlowConsumer: the n updates already waiting are
 // still delivered, then Updates is closed, and the subscription is
 // released at once (the server is told to stop sending its keys when no
-// other subscription watches them). n <= 0 means conflation. Default:
-// conflation (a slow reader gets the newest value next, with Skipped set).
+// other subscription watches them). n == 0 means conflation; a negative n
+// makes Watch fail with ErrInvalidOption. Default: conflation (a slow
+// reader gets the newest value next, with Skipped set).
 func WithBuffer(n int) WatchOption {
-	return func(w *watchConfig) { w.buffer = max(n, 0) }
+	return func(w *watchConfig) {
+		if n < 0 && w.err == nil {
+			w.err = fmt.Errorf("%w: WithBuffer(%d): the size must not be negative", ErrInvalidOption, n)
+		}
+		w.buffer = max(n, 0)
+	}
 }
 
 // Subscription is a live view of one or more keys. Read updates from
@@ -172,6 +179,9 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 		if o != nil {
 			o(&wc)
 		}
+	}
+	if wc.err != nil {
+		return nil, wc.err
 	}
 	params, err := encodeMap("watch params", wc.params)
 	if err != nil {

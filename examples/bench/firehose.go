@@ -75,24 +75,86 @@ func nestedValue() map[string]any {
 	return m
 }
 
-// shape is a value and the field its DELTAs update.
+// WideEntry is the typed form of one entry of the wide value.
+type WideEntry struct {
+	N int64  `msgpack:"n"`
+	S string `msgpack:"s"`
+}
+
+// wideEntries is the number of entries of the wide value.
+const wideEntries = 10000
+
+func wideKey(i int) string { return fmt.Sprintf("e%05d", i) }
+
+// wideValue is a map of wideEntries small objects.
+func wideValue() map[string]any {
+	m := make(map[string]any, wideEntries)
+	for i := range wideEntries {
+		m[wideKey(i)] = map[string]any{"n": int64(i), "s": "entry"}
+	}
+	return m
+}
+
+// widePaths are the fields the wide shape's DELTAs update, one entry
+// after the other.
+var widePaths = func() []string {
+	p := make([]string, wideEntries)
+	for i := range p {
+		p[i] = "/" + wideKey((i*7919)%wideEntries) + "/n"
+	}
+	return p
+}()
+
+// shape is a value and the field its DELTAs update: path, or, when paths
+// is set, paths[version % len(paths)].
 type shape struct {
 	name    string
 	initial map[string]any
 	path    string
+	paths   []string
+	fanOut  bool // also measured with -clients clients
 }
 
 var shapes = []*shape{
-	{name: "flat10", initial: flatValue(0), path: "/f3"},
-	{name: "nested100", initial: nestedValue(), path: "/g7/f3"},
+	{name: "flat10", initial: flatValue(0), path: "/f3", fanOut: true},
+	{name: "nested100", initial: nestedValue(), path: "/g7/f3", fanOut: true},
+	{name: "wide10k", initial: wideValue(), paths: widePaths},
 }
 
 // counter is what one reader has seen; padded to a cache line of its own.
+// In the closed loop the server reads n as the reader's acknowledged
+// consumption, and the reader pokes kick every kickEvery updates so that a
+// server waiting for room wakes up.
 type counter struct {
 	n    atomic.Uint64 // updates (or frames) received
 	v    atomic.Uint64 // last version received
 	errs atomic.Uint64 // updates that carried an error
-	_    [40]byte
+	gaps atomic.Uint64 // closed loop: updates whose version was not the previous one + 1
+	kick chan struct{} // closed loop: capacity 1
+	_    [32]byte
+}
+
+// kickEvery is how often (in updates) a closed-loop reader wakes the
+// server; the window must be well above it.
+const kickEvery = 256
+
+func newCounter(closed bool) *counter {
+	c := new(counter)
+	if closed {
+		c.kick = make(chan struct{}, 1)
+	}
+	return c
+}
+
+// ack counts one update taken by the reader.
+func (c *counter) ack() {
+	n := c.n.Add(1)
+	if c.kick != nil && n%kickEvery == 0 {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // firehose is a minimal SODP server: HELLO, one STATE_INIT for the first
@@ -102,9 +164,13 @@ type counter struct {
 // write system call carries many frames and the server stays cheaper than
 // any reader.
 type firehose struct {
-	url   string
-	shape *shape
-	batch int
+	url    string
+	shape  *shape
+	batch  int
+	window int // closed loop: at most this many frames ahead of the reader; 0: open loop
+
+	readersMu sync.Mutex
+	readers   map[string]*counter // closed loop: key → the counter of the reader watching it
 
 	ln        net.Listener
 	hs        *http.Server
@@ -122,7 +188,10 @@ type firehose struct {
 	wg     sync.WaitGroup
 }
 
-func startFirehose(ctx context.Context, sh *shape, batch int) (*firehose, error) {
+// startFirehose starts a server streaming sh. With window > 0 it runs a
+// closed loop: each connection stays at most window frames ahead of the
+// consumption of the reader registered (with reader) for its key.
+func startFirehose(ctx context.Context, sh *shape, batch, window int) (*firehose, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -131,6 +200,8 @@ func startFirehose(ctx context.Context, sh *shape, batch int) (*firehose, error)
 		url:       "ws://" + ln.Addr().String(),
 		shape:     sh,
 		batch:     batch,
+		window:    window,
+		readers:   map[string]*counter{},
 		ln:        ln,
 		serveDone: make(chan struct{}),
 		gate:      make(chan struct{}),
@@ -146,6 +217,13 @@ func startFirehose(ctx context.Context, sh *shape, batch int) (*firehose, error)
 		}()
 	})
 	return f, nil
+}
+
+// reader registers cnt as the consumption of whoever watches key.
+func (f *firehose) reader(key string, cnt *counter) {
+	f.readersMu.Lock()
+	f.readers[key] = cnt
+	f.readersMu.Unlock()
 }
 
 // start lets every connection, present and future, stream its DELTAs.
@@ -267,13 +345,30 @@ func (f *firehose) serve(ws *websocket.Conn) error {
 		return nil
 	}
 
+	var acks *counter
+	if f.window > 0 {
+		f.readersMu.Lock()
+		acks = f.readers[key]
+		f.readersMu.Unlock()
+		if acks == nil {
+			return fmt.Errorf("closed loop: no reader registered for %s", key)
+		}
+	}
+	// sent counts the frames of this key so far: the STATE_INIT and the
+	// DELTAs, as the reader counts the updates it takes.
+	sent := uint64(1)
+
 	d := &wire.Delta{Ops: []delta.Op{{Op: delta.OpUpdate, Path: f.shape.path}}, State: key}
 	fr := wire.Frame{Type: wire.TypeDelta, Stream: stream, Body: d}
 	next := func() {
 		version++
 		seq++
+		sent++
 		d.Version = version
 		d.Ops[0].Value = opValues[version%uint64(len(opValues))]
+		if p := f.shape.paths; p != nil {
+			d.Ops[0].Path = p[version%uint64(len(p))]
+		}
 		fr.Seq = seq
 		buf, _ = wire.Encode(buf[:0], fr)
 	}
@@ -286,8 +381,28 @@ func (f *firehose) serve(ws *websocket.Conn) error {
 			return false
 		}
 	}
+	batch := max(f.batch, 1)
+	// room waits, in the closed loop, until batch more frames keep the
+	// stream within the window of the reader's consumption; false once
+	// the stream is halted.
+	room := func() bool {
+		if acks == nil {
+			return true
+		}
+		for sent+uint64(batch) > acks.n.Load()+uint64(f.window) {
+			select {
+			case <-acks.kick:
+			case <-f.halt:
+				<-readDone
+				return false
+			case <-readDone:
+				return false
+			}
+		}
+		return true
+	}
 	if f.batch <= 1 {
-		for !halted() {
+		for !halted() && room() {
 			next()
 			if err := ws.WriteMessage(websocket.BinaryMessage, buf); err != nil {
 				return err
@@ -296,7 +411,7 @@ func (f *firehose) serve(ws *websocket.Conn) error {
 		return nil
 	}
 	out := make([]byte, 0, f.batch*64)
-	for !halted() {
+	for !halted() && room() {
 		out = out[:0]
 		for range f.batch {
 			next()
@@ -388,7 +503,7 @@ func readLoop(ws *websocket.Conn, mode readerMode, cnt *counter) {
 				cnt.errs.Add(1)
 			}
 		}
-		cnt.n.Add(1)
+		cnt.ack()
 	}
 }
 
@@ -433,9 +548,10 @@ func measure(ctx context.Context, cnts []*counter, warmup, dur time.Duration, ve
 	return delivered, float64(dv) / secs, nil
 }
 
-// runBare measures n bare readers of a fresh firehose.
-func runBare(ctx context.Context, cfg *config, sh *shape, n int, mode readerMode) (float64, error) {
-	f, err := startFirehose(ctx, sh, cfg.batch)
+// runBare measures n bare readers of a fresh firehose (closed loop when
+// window > 0).
+func runBare(ctx context.Context, cfg *config, sh *shape, n, window int, mode readerMode) (float64, error) {
+	f, err := startFirehose(ctx, sh, cfg.batch, window)
 	if err != nil {
 		return 0, err
 	}
@@ -445,6 +561,10 @@ func runBare(ctx context.Context, cfg *config, sh *shape, n int, mode readerMode
 		role = "source"
 	}
 	cnts := make([]*counter, n)
+	for i := range cnts {
+		cnts[i] = newCounter(window > 0)
+		f.reader(fireKey(i), cnts[i])
+	}
 	conns := make([]*websocket.Conn, n)
 	var wg sync.WaitGroup
 	defer func() {
@@ -456,7 +576,7 @@ func runBare(ctx context.Context, cfg *config, sh *shape, n int, mode readerMode
 		wg.Wait()
 	}()
 	err = parallel(n, func(i int) error {
-		ws, err := bareDial(ctx, f.url, fmt.Sprintf("fire.k%d", i))
+		ws, err := bareDial(ctx, f.url, fireKey(i))
 		if err != nil {
 			return err
 		}
@@ -468,8 +588,7 @@ func runBare(ctx context.Context, cfg *config, sh *shape, n int, mode readerMode
 	}
 	pprof.Do(ctx, pprof.Labels("role", role), func(context.Context) {
 		for i, ws := range conns {
-			c := new(counter)
-			cnts[i] = c
+			c := cnts[i]
 			wg.Go(func() { readLoop(ws, mode, c) })
 		}
 	})
@@ -479,16 +598,34 @@ func runBare(ctx context.Context, cfg *config, sh *shape, n int, mode readerMode
 	return rate, err
 }
 
+func fireKey(i int) string { return fmt.Sprintf("fire.k%d", i) }
+
+// result is what a run of SDK clients measured.
+type result struct {
+	delivered, covered float64
+	errs, gaps         uint64
+}
+
 // runClients measures n SDK clients, each watching its own key of a fresh
 // firehose with a subscription of type T, the subscriber reading every
-// update it is given.
-func runClients[T any](ctx context.Context, cfg *config, sh *shape, n int, use func(T) int64) (delivered, covered float64, errs uint64, err error) {
-	f, err := startFirehose(ctx, sh, cfg.batch)
+// update it is given. With window > 0 the stream is a closed loop and the
+// subscription buffers window updates (WithBuffer), so that it never
+// overflows and every update is delivered; else it conflates.
+func runClients[T any](ctx context.Context, cfg *config, sh *shape, n, window int, use func(T) int64) (res result, err error) {
+	f, err := startFirehose(ctx, sh, cfg.batch, window)
 	if err != nil {
-		return 0, 0, 0, err
+		return res, err
 	}
 	defer f.Close()
 	cnts := make([]*counter, n)
+	for i := range cnts {
+		cnts[i] = newCounter(window > 0)
+		f.reader(fireKey(i), cnts[i])
+	}
+	var opts []sodp.WatchOption
+	if window > 0 {
+		opts = append(opts, sodp.WithBuffer(window))
+	}
 	clients := make([]*sodp.Client, n)
 	var wg sync.WaitGroup
 	defer func() {
@@ -502,26 +639,26 @@ func runClients[T any](ctx context.Context, cfg *config, sh *shape, n int, use f
 				return err
 			}
 			clients[i] = c
-			sub, err := sodp.Watch[T](ctx, c, fmt.Sprintf("fire.k%d", i))
+			sub, err := sodp.Watch[T](ctx, c, fireKey(i), opts...)
 			if err != nil {
 				return err
 			}
-			cnt := new(counter)
-			cnts[i] = cnt
+			cnt := cnts[i]
 			wg.Go(func() { consume(sub, cnt, use) })
 			return nil
 		})
 	})
 	if err != nil {
-		return 0, 0, 0, err
+		return res, err
 	}
 	f.start()
-	delivered, covered, err = measure(ctx, cnts, cfg.warmup, cfg.duration, true)
+	res.delivered, res.covered, err = measure(ctx, cnts, cfg.warmup, cfg.duration, true)
 	f.stop()
 	for _, c := range cnts {
-		errs += c.errs.Load()
+		res.errs += c.errs.Load()
+		res.gaps += c.gaps.Load()
 	}
-	return delivered, covered, errs, err
+	return res, err
 }
 
 // closeAll closes clients all at once: closed one after the other, each
@@ -537,17 +674,23 @@ func closeAll(clients []*sodp.Client) {
 }
 
 // consume reads every update of sub, as an application would, until the
-// channel closes.
+// channel closes. A version that does not follow the previous one counts
+// as a gap (a closed loop must have none).
 func consume[T any](sub *sodp.Subscription[T], cnt *counter, use func(T) int64) {
 	var sink int64
+	var prev uint64
 	for u := range sub.Updates() {
 		if u.Err != nil {
 			cnt.errs.Add(1)
 		} else {
 			sink += use(u.Value)
 		}
-		cnt.n.Add(1)
+		if prev != 0 && (u.Version != prev+1 || u.Skipped != 0) {
+			cnt.gaps.Add(1)
+		}
+		prev = u.Version
 		cnt.v.Store(u.Version)
+		cnt.ack()
 	}
 	consumed.Add(sink)
 }
@@ -557,6 +700,9 @@ var consumed atomic.Int64
 
 func useFlat(v Flat10) int64      { return v.F3 }
 func useNested(v Nested100) int64 { return v.G7.F3 }
+
+// useWide reads one entry of a typed wide value.
+func useWide(v map[string]WideEntry) int64 { return v["e00000"].N + int64(len(v)) }
 
 // useAny reads the updated field of an untyped value.
 func useAny(path ...string) func(any) int64 {
@@ -571,15 +717,18 @@ func useAny(path ...string) func(any) int64 {
 	}
 }
 
-// firehoseScenario runs the firehose cases and records their rows.
+// firehoseScenario runs the firehose cases, in the closed loop (every
+// update delivered) or open (conflation), and records their rows.
 type firehoseScenario struct {
-	cfg  *config
-	t    *table
-	errs map[string]uint64
+	cfg    *config
+	t      *table
+	closed bool
+	errs   map[string]uint64
+	gaps   map[string]uint64
 }
 
-func newFirehoseScenario(cfg *config, t *table) *firehoseScenario {
-	return &firehoseScenario{cfg: cfg, t: t, errs: map[string]uint64{}}
+func newFirehoseScenario(cfg *config, t *table, closed bool) *firehoseScenario {
+	return &firehoseScenario{cfg: cfg, t: t, closed: closed, errs: map[string]uint64{}, gaps: map[string]uint64{}}
 }
 
 func (s *firehoseScenario) notes() []string {
@@ -587,34 +736,67 @@ func (s *firehoseScenario) notes() []string {
 	for name, n := range s.errs {
 		out = append(out, fmt.Sprintf("warning: %s: %d updates carried an error", name, n))
 	}
+	for name, n := range s.gaps {
+		out = append(out, fmt.Sprintf("warning: %s: %d updates did not follow the previous version (closed loop: every update should be delivered)", name, n))
+	}
 	return out
 }
 
-// fhTarget returns the performance target for a firehose case.
+// fhTarget returns the performance target for a closed-loop firehose case.
 func fhTarget(shape string, clients int, typ string) *target {
 	switch {
 	case shape == "flat10" && clients == 1 && typ == "typed":
+		return atLeastTimes(0.85)
+	case shape == "flat10" && clients == 1 && typ == "any":
+		return atLeastTimes(0.9)
+	case shape == "flat10" && typ == "typed":
 		return atLeastTimes(0.75)
-	case shape == "flat10" && clients > 1:
-		return atLeastTimes(0.7)
-	case shape == "nested100" && typ == "any":
-		return atLeastTimes(0.5)
+	case shape == "nested100" && clients == 1 && typ == "typed":
+		return atLeastTimes(0.6)
+	case shape == "nested100" && clients == 1 && typ == "any":
+		return atLeastTimes(0.8)
 	case shape == "nested100" && typ == "typed":
-		return atLeastTimes(0.3)
+		return atLeastTimes(0.5)
 	}
 	return nil
 }
 
+// runTyped runs the clients of one case with the subscriber type typ.
+func (s *firehoseScenario) runTyped(ctx context.Context, sh *shape, n, window int, typ string) (result, error) {
+	cfg := s.cfg
+	switch {
+	case typ == "typed" && sh.name == "flat10":
+		return runClients(ctx, cfg, sh, n, window, useFlat)
+	case typ == "typed" && sh.name == "nested100":
+		return runClients(ctx, cfg, sh, n, window, useNested)
+	case typ == "typed":
+		return runClients(ctx, cfg, sh, n, window, useWide)
+	case sh.name == "flat10":
+		return runClients(ctx, cfg, sh, n, window, useAny("f3"))
+	case sh.name == "nested100":
+		return runClients(ctx, cfg, sh, n, window, useAny("g7", "f3"))
+	default:
+		return runClients(ctx, cfg, sh, n, window, useAny("e00000", "n"))
+	}
+}
+
 func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
 	cfg := s.cfg
-	fans := []int{1}
-	if cfg.clients > 1 {
-		fans = append(fans, cfg.clients)
+	scen, window := "conflation", 0
+	if s.closed {
+		scen, window = "firehose", cfg.window
 	}
 	for _, sh := range shapes {
+		if !s.closed && sh.paths != nil {
+			continue // the wide shape runs in the closed loop only
+		}
+		fans := []int{1}
+		if cfg.clients > 1 && sh.fanOut {
+			fans = append(fans, cfg.clients)
+		}
 		for _, n := range fans {
-			id := fmt.Sprintf("firehose/%s/%dc", sh.name, n)
-			label := fmt.Sprintf("firehose %s %dc", sh.name, n)
+			id := fmt.Sprintf("%s/%s/%dc", scen, sh.name, n)
+			label := fmt.Sprintf("%s %s %dc", scen, sh.name, n)
 			typed, untyped := cfg.want(id+"/typed"), cfg.want(id+"/any")
 			source := n == 1 && cfg.want(id+"/source")
 			if !typed && !untyped && !source && !cfg.want(id+"/baseline") {
@@ -622,7 +804,7 @@ func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
 			}
 			base := s.t.row(label+" baseline", "updates/s", fmtRate)
 			cfg.logf("rep %d/%d: %s/baseline", rep, cfg.reps, id)
-			r, err := runBare(ctx, cfg, sh, n, modeBaseline)
+			r, err := runBare(ctx, cfg, sh, n, window, modeBaseline)
 			if err != nil {
 				return fmt.Errorf("%s/baseline: %w", id, err)
 			}
@@ -633,35 +815,43 @@ func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
 					continue
 				}
 				cfg.logf("rep %d/%d: %s/%s", rep, cfg.reps, id, typ)
-				var delivered, covered float64
-				var errs uint64
-				switch {
-				case typ == "typed" && sh.name == "flat10":
-					delivered, covered, errs, err = runClients(ctx, cfg, sh, n, useFlat)
-				case typ == "typed":
-					delivered, covered, errs, err = runClients(ctx, cfg, sh, n, useNested)
-				case sh.name == "flat10":
-					delivered, covered, errs, err = runClients(ctx, cfg, sh, n, useAny("f3"))
-				default:
-					delivered, covered, errs, err = runClients(ctx, cfg, sh, n, useAny("g7", "f3"))
-				}
+				res, err := s.runTyped(ctx, sh, n, window, typ)
 				if err != nil {
 					return fmt.Errorf("%s/%s: %w", id, typ, err)
 				}
-				if errs > 0 {
-					s.errs[id+"/"+typ] += errs
+				if res.errs > 0 {
+					s.errs[id+"/"+typ] += res.errs
+				}
+				if s.closed && res.gaps > 0 {
+					s.gaps[id+"/"+typ] += res.gaps
+				}
+				if s.closed {
+					del := s.t.row(label+" "+typ, "updates/s", fmtRate)
+					del.base, del.target = base, fhTarget(sh.name, n, typ)
+					del.add(res.delivered)
+					if n == 1 && (sh.name == "flat10" || sh.name == "wide10k") {
+						// Cost per update, the wide shape against flat10.
+						cost := s.t.row(label+" "+typ, "cost/update", fmtNanos)
+						if sh.name == "wide10k" {
+							cost.base = s.t.row(fmt.Sprintf("%s flat10 1c %s", scen, typ), "cost/update", fmtNanos)
+						}
+						if res.delivered > 0 {
+							cost.add(1e9 / res.delivered)
+						}
+					}
+					continue
 				}
 				cov := s.t.row(label+" "+typ, "covered/s", fmtRate)
-				cov.base, cov.target = base, fhTarget(sh.name, n, typ)
-				cov.add(covered)
+				cov.base = base
+				cov.add(res.covered)
 				del := s.t.row(label+" "+typ, "delivered/s", fmtRate)
 				del.base = base
-				del.add(delivered)
+				del.add(res.delivered)
 			}
 
 			if source {
 				cfg.logf("rep %d/%d: %s/source", rep, cfg.reps, id)
-				r, err := runBare(ctx, cfg, sh, n, modeSource)
+				r, err := runBare(ctx, cfg, sh, n, window, modeSource)
 				if err != nil {
 					return fmt.Errorf("%s/source: %w", id, err)
 				}

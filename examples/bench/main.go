@@ -4,11 +4,16 @@
 // Scenarios:
 //
 //   - firehose: a minimal in-process WebSocket server streams DELTA frames
-//     as fast as TCP takes them; the figure is updates per second through
-//     the client to a subscriber (flat10 and nested100 values, typed and
-//     untyped subscribers, 1 client and -clients clients). The baseline is
-//     a bare gorilla/websocket ReadMessage plus msgpack.Unmarshal loop
-//     reading the same stream.
+//     in a closed loop, never more than -window frames ahead of what the
+//     reader has taken, to subscriptions that buffer as many: every update
+//     is delivered, and the figure is updates per second through the
+//     client to a subscriber (flat10, nested100 and wide10k values, typed
+//     and untyped subscribers, 1 client and -clients clients). The
+//     baseline is a bare gorilla/websocket ReadMessage plus
+//     msgpack.Unmarshal loop reading the same closed-loop stream.
+//   - conflation: the same server as fast as TCP takes the frames, to
+//     conflating subscriptions: versions covered per second, and updates
+//     delivered per second.
 //   - latency: sodptest mutations at a fixed rate; one-way latency from just
 //     before the mutation to the value arriving on the subscriber's
 //     channel, against a bare loop reading the same sodptest stream.
@@ -60,6 +65,7 @@ type config struct {
 	rate        int
 	rateMany    int
 	batch       int
+	window      int
 	cpuprofile  string
 	memprofile  string
 	quiet       bool
@@ -68,14 +74,14 @@ type config struct {
 	lastLog     time.Time
 }
 
-var allScenarios = []string{"firehose", "latency", "scale"}
+var allScenarios = []string{"firehose", "conflation", "latency", "scale"}
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{args: args}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: firehose, latency, scale")
-	filter := fs.String("run", "", "run only the cases whose name matches this regular expression (names look like firehose/flat10/1c/typed, latency/100c, scale/idle); the baselines they compare with always run")
+	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: firehose, conflation, latency, scale")
+	filter := fs.String("run", "", "run only the cases whose name matches this regular expression (names look like firehose/flat10/1c/typed, conflation/nested100/100c/any, latency/100c, scale/idle); the baselines they compare with always run")
 	fs.IntVar(&c.reps, "reps", 5, "repetitions of every case (min/median/max are over these)")
 	fs.DurationVar(&c.warmup, "warmup", 300*time.Millisecond, "warm-up before each measurement (firehose, latency)")
 	fs.DurationVar(&c.duration, "duration", time.Second, "measurement time of each firehose and latency run")
@@ -85,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.rate, "rate", 1000, "updates per second of the one-client latency case")
 	fs.IntVar(&c.rateMany, "rate-many", 100, "updates per second per client (one key each) of the many-client latency case")
 	fs.IntVar(&c.batch, "batch", 256, "firehose server: DELTA frames per socket write (1 writes each with WriteMessage)")
+	fs.IntVar(&c.window, "window", 4096, "firehose (closed loop): the server stays at most this many updates ahead of what each reader has taken; the subscriptions buffer as many (WithBuffer), so every update is delivered")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (samples are labelled role=client|server|baseline|source)")
 	fs.StringVar(&c.memprofile, "memprofile", "", "write an allocation profile to this file at the end")
 	fs.BoolVar(&c.quiet, "q", false, "no progress lines on stderr")
@@ -117,8 +124,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	switch {
 	case c.reps < 1, c.duration <= 0, c.warmup < 0, c.clients < 0, c.idleClients < 1,
-		c.keys < 1, c.rate < 1, c.rateMany < 1, c.batch < 1:
-		fmt.Fprintln(stderr, "bench: -reps, -duration, -idle-clients, -keys, -rate, -rate-many and -batch must be positive; -warmup and -clients not negative")
+		c.keys < 1, c.rate < 1, c.rateMany < 1, c.batch < 1, c.window < 2*kickEvery:
+		fmt.Fprintf(stderr, "bench: -reps, -duration, -idle-clients, -keys, -rate, -rate-many and -batch must be positive; -warmup and -clients not negative; -window at least %d\n", 2*kickEvery)
 		return nil, errors.New("bad flag value")
 	}
 	return c, nil
@@ -230,8 +237,8 @@ func printHeader(w io.Writer, cfg *config) {
 	if l := loadAvg(); l != "" {
 		fmt.Fprintf(w, "load average at start: %s\n", l)
 	}
-	fmt.Fprintf(w, "settings: reps %d (baseline and client runs interleaved), warm-up %s, duration %s, clients %d, idle clients %d, keys %d, latency rates %d/s and %d/s per client, server batch %d\n",
-		cfg.reps, cfg.warmup, cfg.duration, cfg.clients, cfg.idleClients, cfg.keys, cfg.rate, cfg.rateMany, cfg.batch)
+	fmt.Fprintf(w, "settings: reps %d (baseline and client runs interleaved), warm-up %s, duration %s, clients %d, idle clients %d, keys %d, latency rates %d/s and %d/s per client, server batch %d, closed-loop window %d\n",
+		cfg.reps, cfg.warmup, cfg.duration, cfg.clients, cfg.idleClients, cfg.keys, cfg.rate, cfg.rateMany, cfg.batch, cfg.window)
 	fmt.Fprintln(w)
 }
 
@@ -273,13 +280,19 @@ func shellQuote(s string) string {
 // rep runs next to its baseline. It returns notes to print below the table.
 func runAll(ctx context.Context, cfg *config, t *table) ([]string, error) {
 	var notes []string
-	fh := newFirehoseScenario(cfg, t)
+	fh := newFirehoseScenario(cfg, t, true)
+	cf := newFirehoseScenario(cfg, t, false)
 	lat := newLatencyScenario(cfg, t)
 	sc := newScaleScenario(cfg, t)
 	for rep := 1; rep <= cfg.reps; rep++ {
 		if cfg.scenarios["firehose"] {
 			if err := fh.rep(ctx, rep); err != nil {
 				return append(notes, fh.notes()...), err
+			}
+		}
+		if cfg.scenarios["conflation"] {
+			if err := cf.rep(ctx, rep); err != nil {
+				return append(notes, cf.notes()...), err
 			}
 		}
 		if cfg.scenarios["latency"] {
@@ -294,6 +307,7 @@ func runAll(ctx context.Context, cfg *config, t *table) ([]string, error) {
 		}
 	}
 	notes = append(notes, fh.notes()...)
+	notes = append(notes, cf.notes()...)
 	notes = append(notes, lat.notes()...)
 	notes = append(notes, sc.notes()...)
 	return notes, nil

@@ -218,6 +218,7 @@ type scaleScenario struct {
 	// watchQueue is the outbound queue of the Watch-calls client.
 	watchQueue int
 	ran        bool
+	baseRSS    float64 // the process's RSS just before the idle clients
 }
 
 func newScaleScenario(cfg *config, t *table) *scaleScenario {
@@ -247,12 +248,14 @@ func keyList(prefix string, n int) []string {
 	return keys
 }
 
-func (s *scaleScenario) addMem(label, unit string, m mem, format func(float64) string, rssTarget *target) {
+func (s *scaleScenario) addMem(label, unit string, m mem, format func(float64) string, rssTarget, goroutineTarget *target) {
 	r := s.t.row(label, "RSS/"+unit, format)
 	r.target = rssTarget
 	r.add(m.rss)
 	s.t.row(label, "heap+stack/"+unit, format).add(m.heap)
-	s.t.row(label, "goroutines/"+unit, fmtCount).add(m.goroutines)
+	g := s.t.row(label, "goroutines/"+unit, fmtCount)
+	g.target = goroutineTarget
+	g.add(m.goroutines)
 }
 
 func (s *scaleScenario) rep(ctx context.Context, rep int) error {
@@ -270,9 +273,11 @@ func (s *scaleScenario) rep(ctx context.Context, rep int) error {
 		if err != nil {
 			return fmt.Errorf("scale/idle: %w", err)
 		}
-		s.addMem(fmt.Sprintf("scale server alone, per raw connection (%d, 1 key each)", k), "conn", srvConn, fmtKiB, nil)
-		s.addMem(fmt.Sprintf("scale idle client + 1 sub (%d), incl. server side", k), "client", total, fmtKiB, nil)
-		s.addMem(fmt.Sprintf("scale idle client + 1 sub (%d), client only", k), "client", total.sub(srvConn), fmtKiB, atMost(40*1024, "40KiB"))
+		base := s.t.row("scale process before the clients (Go runtime, bench, server)", "RSS", fmtMiB)
+		base.add(s.baseRSS)
+		s.addMem(fmt.Sprintf("scale server alone, per raw connection (%d, 1 key each)", k), "conn", srvConn, fmtKiB, nil, nil)
+		s.addMem(fmt.Sprintf("scale idle client + 1 sub (%d), incl. server side", k), "client", total, fmtKiB, nil, nil)
+		s.addMem(fmt.Sprintf("scale idle client + 1 sub (%d), client only", k), "client", total.sub(srvConn), fmtKiB, atMost(30*1024, "30KiB"), atMost(3, "3"))
 	}
 	many, each, resume := cfg.want("scale/watchmany"), cfg.want("scale/watch"), cfg.want("scale/resume")
 	if !many && !each && !resume {
@@ -283,7 +288,7 @@ func (s *scaleScenario) rep(ctx context.Context, rep int) error {
 	if err != nil {
 		return fmt.Errorf("scale: server alone: %w", err)
 	}
-	s.addMem(fmt.Sprintf("scale server alone, per subscription (%d keys, 1 WATCH)", m), "sub", srvSub, fmtBytes, nil)
+	s.addMem(fmt.Sprintf("scale server alone, per subscription (%d keys, 1 WATCH)", m), "sub", srvSub, fmtBytes, nil, nil)
 	if many || resume {
 		cfg.logf("rep %d/%d: scale/watchmany and scale/resume (%d keys)", rep, cfg.reps, m)
 		perSub, took, alloc, err := s.watchManyAndResume(ctx, m, s.resumeQueue)
@@ -299,7 +304,7 @@ func (s *scaleScenario) rep(ctx context.Context, rep int) error {
 			return fmt.Errorf("scale/watchmany: %w", err)
 		}
 		if many {
-			s.addMem(fmt.Sprintf("scale extra sub via WatchMany (%d keys), client only", m), "sub", perSub.sub(srvSub), fmtBytes, atMost(2048, "2KiB"))
+			s.addMem(fmt.Sprintf("scale extra sub via WatchMany (%d keys), client only", m), "sub", perSub.sub(srvSub), fmtBytes, atMost(1024, "1KiB"), nil)
 		}
 		if resume {
 			label := fmt.Sprintf("scale resume %d keys after DropConnections", m)
@@ -319,7 +324,7 @@ func (s *scaleScenario) rep(ctx context.Context, rep int) error {
 		if err != nil {
 			return fmt.Errorf("scale/watch: %w", err)
 		}
-		s.addMem(fmt.Sprintf("scale extra sub via %d Watch calls, client only", m), "sub", perSub.sub(srvSub), fmtBytes, atMost(2048, "2KiB"))
+		s.addMem(fmt.Sprintf("scale extra sub via %d Watch calls, client only", m), "sub", perSub.sub(srvSub), fmtBytes, atMost(1024, "1KiB"), nil)
 	}
 	return nil
 }
@@ -370,6 +375,7 @@ func (s *scaleScenario) idleClients(ctx context.Context, k int) (mem, error) {
 	clients := make([]*sodp.Client, k)
 	defer closeAll(clients)
 	m0 := sampleMem()
+	s.baseRSS = m0.rss
 	var err error
 	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
 		err = parallel(k, func(i int) error {

@@ -189,6 +189,13 @@ func fmtRate(v float64) string {
 	return fmt.Sprintf("%.0f/s", v)
 }
 
+func fmtNanos(v float64) string {
+	if v >= 1e4 {
+		return fmt.Sprintf("%.0fµs", v/1e3)
+	}
+	return fmt.Sprintf("%.2fµs", v/1e3)
+}
+
 func fmtMicros(v float64) string { return fmt.Sprintf("%.0fµs", v) }
 
 func fmtKiB(v float64) string { return fmt.Sprintf("%.1fKiB", v/1024) }

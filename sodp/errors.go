@@ -285,6 +285,16 @@ func (e *ConvertError) Unwrap() error { return e.Err }
 
 // convertError turns a failed conversion of key's value into a
 // *ConvertError.
+// convertErrorAt is convertError for the part of the value at the pointer
+// at ("" for the whole value): the error's Path counts from the root.
+func convertErrorAt(key string, version uint64, typ, at string, err error) error {
+	e := convertError(key, version, typ, err)
+	if ce, ok := e.(*ConvertError); ok && at != "" {
+		ce.Path = at + ce.Path
+	}
+	return e
+}
+
 func convertError(key string, version uint64, typ string, err error) error {
 	ce := &ConvertError{Key: key, Version: version, Type: typ}
 	var we *wire.ConvertError

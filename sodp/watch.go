@@ -13,18 +13,33 @@ import (
 
 // Update is one value of a watched key.
 //
-// Every update carries the key's whole value, so a reader that skips
-// updates (see Skipped) loses no state.
+// Every update carries the key's whole value (for WatchPath, the whole
+// watched part), so a reader that skips updates (see Skipped) loses no
+// state; Changed says what changed.
 type Update[T any] struct {
 	Key         string // the key (useful with WatchMany)
-	Value       T      // the whole value, converted into T; the zero T when Err is set or the key holds nothing
+	Value       T      // the whole value (WatchPath: the watched part), converted into T; the zero T when Err is set or the key (part) holds nothing
 	Version     uint64 // the server's version of the key for this value
 	Initialized bool   // false when the key was never written or was deleted
 	Kind        Kind   // where the update came from
 	// Skipped counts the updates of this key that were replaced by this one
 	// because the reader was slower than the changes (conflation). Zero in
-	// buffered mode.
+	// buffered mode. For WatchPath it counts only updates of the watched
+	// part: changes elsewhere in the value are not updates of it.
 	Skipped uint64
+	// Changed lists what changed since the reader's previous update, as
+	// JSON Pointers in escaped form ("/players/a~1b/health"), each once; a
+	// path stands for everything under it. It is set for KindDelta and
+	// KindReplayed: the paths of the delta's ops, merged over the updates
+	// that conflation folded into this one (see Skipped). A change that may
+	// have moved every element of an array (an append, a removal of an
+	// element) is reported as the array's path. More than MaxChanged paths,
+	// or a change of the whole value, give the single path "/". Changed is
+	// nil for KindSnapshot, KindCached and KindResync (anything may have
+	// changed) and for KindRefused. For WatchPath the paths are relative to
+	// the watched part ("/" being the whole part). The list is the
+	// reader's own.
+	Changed []string
 	// Err is set when the value could not be converted into T (the
 	// subscription goes on, and the next good value flows normally), or,
 	// for a WatchMany subscription, when the server refused this key (Kind
@@ -90,6 +105,7 @@ type Subscription[T any] struct {
 	closed  bool          // out is closed
 	waiters chan struct{} // made by a Close that has to wait for closed; closed with it
 	stopCtx func() bool   // stops the context.AfterFunc watching the Watch context
+	pointer string        // WatchPath: the part watched, escaped; "" for the whole value
 }
 
 // Watch subscribes to key and returns at once; the subscription works in
@@ -133,7 +149,7 @@ func Watch[T any](ctx context.Context, c *Client, key string, opts ...WatchOptio
 	if err := session.ValidKey(key); err != nil {
 		return nil, err
 	}
-	return subscribe[T](ctx, c, []string{key}, opts)
+	return subscribe[T](ctx, c, []string{key}, opts, nil)
 }
 
 // WatchMany subscribes to several keys with one WATCH frame; their updates
@@ -161,10 +177,12 @@ func WatchMany[T any](ctx context.Context, c *Client, keys []string, opts ...Wat
 			uniq = append(uniq, k)
 		}
 	}
-	return subscribe[T](ctx, c, uniq, opts)
+	return subscribe[T](ctx, c, uniq, opts, nil)
 }
 
-func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []WatchOption) (*Subscription[T], error) {
+// subscribe starts a subscription of keys or, when part is set, of the part
+// of one key's value at part.segs.
+func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []WatchOption, part *watchPart) (*Subscription[T], error) {
 	if ctx == nil {
 		return nil, errors.New("sodp: Watch: nil context")
 	}
@@ -192,6 +210,10 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 		Keys:    keys,
 		Params:  params,
 		Mailbox: session.NewMailbox(wc.buffer, c.s.ConflatedCounter(), s.startPump, s.finish),
+	}
+	if part != nil {
+		s.pointer = part.pointer
+		s.sub.Part, s.sub.Path = true, part.segs
 	}
 	err = c.s.Subscribe(ctx, s.sub, func() {
 		// On the actor, before any update can be queued or the
@@ -291,7 +313,7 @@ func (s *Subscription[T]) pump() {
 		if !ok {
 			return
 		}
-		u := convertUpdate[T](d)
+		u := convertUpdate[T](d, s.pointer)
 		select {
 		case s.out <- u:
 		case <-ended:
@@ -336,15 +358,17 @@ func (s *Subscription[T]) finish(err error) {
 	}
 }
 
-func convertUpdate[T any](d session.Delivery) Update[T] {
-	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: Kind(d.Kind), Skipped: d.Skipped, Err: exportErr(d.Err)}
+// convertUpdate converts a delivery into T; at is the pointer of the part
+// it carries ("" for the whole value), for errors.
+func convertUpdate[T any](d session.Delivery, at string) Update[T] {
+	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: Kind(d.Kind), Skipped: d.Skipped, Changed: d.Changed, Err: exportErr(d.Err)}
 	if d.Err != nil || d.Value == nil {
 		return u
 	}
 	var v T
 	if err := wire.Convert(d.Value, &v); err != nil {
 		// Nothing of a value that converts only in part is handed out.
-		u.Err = convertError(d.Key, d.Version, typeName[T](), err)
+		u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), at, err)
 		return u
 	}
 	u.Value = v

@@ -7,8 +7,8 @@ import (
 
 // Mailbox carries updates from the actor to one subscription without ever
 // blocking the actor. In conflating mode (buffer 0) it holds at most one
-// pending update per key: a newer update replaces an undelivered one and
-// counts it in Skipped. In buffered mode it holds up to buffer updates;
+// pending update per key: a newer update replaces an undelivered one,
+// counts it in Skipped and takes in its Changed paths (see MergeChanged). In buffered mode it holds up to buffer updates;
 // when one more arrives it takes no more and, once the queued updates have
 // been delivered, ends with ErrSlowConsumer.
 //
@@ -92,6 +92,11 @@ func (m *Mailbox) Push(d Delivery) bool {
 		d.Skipped += old.Skipped + 1
 		if rank(old.Kind) > rank(d.Kind) {
 			d.Kind = old.Kind
+		}
+		if d.Kind == KindDelta || d.Kind == KindReplayed {
+			d.Changed = MergeChanged(old.Changed, d.Changed)
+		} else {
+			d.Changed = nil
 		}
 		*old = d
 		if m.stats != nil {

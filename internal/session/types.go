@@ -63,7 +63,8 @@ type Delivery struct {
 	Initialized bool
 	Kind        Kind
 	Skipped     uint64
-	Err         error // a per-key error for a multi-key subscription (the key is no longer watched)
+	Changed     []string // paths changed since the reader's previous update (nil: anything may have)
+	Err         error    // a per-key error for a multi-key subscription (the key is no longer watched)
 }
 
 // ConnState is the state of the client's connection.

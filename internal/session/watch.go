@@ -84,8 +84,16 @@ type Subscriber struct {
 	Keys    []string
 	Params  map[string]any
 	Mailbox *Mailbox
+	// Part makes the subscriber one of the part of its (single) key's value
+	// at Path, decoded pointer segments (none: the whole value): it is
+	// given that part alone, and only when it differs from what it was
+	// last given.
+	Part    bool
+	Path    []string
 	removed bool
-	refused int // keys the server refused
+	refused int  // keys the server refused
+	last    any  // Part: what the subscriber was last given
+	lastHas bool // Part: whether it was given a part that exists
 }
 
 // Subscribe registers sub with the actor, running start on the actor just
@@ -185,6 +193,10 @@ func (s *Session) addSub(sub *Subscriber, refuse map[string]error) {
 		ks.subs[sub] = false
 		if ks.have {
 			ks.subs[sub] = true
+			if sub.Part {
+				s.firstPart(ks, sub, KindCached)
+				continue
+			}
 			ks.own.Freeze(ks.value)
 			s.deliver(sub, Delivery{Key: key, Value: ks.value, Version: ks.version, Initialized: ks.initialized, Kind: KindCached})
 		}
@@ -468,6 +480,7 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 	changed := !ks.seeded || ks.initialized != b.Initialized || !delta.Equal(ks.value, b.Value) ||
 		!cross && ks.version != b.Version
 	ks.have, ks.seeded, ks.value, ks.version, ks.initialized = true, true, b.Value, b.Version, b.Initialized
+	ks.own.Reset()
 	ks.src, ks.floor, ks.lastOps = s.source, b.Version, nil
 	ks.phase = kpLive
 	ks.retryAt, ks.retries = time.Time{}, 0
@@ -483,6 +496,13 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 	}
 	for sub, got := range ks.subs {
 		switch {
+		case sub.Part && !got:
+			ks.subs[sub] = true
+			s.firstPart(ks, sub, KindSnapshot)
+		case sub.Part:
+			// What the subscriber has is compared with its part of the
+			// fresh value.
+			s.resyncPart(ks, sub)
 		case !got:
 			ks.subs[sub] = true
 			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindSnapshot})
@@ -539,16 +559,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	} else {
 		s.stats.deltas.Add(1)
 	}
-	frozen := false
-	for sub, got := range ks.subs {
-		if got {
-			if !frozen {
-				ks.own.Freeze(v)
-				frozen = true
-			}
-			s.deliver(sub, Delivery{Key: key, Value: v, Version: b.Version, Initialized: ks.initialized, Kind: kind})
-		}
-	}
+	s.deliverDelta(ks, b.Ops, kind)
 	s.wake(ks)
 }
 

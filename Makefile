@@ -66,7 +66,7 @@ devserver:
 ## client heartbeat, the four dialects in parallel) for SOAKTIME; SODP_SEED
 ## repeats a run
 soak:
-	SODP_SOAK=$(SOAKTIME) $(GO) test -race -count=1 -run '^TestChaos$$' -timeout 0 -v ./sodp/
+	SODP_SOAK=$(SOAKTIME) $(GO) test -race -count=1 -parallel 4 -run '^TestChaos$$' -timeout 0 -v ./sodp/
 
 ## cluster-soak: the two-node cluster failover test (writers on both nodes,
 ## nodes killed and restarted) for CLUSTERTIME per dialect

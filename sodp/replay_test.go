@@ -409,3 +409,39 @@ func TestWatchManyPastGoWatchLimit(t *testing.T) {
 	default:
 	}
 }
+
+// A server whose queue is smaller than the client can know (here: 100
+// frames, with replays of 150) evicts the client in the middle of every
+// resume. The client must not repeat the same burst forever: the next
+// connection resumes one key at a time, the one after watches every key
+// afresh, and the keys converge (as KindResync).
+func TestNoLivelockWhenResumeEvicted(t *testing.T) {
+	srv := newServer(t, sodptest.WithSendBuffer(100))
+	keys := []string{"ev.a", "ev.b"}
+	for _, k := range keys {
+		srv.Set(k, 0)
+	}
+	c := dial(t, srv.URL, sodp.WithBackoff(200*time.Millisecond, time.Second))
+	subs := make([]*sodp.Subscription[int], len(keys))
+	for i, k := range keys {
+		subs[i] = watch[int](t, c, k, sodp.WithBuffer(1024))
+		next(t, subs[i])
+	}
+	srv.DropConnections()
+	for i := 1; i <= 150; i++ {
+		for _, k := range keys {
+			srv.Set(k, i)
+		}
+	}
+	for i, k := range keys {
+		u := nextUntil(t, subs[i], func(u sodp.Update[int]) bool { return u.Value == 150 })
+		if u.Kind != sodp.KindResync && u.Kind != sodp.KindReplayed {
+			t.Fatalf("%s: %+v", k, u)
+		}
+	}
+	st, sst := c.Stats(), srv.Stats()
+	t.Logf("client %+v; server evictions %d", st, sst.Evictions)
+	if sst.Evictions == 0 || sst.Evictions > 2 || st.Connects > 4 {
+		t.Fatalf("%d evictions, %d connections: want at most two evictions before the client changes strategy", sst.Evictions, st.Connects)
+	}
+}

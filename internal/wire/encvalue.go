@@ -214,6 +214,16 @@ func (e *valueEncoder) value(v any) *UnsupportedError {
 			}
 		}
 		return nil
+	case []string:
+		if x == nil {
+			e.b = append(e.b, 0xc0)
+			return nil
+		}
+		e.b = appendArrayHeader(e.b, len(x))
+		for _, el := range x {
+			e.b = appendString(e.b, el)
+		}
+		return nil
 	case map[string]any:
 		if x == nil {
 			e.b = append(e.b, 0xc0)
@@ -258,6 +268,7 @@ var (
 	anyMapType          = reflect.TypeFor[map[string]any]()
 	numberType          = reflect.TypeFor[json.Number]()
 	rawType             = reflect.TypeFor[Raw]()
+	stringMapType       = reflect.TypeFor[map[string]string]()
 	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
 	unsafePointerReason = "an unsafe pointer has no SODP encoding"
 )
@@ -277,11 +288,13 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 		return e.number(json.Number(v.String()))
 	}
 	if k := t.Kind(); k != reflect.Pointer && k != reflect.Interface {
-		if t.Implements(textMarshalerType) {
+		switch textOf(t) {
+		case textValue:
 			return e.text(v)
-		}
-		if v.CanAddr() && reflect.PointerTo(t).Implements(textMarshalerType) {
-			return e.text(v.Addr())
+		case textPointer:
+			if v.CanAddr() {
+				return e.text(v.Addr())
+			}
 		}
 	}
 	switch t.Kind() {
@@ -308,7 +321,7 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 			e.b = append(e.b, 0xc0)
 			return nil
 		}
-		if t.Implements(textMarshalerType) && !t.Elem().Implements(textMarshalerType) {
+		if textOf(t.Elem()) == textPointer {
 			// MarshalText with a pointer receiver.
 			return e.text(v)
 		}
@@ -322,8 +335,17 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 			e.b = append(e.b, 0xc0)
 			return nil
 		}
-		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(textMarshalerType) {
+		if t.Elem().Kind() == reflect.Uint8 && textOf(t.Elem()) != textValue {
 			e.bin(v.Bytes())
+			return nil
+		}
+		if t.Elem().Kind() == reflect.String && textOf(t.Elem()) == textNone {
+			// No cycle can go through strings.
+			n := v.Len()
+			e.b = appendArrayHeader(e.b, n)
+			for i := range n {
+				e.b = appendString(e.b, v.Index(i).String())
+			}
 			return nil
 		}
 		if v.Len() > 0 {
@@ -334,6 +356,16 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 		}
 		return e.array(v)
 	case reflect.Array:
+		if t.Elem().Kind() == reflect.Float64 && textOf(t.Elem()) == textNone {
+			n := v.Len()
+			e.b = appendArrayHeader(e.b, n)
+			for i := range n {
+				if err := e.float64(v.Index(i).Float(), t.Elem()); err != nil {
+					return err.at(strconv.Itoa(i))
+				}
+			}
+			return nil
+		}
 		return e.array(v)
 	case reflect.Map:
 		if v.IsNil() {
@@ -402,6 +434,20 @@ func (e *valueEncoder) array(v reflect.Value) *UnsupportedError {
 
 func (e *valueEncoder) mapValue(v reflect.Value) *UnsupportedError {
 	t := v.Type()
+	if t == stringMapType && v.CanInterface() {
+		m := v.Interface().(map[string]string)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		e.b = appendMapHeader(e.b, len(m))
+		for _, k := range keys {
+			e.b = appendString(e.b, k)
+			e.b = appendString(e.b, m[k])
+		}
+		return nil
+	}
 	keyOf := mapKeyWriter(t.Key())
 	if keyOf == nil {
 		return unsupported(t, "map keys of type "+t.Key().String()+" cannot be written as strings (use string, integer or encoding.TextMarshaler keys)")
@@ -462,6 +508,32 @@ func mapKeyWriter(kt reflect.Type) func(reflect.Value) (string, *UnsupportedErro
 		return func(k reflect.Value) (string, *UnsupportedError) { return strconv.FormatUint(k.Uint(), 10), nil }
 	}
 	return nil
+}
+
+// How a type implements encoding.TextMarshaler.
+const (
+	textNone    = iota + 1
+	textValue   // the type itself implements it
+	textPointer // only a pointer to the type does
+)
+
+var textKinds sync.Map // reflect.Type → int
+
+// textOf says how t implements encoding.TextMarshaler (cached: Implements
+// is not cheap).
+func textOf(t reflect.Type) int {
+	if k, ok := textKinds.Load(t); ok {
+		return k.(int)
+	}
+	k := textNone
+	switch {
+	case t.Implements(textMarshalerType):
+		k = textValue
+	case t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(textMarshalerType):
+		k = textPointer
+	}
+	textKinds.Store(t, k)
+	return k
 }
 
 // encField is one field a struct writes.
@@ -537,22 +609,24 @@ func (e *valueEncoder) structValue(v reflect.Value) *UnsupportedError {
 	if len(e.stack) >= maxDepth {
 		return unsupported(v.Type(), "nesting deeper than "+strconv.Itoa(maxDepth)+" levels")
 	}
-	vals := make([]reflect.Value, 0, len(fields))
-	names := make([]string, 0, len(fields))
+	// Two passes, counting then writing, so nothing is allocated.
+	n := 0
+	for i := range fields {
+		f := &fields[i]
+		if fv, ok := fieldByIndex(v, f.index); ok && !(f.omitEmpty && isEmpty(fv)) {
+			n++
+		}
+	}
+	e.b = appendMapHeader(e.b, n)
 	for i := range fields {
 		f := &fields[i]
 		fv, ok := fieldByIndex(v, f.index)
 		if !ok || (f.omitEmpty && isEmpty(fv)) {
 			continue
 		}
-		vals = append(vals, fv)
-		names = append(names, f.name)
-	}
-	e.b = appendMapHeader(e.b, len(vals))
-	for i, fv := range vals {
-		e.b = appendString(e.b, names[i])
+		e.b = appendString(e.b, f.name)
 		if err := e.reflect(fv); err != nil {
-			return err.at(names[i])
+			return err.at(f.name)
 		}
 	}
 	return nil

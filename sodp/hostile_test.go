@@ -148,9 +148,9 @@ func frameBytes(t testing.TB, typ wire.Type, stream uint32, body any) []byte {
 // untilClosed reads from c until the client closes it.
 func untilClosed(c net.Conn) { _, _ = io.Copy(io.Discard, c) }
 
-// dialWithin dials url with a context of d and returns the error and how
-// long Dial took.
-func dialWithin(d time.Duration, url string, opts ...sodp.Option) (error, time.Duration) {
+// dialWithin dials url with a context of d and returns how long Dial
+// took and its error.
+func dialWithin(d time.Duration, url string, opts ...sodp.Option) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	start := time.Now()
@@ -159,7 +159,7 @@ func dialWithin(d time.Duration, url string, opts ...sodp.Option) (error, time.D
 	if err == nil {
 		c.Close()
 	}
-	return err, took
+	return took, err
 }
 
 // A server that turns on permessage-deflate, which the client never
@@ -174,7 +174,7 @@ func TestCompressionRefused(t *testing.T) {
 		untilClosed(c)
 	})
 	hello = frameBytes(t, wire.TypeHello, 0, map[string]any{"protocol": "sodp", "version": "1.0"})
-	err, _ := dialWithin(time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
+	_, err := dialWithin(time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
 	if err == nil || !errors.Is(err, sodp.ErrProtocol) || !strings.Contains(err.Error(), "permessage-deflate") {
 		t.Fatalf("Dial: %v, want a protocol error naming permessage-deflate", err)
 	}
@@ -199,7 +199,7 @@ func TestUpgradeResponseBounded(t *testing.T) {
 				}
 			}
 		})
-		err, _ := dialWithin(3*time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
+		_, err := dialWithin(3*time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
 		if err == nil || !errors.Is(err, sodp.ErrProtocol) || !strings.Contains(err.Error(), "64 KiB") {
 			t.Fatalf("Dial: %v, want a protocol error about the 64 KiB limit", err)
 		}
@@ -212,7 +212,7 @@ func TestUpgradeResponseBounded(t *testing.T) {
 			c.Write(wsMessage(hello))
 			untilClosed(c)
 		})
-		if err, _ := dialWithin(wait, srv.URL); err != nil {
+		if _, err := dialWithin(wait, srv.URL); err != nil {
 			t.Fatalf("Dial: %v", err)
 		}
 	})
@@ -223,7 +223,7 @@ func TestUpgradeResponseBounded(t *testing.T) {
 func TestDialAndCloseDuringSilentUpgrade(t *testing.T) {
 	srv := newRawServer(t, untilClosed)
 	const ctxTime = 300 * time.Millisecond
-	err, took := dialWithin(ctxTime, srv.URL)
+	took, err := dialWithin(ctxTime, srv.URL)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Dial: %v", err)
 	}
@@ -312,7 +312,7 @@ func TestAuthOKWithoutHello(t *testing.T) {
 		untilClosed(c)
 	})
 	authOK = frameBytes(t, wire.TypeAuthOK, 0, map[string]any{"sub": "mallory"})
-	err, _ := dialWithin(time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
+	_, err := dialWithin(time.Second, srv.URL, sodp.WithBackoff(time.Hour, time.Hour))
 	if err == nil || !errors.Is(err, sodp.ErrProtocol) {
 		t.Fatalf("Dial: %v, want a protocol error", err)
 	}

@@ -100,6 +100,12 @@ type Subscription[T any] struct {
 	sub *session.Subscriber
 	out chan Update[T]
 
+	// conv holds, for ConvertReusing, the previous value converted into T
+	// and the variable the next one is converted into; only the pump uses
+	// it (pumps run one after the other).
+	conv  *convState[T]
+	reuse bool // T has parts ConvertReusing can take over
+
 	mu      sync.Mutex
 	err     error         // why the subscription ended; set just before out is closed
 	closed  bool          // out is closed
@@ -145,6 +151,16 @@ type Subscription[T any] struct {
 // encoding.TextUnmarshaler (time.Time, for one) is filled from a string.
 // Unknown keys are ignored and missing ones leave the zero value. A value
 // that does not fit T gives an Update with Err set. Values handed out are never modified afterwards.
+//
+// Every delivered T is the reader's own: modifying it, including its maps
+// and slices, never affects a later update nor any other subscription. For
+// a struct T, each value is built from the previous one of the same key:
+// the parts a change did not touch that hold no reference (numbers,
+// strings, and structs and arrays of them) are copied from it, and the
+// rest is converted afresh, so a change deep inside a large struct costs
+// little more than the part it changed. With any, the value is the
+// client's own tree, shared with every untyped subscriber of the key: it
+// must not be modified.
 func Watch[T any](ctx context.Context, c *Client, key string, opts ...WatchOption) (*Subscription[T], error) {
 	if err := session.ValidKey(key); err != nil {
 		return nil, err
@@ -205,7 +221,7 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 	if err != nil {
 		return nil, err
 	}
-	s := &Subscription[T]{c: c, out: make(chan Update[T])}
+	s := &Subscription[T]{c: c, out: make(chan Update[T]), reuse: wire.Reuses[T]()}
 	s.sub = &session.Subscriber{
 		Keys:    keys,
 		Params:  params,
@@ -313,7 +329,7 @@ func (s *Subscription[T]) pump() {
 		if !ok {
 			return
 		}
-		u := convertUpdate[T](d, s.pointer)
+		u := s.convert(d)
 		select {
 		case s.out <- u:
 		case <-ended:
@@ -358,22 +374,65 @@ func (s *Subscription[T]) finish(err error) {
 	}
 }
 
-// convertUpdate converts a delivery into T; at is the pointer of the part
-// it carries ("" for the whole value), for errors.
-func convertUpdate[T any](d session.Delivery, at string) Update[T] {
+// convState is what convert keeps between updates: vals[cur] is the
+// previous value, converted from tree, of key; vals[1-cur] is where the
+// next value is converted, so that no T is allocated per update.
+type convState[T any] struct {
+	key  string
+	tree any
+	vals [2]T
+	cur  int
+	ok   bool
+}
+
+// convert turns a delivery into an Update. Values handed out are never
+// modified, and a key's consecutive values share the containers that did
+// not change, so a struct T is built from the previous T of the same key
+// where parts of it are unchanged: those parts hold no reference (numbers,
+// strings, and structs and arrays of them), so the previous T and the new
+// one share nothing the reader could modify.
+func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: Kind(d.Kind), Skipped: d.Skipped, Changed: d.Changed, Err: exportErr(d.Err)}
 	if d.Err != nil || d.Value == nil {
+		if s.conv != nil && d.Key == s.conv.key {
+			s.forget()
+		}
 		return u
 	}
-	var v T
-	if err := wire.Convert(d.Value, &v); err != nil {
+	if !s.reuse {
+		var v T
+		if err := wire.Convert(d.Value, &v); err != nil {
+			// Nothing of a value that converts only in part is handed out.
+			u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointer, err)
+			return u
+		}
+		u.Value = v
+		return u
+	}
+	if s.conv == nil {
+		s.conv = new(convState[T])
+	}
+	cs := s.conv
+	next := &cs.vals[1-cs.cur]
+	var err error
+	if cs.ok && cs.key == d.Key {
+		err = wire.ConvertReusing(d.Value, cs.tree, &cs.vals[cs.cur], next)
+	} else {
+		err = wire.Convert(d.Value, next)
+	}
+	if err != nil {
 		// Nothing of a value that converts only in part is handed out.
-		u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), at, err)
+		s.forget()
+		u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointer, err)
 		return u
 	}
-	u.Value = v
+	cs.key, cs.tree, cs.cur, cs.ok = d.Key, d.Value, 1-cs.cur, true
+	u.Value = *next
 	return u
 }
+
+// forget drops what convert kept of the previous value.
+func (s *Subscription[T]) forget() { s.conv = nil }
 
 // typeName names T for errors.
 func typeName[T any]() string { return reflect.TypeFor[T]().String() }

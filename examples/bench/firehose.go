@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"runtime/pprof"
@@ -507,32 +508,41 @@ func readLoop(ws *websocket.Conn, mode readerMode, cnt *counter) {
 	}
 }
 
+// rates is what measure found over the measurement window.
+type rates struct {
+	delivered float64 // messages (updates) per second
+	covered   float64 // versions covered per second (delivered, for counters without versions)
+	cpu       float64 // CPU time of the whole process per message, in nanoseconds (NaN where unknown)
+}
+
 // measure waits until every counter has seen its first message, lets the
-// stream warm up, and returns the messages per second and versions covered
-// per second over the measurement window. For counters that do not track
-// versions, covered is the message rate.
-func measure(ctx context.Context, cnts []*counter, warmup, dur time.Duration, versions bool) (delivered, covered float64, err error) {
-	deadline := time.Now().Add(15 * time.Second)
+// stream warm up, and returns the rates over the measurement window. The
+// CPU time per message counts the whole process (server and readers
+// alone run in it during the window): unlike the rates, it is barely
+// affected by other work on the machine.
+func measure(ctx context.Context, cnts []*counter, warmup, dur time.Duration, versions bool) (r rates, err error) {
+	deadline := time.Now().Add(60 * time.Second)
 	for _, c := range cnts {
 		for c.n.Load() == 0 {
 			if time.Now().After(deadline) {
-				return 0, 0, errors.New("no first update within 15s")
+				return r, errors.New("no first update within 60s")
 			}
 			if err := sleepCtx(ctx, time.Millisecond); err != nil {
-				return 0, 0, err
+				return r, err
 			}
 		}
 	}
 	if err := sleepCtx(ctx, warmup); err != nil {
-		return 0, 0, err
+		return r, err
 	}
 	n0, v0 := make([]uint64, len(cnts)), make([]uint64, len(cnts))
+	cpu0 := processCPU()
 	t0 := time.Now()
 	for i, c := range cnts {
 		n0[i], v0[i] = c.n.Load(), c.v.Load()
 	}
 	if err := sleepCtx(ctx, dur); err != nil {
-		return 0, 0, err
+		return r, err
 	}
 	var dn, dv uint64
 	t1 := time.Now()
@@ -540,20 +550,26 @@ func measure(ctx context.Context, cnts []*counter, warmup, dur time.Duration, ve
 		dn += c.n.Load() - n0[i]
 		dv += c.v.Load() - v0[i]
 	}
+	cpu1 := processCPU()
 	secs := t1.Sub(t0).Seconds()
-	delivered = float64(dn) / secs
-	if !versions {
-		return delivered, delivered, nil
+	r.delivered = float64(dn) / secs
+	r.covered = r.delivered
+	if versions {
+		r.covered = float64(dv) / secs
 	}
-	return delivered, float64(dv) / secs, nil
+	r.cpu = math.NaN()
+	if dn > 0 && cpu0 >= 0 && cpu1 >= 0 {
+		r.cpu = float64(cpu1-cpu0) / float64(dn)
+	}
+	return r, nil
 }
 
 // runBare measures n bare readers of a fresh firehose (closed loop when
 // window > 0).
-func runBare(ctx context.Context, cfg *config, sh *shape, n, window int, mode readerMode) (float64, error) {
+func runBare(ctx context.Context, cfg *config, sh *shape, n, window int, mode readerMode) (rates, error) {
 	f, err := startFirehose(ctx, sh, cfg.batch, window)
 	if err != nil {
-		return 0, err
+		return rates{}, err
 	}
 	defer f.Close()
 	role := "baseline"
@@ -584,7 +600,7 @@ func runBare(ctx context.Context, cfg *config, sh *shape, n, window int, mode re
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return rates{}, err
 	}
 	pprof.Do(ctx, pprof.Labels("role", role), func(context.Context) {
 		for i, ws := range conns {
@@ -593,17 +609,17 @@ func runBare(ctx context.Context, cfg *config, sh *shape, n, window int, mode re
 		}
 	})
 	f.start()
-	rate, _, err := measure(ctx, cnts, cfg.warmup, cfg.duration, false)
+	r, err := measure(ctx, cnts, cfg.warmup, cfg.duration, false)
 	f.stop()
-	return rate, err
+	return r, err
 }
 
 func fireKey(i int) string { return fmt.Sprintf("fire.k%d", i) }
 
 // result is what a run of SDK clients measured.
 type result struct {
-	delivered, covered float64
-	errs, gaps         uint64
+	rates
+	errs, gaps uint64
 }
 
 // runClients measures n SDK clients, each watching its own key of a fresh
@@ -652,7 +668,7 @@ func runClients[T any](ctx context.Context, cfg *config, sh *shape, n, window in
 		return res, err
 	}
 	f.start()
-	res.delivered, res.covered, err = measure(ctx, cnts, cfg.warmup, cfg.duration, true)
+	res.rates, err = measure(ctx, cnts, cfg.warmup, cfg.duration, true)
 	f.stop()
 	for _, c := range cnts {
 		res.errs += c.errs.Load()
@@ -808,7 +824,12 @@ func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
 			if err != nil {
 				return fmt.Errorf("%s/baseline: %w", id, err)
 			}
-			base.add(r)
+			base.add(r.delivered)
+			var baseCPU *row
+			if s.closed {
+				baseCPU = s.t.row(label+" baseline", "CPU/update", fmtNanos)
+				baseCPU.add(r.cpu)
+			}
 
 			for _, typ := range []string{"typed", "any"} {
 				if (typ == "typed" && !typed) || (typ == "any" && !untyped) {
@@ -829,6 +850,9 @@ func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
 					del := s.t.row(label+" "+typ, "updates/s", fmtRate)
 					del.base, del.target = base, fhTarget(sh.name, n, typ)
 					del.add(res.delivered)
+					cpu := s.t.row(label+" "+typ, "CPU/update", fmtNanos)
+					cpu.base = baseCPU
+					cpu.add(res.cpu)
 					if n == 1 && (sh.name == "flat10" || sh.name == "wide10k") {
 						// Cost per update, the wide shape against flat10.
 						cost := s.t.row(label+" "+typ, "cost/update", fmtNanos)
@@ -857,7 +881,7 @@ func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
 				}
 				src := s.t.row(label+" source (read, no decode)", "updates/s", fmtRate)
 				src.base = base
-				src.add(r)
+				src.add(r.delivered)
 			}
 		}
 	}

@@ -1,0 +1,189 @@
+package wire
+
+import (
+	"reflect"
+	"sync"
+	"unsafe"
+)
+
+// Converting a value that shares most of its containers with the previous
+// one.
+//
+// A key's consecutive values in the client share every container a delta
+// did not touch: applying a delta copies only the containers on the paths
+// it changes, and containers, once handed out, are never modified. So a
+// map of the new value that is the very same map as in the previous value
+// holds the same content, and the part of the previous conversion made
+// from it can be taken as it is, instead of being converted again.
+//
+// Only parts that hold no reference are taken over: booleans, numbers,
+// strings, and arrays and structs made of them only ("flat" types). A
+// struct that has such parts is filled field by field, its flat fields
+// from the previous result where their map is shared, its other fields
+// (slices, maps, pointers, interfaces) converted afresh. The result is
+// therefore a value that shares no mutable memory with the previous one:
+// whoever holds either may modify it without affecting the other.
+
+// reuseFunc stores v into the zeroed variable at p, where prevP holds the
+// conversion of prev, a value that may share containers with v.
+type reuseFunc func(p, prevP unsafe.Pointer, v, prev any, depth int) *ConvertError
+
+// reusers caches the reuseFunc of each destination type; a nil reuseFunc
+// means there is nothing to take over for the type.
+var reusers sync.Map // reflect.Type → reuseFunc
+
+// Reuses reports whether ConvertReusing can take anything over from a
+// previous conversion for destinations of type T: T is a struct with flat
+// parts (see above). For any other T, ConvertReusing is Convert.
+func Reuses[T any]() bool { return reuserFor(reflect.TypeFor[T]()) != nil }
+
+// ConvertReusing stores v into *dst as Convert does, taking over from
+// *prevDst the parts converted from containers that v shares with prev.
+// prevDst must hold the result of a successful conversion of prev into
+// type T (Convert or ConvertReusing), and the containers of prev and v must
+// never be modified (the contract of the normalised model): the result is
+// then exactly Convert's. It shares no memory that can be modified with
+// *prevDst. With a nil prevDst it is Convert.
+func ConvertReusing[T any](v, prev any, prevDst, dst *T) error {
+	r := reuserFor(reflect.TypeFor[T]())
+	if r == nil || prevDst == nil {
+		return Convert(v, dst)
+	}
+	var zero T
+	*dst = zero
+	if err := r(unsafe.Pointer(dst), unsafe.Pointer(prevDst), v, prev, 0); err != nil {
+		return err.finish()
+	}
+	return nil
+}
+
+func reuserFor(t reflect.Type) reuseFunc {
+	if r, ok := reusers.Load(t); ok {
+		return r.(reuseFunc)
+	}
+	r := buildReuser(t)
+	actual, _ := reusers.LoadOrStore(t, r)
+	return actual.(reuseFunc)
+}
+
+// flatTypes caches isFlat.
+var flatTypes sync.Map // reflect.Type → bool
+
+// isFlat reports whether a value of type t holds no reference to memory
+// that could be modified (strings are immutable), so that a copy of it is
+// a deep copy.
+func isFlat(t reflect.Type) bool {
+	if f, ok := flatTypes.Load(t); ok {
+		return f.(bool)
+	}
+	var f bool
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.String:
+		f = true
+	case reflect.Array:
+		f = isFlat(t.Elem())
+	case reflect.Struct:
+		f = true
+		for i := range t.NumField() {
+			if !isFlat(t.Field(i).Type) {
+				f = false
+				break
+			}
+		}
+	}
+	flatTypes.Store(t, f)
+	return f
+}
+
+// reuseField is one field of a struct's reuse plan.
+type reuseField struct {
+	name   string
+	offset uintptr
+	dec    decodeFunc
+	reuse  reuseFunc // nil: always converted afresh
+}
+
+// buildReuser returns the reuseFunc of t, or nil when nothing of a
+// previous conversion could be taken over: t is not a struct, has no flat
+// part, is filled through UnmarshalText, or promotes fields through an
+// embedded pointer.
+func buildReuser(t reflect.Type) reuseFunc {
+	if t.Kind() != reflect.Struct || t == timeType || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return nil
+	}
+	specs := structFields(t)
+	fields := make([]reuseField, len(specs))
+	worth := isFlat(t)
+	for i, s := range specs {
+		f := &fields[i]
+		f.name = s.name
+		typ := t
+		for j, x := range s.index {
+			sf := typ.Field(x)
+			f.offset += sf.Offset
+			typ = sf.Type
+			if j < len(s.index)-1 && typ.Kind() == reflect.Pointer {
+				return nil
+			}
+		}
+		f.dec = decoderFor(typ)
+		if typ.Kind() == reflect.Struct {
+			f.reuse = reuserFor(typ)
+		}
+		worth = worth || f.reuse != nil
+	}
+	if !worth {
+		return nil
+	}
+	dec := decoderFor(t)
+	flat := isFlat(t)
+	return func(p, prevP unsafe.Pointer, v, prev any, depth int) *ConvertError {
+		m, ok := v.(map[string]any)
+		pm, pok := prev.(map[string]any)
+		if !ok || !pok || m == nil || pm == nil {
+			return dec(p, v, depth)
+		}
+		if flat && sameMap(m, pm) {
+			reflect.NewAt(t, p).Elem().Set(reflect.NewAt(t, prevP).Elem())
+			return nil
+		}
+		if depth >= maxConvertDepth {
+			return tooDeep(t, v)
+		}
+		hits := 0
+		for i := range fields {
+			f := &fields[i]
+			x, ok := m[f.name]
+			if !ok {
+				continue
+			}
+			hits++
+			fp := unsafe.Add(p, f.offset)
+			var err *ConvertError
+			if px, pok := pm[f.name]; pok && f.reuse != nil {
+				// The previous result's field was made from px: an
+				// exact key always wins over a case-insensitive one.
+				err = f.reuse(fp, unsafe.Add(prevP, f.offset), x, px, depth+1)
+			} else {
+				err = f.dec(fp, x, depth+1)
+			}
+			if err != nil {
+				return err.at(f.name)
+			}
+		}
+		if hits == len(m) || hits == len(fields) {
+			return nil
+		}
+		// Some keys match fields only without regard to case: convert
+		// the whole struct as Convert does.
+		reflect.NewAt(t, p).Elem().SetZero()
+		return dec(p, v, depth)
+	}
+}
+
+// sameMap reports whether a and b are the same map (not merely equal).
+func sameMap(a, b map[string]any) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
+}

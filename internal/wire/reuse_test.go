@@ -1,0 +1,226 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/sodp-go/client/internal/delta"
+)
+
+type reuseLeaf struct {
+	A string  `msgpack:"a"`
+	B int64   `msgpack:"b"`
+	C float64 `msgpack:"c"`
+	D bool    `msgpack:"d"`
+}
+
+type reuseInner struct {
+	reuseLeaf           // promoted fields a, b, c, d
+	L         reuseLeaf `msgpack:"l"`
+	Arr       [2]int    `msgpack:"arr"`
+}
+
+type reuseMixed struct {
+	G0   reuseLeaf            `msgpack:"g0"`
+	G1   reuseLeaf            `msgpack:"g1"`
+	In   reuseInner           `msgpack:"in"`
+	M    map[string]reuseLeaf `msgpack:"m"`
+	S    []reuseLeaf          `msgpack:"s"`
+	P    *reuseLeaf           `msgpack:"p"`
+	Any  any                  `msgpack:"any"`
+	Name string               `msgpack:"name"`
+	Fold int64                // filled from "FOLD" or "fold" keys: case-insensitive match
+}
+
+type reuseFlat struct {
+	G0 reuseLeaf `msgpack:"g0"`
+	G1 reuseLeaf `msgpack:"g1"`
+	G2 reuseLeaf `msgpack:"g2"`
+}
+
+func TestReuses(t *testing.T) {
+	if !Reuses[reuseFlat]() || !Reuses[reuseMixed]() || !Reuses[reuseLeaf]() {
+		t.Error("structs with flat parts should reuse")
+	}
+	if Reuses[any]() || Reuses[map[string]reuseLeaf]() || Reuses[[]int]() || Reuses[int]() {
+		t.Error("non-struct types have nothing to reuse")
+	}
+	type onlyRefs struct {
+		M map[string]int
+		S []string
+	}
+	if Reuses[onlyRefs]() {
+		t.Error("a struct without flat parts has nothing to reuse")
+	}
+	type viaPointer struct {
+		*reuseLeaf
+		X int
+	}
+	if Reuses[viaPointer]() {
+		t.Error("fields promoted through an embedded pointer are not reused")
+	}
+}
+
+// randScalar returns a normalised scalar, sometimes of a kind that does not
+// fit the fields (so that conversion errors are exercised too).
+func randScalar(r *rand.Rand) any {
+	switch r.IntN(8) {
+	case 0:
+		return fmt.Sprintf("s%d", r.IntN(5))
+	case 1:
+		return r.IntN(2) == 0
+	case 2:
+		return float64(r.IntN(4)) + 0.5
+	case 3:
+		return nil
+	case 4:
+		return map[string]any{"a": "x", "b": int64(r.IntN(9))}
+	default:
+		return int64(r.IntN(100))
+	}
+}
+
+var reuseKeys = []string{"g0", "g1", "g2", "in", "m", "s", "p", "any", "name", "fold", "FOLD", "Fold", "other"}
+var leafKeys = []string{"a", "b", "c", "d", "A", "l", "arr", "x"}
+
+// randPath returns a path into the shapes the test values have.
+func randPath(r *rand.Rand) string {
+	top := reuseKeys[r.IntN(len(reuseKeys))]
+	switch r.IntN(4) {
+	case 0:
+		return "/" + top
+	case 1, 2:
+		return "/" + top + "/" + leafKeys[r.IntN(len(leafKeys))]
+	default:
+		return "/" + top + "/" + leafKeys[r.IntN(len(leafKeys))] + "/" + leafKeys[r.IntN(4)]
+	}
+}
+
+func leafValue(i int) map[string]any {
+	return map[string]any{"a": fmt.Sprintf("n%d", i), "b": int64(i), "c": 0.25, "d": i%2 == 0}
+}
+
+func reuseInitial() map[string]any {
+	return map[string]any{
+		"g0": leafValue(0), "g1": leafValue(1), "g2": leafValue(2),
+		"in":   map[string]any{"a": "in", "b": int64(7), "l": leafValue(3), "arr": []any{int64(1), int64(2)}},
+		"m":    map[string]any{"k1": leafValue(4), "k2": leafValue(5)},
+		"s":    []any{leafValue(6)},
+		"p":    leafValue(7),
+		"any":  map[string]any{"z": int64(1)},
+		"name": "n",
+		"fold": int64(3),
+	}
+}
+
+// checkReuseStream applies random deltas the way the client does (in place
+// where nothing was handed out, every delivered value frozen first) and
+// checks that ConvertReusing from the previous delivered value gives what
+// Convert gives, and that scribbling on the reference parts of a delivered
+// value, as its reader may, changes nothing later.
+func checkReuseStream[T any](t *testing.T, seed uint64, steps int, scribble func(*T)) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	var own delta.Owner
+	var cur any = reuseInitial()
+	var prevTree any
+	var prev *T
+	for step := range steps {
+		own.Freeze(cur)
+		var want, got T
+		wantErr := Convert(cur, &want)
+		gotErr := ConvertReusing(cur, prevTree, prev, &got)
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("seed %d step %d: Convert error %v, ConvertReusing error %v", seed, step, wantErr, gotErr)
+		}
+		if wantErr != nil {
+			// Which of several misfits is reported depends on map
+			// order, in Convert too: only the kind of error must agree.
+			var ce *ConvertError
+			if !errors.As(gotErr, &ce) {
+				t.Fatalf("seed %d step %d: ConvertReusing error %T %v, want a *ConvertError", seed, step, gotErr, gotErr)
+			}
+			prev, prevTree = nil, nil
+		} else {
+			if !reflect.DeepEqual(want, got) {
+				t.Fatalf("seed %d step %d: ConvertReusing\n got %+v\nwant %+v", seed, step, got, want)
+			}
+			kept := got
+			prev, prevTree = &kept, cur
+			// The reader's copy shares the reference parts with kept.
+			reader := got
+			scribble(&reader)
+		}
+		n := 1 + r.IntN(3)
+		ops := make([]delta.Op, n)
+		for i := range ops {
+			ops[i] = delta.Op{Op: delta.OpUpdate, Path: randPath(r), Value: randScalar(r)}
+			if r.IntN(5) == 0 {
+				ops[i].Op = delta.OpRemove
+			}
+		}
+		next, _, err := own.ApplyState(cur, true, ops, -1)
+		if err != nil {
+			own.Reset()
+			continue // cur was handed out and frozen: unchanged
+		}
+		cur = next
+	}
+}
+
+func TestConvertReusingMatchesConvert(t *testing.T) {
+	steps := 300
+	if testing.Short() {
+		steps = 60
+	}
+	for seed := range uint64(40) {
+		checkReuseStream(t, seed, steps, func(v *reuseFlat) { v.G0.A = "scribbled" })
+		checkReuseStream(t, seed, steps, func(v *reuseMixed) {
+			for k := range v.M {
+				v.M[k] = reuseLeaf{A: "scribbled"}
+			}
+			if len(v.S) > 0 {
+				v.S[0].B = -1
+			}
+			if v.P != nil {
+				v.P.B = -1
+			}
+			v.G1.B = -1
+		})
+		checkReuseStream(t, seed, steps, func(v *reuseInner) { v.L.A = "scribbled" })
+	}
+}
+
+// TestConvertReusingTakesOver shows that unchanged flat parts are taken
+// from the previous result (not converted again) while changed ones are
+// converted: a previous result that disagrees with its tree on an unchanged
+// group shows through, one that disagrees on the changed group does not.
+func TestConvertReusingTakesOver(t *testing.T) {
+	g0, g1 := leafValue(0), leafValue(1)
+	prevTree := map[string]any{"g0": g0, "g1": g1}
+	var prev reuseFlat
+	if err := Convert(prevTree, &prev); err != nil {
+		t.Fatal(err)
+	}
+	prev.G0.A = "from previous"
+	prev.G1.A = "from previous"
+	g1b := map[string]any{"a": "new", "b": int64(9), "c": 0.25, "d": true}
+	next := map[string]any{"g0": g0, "g1": g1b}
+	var got reuseFlat
+	if err := ConvertReusing(next, prevTree, &prev, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.G0.A != "from previous" {
+		t.Errorf("unchanged group was converted again: %+v", got.G0)
+	}
+	if got.G1.A != "new" || got.G1.B != 9 {
+		t.Errorf("changed group = %+v, want it converted from the new value", got.G1)
+	}
+	// A nil previous result is a plain conversion.
+	var plain reuseFlat
+	if err := ConvertReusing(next, prevTree, nil, &plain); err != nil || plain.G0.A != "n0" {
+		t.Errorf("nil prev: %+v, %v", plain, err)
+	}
+}

@@ -148,3 +148,29 @@ func TestWatchCancelledContextSaysWhich(t *testing.T) {
 		t.Errorf("Watch = %v", err)
 	}
 }
+
+// A Dial that fails fast logs its failure once: one log line carries the
+// error in err.
+func TestDialFailureLogsOnce(t *testing.T) {
+	h := &recordHandler{}
+	_, err := sodp.Dial(ctxT(t), "ws://"+deadAddr(t), sodp.WithLogger(slog.New(h)))
+	if err == nil {
+		t.Fatal("Dial succeeded")
+	}
+	var withErr []slog.Record
+	for _, r := range h.all() {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "err" {
+				withErr = append(withErr, r)
+			}
+			return true
+		})
+	}
+	if len(withErr) != 1 {
+		var msgs []string
+		for _, r := range withErr {
+			msgs = append(msgs, r.Message)
+		}
+		t.Errorf("%d log lines carry the error, want 1: %q", len(withErr), msgs)
+	}
+}

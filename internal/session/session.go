@@ -510,8 +510,12 @@ func (s *Session) onDialed(r dialResult) {
 	s.dialCancel()
 	if r.err != nil {
 		s.setLastErr(r.err)
-		s.log.Info("sodp: connect failed", "endpoint", redactURL(r.endpoint), "err", r.err)
-		s.emit(Event{Time: time.Now(), State: s.State(), Err: r.err}, false)
+		if !s.failsFast() {
+			// Otherwise the failure is the session's terminal error,
+			// logged and sent on Events once by fail.
+			s.log.Info("sodp: connect failed", "endpoint", redactURL(r.endpoint), "err", r.err)
+			s.emit(Event{Time: time.Now(), State: s.State(), Err: r.err}, false)
+		}
 		s.scheduleRedial()
 		return
 	}
@@ -527,14 +531,22 @@ func (s *Session) onDialed(r dialResult) {
 	s.barrierAt, s.barrierQueued = 0, false
 }
 
+// failsFast reports whether the next failed attempt ends the session: a
+// Dial that fails fast, before any session was live, when one attempt on
+// each endpoint will have failed.
+func (s *Session) failsFast() bool {
+	return s.cfg.FailFast && !s.everLive && s.failures+1 >= len(s.cfg.Endpoints)
+}
+
 // scheduleRedial waits with jittered exponential back-off, then dials.
 func (s *Session) scheduleRedial() {
 	if s.cfg.NoReconnect && s.everLive {
 		s.fail(fmt.Errorf("%w: reconnecting is disabled", ErrConnectionLost))
 		return
 	}
+	fast := s.failsFast()
 	s.failures++
-	if s.cfg.FailFast && !s.everLive && s.failures >= len(s.cfg.Endpoints) {
+	if fast {
 		s.mu.Lock()
 		err := s.lastErr
 		s.mu.Unlock()
@@ -650,7 +662,8 @@ func (s *Session) connectionLost(err error) {
 	var ce *CloseError
 	if errors.As(err, &ce) || errors.Is(err, ErrTooLarge) {
 		s.reportErr(err, "endpoint", redactURL(c.endpoint))
-	} else {
+	} else if wasLive || !s.failsFast() {
+		// (A Dial failing fast logs its error once, in fail.)
 		s.log.Info("sodp: connection lost", "endpoint", redactURL(c.endpoint), "err", err)
 	}
 	for id, pc := range s.calls {

@@ -388,7 +388,9 @@ func (s *Session) resync(ks *keyState, why error) {
 	if s.ph != phLive {
 		return
 	}
-	s.log.Info("sodp: re-synchronising key", "key", ks.key, "reason", why)
+	// Every caller has reported why (one Warn line with the error); this
+	// line only follows the mechanism.
+	s.log.Debug("sodp: re-synchronising key", "key", ks.key, "reason", why)
 	if ks.onServer() {
 		s.sendUnwatch([]string{ks.key})
 	}

@@ -20,7 +20,7 @@ type Update[T any] struct {
 	Key         string // the key (useful with WatchMany)
 	Value       T      // the whole value (WatchPath: the watched part), converted into T; the zero T when Err is set or the key (part) holds nothing
 	Version     uint64 // the server's version of the key for this value
-	Initialized bool   // false when the key was never written or was deleted
+	Initialized bool   // false when the key was never written or was deleted (WatchPath: or the part does not exist)
 	Kind        Kind   // where the update came from
 	// Skipped counts the updates of this key that were replaced by this one
 	// because the reader was slower than the changes (conflation). Zero in
@@ -31,9 +31,11 @@ type Update[T any] struct {
 	// JSON Pointers in escaped form ("/players/a~1b/health"), each once; a
 	// path stands for everything under it. It is set for KindDelta and
 	// KindReplayed: the paths of the delta's ops, merged over the updates
-	// that conflation folded into this one (see Skipped). A change that may
-	// have moved every element of an array (an append, a removal of an
-	// element) is reported as the array's path. More than MaxChanged paths,
+	// that conflation folded into this one (see Skipped). An op that may
+	// have moved every element of an array is reported as the array's path:
+	// one whose last segment is "-" (an append, or a removal of the last
+	// element), and a REMOVE whose last segment is a decimal index (even if
+	// it names a field of an object). More than MaxChanged paths,
 	// or a change of the whole value, give the single path "/". Changed is
 	// nil for KindSnapshot, KindCached and KindResync (anything may have
 	// changed) and for KindRefused. For WatchPath the paths are relative to

@@ -55,10 +55,11 @@ func parsePart(pointer string) (*watchPart, error) {
 // part or below it (segment by segment, so "/a" and "/ab" are unrelated),
 // and then the update's Changed lists the ops' paths relative to the part.
 // An op above the part (writing or removing an ancestor, or the whole
-// value) and a change that may move array elements (an append, a removal
-// from the array holding the part or one above it) deliver an update only
-// if the part now differs from what this subscription last delivered; the
-// same holds for a resync. Changes elsewhere in the value deliver nothing
+// value) and an op that may move the elements of an array holding the part
+// or one of its ancestors (an append, a removal of an element; see
+// Update.Changed) deliver an update only if the part now differs from what
+// this subscription last delivered, with Changed ["/"]; so does a resync,
+// with Changed nil. Changes elsewhere in the value deliver nothing
 // and do not count in Skipped.
 //
 // The part not existing is a normal state, not an error: Initialized is
@@ -94,7 +95,8 @@ type PathRef[U any] struct {
 }
 
 // RefPath returns a typed handle on the part of r's key at pointer (see
-// WatchPath for the pointer syntax), with its own type U:
+// WatchPath for the pointer syntax), with its own type U (T, r's type, is
+// inferred). Nothing is checked or sent until a method is called:
 //
 //	game := sodp.Key[Game](c, "game.state")
 //	health := sodp.RefPath[int](game, "/players/alice/health")

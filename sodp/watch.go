@@ -332,6 +332,13 @@ func (s *Subscription[T]) pump() {
 			return
 		}
 		u := s.convert(d)
+		// A reader waiting on Updates takes it at once; the select
+		// below costs more.
+		select {
+		case s.out <- u:
+			continue
+		default:
+		}
 		select {
 		case s.out <- u:
 		case <-ended:

@@ -219,7 +219,7 @@ func (a *applier) appendElem(s []any, v any) []any {
 	out := appendCopy(s, v)
 	if a.o != nil && a.ownsSlice(s) {
 		// The elements, owned ones included, move to the new array.
-		delete(a.o.set, unsafe.Pointer(unsafe.SliceData(s)))
+		a.o.set.del(unsafe.Pointer(unsafe.SliceData(s)))
 	}
 	a.ownSlice(out)
 	return out

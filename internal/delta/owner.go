@@ -47,9 +47,60 @@ import (
 // An Owner belongs to one value and is used by one goroutine; the zero Owner
 // is ready to use. Its memory is one map entry per owned container.
 type Owner struct {
-	set  map[unsafe.Pointer]struct{}
+	set  ptrSet
 	root any // the value the last ApplyState returned
 }
+
+// ptrSet is a set of container addresses. The first few are kept inline:
+// an apply usually owns only the containers on one path, and most values
+// are handed out after each apply, which empties the set, so a map made
+// for each apply would cost an allocation per delta.
+type ptrSet struct {
+	small [3]unsafe.Pointer
+	n     int // entries used in small
+	more  map[unsafe.Pointer]struct{}
+}
+
+func (s *ptrSet) len() int { return s.n + len(s.more) }
+
+func (s *ptrSet) has(p unsafe.Pointer) bool {
+	for _, q := range s.small[:s.n] {
+		if q == p {
+			return true
+		}
+	}
+	_, ok := s.more[p]
+	return ok
+}
+
+func (s *ptrSet) add(p unsafe.Pointer) {
+	if s.has(p) {
+		return
+	}
+	if s.n < len(s.small) {
+		s.small[s.n] = p
+		s.n++
+		return
+	}
+	if s.more == nil {
+		s.more = make(map[unsafe.Pointer]struct{})
+	}
+	s.more[p] = struct{}{}
+}
+
+func (s *ptrSet) del(p unsafe.Pointer) {
+	for i, q := range s.small[:s.n] {
+		if q == p {
+			s.n--
+			s.small[i] = s.small[s.n]
+			s.small[s.n] = nil
+			return
+		}
+	}
+	delete(s.more, p)
+}
+
+func (s *ptrSet) reset() { *s = ptrSet{} }
 
 // ApplyState is [ApplyStateLimit] on a value the Owner may change in place
 // (maxNew < 0: no limit on the containers created): v
@@ -63,7 +114,7 @@ type Owner struct {
 // Owner is used for another value. What was handed out (see Freeze) is
 // unchanged, failure or not.
 func (o *Owner) ApplyState(v any, initialized bool, ops []Op, maxNew int) (result any, initializedAfter bool, err error) {
-	if len(o.set) > 0 && !identical(v, o.root) {
+	if o.set.len() > 0 && !identical(v, o.root) {
 		o.Reset()
 	}
 	a := applier{o: o, budget: maxNew}
@@ -89,7 +140,7 @@ func (o *Owner) ApplyState(v any, initialized bool, ops []Op, maxNew int) (resul
 // value, the Owner simply forgets everything). Freezing what was frozen
 // already, or a value the Owner never saw, is harmless.
 func (o *Owner) Freeze(v any) {
-	if len(o.set) == 0 {
+	if o.set.len() == 0 {
 		return
 	}
 	if identical(v, o.root) {
@@ -102,24 +153,16 @@ func (o *Owner) Freeze(v any) {
 // Reset forgets every owned container: the next ApplyState copies as Apply
 // does, whatever its input.
 func (o *Owner) Reset() {
-	o.set = nil
+	o.set.reset()
 	o.root = nil
 }
 
 // Owned returns the number of containers the Owner may change in place.
-func (o *Owner) Owned() int { return len(o.set) }
+func (o *Owner) Owned() int { return o.set.len() }
 
-func (o *Owner) add(p unsafe.Pointer) {
-	if o.set == nil {
-		o.set = make(map[unsafe.Pointer]struct{})
-	}
-	o.set[p] = struct{}{}
-}
+func (o *Owner) add(p unsafe.Pointer) { o.set.add(p) }
 
-func (o *Owner) has(p unsafe.Pointer) bool {
-	_, ok := o.set[p]
-	return ok
-}
+func (o *Owner) has(p unsafe.Pointer) bool { return o.set.has(p) }
 
 // drop disowns v, if it is an owned container, and every owned container
 // below it. Containers that are not owned have no owned descendants.
@@ -133,7 +176,7 @@ func (o *Owner) drop(v any) {
 		if !o.has(p) {
 			return
 		}
-		delete(o.set, p)
+		o.set.del(p)
 		for _, e := range x {
 			o.dropChild(e)
 		}
@@ -145,7 +188,7 @@ func (o *Owner) drop(v any) {
 		if !o.has(p) {
 			return
 		}
-		delete(o.set, p)
+		o.set.del(p)
 		for _, e := range x {
 			o.dropChild(e)
 		}
@@ -161,7 +204,7 @@ func (o *Owner) dropChild(e any) {
 
 // drop disowns a container taken out of the value (see Owner.drop).
 func (a *applier) drop(v any) {
-	if a.o != nil && len(a.o.set) > 0 {
+	if a.o != nil && a.o.set.len() > 0 {
 		a.o.drop(v)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // handedOut is a part given away by a test, with a deep copy of what it held.
@@ -367,5 +368,43 @@ func TestRelateAndChangedPath(t *testing.T) {
 		if got := ChangedPath(c.op); got != c.want {
 			t.Errorf("ChangedPath(%v) = %q, want %q", c.op, got, c.want)
 		}
+	}
+}
+
+func TestPtrSet(t *testing.T) {
+	var s ptrSet
+	ptrs := make([]unsafe.Pointer, 10)
+	for i := range ptrs {
+		ptrs[i] = unsafe.Pointer(new(int))
+	}
+	for i, p := range ptrs {
+		s.add(p)
+		s.add(p) // twice: still one entry
+		if s.len() != i+1 {
+			t.Fatalf("after %d adds: len %d", i+1, s.len())
+		}
+	}
+	// Remove from the inline part and from the spill, in a mixed order.
+	for _, i := range []int{1, 7, 0, 9, 2} {
+		s.del(ptrs[i])
+		if s.has(ptrs[i]) {
+			t.Fatalf("%d still there after del", i)
+		}
+	}
+	if s.len() != 5 {
+		t.Fatalf("len %d after 5 dels, want 5", s.len())
+	}
+	for _, i := range []int{3, 4, 5, 6, 8} {
+		if !s.has(ptrs[i]) {
+			t.Fatalf("%d lost", i)
+		}
+	}
+	s.add(ptrs[1]) // back into the inline part
+	if !s.has(ptrs[1]) || s.len() != 6 {
+		t.Fatalf("re-add: has %v len %d", s.has(ptrs[1]), s.len())
+	}
+	s.reset()
+	if s.len() != 0 || s.has(ptrs[3]) {
+		t.Fatal("reset left entries")
 	}
 }

@@ -394,6 +394,13 @@ func (s *Session) reader(c *conn) {
 // report hands a message to the actor unless the connection or the session
 // is gone.
 func (s *Session) report(c *conn, msg any) bool {
+	// Most of the time the queue has room: a plain send then costs much
+	// less than the select below.
+	select {
+	case s.in <- msg:
+		return true
+	default:
+	}
 	select {
 	case s.in <- msg:
 		return true

@@ -12,7 +12,7 @@ import (
 	"github.com/shamaton/msgpack/v2"
 )
 
-// checkSameAsGeneric fails the test when Decode and decodeGeneric, the
+// checkSameAsGeneric fails the test when Decode and decode(data, false), the
 // path without the fast decoders, disagree about data: the frames must be
 // deeply equal and the errors the same.
 //
@@ -26,12 +26,12 @@ func checkSameAsGeneric(t testing.TB, data []byte) {
 	got, gotErr := Decode(data)
 	var diff string
 	for range 500 {
-		want, wantErr := decodeGeneric(data)
+		want, wantErr := decode(data, false)
 		if diff = frameDiff(got, gotErr, want, wantErr); diff == "" {
 			return
 		}
 	}
-	t.Fatalf("Decode(% x) differs from decodeGeneric:\n%s", data, diff)
+	t.Fatalf("Decode(% x) differs from the generic decoder:\n%s", data, diff)
 }
 
 // frameDiff describes how two results of decoding differ, or returns "".
@@ -297,7 +297,7 @@ func TestDecodeMatchesGeneric(t *testing.T) {
 	}
 }
 
-// TestDecodeMatchesGenericMutated compares Decode and decodeGeneric on the
+// TestDecodeMatchesGenericMutated compares Decode and the generic decoder on the
 // fuzz seeds with one byte replaced, for every byte, and cut short.
 func TestDecodeMatchesGenericMutated(t *testing.T) {
 	// A fixint, an empty map, array and string, nil, a bin8, a float, an
@@ -384,7 +384,7 @@ func TestDecodeFastPath(t *testing.T) {
 			t.Errorf("%s: the fast decoders turn down % x", tc.name, tc.data)
 			continue
 		}
-		if want, err := decodeGeneric(tc.data); err != nil || !reflect.DeepEqual(f, want) {
+		if want, err := decode(tc.data, false); err != nil || !reflect.DeepEqual(f, want) {
 			t.Errorf("%s: fast decoding\n got %s\nwant %s (%v)", tc.name, dump(f), dump(want), err)
 		}
 	}

@@ -61,7 +61,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkStructureAgreesWithDecoder(t, data)
+		scanFrameAgreesWithDecoder(t, data)
 		checkSameAsGeneric(t, data)
 		fr, err := Decode(data)
 		if err != nil {
@@ -172,12 +172,12 @@ func hasNaN(v reflect.Value) bool {
 	return false
 }
 
-// checkStructureAgreesWithDecoder compares checkStructure, with a small
+// scanFrameAgreesWithDecoder compares scanFrame, with a small
 // depth limit, against the MessagePack decoder: what the decoder reads must
 // pass the check unless it nests too deep, and a value nested too deep must
 // fail it. A map with a repeated key loses entries in decoding, so for a
 // value with maps only the second half can be checked.
-func checkStructureAgreesWithDecoder(t *testing.T, data []byte) {
+func scanFrameAgreesWithDecoder(t *testing.T, data []byte) {
 	const limit = 3
 	var raw any
 	decoded := func() (ok bool) {
@@ -195,18 +195,18 @@ func checkStructureAgreesWithDecoder(t *testing.T, data []byte) {
 		return
 	}
 	depth, maps := nesting(raw)
-	de := checkStructure(data, limit)
+	_, de := scanFrame(data, limit)
 	switch {
 	case de != nil && de.Err == ErrMalformed:
-		t.Fatalf("checkStructure rejects what the decoder reads (%#v): %v", raw, de)
+		t.Fatalf("scanFrame rejects what the decoder reads (%#v): %v", raw, de)
 	case de == nil && depth > limit:
-		t.Fatalf("checkStructure(limit %d) passes a value nested %d deep", limit, depth)
+		t.Fatalf("scanFrame(limit %d) passes a value nested %d deep", limit, depth)
 	case de != nil && depth <= limit && !maps:
-		t.Fatalf("checkStructure(limit %d) = %v for a value nested %d deep", limit, de, depth)
+		t.Fatalf("scanFrame(limit %d) = %v for a value nested %d deep", limit, de, depth)
 	}
 }
 
-// nesting counts nested non-empty arrays and maps the way checkStructure
+// nesting counts nested non-empty arrays and maps the way scanFrame
 // does, and reports whether there are maps.
 func nesting(v any) (depth int, maps bool) {
 	switch x := v.(type) {

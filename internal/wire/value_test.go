@@ -440,15 +440,15 @@ func TestCheckStructure(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			de := checkStructure(tc.data, tc.limit)
+			_, de := scanFrame(tc.data, tc.limit)
 			if tc.err == nil {
 				if de != nil {
-					t.Errorf("checkStructure: %v", de)
+					t.Errorf("scanFrame: %v", de)
 				}
 				return
 			}
 			if de == nil || de.Err != tc.err {
-				t.Errorf("checkStructure = %v, want %v", de, tc.err)
+				t.Errorf("scanFrame = %v, want %v", de, tc.err)
 			}
 		})
 	}

@@ -12,8 +12,8 @@ type eventQueue struct {
 	queue   []Event
 	limit   int
 	dropped uint64
-	latest  *Event // a state change that did not fit
-	signal  chan struct{}
+	latest  *Event        // a state change that did not fit
+	signal  chan struct{} // actor (push) → Events pump: an event is queued; capacity 1
 }
 
 func newEventQueue(limit int) *eventQueue {

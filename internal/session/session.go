@@ -1,6 +1,3 @@
-// Package session implements the SODP session actor: one goroutine that
-// owns the connection phase, the watch table, pending calls, presence and
-// back-off, fed by one command channel.
 package session
 
 import (
@@ -56,12 +53,21 @@ type counters struct {
 
 // Session is one client's session actor and everything it started.
 type Session struct {
-	cfg  Config
-	log  *slog.Logger
-	in   chan any
+	cfg Config
+	log *slog.Logger
+	// in is the command channel: everything that happens to the session
+	// reaches the actor here. Callers (do, post) → actor: command. Dial
+	// goroutine → actor: dialResult. Reader → actor: frameIn, connLost.
+	// Writer → actor: connLost. Buffered (64) so a reader rarely waits.
+	in chan any
+	// quit is closed by Close → the actor stops (shutdown); the dial,
+	// reader and writer goroutines stop waiting to send on in.
 	quit chan struct{}
+	// done is closed by the actor as its last act → callers of do and
+	// post, Call and WaitVersion waiters, the Events pump and the
+	// subscription pumps: the session has stopped.
 	done chan struct{}
-	wg   sync.WaitGroup
+	wg   sync.WaitGroup // every goroutine the session started; Close waits for it
 
 	closeOnce sync.Once
 	stats     counters
@@ -71,7 +77,7 @@ type Session struct {
 	state       ConnState
 	failErr     error
 	lastErr     error         // why the last connection attempt or connection failed
-	stateNotify chan struct{} // closed and replaced on every state change
+	stateNotify chan struct{} // actor (setState) closes and replaces it on every state change → Ready waiters
 	server      atomic.Pointer[ServerInfo]
 	byCode      map[int]uint64 // under mu
 	gauges      gauges         // under mu
@@ -117,7 +123,7 @@ type Session struct {
 	keysInFlight   int           // keys of sent WATCH/RESUME requests not answered yet
 	lastBeat       time.Time     // when the last periodic HEARTBEAT and ping went out
 
-	// Flow control and replay tracking (flow.go), per connection unless
+	// Flow control and replay tracking (requests.go), per connection unless
 	// noted.
 	reqSeq         uint64      // number of the last request sent
 	qcap           int         // the server's per-connection queue, in frames
@@ -366,9 +372,10 @@ func (s *Session) post(f func()) bool {
 	}
 }
 
+// command is a function a caller runs on the actor (do, post).
 type command struct {
 	f    func()
-	done chan struct{}
+	done chan struct{} // actor closes it once f returned → the caller of do; nil for post
 }
 
 func (s *Session) run() {
@@ -507,148 +514,6 @@ func (s *Session) publishGauges() {
 	s.mu.Unlock()
 }
 
-// startDial starts a dial goroutine for the next endpoint.
-func (s *Session) startDial() {
-	s.ph = phDialing
-	if s.everLive {
-		s.setState(StateReconnecting, nil)
-	} else {
-		s.setState(StateConnecting, nil)
-	}
-	endpoint := s.cfg.Endpoints[s.endpointIdx%len(s.cfg.Endpoints)]
-	s.endpointIdx++
-	s.attempt++
-	ctx, cancel := context.WithCancel(context.Background())
-	s.dialCancel = cancel
-	s.wg.Add(1)
-	go s.dial(ctx, s.attempt, endpoint)
-}
-
-func (s *Session) onDialed(r dialResult) {
-	if r.attempt != s.attempt || s.ph != phDialing {
-		if r.ws != nil {
-			r.ws.Close()
-		}
-		return
-	}
-	s.dialCancel()
-	if r.err != nil {
-		s.setLastErr(r.err)
-		if !s.failsFast() {
-			// Otherwise the failure is the session's terminal error,
-			// logged and sent on Events once by fail.
-			s.log.Info("sodp: connect failed", "endpoint", redactURL(r.endpoint), "err", r.err)
-			s.emit(Event{Time: time.Now(), State: s.State(), Err: r.err}, false)
-		}
-		s.scheduleRedial()
-		return
-	}
-	s.conn = s.startConn(r.ws, r.endpoint, r.token)
-	s.lastBeat = time.Now()
-	s.ph = phHandshake
-	s.handshakeUntil = r.deadline
-	s.handshake.Reset(time.Until(r.deadline))
-	s.authSent = false
-	s.server0 = ServerInfo{Endpoint: redactURL(r.endpoint)}
-	s.helloID = ""
-	s.hbSent, s.hbEchoed = 0, 0
-	s.barrierAt, s.barrierQueued = 0, false
-}
-
-// failsFast reports whether the next failed attempt ends the session: a
-// Dial that fails fast, before any session was live, when one attempt on
-// each endpoint will have failed.
-func (s *Session) failsFast() bool {
-	return s.cfg.FailFast && !s.everLive && s.failures+1 >= len(s.cfg.Endpoints)
-}
-
-// scheduleRedial waits with jittered exponential back-off, then dials.
-func (s *Session) scheduleRedial() {
-	if s.cfg.NoReconnect && s.everLive {
-		s.fail(fmt.Errorf("%w: reconnecting is disabled", ErrConnectionLost))
-		return
-	}
-	fast := s.failsFast()
-	s.failures++
-	if fast {
-		s.mu.Lock()
-		err := s.lastErr
-		s.mu.Unlock()
-		if err == nil {
-			err = ErrConnectionLost
-		}
-		s.fail(err)
-		return
-	}
-	if s.cfg.FailFast && !s.everLive {
-		// One attempt on each endpoint first, without waiting.
-		s.ph = phBackoff
-		s.backoff.Reset(0)
-		return
-	}
-	d := s.cfg.BackoffMin
-	for i := 1; i < s.failures && d < s.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = jitter(min(d, s.cfg.BackoffMax))
-	s.ph = phBackoff
-	if s.everLive {
-		s.setState(StateReconnecting, nil)
-	}
-	s.backoff.Reset(d)
-}
-
-// jitter adds up to a quarter of d, at most 500 ms.
-func jitter(d time.Duration) time.Duration {
-	if j := min(d/4, 500*time.Millisecond); j > 0 {
-		d += rand.N(j)
-	}
-	return d
-}
-
-func (s *Session) onTick() {
-	now := time.Now()
-	s.retryKeys(now)
-	if s.conn == nil {
-		return
-	}
-	if s.checkHandshake(now) {
-		return
-	}
-	idle := now.Sub(time.Unix(0, s.conn.lastIn.Load()))
-	if idle > 2*s.cfg.Heartbeat {
-		s.dropConn(fmt.Errorf("%w: no traffic from the server for %s", ErrConnectionLost, idle.Round(time.Millisecond)))
-		return
-	}
-	// Judged by elapsed time, so a late tick does not stretch the interval.
-	if now.Sub(s.lastBeat) >= s.cfg.Heartbeat-s.cfg.Heartbeat/8 {
-		s.lastBeat = now
-		s.sendHeartbeat()
-		s.conn.send(outFrame{ping: true})
-	}
-}
-
-// checkHandshake drops a connection whose server has not finished the
-// handshake (HELLO, and AUTH_OK when asked for a token) by its deadline;
-// it reports whether it did.
-func (s *Session) checkHandshake(now time.Time) bool {
-	if s.conn == nil || s.ph != phHandshake || now.Before(s.handshakeUntil) {
-		return false
-	}
-	s.dropConn(fmt.Errorf("%w: no HELLO/AUTH_OK within %s", ErrConnectionLost, s.cfg.HandshakeTime))
-	return true
-}
-
-// sendHeartbeat sends a HEARTBEAT, counting the echo that servers other
-// than the TypeScript one send back.
-func (s *Session) sendHeartbeat() {
-	if s.server0.Dialect != DialectTS && s.send(wire.TypeHeartbeat, wire.ControlStream, nil) {
-		s.hbSent++
-		return
-	}
-	s.send(wire.TypeHeartbeat, wire.ControlStream, nil)
-}
-
 // send queues a frame on the current connection; a full queue means the
 // connection is stalled and it is dropped.
 func (s *Session) send(t wire.Type, stream uint32, body any) bool {
@@ -660,66 +525,6 @@ func (s *Session) send(t wire.Type, stream uint32, body any) bool {
 		return false
 	}
 	return true
-}
-
-// dropConn closes the current connection and reacts as to a lost one.
-func (s *Session) dropConn(err error) {
-	if s.conn == nil {
-		return
-	}
-	s.connectionLost(err)
-}
-
-// connectionLost handles the end of the current connection.
-func (s *Session) connectionLost(err error) {
-	c := s.conn
-	s.conn = nil
-	c.close()
-	wasLive := s.ph == phLive
-	s.stats.disconnects.Add(1)
-	if err != nil && !errors.Is(err, ErrConnectionLost) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrProtocol) {
-		// A read or write failure: say what it means.
-		s.setLastErr(&withCause{msg: "sodp: connection lost: " + Detail(err), primary: ErrConnectionLost, cause: err})
-	} else {
-		s.setLastErr(err)
-	}
-	var ce *CloseError
-	if errors.As(err, &ce) || errors.Is(err, ErrTooLarge) {
-		s.reportErr(err, "endpoint", redactURL(c.endpoint))
-	} else if wasLive || !s.failsFast() {
-		// (A Dial failing fast logs its error once, in fail.)
-		s.log.Info("sodp: connection lost", "endpoint", redactURL(c.endpoint), "err", err)
-	}
-	for id, pc := range s.calls {
-		pc.finish(nil, callLost(pc.method, err))
-		delete(s.calls, id)
-	}
-	s.requests = nil
-	s.reqQueue = nil
-	s.keysInFlight = 0
-	s.barrierQueued, s.barrierAt = false, 0
-	clear(s.replaying)
-	s.replaying, s.nReplaying, s.charge = nil, 0, 0
-	clear(s.streams)
-	for _, ks := range s.keys {
-		ks.phase = kpIdle
-		ks.replay, ks.charge = false, 0
-	}
-	s.publishGauges()
-	if s.ph == phFailed || s.ph == phClosed {
-		return
-	}
-	switch {
-	case wasLive && s.roundActive:
-		// Lost while resuming (a server evicting the client for the
-		// burst of replays, say): the back-off goes on growing and the
-		// next connection resumes more cautiously.
-		s.resumeFails++
-		s.roundActive = false
-	case wasLive && time.Since(s.liveSince) >= stableLive:
-		s.failures = 0
-	}
-	s.scheduleRedial()
 }
 
 // fail makes the session terminally failed with err.

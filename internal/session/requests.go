@@ -2,8 +2,240 @@ package session
 
 import (
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/sodp-go/client/internal/wire"
 )
+
+// The request FIFO. Every WATCH, RESUME and CALL sent on a connection is
+// a request, kept in send order in s.requests until its first answer;
+// servers answer one connection's requests in order, so answering one ends
+// every older one still waiting (popRequest). An ERROR frame is attributed
+// (onError) to the request that suggested its stream id, else to the
+// oldest request whose key the message names, else to the oldest request
+// of all; one that matches no request is a session error. A WATCH or
+// RESUME with no answer within the call timeout is lost (onWake,
+// lostRequest).
+
+// reqKind is what a request asked for.
+type reqKind uint8
+
+const (
+	reqWatch reqKind = iota + 1
+	reqResume
+	reqCall
+)
+
+func (k reqKind) String() string {
+	switch k {
+	case reqWatch:
+		return "WATCH"
+	case reqResume:
+		return "RESUME"
+	}
+	return "CALL"
+}
+
+// request is a WATCH, RESUME or CALL still waiting for its first answer.
+// The FIFO of requests attributes ERROR frames (servers answer requests in
+// order).
+type request struct {
+	kind    reqKind
+	keys    []string // keys still waiting (WATCH, RESUME)
+	streams []uint32 // stream ids suggested for keys, in the same order
+	multi   bool
+	call    *pendingCall
+	seq     uint64    // requests are numbered in the order sent
+	sentAt  time.Time // when it was sent
+}
+
+// popRequest removes request i and every older one: servers answer in
+// order, so an older request still waiting lost its answer, and every
+// replay of an older RESUME is over.
+func (s *Session) popRequest(i int) {
+	r := s.requests[i]
+	if r.kind != reqCall {
+		s.keysInFlight -= len(r.keys)
+	}
+	lost := slices.Clone(s.requests[:i])
+	rest := s.requests[i+1:]
+	n := copy(s.requests, rest)
+	clear(s.requests[n:])
+	s.requests = s.requests[:n]
+	for _, lr := range lost {
+		s.lostRequest(lr, "a later request was answered first")
+	}
+	s.completeBefore(r.seq)
+}
+
+// answer records the first answer (STATE_INIT, or a replayed DELTA) for a
+// key's oldest waiting WATCH or RESUME.
+func (s *Session) answer(key string) {
+	for i, r := range s.requests {
+		if r.kind != reqCall && slices.Contains(r.keys, key) {
+			s.answerAt(i, key)
+			return
+		}
+	}
+}
+
+// answerAt removes key from request i; a request with no key left is done.
+// Requests older than i lost their answers.
+func (s *Session) answerAt(i int, key string) {
+	r := s.requests[i]
+	if j := slices.Index(r.keys, key); j >= 0 {
+		r.keys = slices.Delete(r.keys, j, j+1)
+		r.streams = slices.Delete(r.streams, j, j+1)
+		s.keysInFlight--
+		if ks := s.keys[key]; ks != nil && r.kind == reqWatch && ks.reqSeq == r.seq {
+			s.release(ks)
+		}
+	}
+	switch {
+	case len(r.keys) == 0:
+		s.popRequest(i)
+	case i > 0:
+		lost := slices.Clone(s.requests[:i])
+		n := copy(s.requests, s.requests[i:])
+		clear(s.requests[n:])
+		s.requests = s.requests[:n]
+		for _, lr := range lost {
+			s.lostRequest(lr, "a later request was answered first")
+		}
+		s.completeBefore(r.seq)
+	default:
+		s.completeBefore(r.seq)
+	}
+}
+
+// onError attributes an ERROR frame, which carries a code and a message but
+// no call id (servers send it on the control stream or on the stream of
+// the request it answers): a stream id naming a
+// waiting subscription request, else a key named in the message, else the
+// oldest waiting request; with nothing waiting it is a session error.
+func (s *Session) onError(f wire.Frame, b *wire.Error) {
+	se := &ServerError{Code: b.Code, Message: b.Message}
+	s.countError(se.Code)
+	idx, key := -1, ""
+	if f.Stream >= wire.FirstSubscriptionStream {
+		for i, r := range s.requests {
+			for j, id := range r.streams {
+				if id == f.Stream {
+					idx, key, se.Attribution = i, r.keys[j], AttrStream
+					break
+				}
+			}
+			if idx >= 0 {
+				break
+			}
+		}
+	}
+	if idx < 0 {
+		// The oldest request naming the key, calls included: a CALL and a
+		// WATCH of one key may both be waiting, and the older is answered
+		// first.
+		for i, r := range s.requests {
+			keys := r.keys
+			if r.kind == reqCall && r.call.key != "" {
+				keys = []string{r.call.key}
+			}
+			if k, ok := keyInMessage(b.Message, keys); ok {
+				idx, key, se.Attribution = i, k, AttrKey
+				break
+			}
+		}
+	}
+	if idx < 0 && len(s.requests) > 0 {
+		idx, se.Attribution = 0, AttrOrder
+		if r := s.requests[0]; len(r.keys) > 0 {
+			key = r.keys[0]
+		}
+	}
+	if idx < 0 {
+		if f.Stream >= wire.FirstSubscriptionStream {
+			se.Key = s.streams[f.Stream]
+		}
+		s.sessionError(se)
+		return
+	}
+	r := s.requests[idx]
+	if r.kind == reqCall {
+		s.popRequest(idx)
+		pc := r.call
+		delete(s.calls, pc.id)
+		s.publishGauges()
+		se.Method, se.Key = pc.method, pc.key
+		if pc.finished {
+			s.reportErr(se)
+		} else {
+			pc.finish(nil, se)
+		}
+		if se.Code == 401 {
+			s.unauthorizedErr(se)
+		}
+		return
+	}
+	se.Key = key
+	rest := make([]string, 0, len(r.keys))
+	for _, k := range r.keys {
+		if k != key {
+			rest = append(rest, k)
+		}
+	}
+	if r.multi && s.server0.Dialect == DialectGo && len(rest) > 0 {
+		// That server drops the rest of a multi-key WATCH after a refused
+		// key: ask for the others again.
+		s.popRequest(idx)
+		for _, k := range rest {
+			if s.keys[k] != nil {
+				s.watch([]string{k})
+			}
+		}
+	} else {
+		s.answerAt(idx, key)
+	}
+	if se.Code == 401 {
+		s.unauthorizedErr(se)
+		return
+	}
+	s.keyRefused(key, se)
+}
+
+// OtherErrorCode is the Stats.ErrorsByCode entry that counts the errors
+// whose code is neither 0 (none given) nor between 100 and 599, so that a
+// server sending ever new codes cannot grow the map.
+const OtherErrorCode = -1
+
+func (s *Session) countError(code int) {
+	s.stats.errors.Add(1)
+	if code != 0 && (code < 100 || code > 599) {
+		code = OtherErrorCode
+	}
+	s.mu.Lock()
+	s.byCode[code]++
+	s.mu.Unlock()
+}
+
+// sessionError handles an ERROR that belongs to no waiting request.
+func (s *Session) sessionError(se *ServerError) {
+	s.reportErr(se)
+	if se.Code == 401 {
+		s.unauthorizedErr(se)
+	}
+}
+
+// unauthorizedErr handles a 401: the connection is finished. With a token
+// provider the client dials again for a fresh token, once; otherwise, or
+// on a second 401 in a row, the session fails.
+func (s *Session) unauthorizedErr(se *ServerError) {
+	s.unauthorized++
+	if s.cfg.TokenProvider != nil && s.unauthorized < 2 {
+		s.dropConn(fmt.Errorf("%w: %w", ErrConnectionLost, se))
+		return
+	}
+	s.fail(se)
+}
 
 // Flow control. A client may watch many thousands of keys or issue many
 // calls at once, and every server bounds what it queues per connection:
@@ -136,20 +368,6 @@ func (s *Session) pumpRequests() {
 			s.sendBarrier()
 		}
 		s.checkRoundDone()
-	}
-}
-
-// pumpCalls sends queued calls while few enough wait for their result.
-func (s *Session) pumpCalls() {
-	limit := max(min(maxCallsInFlight, s.budget), 1)
-	for s.ph == phLive && s.conn != nil && len(s.queued) > 0 && len(s.calls) < limit {
-		pc := s.queued[0]
-		s.queued[0] = nil
-		s.queued = s.queued[1:]
-		s.sendCall(pc)
-	}
-	if len(s.queued) == 0 {
-		s.queued = nil
 	}
 }
 
@@ -460,15 +678,4 @@ func (s *Session) onWake(now time.Time) {
 	if !next.IsZero() {
 		s.armWake(next)
 	}
-}
-
-// retryDelay is the back-off before the n-th retry (n >= 1) of a key the
-// server refused for a passing reason: the client's back-off settings,
-// doubled per retry, with jitter.
-func (s *Session) retryDelay(n int) time.Duration {
-	d := s.cfg.BackoffMin
-	for i := 1; i < n && d < s.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	return jitter(min(d, s.cfg.BackoffMax))
 }

@@ -1,0 +1,80 @@
+// Package session implements the SODP session actor: one goroutine that
+// owns the connection phase, the watch table, pending calls, presence and
+// back-off, fed by one command channel.
+//
+// # Files
+//
+//   - session.go: the Session, the actor loop (run, handle) and the
+//     command channel, state and events, shutdown.
+//   - lifecycle.go: dial, upgrade, handshake (HELLO, AUTH, AUTH_OK),
+//     liveness (HEARTBEAT, ping, read deadline), connection loss and the
+//     reconnect back-off.
+//   - conn.go: one WebSocket connection, its reader and writer goroutines
+//     and its outbound queue.
+//   - frames.go: the dispatch of an inbound frame to its handler.
+//   - requests.go: the request FIFO shared by WATCH, RESUME and CALL, the
+//     attribution of ERROR frames to requests, flow control (the window of
+//     frames a server may owe) and the replay barrier.
+//   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
+//   - mailbox.go: the per-subscription queue between the actor and the
+//     goroutine that delivers a subscription's updates.
+//   - path.go: sub-value (part) subscriptions.
+//   - calls.go: CALL and RESULT, presence.
+//   - events.go: the Events queue and its pump.
+//   - errors.go, types.go: errors, kinds, states, statistics and Config.
+//
+// # Goroutines
+//
+// Every goroutine the session starts is counted in Session.wg, so Close
+// returns only after all of them ended; the two context.AfterFunc
+// functions are not goroutines of the session and are not counted.
+//
+//   - The actor (Session.run). Started by New. It owns every field of
+//     Session not marked otherwise: the phase, the connection, the watched
+//     keys and streams, the request FIFO, the calls, presence, the
+//     subscribers and the timers. It receives on in (commands, dial
+//     results, frames, connection losses), its timers and quit. It ends
+//     when Close closes quit: shutdown cancels the dial, closes the
+//     connection, fails every call and subscription with ErrClosed and
+//     closes done.
+//   - The dial goroutine (Session.dial). Started by the actor (startDial)
+//     for each connection attempt, one at a time. It owns the attempt: it
+//     asks the token provider, upgrades the connection (upgrade) and
+//     sends one dialResult on in. It ends after that send, or when quit is
+//     closed first (the connection it made is then closed). Inside
+//     upgrade a context.AfterFunc closes the half-open TCP connection when
+//     the attempt's context ends; upgrade stops it before it returns.
+//   - The reader (Session.reader). Started by the actor (startConn) for
+//     each connection that upgraded. It owns reading the WebSocket: it
+//     decodes each message (wire.Decode) and sends a frameIn on in; on a
+//     read error it sends connLost. It ends after connLost, or when the
+//     connection's done or quit is closed while it waits to send.
+//   - The writer (Session.writer). Started with the reader. It owns
+//     writing the WebSocket (data frames and pings; the reader answers
+//     pings with pongs): woken by outReady, it takes the queued frames
+//     and writes them in order. It ends when the connection's done is
+//     closed, or after sending connLost for a failed write.
+//   - The Events pump (pump in events.go). Started on the first call of
+//     Events or EventsAs, never before. It owns the Events channel: it
+//     moves events from the actor's eventQueue to the channel. It ends
+//     when done is closed, after handing over what the channel takes
+//     without waiting, and closes the channel.
+//   - A subscription's pump. Started by the mailbox's start function, on
+//     the actor, through Spawn, when an update is pushed into a mailbox
+//     with no pump running. It owns the subscription's Updates channel
+//     while it runs: it takes updates with Mailbox.Next, converts them to
+//     the caller's type and sends them. It ends as soon as the mailbox is
+//     empty (the next Push starts another), or when the mailbox ended.
+//   - Caller goroutines (not started here) run a function on the actor
+//     with do or post, which send a command on in; do waits for the
+//     command's done. Call and WaitVersion then wait for the actor's
+//     answer on a channel of capacity 1 that only the actor sends on.
+//   - The sodp package registers a context.AfterFunc per subscription that
+//     ends the subscription when the Watch context ends; the subscription
+//     stops it when it ends.
+//
+// No goroutine but the actor reads or writes actor-owned state; the others
+// talk to it only through in, and it answers through channels that never
+// block it (capacity 1, or closed) and through the mailboxes and the
+// eventQueue, whose locks it holds only briefly.
+package session

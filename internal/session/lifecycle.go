@@ -1,0 +1,609 @@
+package session
+
+// The connection lifecycle, as the actor runs it: dial (startDial, dial,
+// upgrade, onDialed), handshake (HELLO, AUTH, AUTH_OK, goLive, the
+// handshake deadline), liveness (the tick: HEARTBEATs, pings, and dropping a
+// connection silent for two heartbeat intervals),
+// and the loss of a connection with the back-off before the next dial
+// (connectionLost, scheduleRedial). Every function here except dial and
+// upgrade, which run on the dial goroutine, runs on the actor.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sodp-go/client/internal/wire"
+)
+
+// NormalizeURL maps the sodp:// and sodps:// schemes to ws:// and wss://
+// and checks that the URL is a WebSocket URL.
+func NormalizeURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse's error repeats the URL, credentials included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("%w: %w", ErrInvalidURL, err)
+	}
+	shown := RedactURL(raw)
+	scheme := strings.ToLower(u.Scheme)
+	switch scheme {
+	case "sodp", "ws":
+		u.Scheme = "ws"
+	case "sodps", "wss":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("%w %q: scheme must be ws, wss, sodp or sodps", ErrInvalidURL, shown)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("%w %q: no host", ErrInvalidURL, shown)
+	}
+	if u.User != nil {
+		// The WebSocket dialer refuses such URLs on every attempt.
+		return "", fmt.Errorf("%w %q: user information is not allowed in a WebSocket URL (use WithToken or WithHeader)", ErrInvalidURL, shown)
+	}
+	if (scheme == "sodp" || scheme == "sodps") && u.Port() == "" {
+		u.Host = net.JoinHostPort(u.Hostname(), "7777")
+	}
+	return u.String(), nil
+}
+
+// RedactURL drops user information and the query (where credentials may
+// hide) from a URL for logs and errors.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "invalid-url"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}
+
+// startDial starts a dial goroutine for the next endpoint.
+func (s *Session) startDial() {
+	s.ph = phDialing
+	if s.everLive {
+		s.setState(StateReconnecting, nil)
+	} else {
+		s.setState(StateConnecting, nil)
+	}
+	endpoint := s.cfg.Endpoints[s.endpointIdx%len(s.cfg.Endpoints)]
+	s.endpointIdx++
+	s.attempt++
+	ctx, cancel := context.WithCancel(context.Background())
+	s.dialCancel = cancel
+	s.wg.Add(1)
+	go s.dial(ctx, s.attempt, endpoint)
+}
+
+// dialResult is what a dial goroutine reports to the actor.
+type dialResult struct {
+	attempt  uint64
+	endpoint string
+	ws       *websocket.Conn
+	token    string
+	deadline time.Time // the end of the handshake: HELLO (and AUTH_OK) must come by then
+	err      error
+}
+
+// dial connects to endpoint; it runs in its own goroutine.
+func (s *Session) dial(ctx context.Context, attempt uint64, endpoint string) {
+	defer s.wg.Done()
+	token := s.cfg.Token
+	if s.cfg.TokenProvider != nil {
+		t, err := s.cfg.TokenProvider(ctx)
+		if err != nil {
+			err = &withCause{msg: "sodp: token provider: " + Detail(err), primary: ErrConnectFailed, cause: err}
+		} else if t == "" {
+			err = fmt.Errorf("%w: the token provider returned an empty token", ErrUnauthorized)
+		}
+		if err != nil {
+			select {
+			case s.in <- dialResult{attempt: attempt, endpoint: endpoint, err: err}:
+			case <-s.quit:
+			}
+			return
+		}
+		token = t
+	}
+	deadline := time.Now().Add(s.cfg.HandshakeTime)
+	ws, err := s.upgrade(ctx, deadline, endpoint)
+	if err != nil {
+		err = &withCause{msg: "sodp: dial " + RedactURL(endpoint) + ": " + Detail(err), primary: ErrConnectFailed, cause: err}
+	}
+	select {
+	case s.in <- dialResult{attempt: attempt, endpoint: endpoint, ws: ws, token: token, deadline: deadline, err: err}:
+	case <-s.quit:
+		if ws != nil {
+			ws.Close()
+		}
+	}
+}
+
+// MaxUpgradeResponse bounds the HTTP response to the WebSocket upgrade
+// (status line and headers); a longer one fails the attempt.
+const MaxUpgradeResponse = 64 << 10
+
+// upgrade opens the WebSocket connection. It gives up when ctx ends, at
+// once, whatever the dial is doing: the connection is closed under the
+// HTTP upgrade. It refuses an upgrade response longer than
+// MaxUpgradeResponse and one that turns on an extension: the client
+// offers none, so a server answering with permessage-deflate (which would
+// make the read limit count compressed bytes) is not speaking the
+// protocol.
+func (s *Session) upgrade(ctx context.Context, deadline time.Time, endpoint string) (*websocket.Conn, error) {
+	var dc websocket.Dialer
+	if s.cfg.Dialer != nil {
+		dc = *s.cfg.Dialer
+	} else {
+		dc = websocket.Dialer{
+			Proxy:           http.ProxyFromEnvironment,
+			ReadBufferSize:  2048,
+			WriteBufferPool: writeBufferPool,
+		}
+	}
+	dc.HandshakeTimeout = 0 // the deadline below bounds it
+	dc.EnableCompression = false
+	if s.cfg.TLSConfig != nil {
+		dc.TLSClientConfig = s.cfg.TLSConfig
+	}
+	// What the client reads before the upgrade completes: the response,
+	// plus what the reader buffered beyond it, plus the TLS handshake.
+	budget := int64(MaxUpgradeResponse) + int64(max(dc.ReadBufferSize, 4096))
+	if strings.HasPrefix(endpoint, "wss:") {
+		budget += 64 << 10
+	}
+	var mu sync.Mutex
+	var opened []*upgradeConn
+	wrap := func(dial func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			uc := &upgradeConn{Conn: c, left: budget}
+			mu.Lock()
+			opened = append(opened, uc)
+			mu.Unlock()
+			return uc, nil
+		}
+	}
+	switch {
+	case dc.NetDialContext != nil:
+	case dc.NetDial != nil:
+		nd := dc.NetDial
+		dc.NetDialContext = func(_ context.Context, network, addr string) (net.Conn, error) { return nd(network, addr) }
+	default:
+		var nd net.Dialer
+		dc.NetDialContext = nd.DialContext
+	}
+	dc.NetDial = nil
+	dc.NetDialContext = wrap(dc.NetDialContext)
+	if dc.NetDialTLSContext != nil {
+		dc.NetDialTLSContext = wrap(dc.NetDialTLSContext)
+	}
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	// The dialer reads the upgrade response without watching ctx; closing
+	// the connection ends that read.
+	stop := context.AfterFunc(dctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, uc := range opened {
+			uc.Conn.Close()
+		}
+	})
+	ws, resp, err := dc.DialContext(dctx, endpoint, s.cfg.Header)
+	cancelled := !stop()
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	mu.Lock()
+	over := false
+	for _, uc := range opened {
+		over = over || uc.over.Load()
+		uc.done.Store(true)
+	}
+	mu.Unlock()
+	switch {
+	case over:
+		err = fmt.Errorf("%w: the upgrade response is longer than %d KiB", ErrProtocol, MaxUpgradeResponse>>10)
+	case err != nil && cancelled && dctx.Err() != nil:
+		if ctx.Err() == nil {
+			err = fmt.Errorf("%w: no WebSocket upgrade within %s", context.DeadlineExceeded, s.cfg.HandshakeTime)
+		} else {
+			err = ctx.Err()
+		}
+	case err == nil && cancelled:
+		err = dctx.Err()
+	case err == nil && resp != nil && resp.Header.Get("Sec-WebSocket-Extensions") != "":
+		err = fmt.Errorf("%w: the server turned on the WebSocket extension %q, which the client did not offer (compressed messages are refused)",
+			ErrProtocol, resp.Header.Get("Sec-WebSocket-Extensions"))
+	}
+	if err != nil {
+		if ws != nil {
+			ws.Close()
+		}
+		return nil, err
+	}
+	return ws, nil
+}
+
+// upgradeConn counts what is read from a connection until the WebSocket
+// upgrade completes, and fails the reads once more than its budget has
+// been read.
+type upgradeConn struct {
+	net.Conn
+	left int64
+	over atomic.Bool
+	done atomic.Bool
+}
+
+var errUpgradeTooLong = errors.New("upgrade response too long")
+
+func (c *upgradeConn) Read(p []byte) (int, error) {
+	if c.done.Load() {
+		return c.Conn.Read(p)
+	}
+	if c.left <= 0 {
+		c.over.Store(true)
+		return 0, errUpgradeTooLong
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func (s *Session) onDialed(r dialResult) {
+	if r.attempt != s.attempt || s.ph != phDialing {
+		if r.ws != nil {
+			r.ws.Close()
+		}
+		return
+	}
+	s.dialCancel()
+	if r.err != nil {
+		s.setLastErr(r.err)
+		if !s.failsFast() {
+			// Otherwise the failure is the session's terminal error,
+			// logged and sent on Events once by fail.
+			s.log.Info("sodp: connect failed", "endpoint", RedactURL(r.endpoint), "err", r.err)
+			s.emit(Event{Time: time.Now(), State: s.State(), Err: r.err}, false)
+		}
+		s.scheduleRedial()
+		return
+	}
+	s.conn = s.startConn(r.ws, r.endpoint, r.token)
+	s.lastBeat = time.Now()
+	s.ph = phHandshake
+	s.handshakeUntil = r.deadline
+	s.handshake.Reset(time.Until(r.deadline))
+	s.authSent = false
+	s.server0 = ServerInfo{Endpoint: RedactURL(r.endpoint)}
+	s.helloID = ""
+	s.hbSent, s.hbEchoed = 0, 0
+	s.barrierAt, s.barrierQueued = 0, false
+}
+
+// recognise tells the server family from its HELLO: the TypeScript server
+// names itself "sodp-server-ts"; the Rust server "SODP-RS", or sends
+// version "0.1" without a protocol field; the Go server sends a server_id,
+// or capabilities with both max_sessions and backpressure. Anything else
+// is taken to follow the specification.
+func recognise(h *wire.Hello) Dialect {
+	switch {
+	case h.Server == "sodp-server-ts":
+		return DialectTS
+	case h.Server == "SODP-RS" || h.Protocol == "" && h.Version == "0.1":
+		return DialectRust
+	case h.ServerID != "":
+		return DialectGo
+	}
+	if h.Capabilities != nil {
+		_, a := h.Capabilities["max_sessions"]
+		_, b := h.Capabilities["backpressure"]
+		if a && b {
+			return DialectGo
+		}
+	}
+	return DialectSpec
+}
+
+func (s *Session) onHello(h *wire.Hello) {
+	if s.ph != phHandshake {
+		s.log.Debug("sodp: unexpected HELLO ignored")
+		return
+	}
+	name := h.Server
+	if name == "" {
+		name = h.ServerID
+	}
+	s.server0.Name, s.server0.Version, s.server0.Capabilities = name, h.Version, h.Capabilities
+	s.server0.Dialect = recognise(h)
+	s.helloID = h.ServerID
+	if !h.Auth {
+		s.goLive()
+		return
+	}
+	token := s.conn.token
+	if token == "" {
+		s.fail(fmt.Errorf("%w: the server requires a token and none is configured (WithToken or WithTokenProvider)", ErrUnauthorized))
+		return
+	}
+	s.authSent = true
+	s.send(wire.TypeAuth, wire.ControlStream, &wire.Auth{Token: token})
+}
+
+func (s *Session) onAuthOK(b *wire.AuthOK) {
+	if s.ph != phHandshake {
+		return
+	}
+	if !s.authSent {
+		// Only an answer to AUTH makes a session live; AUTH goes out after
+		// a HELLO that asks for it.
+		err := fmt.Errorf("%w: AUTH_OK before HELLO asked for a token", ErrProtocol)
+		s.reportErr(err)
+		s.dropConn(err)
+		return
+	}
+	s.unauthorized = 0
+	s.server0.Subject = b.Sub
+	s.goLive()
+}
+
+// checkHandshake drops a connection whose server has not finished the
+// handshake (HELLO, and AUTH_OK when asked for a token) by its deadline;
+// it reports whether it did.
+func (s *Session) checkHandshake(now time.Time) bool {
+	if s.conn == nil || s.ph != phHandshake || now.Before(s.handshakeUntil) {
+		return false
+	}
+	s.dropConn(fmt.Errorf("%w: no HELLO/AUTH_OK within %s", ErrConnectionLost, s.cfg.HandshakeTime))
+	return true
+}
+
+// goLive starts the session on a connection: RESUME for every key with a
+// version, WATCH for the rest, presence re-sent, queued calls sent.
+func (s *Session) goLive() {
+	s.ph = phLive
+	if s.everLive {
+		s.stats.reconnects.Add(1)
+	}
+	s.everLive = true
+	s.stats.connects.Add(1)
+	info := s.server0
+	s.server.Store(&info)
+	s.requests = nil
+	s.reqQueue = nil
+	s.keysInFlight = 0
+	clear(s.streams)
+	s.nextStream = wire.FirstSubscriptionStream
+	// Versions are comparable only within one server's counter: a key is
+	// resumed only on the server (same endpoint and, where HELLO names it,
+	// the same server identity) that gave it its version; anywhere else it
+	// is watched afresh and the STATE_INIT is authoritative.
+	s.source = s.conn.endpoint + "\x00" + s.helloID
+	s.liveSince = time.Now()
+	s.setWindow()
+	if s.server0.Dialect == DialectTS {
+		s.hbEchoed = s.hbSent // that server never echoes
+	}
+	// After connections lost while resuming, replays are sent one at a
+	// time, then not at all: each key gets a fresh STATE_INIT.
+	s.watchOnly = s.resumeFails >= 2
+	var fresh []string
+	resumed := false
+	for _, ks := range s.keys {
+		ks.retryAt, ks.retries = time.Time{}, 0
+		switch {
+		case ks.have && ks.version > 0 && ks.src == s.source:
+			s.resume(ks)
+			resumed = true
+		case ks.params != nil:
+			s.watch([]string{ks.key})
+		default:
+			fresh = append(fresh, ks.key)
+		}
+	}
+	if len(fresh) > 0 {
+		s.watch(fresh)
+	}
+	// Servers answer in order: once a HEARTBEAT sent after the last RESUME
+	// comes back, every replay has been sent, even by a server that ends
+	// its replay without a STATE_INIT (the Go server, or an unknown one).
+	// The TypeScript server never echoes; it and the Rust server end every
+	// replay with a STATE_INIT.
+	s.roundActive = resumed
+	s.barrierQueued = resumed && s.needsBarrier()
+	s.pumpRequests()
+	s.resendPresence()
+	s.pumpCalls()
+	s.publishGauges()
+	s.setState(StateLive, nil)
+}
+
+func (s *Session) onTick() {
+	now := time.Now()
+	s.retryKeys(now)
+	if s.conn == nil {
+		return
+	}
+	if s.checkHandshake(now) {
+		return
+	}
+	idle := now.Sub(time.Unix(0, s.conn.lastIn.Load()))
+	if idle > 2*s.cfg.Heartbeat {
+		s.dropConn(fmt.Errorf("%w: no traffic from the server for %s", ErrConnectionLost, idle.Round(time.Millisecond)))
+		return
+	}
+	// Judged by elapsed time, so a late tick does not stretch the interval.
+	if now.Sub(s.lastBeat) >= s.cfg.Heartbeat-s.cfg.Heartbeat/8 {
+		s.lastBeat = now
+		s.sendHeartbeat()
+		s.conn.send(outFrame{ping: true})
+	}
+}
+
+// sendHeartbeat sends a HEARTBEAT, counting the echo that servers other
+// than the TypeScript one send back.
+func (s *Session) sendHeartbeat() {
+	if s.server0.Dialect != DialectTS && s.send(wire.TypeHeartbeat, wire.ControlStream, nil) {
+		s.hbSent++
+		return
+	}
+	s.send(wire.TypeHeartbeat, wire.ControlStream, nil)
+}
+
+// onHeartbeat counts an echo of our own HEARTBEAT, or echoes the
+// server's. Only the echo of the replay barrier ends replays; a HEARTBEAT
+// the server sends on its own is answered, not taken for it (a server that
+// sends both gets more than one barrier, see barrierEcho).
+func (s *Session) onHeartbeat() {
+	if s.server0.Dialect != DialectTS && s.hbEchoed < s.hbSent {
+		s.hbEchoed++
+		if s.barrierAt != 0 && s.hbEchoed >= s.barrierAt {
+			s.barrierEcho()
+		}
+		return
+	}
+	s.sendHeartbeat()
+}
+
+// dropConn closes the current connection and reacts as to a lost one.
+func (s *Session) dropConn(err error) {
+	if s.conn == nil {
+		return
+	}
+	s.connectionLost(err)
+}
+
+// connectionLost handles the end of the current connection.
+func (s *Session) connectionLost(err error) {
+	c := s.conn
+	s.conn = nil
+	c.close()
+	wasLive := s.ph == phLive
+	s.stats.disconnects.Add(1)
+	if err != nil && !errors.Is(err, ErrConnectionLost) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrProtocol) {
+		// A read or write failure: say what it means.
+		s.setLastErr(&withCause{msg: "sodp: connection lost: " + Detail(err), primary: ErrConnectionLost, cause: err})
+	} else {
+		s.setLastErr(err)
+	}
+	var ce *CloseError
+	if errors.As(err, &ce) || errors.Is(err, ErrTooLarge) {
+		s.reportErr(err, "endpoint", RedactURL(c.endpoint))
+	} else if wasLive || !s.failsFast() {
+		// (A Dial failing fast logs its error once, in fail.)
+		s.log.Info("sodp: connection lost", "endpoint", RedactURL(c.endpoint), "err", err)
+	}
+	for id, pc := range s.calls {
+		pc.finish(nil, callLost(pc.method, err))
+		delete(s.calls, id)
+	}
+	s.requests = nil
+	s.reqQueue = nil
+	s.keysInFlight = 0
+	s.barrierQueued, s.barrierAt = false, 0
+	clear(s.replaying)
+	s.replaying, s.nReplaying, s.charge = nil, 0, 0
+	clear(s.streams)
+	for _, ks := range s.keys {
+		ks.phase = kpIdle
+		ks.replay, ks.charge = false, 0
+	}
+	s.publishGauges()
+	if s.ph == phFailed || s.ph == phClosed {
+		return
+	}
+	switch {
+	case wasLive && s.roundActive:
+		// Lost while resuming (a server evicting the client for the
+		// burst of replays, say): the back-off goes on growing and the
+		// next connection resumes more cautiously.
+		s.resumeFails++
+		s.roundActive = false
+	case wasLive && time.Since(s.liveSince) >= stableLive:
+		s.failures = 0
+	}
+	s.scheduleRedial()
+}
+
+// failsFast reports whether the next failed attempt ends the session: a
+// Dial that fails fast, before any session was live, when one attempt on
+// each endpoint will have failed.
+func (s *Session) failsFast() bool {
+	return s.cfg.FailFast && !s.everLive && s.failures+1 >= len(s.cfg.Endpoints)
+}
+
+// scheduleRedial waits with jittered exponential back-off, then dials.
+func (s *Session) scheduleRedial() {
+	if s.cfg.NoReconnect && s.everLive {
+		s.fail(fmt.Errorf("%w: reconnecting is disabled", ErrConnectionLost))
+		return
+	}
+	fast := s.failsFast()
+	s.failures++
+	if fast {
+		s.mu.Lock()
+		err := s.lastErr
+		s.mu.Unlock()
+		if err == nil {
+			err = ErrConnectionLost
+		}
+		s.fail(err)
+		return
+	}
+	if s.cfg.FailFast && !s.everLive {
+		// One attempt on each endpoint first, without waiting.
+		s.ph = phBackoff
+		s.backoff.Reset(0)
+		return
+	}
+	d := s.cfg.BackoffMin
+	for i := 1; i < s.failures && d < s.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = jitter(min(d, s.cfg.BackoffMax))
+	s.ph = phBackoff
+	if s.everLive {
+		s.setState(StateReconnecting, nil)
+	}
+	s.backoff.Reset(d)
+}
+
+// jitter adds up to a quarter of d, at most 500 ms.
+func jitter(d time.Duration) time.Duration {
+	if j := min(d/4, 500*time.Millisecond); j > 0 {
+		d += rand.N(j)
+	}
+	return d
+}
+
+// retryDelay is the back-off before the n-th retry (n >= 1) of a key the
+// server refused for a passing reason: the client's back-off settings,
+// doubled per retry, with jitter.
+func (s *Session) retryDelay(n int) time.Duration {
+	d := s.cfg.BackoffMin
+	for i := 1; i < n && d < s.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return jitter(min(d, s.cfg.BackoffMax))
+}

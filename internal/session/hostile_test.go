@@ -1,4 +1,4 @@
-package session
+package session_test
 
 import (
 	"context"
@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sodp-go/client/internal/session"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
 
-func liveSession(t *testing.T, srv *sodptest.Server) *Session {
+func liveSession(t *testing.T, srv *sodptest.Server) *session.Session {
 	t.Helper()
-	s, err := New(Config{Endpoints: []string{srv.URL}})
+	s, err := session.New(session.Config{Endpoints: []string{srv.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func liveSession(t *testing.T, srv *sodptest.Server) *Session {
 	return s
 }
 
-func waitFramesIn(t *testing.T, s *Session, n uint64) {
+func waitFramesIn(t *testing.T, s *session.Session, n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for s.Stats().FramesIn < n {
@@ -35,14 +36,6 @@ func waitFramesIn(t *testing.T, s *Session, n uint64) {
 			t.Fatalf("%d frames in, want %d", s.Stats().FramesIn, n)
 		}
 		time.Sleep(time.Millisecond)
-	}
-}
-
-// onActor runs f on the actor.
-func onActor(t *testing.T, s *Session, f func()) {
-	t.Helper()
-	if err := s.do(context.Background(), f); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -58,11 +51,9 @@ func TestUnsolicitedStateInitNotKept(t *testing.T) {
 		conn.Send(0x03, uint32(10+i), map[string]any{"state": fmt.Sprintf("never.watched_%d", i), "version": 1, "value": "x"})
 	}
 	waitFramesIn(t, s, before+n)
-	onActor(t, s, func() {
-		if len(s.streams) != 0 || len(s.keys) != 0 {
-			t.Errorf("%d streams and %d keys kept", len(s.streams), len(s.keys))
-		}
-	})
+	if streams, keys := s.HeldKeys(t); streams != 0 || keys != 0 {
+		t.Errorf("%d streams and %d keys kept", streams, keys)
+	}
 }
 
 // Calls whose caller gave up release their arguments, and the
@@ -82,7 +73,7 @@ func TestAbandonedCallsReleased(t *testing.T) {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 				defer cancel()
-				if _, err := s.Call(ctx, CallSpec{Method: "state.set", Args: map[string]any{"state": "k", "value": pad}}); !errors.Is(err, context.DeadlineExceeded) {
+				if _, err := s.Call(ctx, session.CallSpec{Method: "state.set", Args: map[string]any{"state": "k", "value": pad}}); !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("call: %v", err)
 				}
 			}()
@@ -91,19 +82,10 @@ func TestAbandonedCallsReleased(t *testing.T) {
 	}
 	// A call may time out before it is sent; enough were sent to pass the
 	// bound.
-	if n := s.Stats().CallsSent; n <= maxAbandonedCalls {
+	if n := s.Stats().CallsSent; n <= session.MaxAbandonedCalls {
 		t.Fatalf("only %d calls sent", n)
 	}
-	onActor(t, s, func() {
-		held, calls := 0, 0
-		for _, r := range s.requests {
-			if r.kind == reqCall {
-				calls++
-				held += len(r.call.body)
-			}
-		}
-		if calls > maxAbandonedCalls || held != 0 {
-			t.Errorf("%d abandoned calls wait, holding %d bytes of arguments", calls, held)
-		}
-	})
+	if calls, held := s.WaitingCalls(t); calls > session.MaxAbandonedCalls || held != 0 {
+		t.Errorf("%d abandoned calls wait, holding %d bytes of arguments", calls, held)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/sodp"
 )
 
 // Option configures a Server. Options are applied in order; a later option
@@ -57,10 +58,7 @@ func WithAuth(secret []byte) Option {
 // sodp.DialectGo, sodp.DialectTS or sodp.DialectRust, each with the known
 // deviations of that server family. An unknown value behaves as
 // sodp.DialectSpec.
-func WithDialect[D interface {
-	~uint8
-	String() string
-}](d D) Option {
+func WithDialect(d sodp.Dialect) Option {
 	return func(c *config) { c.dialect = dialect(d) }
 }
 

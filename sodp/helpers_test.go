@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
@@ -131,11 +132,5 @@ func frames(srv *sodptest.Server, name string) []sodptest.Frame {
 // eventually polls cond until it holds.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, wait, what, cond)
 }

@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
 
-func allDialects() []sodp.Dialect {
-	return []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo, sodp.DialectTS, sodp.DialectRust}
-}
+// allDialects returns the four server dialects.
+var allDialects = testutil.Dialects
 
 func waitLive(t *testing.T, c *sodp.Client) {
 	t.Helper()

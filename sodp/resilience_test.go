@@ -1,7 +1,6 @@
 package sodp_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -21,27 +20,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // eventLog collects a client's events until the client closes.
 type eventLog struct {
@@ -115,7 +97,7 @@ func TestTokenNeverInLogsOrErrors(t *testing.T) {
 				tok = tok[:strings.LastIndexByte(tok, '.')+1] + "c2lnbmF0dXJlLW9mLWFub3RoZXIta2V5LXRoYXQtbm8tb25lLWtub3dz"
 			}
 			secrets := []string{tok, tok[strings.LastIndexByte(tok, '.')+1:]}
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			// The URL carries the token too, as some deployments do. User
 			// information is refused at once, without repeating it.

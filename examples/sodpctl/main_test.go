@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
 
@@ -126,24 +126,6 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(strings.TrimSuffix(s.b.String(), "\n"), "\n")
-}
-
 // TestWatchUntilInterrupted watches two keys while another invocation
 // writes them, then interrupts the watch.
 func TestWatchUntilInterrupted(t *testing.T) {
@@ -153,7 +135,7 @@ func TestWatchUntilInterrupted(t *testing.T) {
 	defer cancel()
 
 	watchCtx, interrupt := context.WithCancel(ctx)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(watchCtx, []string{"-url", srv.URL, "watch", "game.score", "game.player"}, &stdout, &stderr)
@@ -161,12 +143,12 @@ func TestWatchUntilInterrupted(t *testing.T) {
 	waitLines := func(n int) []string {
 		t.Helper()
 		for {
-			if l := stdout.lines(); len(l) >= n && l[0] != "" {
+			if l := stdout.Lines(); len(l) >= n && l[0] != "" {
 				return l
 			}
 			select {
 			case <-ctx.Done():
-				t.Fatalf("waiting for %d lines; have %q", n, stdout.lines())
+				t.Fatalf("waiting for %d lines; have %q", n, stdout.Lines())
 			case <-time.After(5 * time.Millisecond):
 			}
 		}
@@ -187,7 +169,7 @@ func TestWatchUntilInterrupted(t *testing.T) {
 	lines := waitLines(6)
 	interrupt()
 	if code := <-done; code != 0 {
-		t.Fatalf("watch exit code %d after the interrupt; stderr: %s", code, stderr.b.String())
+		t.Fatalf("watch exit code %d after the interrupt; stderr: %s", code, stderr.String())
 	}
 
 	type line struct {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/internal/wire"
 
 	"github.com/sodp-go/client/sodp"
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const waitTimeout = 5 * time.Second
 
-var allDialects = []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo, sodp.DialectTS, sodp.DialectRust}
+var allDialects = testutil.Dialects()
 
 // forDialects runs f as a parallel subtest per dialect.
 func forDialects(t *testing.T, f func(t *testing.T, d sodp.Dialect)) {
@@ -340,13 +341,7 @@ func (c *tclient) isOpen() bool {
 // waitFor polls cond until it holds or the wait times out.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.Eventually(t, waitTimeout, what, cond)
 }
 
 // answer reads until the RESULT for callID or an ERROR on stream 0 and

@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/internal/wire"
 
 	"github.com/sodp-go/client/sodp"
@@ -272,26 +272,8 @@ func TestToken(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLogger(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	srv := NewServer(WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	c := dial(t, srv)
 	srv.Set("k", 1)

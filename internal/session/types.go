@@ -190,5 +190,4 @@ type Config struct {
 	TLSConfig      *tls.Config
 	EventBuffer    int
 	OutboundQueue  int
-	DefaultMailbox int
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"regexp"
 	"strings"
 	"time"
 
@@ -12,11 +11,9 @@ import (
 	"github.com/sodp-go/client/internal/wire"
 )
 
-var keyPattern = regexp.MustCompile(`^[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)*$`)
-
 // ValidKey checks a state key against the protocol's key syntax.
 func ValidKey(key string) error {
-	if len(key) > 0 && len(key) <= 1024 && keyPattern.MatchString(key) {
+	if len(key) > 0 && len(key) <= 1024 && wire.ValidKeySyntax(key) {
 		return nil
 	}
 	if len(key) > 1024 {
@@ -66,7 +63,7 @@ type keyState struct {
 	// handed out; every hand-out goes through own.Freeze first.
 	own delta.Owner
 
-	// The current WATCH or RESUME on this connection (flow.go).
+	// The current WATCH or RESUME on this connection (requests.go).
 	reqSeq   uint64 // its request number
 	replay   bool   // a RESUME whose replay may not be over
 	charge   int    // frames charged to the window for it

@@ -31,6 +31,7 @@ package wire
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/sodp-go/client/internal/delta"
 )
@@ -197,3 +198,10 @@ type Unwatch struct {
 	State  string
 	States []string
 }
+
+var keyPattern = regexp.MustCompile(`^[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)*$`)
+
+// ValidKeySyntax reports whether key follows the protocol's key syntax:
+// dot-separated words of ASCII letters, digits and _ (like game.player),
+// no empty word. It does not bound the length.
+func ValidKeySyntax(key string) bool { return keyPattern.MatchString(key) }

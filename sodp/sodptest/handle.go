@@ -3,7 +3,6 @@ package sodptest
 import (
 	"bytes"
 	"errors"
-	"regexp"
 	"strings"
 	"time"
 
@@ -12,8 +11,6 @@ import (
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
 )
-
-var keyPattern = regexp.MustCompile(`^[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)*$`)
 
 // handleMessage records and handles one inbound message on the reader
 // goroutine. Requests are answered in the order they arrive.
@@ -155,7 +152,7 @@ func (c *Conn) onAuth(f wire.Frame) {
 // checkKey validates a key and the read or write ACL; it returns 0 or the
 // refusal's code and message.
 func (c *Conn) checkKey(key string, write bool) (int, string) {
-	if !keyPattern.MatchString(key) {
+	if !wire.ValidKeySyntax(key) {
 		return 400, "invalid key: " + key
 	}
 	if acl := c.s.cfg.acl; acl != nil && !acl(c.Sub(), key, write) {

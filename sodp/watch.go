@@ -105,8 +105,9 @@ type Subscription[T any] struct {
 	// conv holds, for ConvertReusing, the previous value converted into T
 	// and the variable the next one is converted into; only the pump uses
 	// it (pumps run one after the other).
-	conv  *convState[T]
-	reuse bool // T has parts ConvertReusing can take over
+	conv      *convState[T]
+	reuse     bool // T has parts ConvertReusing can take over
+	converted bool // a value was converted: the next one starts keeping conv
 
 	mu      sync.Mutex
 	err     error         // why the subscription ended; set just before out is closed
@@ -419,6 +420,18 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 		return u
 	}
 	if s.conv == nil {
+		if !s.converted {
+			// The first value is converted on its own: a subscription
+			// whose key never changes keeps nothing for reuse.
+			s.converted = true
+			var v T
+			if err := wire.Convert(d.Value, &v); err != nil {
+				u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointer, err)
+				return u
+			}
+			u.Value = v
+			return u
+		}
 		s.conv = new(convState[T])
 	}
 	cs := s.conv

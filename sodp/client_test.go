@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sodp-go/client/sodp"
@@ -345,34 +346,45 @@ func TestContextEndsSubscription(t *testing.T) {
 }
 
 func TestCallDeadlineWhileServerStalls(t *testing.T) {
-	srv := newServer(t)
-	c := dial(t, srv.URL)
-	eventually(t, "conn", func() bool { return len(srv.Conns()) == 1 })
-	srv.Conns()[0].Pause()
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	_, err := c.Set(ctx, "k", 1)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v", err)
-	}
-	srv.Conns()[0].Resume()
-	// The late RESULT must not confuse the next call.
-	if _, err := c.Set(ctxT(t), "k", 2); err != nil {
-		t.Fatal(err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := newPipeServer(t)
+		c := dial(t, srv.URL, viaPipe(srv))
+		eventually(t, "conn", func() bool { return len(srv.Conns()) == 1 })
+		srv.Conns()[0].Pause()
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := c.Set(ctx, "k", 1)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v", err)
+		}
+		if took := time.Since(start); took != 100*time.Millisecond {
+			t.Fatalf("the call ended after %s, its deadline was 100ms", took)
+		}
+		srv.Conns()[0].Resume()
+		// The late RESULT must not confuse the next call.
+		if _, err := c.Set(ctxT(t), "k", 2); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestDefaultCallTimeout(t *testing.T) {
-	srv := newServer(t)
-	c := dial(t, srv.URL, sodp.WithCallTimeout(100*time.Millisecond))
-	eventually(t, "conn", func() bool { return len(srv.Conns()) == 1 })
-	srv.Conns()[0].Pause()
-	defer srv.Conns()[0].Resume()
-	start := time.Now()
-	_, err := c.Set(context.Background(), "k", 1)
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
-		t.Fatalf("err = %v after %s", err, time.Since(start))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := newPipeServer(t)
+		c := dial(t, srv.URL, viaPipe(srv), sodp.WithCallTimeout(100*time.Millisecond))
+		eventually(t, "conn", func() bool { return len(srv.Conns()) == 1 })
+		srv.Conns()[0].Pause()
+		defer srv.Conns()[0].Resume()
+		start := time.Now()
+		_, err := c.Set(context.Background(), "k", 1)
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
+			t.Fatalf("err = %v after %s", err, time.Since(start))
+		}
+		if took := time.Since(start); took != 100*time.Millisecond {
+			t.Fatalf("the call timed out after %s, the call timeout is 100ms", took)
+		}
+	})
 }
 
 func TestCloseWhileCallsAndSubscriptionsActive(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sodp-go/client/sodp"
@@ -869,70 +869,24 @@ func TestDialectPresenceRemovedAndRestored(t *testing.T) {
 	}
 }
 
-// stallMeter measures the longest time a goroutine that asks to run every
-// millisecond had to wait: how long this process was not scheduled.
-type stallMeter struct {
-	longest atomic.Int64
-	stop    chan struct{}
-	done    chan struct{}
-}
-
-func startStallMeter() *stallMeter {
-	m := &stallMeter{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(m.done)
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		last := time.Now()
-		for {
-			select {
-			case <-m.stop:
-				return
-			case <-tick.C:
-				now := time.Now()
-				if gap := int64(now.Sub(last)); gap > m.longest.Load() {
-					m.longest.Store(gap)
-				}
-				last = now
-			}
-		}
-	}()
-	return m
-}
-
-func (m *stallMeter) end() time.Duration {
-	close(m.stop)
-	<-m.done
-	return time.Duration(m.longest.Load())
-}
-
 func TestDialectIdleThroughHeartbeats(t *testing.T) {
 	// Short heartbeats on both sides. Spec: HEARTBEAT frames both ways. TS:
 	// HEARTBEATs but no echo, and a close two intervals after the last
 	// client HEARTBEAT. Go and Rust: WebSocket pings, and a close when no
 	// pong comes. An idle client must stay connected with every one.
 	//
-	// The test server and the client share this process: when the whole
-	// process is not scheduled for about an interval (a loaded machine),
-	// both sides miss their deadlines and either may rightly drop the
-	// connection. Such a run proves nothing, so it is measured and run
-	// again; a drop without a stall fails at once.
+	// Client and server run in a synctest bubble over an in-memory
+	// connection: the eight intervals pass on the bubble's clock, so a
+	// loaded machine cannot make either side miss a deadline.
 	const hb = 200 * time.Millisecond
 	for _, d := range allDialects() {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Parallel()
-			for attempt := 1; ; attempt++ {
-				meter := startStallMeter()
-				dropped, detail := idleThroughHeartbeats(t, d, hb)
-				stall := meter.end()
-				if !dropped {
-					return
+			synctest.Test(t, func(t *testing.T) {
+				if dropped, detail := idleThroughHeartbeats(t, d, hb); dropped {
+					t.Fatal(detail)
 				}
-				if stall < hb/2 || attempt == 3 {
-					t.Fatalf("%s (longest scheduling stall %s, attempt %d)", detail, stall, attempt)
-				}
-				t.Logf("attempt %d: %s after a %s scheduling stall; running again", attempt, detail, stall)
-			}
+			})
 		})
 	}
 }
@@ -941,10 +895,10 @@ func TestDialectIdleThroughHeartbeats(t *testing.T) {
 // reports whether its connection dropped meanwhile.
 func idleThroughHeartbeats(t *testing.T, d sodp.Dialect, hb time.Duration) (dropped bool, detail string) {
 	t.Helper()
-	srv := sodptest.NewServer(sodptest.WithDialect(d), sodptest.WithHeartbeat(hb))
+	srv := newPipeServer(t, sodptest.WithDialect(d), sodptest.WithHeartbeat(hb))
 	defer srv.Close()
 	srv.Set("k", 1)
-	c := dial(t, srv.URL, sodp.WithHeartbeat(hb))
+	c := dial(t, srv.URL, viaPipe(srv), sodp.WithHeartbeat(hb))
 	defer c.Close()
 	sub := watch[int](t, c, "k")
 	next(t, sub)
@@ -965,7 +919,10 @@ func idleThroughHeartbeats(t *testing.T, d sodp.Dialect, hb time.Duration) (drop
 	switch d {
 	case sodp.DialectGo, sodp.DialectRust:
 		// Pings only: every HEARTBEAT the server sent was an echo.
-		eventually(t, "echoes", func() bool { s := srv.Stats(); return s.HeartbeatsSent == s.HeartbeatsReceived })
+		synctest.Wait()
+		if s := srv.Stats(); s.HeartbeatsSent != s.HeartbeatsReceived {
+			t.Fatalf("%d HEARTBEATs sent for %d received", s.HeartbeatsSent, s.HeartbeatsReceived)
+		}
 	case sodp.DialectTS:
 		// Never echoes: only its own, about one an interval.
 		if sent < 4 || sent > 10 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sodp-go/client/sodp"
@@ -89,22 +90,25 @@ func TestLogLinesPutTheErrorInAnAttribute(t *testing.T) {
 }
 
 func TestCallTimeoutSaysSo(t *testing.T) {
-	srv := newServer(t)
-	c := dial(t, srv.URL, sodp.WithCallTimeout(100*time.Millisecond))
-	srv.Conns()[0].Pause()
-	_, err := c.Set(context.Background(), "k", 1)
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "call timeout") {
-		t.Fatalf("Set = %v, want DeadlineExceeded saying the client's call timeout ended it", err)
-	}
-	if strings.Count(err.Error(), "sodp:") != 1 {
-		t.Errorf("message %q", err)
-	}
-	// The caller's own deadline reads as the caller's.
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := c.Set(ctx, "k", 1); !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "call timeout") {
-		t.Errorf("Set with a deadline = %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := newPipeServer(t)
+		c := dial(t, srv.URL, viaPipe(srv), sodp.WithCallTimeout(100*time.Millisecond))
+		srv.Conns()[0].Pause()
+		_, err := c.Set(context.Background(), "k", 1)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "call timeout") {
+			t.Fatalf("Set = %v, want DeadlineExceeded saying the client's call timeout ended it", err)
+		}
+		if strings.Count(err.Error(), "sodp:") != 1 {
+			t.Errorf("message %q", err)
+		}
+		// The caller's own deadline reads as the caller's.
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if _, err := c.Set(ctx, "k", 1); !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "call timeout") {
+			t.Errorf("Set with a deadline = %v", err)
+		}
+		srv.Conns()[0].Resume()
+	})
 }
 
 func TestConnectionLostCallMessage(t *testing.T) {

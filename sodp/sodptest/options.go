@@ -23,6 +23,7 @@ type config struct {
 	acl         func(sub, key string, write bool) bool
 	maxMessage  int64
 	addr        string
+	inMemory    bool
 	logger      *slog.Logger
 	maxRecorded int
 	reorder     int
@@ -103,6 +104,13 @@ func WithMaxMessageSize(n int64) Option { return func(c *config) { c.maxMessage 
 // WithAddr sets the listening address (default "127.0.0.1:0", a free
 // loopback port).
 func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
+
+// WithInMemory starts the server without a socket: clients connect through
+// Server.DialContext, over net.Pipe, for example with
+// sodp.WithDialer(&websocket.Dialer{NetDialContext: srv.DialContext}).
+// URL is then "ws://sodptest.pipe", which only such a dialer reaches.
+// WithAddr has no effect with it.
+func WithInMemory() Option { return func(c *config) { c.inMemory = true } }
 
 // WithLogger sets the logger for connections, authentication (Info) and
 // mutations (Debug). nil, the default, discards everything.

@@ -57,8 +57,10 @@ import (
 // Server is a running SODP test server. Create it with NewServer and stop it
 // with Close. All methods are safe for concurrent use.
 type Server struct {
-	// URL is the server's address, "ws://127.0.0.1:PORT". The server
-	// answers WebSocket upgrades on the paths "/" and "/sodp".
+	// URL is the server's address, "ws://127.0.0.1:PORT", or
+	// "ws://sodptest.pipe" for a server started WithInMemory (reachable
+	// only through DialContext). The server answers WebSocket upgrades on
+	// the paths "/" and "/sodp".
 	URL string
 
 	cfg        config
@@ -145,11 +147,16 @@ func startServer(cfg config) *Server {
 	s.upgrader = websocket.Upgrader{
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		panic(fmt.Sprintf("sodptest: failed to listen on %s: %v", cfg.addr, err))
+	if cfg.inMemory {
+		s.ln = newPipeListener()
+	} else {
+		ln, err := net.Listen("tcp", cfg.addr)
+		if err != nil {
+			panic(fmt.Sprintf("sodptest: failed to listen on %s: %v", cfg.addr, err))
+		}
+		s.ln = ln
 	}
-	s.ln = ln
+	ln := s.ln
 	s.URL = "ws://" + ln.Addr().String()
 	s.hs = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),

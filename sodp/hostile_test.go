@@ -15,8 +15,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/sodp-go/client/internal/wire"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
@@ -40,6 +42,22 @@ func newRawServer(t testing.TB, script func(c net.Conn)) *rawServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveRaw(t, ln, script)
+}
+
+// newPipeRawServer is newRawServer on a sodptest.PipeListener, for tests
+// in a synctest bubble; clients reach it with viaRawPipe.
+func newPipeRawServer(t testing.TB, script func(c net.Conn)) *rawServer {
+	t.Helper()
+	return serveRaw(t, sodptest.NewPipeListener(), script)
+}
+
+// viaRawPipe makes a client reach s (a newPipeRawServer) in memory.
+func viaRawPipe(s *rawServer) sodp.Option {
+	return sodp.WithDialer(&websocket.Dialer{NetDialContext: s.ln.(*sodptest.PipeListener).DialContext})
+}
+
+func serveRaw(t testing.TB, ln net.Listener, script func(c net.Conn)) *rawServer {
 	s := &rawServer{URL: "ws://" + ln.Addr().String() + "/", ln: ln, accepted: make(chan net.Conn, 64)}
 	s.wg.Add(1)
 	go func() {
@@ -252,6 +270,7 @@ func TestDialAndCloseDuringSilentUpgrade(t *testing.T) {
 // nothing after the upgrade or trickles its HELLO.
 func TestHandshakeTimeoutOnTime(t *testing.T) {
 	hello := wsMessage(frameBytes(t, wire.TypeHello, 0, map[string]any{"protocol": "sodp", "version": "1.0"}))
+	const trickleGap = 100 * time.Millisecond
 	scripts := map[string]func(c net.Conn){
 		"silent": func(c net.Conn) {
 			if _, err := acceptUpgrade(c, ""); err == nil {
@@ -266,36 +285,44 @@ func TestHandshakeTimeoutOnTime(t *testing.T) {
 				if _, err := c.Write([]byte{b}); err != nil {
 					return
 				}
-				time.Sleep(100 * time.Millisecond)
+				time.Sleep(trickleGap)
 			}
 			untilClosed(c)
 		},
 	}
 	for name, script := range scripts {
 		t.Run(name, func(t *testing.T) {
-			const hs = 500 * time.Millisecond
-			ended := make(chan time.Duration, 8)
-			srv := newRawServer(t, func(c net.Conn) {
-				start := time.Now()
-				script(c)
-				ended <- time.Since(start)
-			})
-			c, err := sodp.New(srv.URL, sodp.WithHandshakeTimeout(hs), sodp.WithBackoff(time.Hour, time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			select {
-			case took := <-ended:
-				// It used to be checked on the heartbeat ticker: up to
-				// 6.25 s with the default heartbeat.
-				if took > hs+time.Second {
-					t.Fatalf("the handshake was given up after %s (timeout %s)", took, hs)
+			// In a synctest bubble over an in-memory connection: the
+			// handshake ends on the bubble's clock, at an exact time.
+			synctest.Test(t, func(t *testing.T) {
+				const hs = 500 * time.Millisecond
+				ended := make(chan time.Duration, 8)
+				srv := newPipeRawServer(t, func(c net.Conn) {
+					start := time.Now()
+					script(c)
+					ended <- time.Since(start)
+				})
+				c, err := sodp.New(srv.URL, viaRawPipe(srv), sodp.WithHandshakeTimeout(hs), sodp.WithBackoff(time.Hour, time.Hour))
+				if err != nil {
+					t.Fatal(err)
 				}
-				t.Logf("handshake given up %s after the connection was accepted (timeout %s)", took.Round(time.Millisecond), hs)
-			case <-time.After(wait):
-				t.Fatal("the handshake was never given up")
-			}
+				defer c.Close()
+				select {
+				case took := <-ended:
+					// It used to be checked on the heartbeat ticker: up to
+					// 6.25 s with the default heartbeat.
+					if took > hs+time.Second {
+						t.Fatalf("the handshake was given up after %s (timeout %s)", took, hs)
+					}
+					// The silent server sees the close at once; the
+					// trickling one when its next byte fails.
+					if took < hs || (name == "silent" && took != hs) || took > hs+trickleGap {
+						t.Fatalf("the handshake was given up after %s, its timeout is %s", took, hs)
+					}
+				case <-time.After(wait):
+					t.Fatal("the handshake was never given up")
+				}
+			})
 		})
 	}
 }

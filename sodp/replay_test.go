@@ -3,12 +3,14 @@ package sodp_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -137,10 +139,26 @@ func (c *scriptConn) read() (wire.Frame, bool) {
 }
 
 func newScriptServer(t *testing.T, handle func(c *scriptConn, n int)) *scriptServer {
+	return serveScript(t, nil, handle)
+}
+
+// newPipeScriptServer is newScriptServer on a sodptest.PipeListener, for
+// tests in a synctest bubble; clients reach it with rs.viaPipe().
+func newPipeScriptServer(t *testing.T, handle func(c *scriptConn, n int)) *scriptServer {
+	return serveScript(t, sodptest.NewPipeListener(), handle)
+}
+
+// viaPipe makes a client reach rs (a newPipeScriptServer) in memory.
+func (rs *scriptServer) viaPipe() sodp.Option {
+	return sodp.WithDialer(&websocket.Dialer{NetDialContext: rs.Listener.(*sodptest.PipeListener).DialContext})
+}
+
+// serveScript serves handle on ln, or on a loopback port when ln is nil.
+func serveScript(t *testing.T, ln net.Listener, handle func(c *scriptConn, n int)) *scriptServer {
 	rs := &scriptServer{}
 	up := websocket.Upgrader{}
 	var wg sync.WaitGroup
-	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -154,6 +172,11 @@ func newScriptServer(t *testing.T, handle func(c *scriptConn, n int)) *scriptSer
 		defer ws.Close()
 		handle(&scriptConn{t: t, ws: ws}, n)
 	}))
+	if ln != nil {
+		rs.Listener.Close()
+		rs.Listener = ln
+	}
+	rs.Start()
 	t.Cleanup(func() {
 		rs.CloseClientConnections()
 		rs.Close()
@@ -175,24 +198,38 @@ var specHello = &wire.Hello{Protocol: "sodp", Version: "1.0", Server: "raw"}
 // A server that reaches HELLO and closes at once must see the reconnect
 // back-off grow, not a dial per BackoffMin forever.
 func TestBackoffGrowsWhenServerClosesAfterHello(t *testing.T) {
-	drop := make(chan struct{})
-	rs := newScriptServer(t, func(c *scriptConn, n int) {
-		c.send(wire.TypeHello, 0, specHello)
-		if n == 1 {
-			<-drop // stay until the client is live
+	// In a synctest bubble over in-memory connections: the dial times are
+	// the bubble's, so the gaps are the back-off's own.
+	synctest.Test(t, func(t *testing.T) {
+		drop := make(chan struct{})
+		rs := newPipeScriptServer(t, func(c *scriptConn, n int) {
+			c.send(wire.TypeHello, 0, specHello)
+			if n == 1 {
+				<-drop // stay until the client is live
+			}
+		})
+		const minB = 20 * time.Millisecond
+		c := dial(t, rs.url(), rs.viaPipe(), sodp.WithBackoff(minB, 5*time.Second))
+		close(drop)
+		eventually(t, fmt.Sprintf("six connections (have %d, %v)", len(rs.accepted()), c.Stats()), func() bool { return len(rs.accepted()) >= 6 })
+		ts := rs.accepted()
+		// Without growth every gap is about minB; with it the fifth redial
+		// waits at least 16 × minB.
+		if gap := ts[5].Sub(ts[4]); gap < 8*minB {
+			t.Fatalf("gaps between dials %v, %v, %v, %v, %v: the back-off did not grow",
+				ts[1].Sub(ts[0]), ts[2].Sub(ts[1]), ts[3].Sub(ts[2]), ts[4].Sub(ts[3]), gap)
 		}
+		// On the bubble's clock a connection takes no time, so each gap
+		// is the back-off itself: minB doubled per failure, plus up to a
+		// quarter of jitter.
+		for i := 1; i < 5; i++ {
+			gap, want := ts[i+1].Sub(ts[i]), minB<<i
+			if gap < want || gap >= want+want/4 {
+				t.Errorf("gap %d between dials %v, want %v plus up to a quarter", i, gap, want)
+			}
+		}
+		c.Close()
 	})
-	const minB = 20 * time.Millisecond
-	c := dial(t, rs.url(), sodp.WithBackoff(minB, 5*time.Second))
-	close(drop)
-	eventually(t, fmt.Sprintf("six connections (have %d, %v)", len(rs.accepted()), c.Stats()), func() bool { return len(rs.accepted()) >= 6 })
-	ts := rs.accepted()
-	// Without growth every gap is about minB; with it the fifth redial
-	// waits at least 16 × minB.
-	if gap := ts[5].Sub(ts[4]); gap < 8*minB {
-		t.Fatalf("gaps between dials %v, %v, %v, %v, %v: the back-off did not grow",
-			ts[1].Sub(ts[0]), ts[2].Sub(ts[1]), ts[3].Sub(ts[2]), ts[4].Sub(ts[3]), gap)
-	}
 }
 
 // Only the echo of the client's own barrier HEARTBEAT ends a replay. A

@@ -7,19 +7,27 @@ import (
 	"sync"
 )
 
-// pipeListener is a net.Listener whose connections are the server ends of
-// net.Pipe pairs made by Server.DialContext.
-type pipeListener struct {
+// PipeListener is a net.Listener without a socket: each DialContext makes
+// a net.Pipe, returns its client end and hands the other end to Accept.
+// A server started WithInMemory listens on one; a test can serve its own
+// handler on another (http.Server.Serve, or Accept directly) and make a
+// client reach it with sodp.WithDialer(&websocket.Dialer{NetDialContext:
+// l.DialContext}). In a testing/synctest bubble everything such a
+// connection does runs on the bubble's clock.
+type PipeListener struct {
 	conns     chan net.Conn
 	done      chan struct{}
 	closeOnce sync.Once
 }
 
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+// NewPipeListener returns an open PipeListener.
+func NewPipeListener() *PipeListener {
+	return &PipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
 }
 
-func (l *pipeListener) Accept() (net.Conn, error) {
+// Accept waits for the next DialContext and returns the server end of its
+// pipe; after Close it returns net.ErrClosed.
+func (l *PipeListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.conns:
 		return c, nil
@@ -28,12 +36,35 @@ func (l *pipeListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *pipeListener) Close() error {
+// Close makes Accept and DialContext fail. Connections already made stay
+// open. It always returns nil.
+func (l *PipeListener) Close() error {
 	l.closeOnce.Do(func() { close(l.done) })
 	return nil
 }
 
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+// Addr returns an address whose String is "sodptest.pipe".
+func (l *PipeListener) Addr() net.Addr { return pipeAddr{} }
+
+// DialContext makes a connection to the listener: the client end of a
+// net.Pipe whose server end Accept returns. network and addr are ignored.
+// It fails with ctx's error when ctx ends before Accept takes the
+// connection, and with net.ErrClosed once the listener is closed.
+func (l *PipeListener) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+	case <-ctx.Done():
+	}
+	client.Close()
+	server.Close()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, net.ErrClosed
+}
 
 type pipeAddr struct{}
 
@@ -59,21 +90,9 @@ var errNotInMemory = errors.New("sodptest: DialContext needs a server started Wi
 // bubble's clock: a test can wait out heartbeats, deadlines and token
 // expiry in no real time and observe exactly when each happens.
 func (s *Server) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	l, ok := s.ln.(*pipeListener)
+	l, ok := s.ln.(*PipeListener)
 	if !ok {
 		return nil, errNotInMemory
 	}
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.done:
-	case <-ctx.Done():
-	}
-	client.Close()
-	server.Close()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return nil, net.ErrClosed
+	return l.DialContext(ctx, network, addr)
 }

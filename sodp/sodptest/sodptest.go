@@ -148,7 +148,7 @@ func startServer(cfg config) *Server {
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	if cfg.inMemory {
-		s.ln = newPipeListener()
+		s.ln = NewPipeListener()
 	} else {
 		ln, err := net.Listen("tcp", cfg.addr)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -119,8 +120,8 @@ func TestAuthIgnoredWithoutSecret(t *testing.T) {
 }
 
 func TestTokenExpiryDuringSession(t *testing.T) {
-	forDialects(t, func(t *testing.T, d sodp.Dialect) {
-		srv := newServer(t, WithDialect(d), WithAuth(secret))
+	forDialectsInBubble(t, func(t *testing.T, d sodp.Dialect) {
+		srv := newServer(t, WithInMemory(), WithDialect(d), WithAuth(secret))
 		c := dial(t, srv)
 		const ttl = time.Second
 		start := time.Now()
@@ -130,6 +131,9 @@ func TestTokenExpiryDuringSession(t *testing.T) {
 			e := c.expectError(0, 401)
 			if !strings.Contains(e.Message, "expired") || time.Since(start) < ttl-50*time.Millisecond {
 				t.Errorf("ERROR %q after %v", e.Message, time.Since(start))
+			}
+			if el := time.Since(start); el != ttl {
+				t.Errorf("ERROR after %v, the token expired after %v", el, ttl)
 			}
 			c.expectGracefulClose(websocket.ClosePolicyViolation)
 			return
@@ -172,9 +176,8 @@ func TestHeartbeatEcho(t *testing.T) {
 
 // Heartbeat intervals for tests: hb where the test expects the liveness
 // check to close a connection, hbKeep where a live client must survive it.
-// A pong-based window leaves one interval of slack, and on a loaded machine
-// under -race goroutines can stall for hundreds of milliseconds, so hbKeep
-// is generous.
+// The tests that use them run in a synctest bubble, where the intervals
+// pass on the bubble's clock.
 const (
 	hb     = 40 * time.Millisecond
 	hbKeep = 500 * time.Millisecond
@@ -211,8 +214,8 @@ func keepAlive(c *tclient, d sodp.Dialect, stop chan struct{}) chan struct{} {
 }
 
 func TestServerHeartbeat(t *testing.T) {
-	forDialects(t, func(t *testing.T, d sodp.Dialect) {
-		srv := newServer(t, WithDialect(d), WithHeartbeat(hbKeep))
+	forDialectsInBubble(t, func(t *testing.T, d sodp.Dialect) {
+		srv := newServer(t, WithInMemory(), WithDialect(d), WithHeartbeat(hbKeep))
 		c := dial(t, srv)
 		stop := make(chan struct{})
 		done := keepAlive(c, d, stop)
@@ -242,8 +245,8 @@ func TestServerHeartbeat(t *testing.T) {
 }
 
 func TestLiveness(t *testing.T) {
-	forDialects(t, func(t *testing.T, d sodp.Dialect) {
-		srv := newServer(t, WithDialect(d), WithHeartbeat(hb))
+	forDialectsInBubble(t, func(t *testing.T, d sodp.Dialect) {
+		srv := newServer(t, WithInMemory(), WithDialect(d), WithHeartbeat(hb))
 		var c *tclient
 		start := time.Now()
 		switch d {
@@ -275,6 +278,11 @@ func TestLiveness(t *testing.T) {
 		c.expectAbruptClose()
 		if el := time.Since(start); el < 2*hb-10*time.Millisecond {
 			t.Errorf("closed after %v, before twice the heartbeat %v", el, hb)
+		}
+		// On the bubble's clock: exactly two intervals after the last sign
+		// of life that counts, the upgrade.
+		if el := time.Since(start); el != 2*hb {
+			t.Errorf("closed after %v, want exactly twice the heartbeat %v", el, hb)
 		}
 		waitFor(t, "clean-up", func() bool { return srv.Stats().Live == 0 })
 	})
@@ -320,23 +328,25 @@ func TestPauseResume(t *testing.T) {
 		}
 	})
 	t.Run("pings", func(t *testing.T) {
-		srv := newServer(t, WithDialect(sodp.DialectGo), WithHeartbeat(hbKeep))
-		c := dial(t, srv)
-		waitFor(t, "a ping", func() bool { return c.pings.Load() > 0 })
-		conn := connOf(t, srv)
-		conn.Pause()
-		time.Sleep(hbKeep / 4) // let an in-flight ping land
-		n := c.pings.Load()
-		time.Sleep(2 * hbKeep)
-		if got := c.pings.Load(); got != n {
-			t.Errorf("%d pings while paused", got-n)
-		}
-		if !c.isOpen() {
-			t.Fatal("paused connection dropped by the liveness check")
-		}
-		conn.Resume()
-		waitFor(t, "pings after Resume", func() bool { return c.pings.Load() > n })
-		c.expectNothing()
+		synctest.Test(t, func(t *testing.T) {
+			srv := newServer(t, WithInMemory(), WithDialect(sodp.DialectGo), WithHeartbeat(hbKeep))
+			c := dial(t, srv)
+			waitFor(t, "a ping", func() bool { return c.pings.Load() > 0 })
+			conn := connOf(t, srv)
+			conn.Pause()
+			time.Sleep(hbKeep / 4) // let an in-flight ping land
+			n := c.pings.Load()
+			time.Sleep(2 * hbKeep)
+			if got := c.pings.Load(); got != n {
+				t.Errorf("%d pings while paused", got-n)
+			}
+			if !c.isOpen() {
+				t.Fatal("paused connection dropped by the liveness check")
+			}
+			conn.Resume()
+			waitFor(t, "pings after Resume", func() bool { return c.pings.Load() > n })
+			c.expectNothing()
+		})
 	})
 }
 
@@ -584,8 +594,8 @@ func TestBadFrames(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	forDialects(t, func(t *testing.T, d sodp.Dialect) {
-		srv := newServer(t, WithDialect(d), WithRateLimit(1, 1))
+	forDialectsInBubble(t, func(t *testing.T, d sodp.Dialect) {
+		srv := newServer(t, WithInMemory(), WithDialect(d), WithRateLimit(1, 1))
 		c := dial(t, srv)
 		c.callOK("state.set", map[string]any{"state": "k", "value": 1})
 		id := c.call("state.set", map[string]any{"state": "k", "value": 2})

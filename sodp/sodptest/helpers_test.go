@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -35,6 +36,16 @@ func forDialects(t *testing.T, f func(t *testing.T, d sodp.Dialect)) {
 			f(t, d)
 		})
 	}
+}
+
+// forDialectsInBubble is forDialects with each dialect's test in a
+// testing/synctest bubble: start its server WithInMemory, and every wait
+// runs on the bubble's clock.
+func forDialectsInBubble(t *testing.T, f func(t *testing.T, d sodp.Dialect)) {
+	t.Helper()
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
+		synctest.Test(t, func(t *testing.T) { f(t, d) })
+	})
 }
 
 // newServer starts a server closed at the end of the test.
@@ -93,6 +104,9 @@ func dial(t testing.TB, srv *Server, opts ...dialOpt) *tclient {
 		f(&o)
 	}
 	d := websocket.Dialer{HandshakeTimeout: waitTimeout}
+	if _, ok := srv.ln.(*PipeListener); ok {
+		d.NetDialContext = srv.DialContext
+	}
 	ws, resp, err := d.Dial(srv.URL+o.path, nil)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()

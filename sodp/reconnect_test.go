@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sodp-go/client/internal/testutil"
@@ -184,41 +185,60 @@ func TestDeadConnectionDetected(t *testing.T) {
 
 func TestUnauthorizedFixedTokenIsTerminal(t *testing.T) {
 	for _, d := range allDialects() {
+		// In a synctest bubble: the wait for a retry that must not come
+		// passes on the bubble's clock.
 		t.Run(d.String(), func(t *testing.T) {
-			srv := newServer(t, sodptest.WithDialect(d), sodptest.WithAuth([]byte("secret")))
-			c, err := sodp.New(srv.URL, append(fastOpts(), sodp.WithToken("not-a-valid-token"))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if err := c.Ready(ctxT(t)); !errors.Is(err, sodp.ErrUnauthorized) {
-				t.Fatalf("Ready = %v", err)
-			}
-			_, err = c.Set(ctxT(t), "k", 1)
-			if !errors.Is(err, sodp.ErrUnauthorized) {
-				t.Fatalf("Set = %v", err)
-			}
-			time.Sleep(100 * time.Millisecond)
-			if n := srv.Stats().Connections; n != 1 {
-				t.Fatalf("%d connections: a fixed bad token must not be retried", n)
-			}
-			if strings.Contains(err.Error(), "not-a-valid-token") {
-				t.Fatal("token in error text")
-			}
+			synctest.Test(t, func(t *testing.T) {
+				srv := newPipeServer(t, sodptest.WithDialect(d), sodptest.WithAuth([]byte("secret")))
+				c, err := sodp.New(srv.URL, append(fastOpts(), viaPipe(srv), sodp.WithToken("not-a-valid-token"))...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if err := c.Ready(ctxT(t)); !errors.Is(err, sodp.ErrUnauthorized) {
+					t.Fatalf("Ready = %v", err)
+				}
+				_, err = c.Set(ctxT(t), "k", 1)
+				if !errors.Is(err, sodp.ErrUnauthorized) {
+					t.Fatalf("Set = %v", err)
+				}
+				time.Sleep(100 * time.Millisecond) // ten times the back-off
+				synctest.Wait()
+				if n := srv.Stats().Connections; n != 1 {
+					t.Fatalf("%d connections: a fixed bad token must not be retried", n)
+				}
+				if strings.Contains(err.Error(), "not-a-valid-token") {
+					t.Fatal("token in error text")
+				}
+			})
 		})
 	}
 }
 
 func TestTokenProviderRefreshesOnExpiry(t *testing.T) {
-	srv := newServer(t, sodptest.WithAuth([]byte("secret")))
+	synctest.Test(t, testTokenProviderRefreshesOnExpiry)
+}
+
+// testTokenProviderRefreshesOnExpiry runs in a synctest bubble: the first
+// token expires on the bubble's clock.
+func testTokenProviderRefreshesOnExpiry(t *testing.T) {
+	srv := newPipeServer(t, sodptest.WithAuth([]byte("secret")))
 	var mu sync.Mutex
 	calls := 0
-	c := dial(t, srv.URL, sodp.WithTokenProvider(func(context.Context) (string, error) {
+	var expiresAt time.Time
+	c := dial(t, srv.URL, viaPipe(srv), sodp.WithTokenProvider(func(context.Context) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
 		if calls == 1 {
+			expiresAt = time.Now().Add(300 * time.Millisecond)
 			return srv.Token("alice", 300*time.Millisecond), nil
+		}
+		// The server closes the session when the first token expires; the
+		// client dials again after its first back-off (fastOpts: 10 ms
+		// plus up to a quarter of jitter) and asks for a new token.
+		if after := time.Since(expiresAt); calls == 2 && (after < 10*time.Millisecond || after >= 12500*time.Microsecond) {
+			t.Errorf("second token asked for %v after the first one expired, want 10 ms to 12.5 ms", after)
 		}
 		return srv.Token("alice", time.Hour), nil
 	}))

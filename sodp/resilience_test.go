@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -89,100 +90,104 @@ func TestTokenNeverInLogsOrErrors(t *testing.T) {
 		scenarios = append(scenarios, scenario{"expiring/" + d.String(), d, 300 * time.Millisecond})
 	}
 	for _, sc := range scenarios {
+		// In a synctest bubble over in-memory connections: the token
+		// expires on the bubble's clock.
 		t.Run(sc.name, func(t *testing.T) {
-			srv := newServer(t, sodptest.WithDialect(sc.dialect), sodptest.WithAuth([]byte("secret")))
-			tok := srv.Token("alice", sc.ttl)
-			if sc.ttl == 0 {
-				// Well formed, but signed with another key.
-				tok = tok[:strings.LastIndexByte(tok, '.')+1] + "c2lnbmF0dXJlLW9mLWFub3RoZXIta2V5LXRoYXQtbm8tb25lLWtub3dz"
-			}
-			secrets := []string{tok, tok[strings.LastIndexByte(tok, '.')+1:]}
-			var logs testutil.SyncBuffer
-			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			// The URL carries the token too, as some deployments do. User
-			// information is refused at once, without repeating it.
-			u, _ := url.Parse(srv.URL)
-			u.User = url.UserPassword("alice", tok)
-			if _, err := sodp.New(u.String()); err == nil || strings.Contains(err.Error(), tok) || !strings.Contains(err.Error(), "user information") {
-				t.Fatalf("New with user information: %v", err)
-			}
-			u.User = nil
-			u.RawQuery = "access_token=" + tok
-			c, err := sodp.New(u.String(), append(fastOpts(), sodp.WithToken(tok), sodp.WithLogger(logger))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			events := collectEvents(c)
-			var texts []string
-			addErr := func(err error) {
-				if err != nil {
-					texts = append(texts, err.Error(), fmt.Sprintf("%+v %#v", err, err))
+			synctest.Test(t, func(t *testing.T) {
+				srv := newPipeServer(t, sodptest.WithDialect(sc.dialect), sodptest.WithAuth([]byte("secret")))
+				tok := srv.Token("alice", sc.ttl)
+				if sc.ttl == 0 {
+					// Well formed, but signed with another key.
+					tok = tok[:strings.LastIndexByte(tok, '.')+1] + "c2lnbmF0dXJlLW9mLWFub3RoZXIta2V5LXRoYXQtbm8tb25lLWtub3dz"
 				}
-			}
-			ctx := ctxT(t)
-			readyErr := c.Ready(ctx)
-			addErr(readyErr)
-			switch {
-			case sc.ttl == 0:
-				if !errors.Is(readyErr, sodp.ErrUnauthorized) {
-					t.Fatalf("Ready = %v", readyErr)
+				secrets := []string{tok, tok[strings.LastIndexByte(tok, '.')+1:]}
+				var logs testutil.SyncBuffer
+				logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				// The URL carries the token too, as some deployments do. User
+				// information is refused at once, without repeating it.
+				u, _ := url.Parse(srv.URL)
+				u.User = url.UserPassword("alice", tok)
+				if _, err := sodp.New(u.String()); err == nil || strings.Contains(err.Error(), tok) || !strings.Contains(err.Error(), "user information") {
+					t.Fatalf("New with user information: %v", err)
 				}
-			case readyErr != nil:
-				t.Fatalf("Ready = %v", readyErr)
-			default:
-				info := c.Server()
-				texts = append(texts, fmt.Sprintf("%+v", *info))
-				sub, err := sodp.Watch[any](ctx, c, "k")
+				u.User = nil
+				u.RawQuery = "access_token=" + tok
+				c, err := sodp.New(u.String(), append(fastOpts(), viaPipe(srv), sodp.WithToken(tok), sodp.WithLogger(logger))...)
 				if err != nil {
 					t.Fatal(err)
 				}
-				expires := sc.dialect == sodp.DialectSpec || sc.dialect == sodp.DialectRust
-				if expires {
-					select {
-					case <-sub.Updates():
-					case <-time.After(wait):
-					}
-					if err := closed(t, sub); !errors.Is(err, sodp.ErrUnauthorized) {
-						t.Fatalf("subscription ended with %v", err)
-					}
-					addErr(sub.Err())
-					if c.State() != sodp.StateFailed {
-						t.Fatalf("state %v after the token expired", c.State())
-					}
-				} else {
-					// The Go and TypeScript servers never check expiry
-					// after AUTH.
-					time.Sleep(sc.ttl + 200*time.Millisecond)
-					if c.State() != sodp.StateLive || c.Stats().Disconnects != 0 {
-						t.Fatalf("state %v, stats %+v", c.State(), c.Stats())
-					}
-					sub.Close()
-				}
-			}
-			_, err = c.Set(ctx, "k", 1)
-			addErr(err)
-			dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-			c2, err := sodp.Dial(dctx, u.String(), sodp.WithToken(tok), sodp.WithLogger(logger))
-			cancel()
-			addErr(err)
-			if err == nil {
-				c2.Close()
-			}
-			c.Close()
-			for _, ev := range events.wait(t) {
-				addErr(ev.Err)
-			}
-			texts = append(texts, logs.String())
-			if !strings.Contains(logs.String(), "level=") {
-				t.Fatal("nothing was logged")
-			}
-			for _, text := range texts {
-				for _, s := range secrets {
-					if strings.Contains(text, s) {
-						t.Fatalf("the token appears in %q", text)
+				events := collectEvents(c)
+				var texts []string
+				addErr := func(err error) {
+					if err != nil {
+						texts = append(texts, err.Error(), fmt.Sprintf("%+v %#v", err, err))
 					}
 				}
-			}
+				ctx := ctxT(t)
+				readyErr := c.Ready(ctx)
+				addErr(readyErr)
+				switch {
+				case sc.ttl == 0:
+					if !errors.Is(readyErr, sodp.ErrUnauthorized) {
+						t.Fatalf("Ready = %v", readyErr)
+					}
+				case readyErr != nil:
+					t.Fatalf("Ready = %v", readyErr)
+				default:
+					info := c.Server()
+					texts = append(texts, fmt.Sprintf("%+v", *info))
+					sub, err := sodp.Watch[any](ctx, c, "k")
+					if err != nil {
+						t.Fatal(err)
+					}
+					expires := sc.dialect == sodp.DialectSpec || sc.dialect == sodp.DialectRust
+					if expires {
+						select {
+						case <-sub.Updates():
+						case <-time.After(wait):
+						}
+						if err := closed(t, sub); !errors.Is(err, sodp.ErrUnauthorized) {
+							t.Fatalf("subscription ended with %v", err)
+						}
+						addErr(sub.Err())
+						if c.State() != sodp.StateFailed {
+							t.Fatalf("state %v after the token expired", c.State())
+						}
+					} else {
+						// The Go and TypeScript servers never check expiry
+						// after AUTH.
+						time.Sleep(sc.ttl + 200*time.Millisecond)
+						if c.State() != sodp.StateLive || c.Stats().Disconnects != 0 {
+							t.Fatalf("state %v, stats %+v", c.State(), c.Stats())
+						}
+						sub.Close()
+					}
+				}
+				_, err = c.Set(ctx, "k", 1)
+				addErr(err)
+				dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				c2, err := sodp.Dial(dctx, u.String(), viaPipe(srv), sodp.WithToken(tok), sodp.WithLogger(logger))
+				cancel()
+				addErr(err)
+				if err == nil {
+					c2.Close()
+				}
+				c.Close()
+				for _, ev := range events.wait(t) {
+					addErr(ev.Err)
+				}
+				texts = append(texts, logs.String())
+				if !strings.Contains(logs.String(), "level=") {
+					t.Fatal("nothing was logged")
+				}
+				for _, text := range texts {
+					for _, s := range secrets {
+						if strings.Contains(text, s) {
+							t.Fatalf("the token appears in %q", text)
+						}
+					}
+				}
+			})
 		})
 	}
 }
@@ -190,86 +195,90 @@ func TestTokenNeverInLogsOrErrors(t *testing.T) {
 func TestPausedConnectionDetectedAndResumed(t *testing.T) {
 	const hb = 100 * time.Millisecond
 	for _, d := range allDialects() {
+		// In a synctest bubble over in-memory connections: heartbeats,
+		// the liveness check and the writer run on the bubble's clock.
 		t.Run(d.String(), func(t *testing.T) {
-			srv := newServer(t, sodptest.WithDialect(d), sodptest.WithHeartbeat(hb))
-			c := dial(t, srv.URL, sodp.WithHeartbeat(hb))
-			var mu sync.Mutex
-			var written []uint64
-			write := func(i int) {
-				v := srv.Set("n", i)
-				mu.Lock()
-				written = append(written, v)
-				mu.Unlock()
-			}
-			write(0)
-			sub := watch[int](t, c, "n", sodp.WithBuffer(1000))
-			next(t, sub)
-			stop := make(chan struct{})
-			writerDone := make(chan struct{})
-			go func() {
-				defer close(writerDone)
-				for i := 1; ; i++ {
-					select {
-					case <-stop:
-						return
-					case <-time.After(10 * time.Millisecond):
-						write(i)
+			synctest.Test(t, func(t *testing.T) {
+				srv := newPipeServer(t, sodptest.WithDialect(d), sodptest.WithHeartbeat(hb))
+				c := dial(t, srv.URL, viaPipe(srv), sodp.WithHeartbeat(hb))
+				var mu sync.Mutex
+				var written []uint64
+				write := func(i int) {
+					v := srv.Set("n", i)
+					mu.Lock()
+					written = append(written, v)
+					mu.Unlock()
+				}
+				write(0)
+				sub := watch[int](t, c, "n", sodp.WithBuffer(1000))
+				next(t, sub)
+				stop := make(chan struct{})
+				writerDone := make(chan struct{})
+				go func() {
+					defer close(writerDone)
+					for i := 1; ; i++ {
+						select {
+						case <-stop:
+							return
+						case <-time.After(10 * time.Millisecond):
+							write(i)
+						}
 					}
+				}()
+				nextUntil(t, sub, func(u sodp.Update[int]) bool { return u.Value >= 3 })
+				stalled := srv.Conns()[0]
+				before := c.Stats()
+				start := time.Now()
+				stalled.Pause()
+				eventually(t, "the dead connection is dropped", func() bool { return c.Stats().Disconnects > before.Disconnects })
+				detect := time.Since(start)
+				eventually(t, "live again", func() bool { return c.Stats().Connects > before.Connects && c.State() == sodp.StateLive })
+				live := time.Since(start)
+				close(stop)
+				<-writerDone
+				mu.Lock()
+				last := written[len(written)-1]
+				mu.Unlock()
+				var got []uint64
+				prev := uint64(0)
+				nextUntil(t, sub, func(u sodp.Update[int]) bool {
+					if u.Version <= prev {
+						t.Fatalf("version %d after %d", u.Version, prev)
+					}
+					if prev == 0 {
+						// The first update read here may be any of the live
+						// ones before the pause.
+						got = append(got[:0], u.Version)
+					} else {
+						got = append(got, u.Version)
+					}
+					prev = u.Version
+					return u.Version == last
+				})
+				resumed := time.Since(start)
+				stalled.Resume()
+				// Nothing lost: every version written after the first one read
+				// here was delivered.
+				mu.Lock()
+				i := 0
+				for i < len(written) && written[i] != got[0] {
+					i++
 				}
-			}()
-			nextUntil(t, sub, func(u sodp.Update[int]) bool { return u.Value >= 3 })
-			stalled := srv.Conns()[0]
-			before := c.Stats()
-			start := time.Now()
-			stalled.Pause()
-			eventually(t, "the dead connection is dropped", func() bool { return c.Stats().Disconnects > before.Disconnects })
-			detect := time.Since(start)
-			eventually(t, "live again", func() bool { return c.Stats().Connects > before.Connects && c.State() == sodp.StateLive })
-			live := time.Since(start)
-			close(stop)
-			<-writerDone
-			mu.Lock()
-			last := written[len(written)-1]
-			mu.Unlock()
-			var got []uint64
-			prev := uint64(0)
-			nextUntil(t, sub, func(u sodp.Update[int]) bool {
-				if u.Version <= prev {
-					t.Fatalf("version %d after %d", u.Version, prev)
+				want := written[i:]
+				mu.Unlock()
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("delivered %v\nwritten   %v", got, want)
 				}
-				if prev == 0 {
-					// The first update read here may be any of the live
-					// ones before the pause.
-					got = append(got[:0], u.Version)
-				} else {
-					got = append(got, u.Version)
+				if detect < 2*hb || detect > 10*hb {
+					t.Fatalf("dead connection dropped after %s (heartbeat %s)", detect, hb)
 				}
-				prev = u.Version
-				return u.Version == last
+				if resumed > 10*hb {
+					t.Fatalf("resumed after %s (heartbeat %s)", resumed, hb)
+				}
+				t.Logf("heartbeat %s: dropped after %s (%.1f intervals), live after %s, caught up after %s (%.1f intervals)",
+					hb, detect.Round(time.Millisecond), float64(detect)/float64(hb), live.Round(time.Millisecond),
+					resumed.Round(time.Millisecond), float64(resumed)/float64(hb))
 			})
-			resumed := time.Since(start)
-			stalled.Resume()
-			// Nothing lost: every version written after the first one read
-			// here was delivered.
-			mu.Lock()
-			i := 0
-			for i < len(written) && written[i] != got[0] {
-				i++
-			}
-			want := written[i:]
-			mu.Unlock()
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("delivered %v\nwritten   %v", got, want)
-			}
-			if detect < 2*hb || detect > 10*hb {
-				t.Fatalf("dead connection dropped after %s (heartbeat %s)", detect, hb)
-			}
-			if resumed > 10*hb {
-				t.Fatalf("resumed after %s (heartbeat %s)", resumed, hb)
-			}
-			t.Logf("heartbeat %s: dropped after %s (%.1f intervals), live after %s, caught up after %s (%.1f intervals)",
-				hb, detect.Round(time.Millisecond), float64(detect)/float64(hb), live.Round(time.Millisecond),
-				resumed.Round(time.Millisecond), float64(resumed)/float64(hb))
 		})
 	}
 }

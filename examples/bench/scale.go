@@ -24,6 +24,7 @@ import (
 	"github.com/sodp-go/client/internal/wire"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
+	"golang.org/x/sync/errgroup"
 )
 
 // mem is a memory reading, or a difference of two, or a difference per
@@ -182,28 +183,15 @@ func waitFor(ctx context.Context, what string, cond func() bool) error {
 	return nil
 }
 
-// parallel runs f(0..n-1) on a few workers and returns the first error.
+// parallel runs f(0..n-1), at most eight at a time, and returns the
+// first error.
 func parallel(n int, f func(i int) error) error {
-	var next atomic.Int64
-	var first error
-	var once sync.Once
-	var wg sync.WaitGroup
-	for range min(8, n) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil {
-					once.Do(func() { first = err })
-					return
-				}
-			}
-		})
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i := range n {
+		g.Go(func() error { return f(i) })
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
 
 // scaleScenario runs the scale cases and records their rows.

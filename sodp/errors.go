@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sodp-go/client/internal/convert"
 	"github.com/sodp-go/client/internal/session"
-	"github.com/sodp-go/client/internal/wire"
 )
 
 // Errors returned by the client. Every error the client returns or
@@ -297,7 +297,7 @@ func convertErrorAt(key string, version uint64, typ, at string, err error) error
 
 func convertError(key string, version uint64, typ string, err error) error {
 	ce := &ConvertError{Key: key, Version: version, Type: typ}
-	var we *wire.ConvertError
+	var we *convert.Error
 	if errors.As(err, &we) {
 		ce.Path, ce.Want, ce.Got, ce.Err = we.Path, we.Want, we.Got, we.Err
 	} else {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sodp-go/client/internal/convert"
 	"github.com/sodp-go/client/internal/session"
-	"github.com/sodp-go/client/internal/wire"
 )
 
 // Ref is a typed handle on one key: watch it, read the client's copy, and
@@ -67,7 +67,7 @@ func cached[T any](ctx context.Context, c *Client, key string) (u Update[T], ok 
 	}
 	u = Update[T]{Key: key, Version: ver, Initialized: init, Kind: KindCached}
 	if v != nil {
-		if err := wire.Convert(v, &u.Value); err != nil {
+		if err := convert.To(v, &u.Value); err != nil {
 			var zero T
 			u.Value = zero
 			u.Err = convertError(key, ver, typeName[T](), err)

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/sodp-go/client/internal/wire"
+	"github.com/sodp-go/client/internal/convert"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
@@ -107,7 +107,7 @@ func TestTypedUpdatesMatchFullConversion(t *testing.T) {
 					t.Fatalf("typed version %d was not delivered untyped", u.Version)
 				}
 				var full reuseValue
-				if err := wire.Convert(tree, &full); err != nil {
+				if err := convert.To(tree, &full); err != nil {
 					t.Fatalf("version %d: %v", u.Version, err)
 				}
 				if !reflect.DeepEqual(u.Value, full) {

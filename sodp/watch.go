@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"sync"
 
+	"github.com/sodp-go/client/internal/convert"
 	"github.com/sodp-go/client/internal/session"
-	"github.com/sodp-go/client/internal/wire"
 )
 
 // Update is one value of a watched key.
@@ -102,11 +102,11 @@ type Subscription[T any] struct {
 	sub *session.Subscriber
 	out chan Update[T]
 
-	// conv holds, for ConvertReusing, the previous value converted into T
+	// conv holds, for convert.Reusing, the previous value converted into T
 	// and the variable the next one is converted into; only the pump uses
 	// it (pumps run one after the other).
 	conv      *convState[T]
-	reuse     bool // T has parts ConvertReusing can take over
+	reuse     bool // T has parts convert.Reusing can take over
 	converted bool // a value was converted: the next one starts keeping conv
 
 	mu      sync.Mutex
@@ -224,7 +224,7 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 	if err != nil {
 		return nil, err
 	}
-	s := &Subscription[T]{c: c, out: make(chan Update[T]), reuse: wire.Reuses[T]()}
+	s := &Subscription[T]{c: c, out: make(chan Update[T]), reuse: convert.Reuses[T]()}
 	s.sub = &session.Subscriber{
 		Keys:    keys,
 		Params:  params,
@@ -411,7 +411,7 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 	}
 	if !s.reuse {
 		var v T
-		if err := wire.Convert(d.Value, &v); err != nil {
+		if err := convert.To(d.Value, &v); err != nil {
 			// Nothing of a value that converts only in part is handed out.
 			u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointer, err)
 			return u
@@ -425,7 +425,7 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 			// whose key never changes keeps nothing for reuse.
 			s.converted = true
 			var v T
-			if err := wire.Convert(d.Value, &v); err != nil {
+			if err := convert.To(d.Value, &v); err != nil {
 				u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointer, err)
 				return u
 			}
@@ -438,9 +438,9 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 	next := &cs.vals[1-cs.cur]
 	var err error
 	if cs.ok && cs.key == d.Key {
-		err = wire.ConvertReusing(d.Value, cs.tree, &cs.vals[cs.cur], next)
+		err = convert.Reusing(d.Value, cs.tree, &cs.vals[cs.cur], next)
 	} else {
-		err = wire.Convert(d.Value, next)
+		err = convert.To(d.Value, next)
 	}
 	if err != nil {
 		// Nothing of a value that converts only in part is handed out.

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sodp-go/client/internal/convert"
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/session"
-	"github.com/sodp-go/client/internal/wire"
 )
 
 // MaxChanged is the most paths an Update's Changed lists; beyond it the
@@ -199,7 +199,7 @@ func cachedPart[U any](ctx context.Context, c *Client, key string, part *watchPa
 	}
 	u = Update[U]{Key: key, Version: ver, Initialized: has, Kind: KindCached}
 	if v != nil {
-		if err := wire.Convert(v, &u.Value); err != nil {
+		if err := convert.To(v, &u.Value); err != nil {
 			var zero U
 			u.Value = zero
 			u.Err = convertErrorAt(key, ver, typeName[U](), part.pointer, err)

@@ -105,7 +105,7 @@ func (e *valueEncoder) leave() { e.stack = e.stack[:len(e.stack)-1] }
 //
 // Values of the normalised model (see Normalize) and common Go types are
 // written in compact form, map keys in sorted order. Other values are
-// encoded by the same field rules Convert reads them back with:
+// encoded by the same field rules convert.To reads them back with:
 //
 //   - a struct becomes a map. Each exported field is named by its
 //     `msgpack` tag, else its `json` tag, else the field's name; a tag of
@@ -549,10 +549,10 @@ func encFieldsOf(t reflect.Type) []encField {
 	if p, ok := encPlans.Load(t); ok {
 		return p.([]encField)
 	}
-	specs := structFields(t)
+	specs := StructFields(t)
 	fields := make([]encField, len(specs))
 	for i, s := range specs {
-		fields[i] = encField{name: s.name, index: s.index, omitEmpty: omitEmpty(t, s.index)}
+		fields[i] = encField{name: s.Name, index: s.Index, omitEmpty: omitEmpty(t, s.Index)}
 	}
 	p, _ := encPlans.LoadOrStore(t, fields)
 	return p.([]encField)
@@ -646,3 +646,6 @@ func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
 	}
 	return v, true
 }
+
+// pointerEscaper escapes a JSON Pointer segment.
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")

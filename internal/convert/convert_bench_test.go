@@ -1,10 +1,11 @@
-package wire
+package convert
 
 import (
 	"strconv"
 	"testing"
 
 	"github.com/shamaton/msgpack/v2"
+	"github.com/sodp-go/client/internal/wire"
 )
 
 // cvGroup is a flat struct of ten mixed fields; cvNested100 holds ten of
@@ -60,12 +61,12 @@ func cvFloatMapTree() map[string]any {
 
 func benchConvert[T any](b *testing.B, tree any) {
 	var dst T
-	if err := Convert(tree, &dst); err != nil {
+	if err := To(tree, &dst); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Convert(tree, &dst); err != nil {
+		if err := To(tree, &dst); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -78,7 +79,7 @@ func benchViaMsgpack[T any](b *testing.B, tree any) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if buf, err = AppendValue(buf[:0], tree); err != nil {
+		if buf, err = wire.AppendValue(buf[:0], tree); err != nil {
 			b.Fatal(err)
 		}
 		var dst T

@@ -1,4 +1,4 @@
-package wire
+package convert
 
 import (
 	"errors"
@@ -118,8 +118,8 @@ func reuseInitial() map[string]any {
 
 // checkReuseStream applies random deltas the way the client does (in place
 // where nothing was handed out, every delivered value frozen first) and
-// checks that ConvertReusing from the previous delivered value gives what
-// Convert gives, and that scribbling on the reference parts of a delivered
+// checks that Reusing from the previous delivered value gives what
+// To gives, and that scribbling on the reference parts of a delivered
 // value, as its reader may, changes nothing later.
 func checkReuseStream[T any](t *testing.T, seed uint64, steps int, scribble func(*T)) {
 	r := rand.New(rand.NewPCG(seed, 7))
@@ -130,22 +130,22 @@ func checkReuseStream[T any](t *testing.T, seed uint64, steps int, scribble func
 	for step := range steps {
 		own.Freeze(cur)
 		var want, got T
-		wantErr := Convert(cur, &want)
-		gotErr := ConvertReusing(cur, prevTree, prev, &got)
+		wantErr := To(cur, &want)
+		gotErr := Reusing(cur, prevTree, prev, &got)
 		if (wantErr == nil) != (gotErr == nil) {
-			t.Fatalf("seed %d step %d: Convert error %v, ConvertReusing error %v", seed, step, wantErr, gotErr)
+			t.Fatalf("seed %d step %d: Convert error %v, Reusing error %v", seed, step, wantErr, gotErr)
 		}
 		if wantErr != nil {
 			// Which of several misfits is reported depends on map
-			// order, in Convert too: only the kind of error must agree.
-			var ce *ConvertError
+			// order, in To too: only the kind of error must agree.
+			var ce *Error
 			if !errors.As(gotErr, &ce) {
-				t.Fatalf("seed %d step %d: ConvertReusing error %T %v, want a *ConvertError", seed, step, gotErr, gotErr)
+				t.Fatalf("seed %d step %d: Reusing error %T %v, want a *Error", seed, step, gotErr, gotErr)
 			}
 			prev, prevTree = nil, nil
 		} else {
 			if !reflect.DeepEqual(want, got) {
-				t.Fatalf("seed %d step %d: ConvertReusing\n got %+v\nwant %+v", seed, step, got, want)
+				t.Fatalf("seed %d step %d: Reusing\n got %+v\nwant %+v", seed, step, got, want)
 			}
 			kept := got
 			prev, prevTree = &kept, cur
@@ -201,7 +201,7 @@ func TestConvertReusingTakesOver(t *testing.T) {
 	g0, g1 := leafValue(0), leafValue(1)
 	prevTree := map[string]any{"g0": g0, "g1": g1}
 	var prev reuseFlat
-	if err := Convert(prevTree, &prev); err != nil {
+	if err := To(prevTree, &prev); err != nil {
 		t.Fatal(err)
 	}
 	prev.G0.A = "from previous"
@@ -209,7 +209,7 @@ func TestConvertReusingTakesOver(t *testing.T) {
 	g1b := map[string]any{"a": "new", "b": int64(9), "c": 0.25, "d": true}
 	next := map[string]any{"g0": g0, "g1": g1b}
 	var got reuseFlat
-	if err := ConvertReusing(next, prevTree, &prev, &got); err != nil {
+	if err := Reusing(next, prevTree, &prev, &got); err != nil {
 		t.Fatal(err)
 	}
 	if got.G0.A != "from previous" {
@@ -220,7 +220,7 @@ func TestConvertReusingTakesOver(t *testing.T) {
 	}
 	// A nil previous result is a plain conversion.
 	var plain reuseFlat
-	if err := ConvertReusing(next, prevTree, nil, &plain); err != nil || plain.G0.A != "n0" {
+	if err := Reusing(next, prevTree, nil, &plain); err != nil || plain.G0.A != "n0" {
 		t.Errorf("nil prev: %+v, %v", plain, err)
 	}
 }

@@ -1,4 +1,4 @@
-package wire
+package convert
 
 import (
 	"encoding/binary"
@@ -16,25 +16,30 @@ import (
 	"unsafe"
 
 	"github.com/shamaton/msgpack/v2"
+	"go.uber.org/goleak"
+
+	"github.com/sodp-go/client/internal/wire"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // cvConvert converts v into a new variable of type T.
 func cvConvert[T any](t *testing.T, v any) T {
 	t.Helper()
 	var dst T
-	if err := Convert(v, &dst); err != nil {
-		t.Fatalf("Convert(%#v) into %T: %v", v, dst, err)
+	if err := To(v, &dst); err != nil {
+		t.Fatalf("To(%#v) into %T: %v", v, dst, err)
 	}
 	return dst
 }
 
-// cvWantError checks that err is a *ConvertError with the given fields;
+// cvWantError checks that err is a *Error with the given fields;
 // withCause tells whether Err must be set.
-func cvWantError(t *testing.T, err error, path, want, got string, withCause bool) *ConvertError {
+func cvWantError(t *testing.T, err error, path, want, got string, withCause bool) *Error {
 	t.Helper()
-	var ce *ConvertError
+	var ce *Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("error = %v (%T), want *ConvertError", err, err)
+		t.Fatalf("error = %v (%T), want *Error", err, err)
 	}
 	if ce.Path != path || ce.Want != want || ce.Got != got {
 		t.Errorf("error = {Path %q, Want %q, Got %q}, want {%q, %q, %q} (%v)", ce.Path, ce.Want, ce.Got, path, want, got, err)
@@ -92,14 +97,14 @@ func (p *cvPoint) UnmarshalText(b []byte) error {
 func TestConvertIntoAny(t *testing.T) {
 	tree := map[string]any{"a": []any{int64(1), "x"}}
 	var got any = "old"
-	if err := Convert(tree, &got); err != nil {
+	if err := To(tree, &got); err != nil {
 		t.Fatal(err)
 	}
 	m, ok := got.(map[string]any)
 	if !ok || reflect.ValueOf(m).UnsafePointer() != reflect.ValueOf(tree).UnsafePointer() {
 		t.Fatalf("got %#v, want the tree itself", got)
 	}
-	if err := Convert(nil, &got); err != nil || got != nil {
+	if err := To(nil, &got); err != nil || got != nil {
 		t.Fatalf("nil: got %#v, %v", got, err)
 	}
 }
@@ -107,7 +112,7 @@ func TestConvertIntoAny(t *testing.T) {
 func TestConvertDestinationMustBePointer(t *testing.T) {
 	var n int
 	for _, dst := range []any{nil, n, (*int)(nil), (*any)(nil), map[string]any{}} {
-		err := Convert(int64(1), dst)
+		err := To(int64(1), dst)
 		if !errors.Is(err, errNotPointer) {
 			t.Errorf("Convert into %#v: err = %v, want errNotPointer", dst, err)
 		}
@@ -153,7 +158,7 @@ func TestConvertScalars(t *testing.T) {
 	}
 	for _, tc := range tests {
 		dst := reflect.New(reflect.TypeOf(tc.want))
-		if err := Convert(tc.v, dst.Interface()); err != nil {
+		if err := To(tc.v, dst.Interface()); err != nil {
 			t.Errorf("%T(%v) into %T: %v", tc.v, tc.v, tc.want, err)
 			continue
 		}
@@ -181,7 +186,7 @@ func TestConvertNilFitsEverything(t *testing.T) {
 	}
 	zero := all{}
 	got := all{I: 1, S: "x", L: []int{1}, M: map[string]int{}, A: [2]int{1, 2}, C: "red", St: struct{ X int }{3}}
-	if err := Convert(nil, &got); err != nil {
+	if err := To(nil, &got); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, zero) {
@@ -207,7 +212,7 @@ func TestConvertScalarErrors(t *testing.T) {
 		{"int into bool", int64(1), false, "bool", "integer", false},
 		{"string into float", "1.5", 0.0, "float64", "string", false},
 		{"map into int", map[string]any{}, int8(0), "int8", "map", false},
-		{"array into string", []any{}, enum(""), "wire.enum", "array", false},
+		{"array into string", []any{}, enum(""), "convert.enum", "array", false},
 		{"too big for int8", int64(128), int8(0), "int8", "integer", true},
 		{"too small for int8", int64(-129), int8(0), "int8", "integer", true},
 		{"too big for int16", int64(40000), int16(0), "int16", "integer", true},
@@ -231,7 +236,7 @@ func TestConvertScalarErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := reflect.New(reflect.TypeOf(tc.into))
-			err := Convert(tc.v, dst.Interface())
+			err := To(tc.v, dst.Interface())
 			cvWantError(t, err, "", tc.want, tc.got, tc.withCause)
 		})
 	}
@@ -333,9 +338,9 @@ func TestConvertSparseMapIntoWideStruct(t *testing.T) {
 			t.Fatalf("exact key must win: got %+v", got)
 		}
 	}
-	cvWantError(t, Convert(map[string]any{"F11": int64(1)}, new(cvWide)), "/F11", "string", "integer", false)
-	cvWantError(t, Convert(map[string]any{"f11": int64(1)}, new(cvWideBase)), "/f11", "string", "integer", false)
-	cvWantError(t, Convert(map[string]any{"a1bcdefgz": "1"}, new(cvWide)), "/a1bcdefgz", "int", "string", false)
+	cvWantError(t, To(map[string]any{"F11": int64(1)}, new(cvWide)), "/F11", "string", "integer", false)
+	cvWantError(t, To(map[string]any{"f11": int64(1)}, new(cvWideBase)), "/f11", "string", "integer", false)
+	cvWantError(t, To(map[string]any{"a1bcdefgz": "1"}, new(cvWide)), "/a1bcdefgz", "int", "string", false)
 }
 
 func TestConvertNameIndex(t *testing.T) {
@@ -446,7 +451,7 @@ func TestConvertEmbeddedStructs(t *testing.T) {
 	if got := cvConvert[cvUnexportedPointer](t, map[string]any{"Secret": "s", "X": int64(1)}); got.cvHidden != nil || got.X != 1 {
 		t.Errorf("unexported embedded pointer: got %+v", got)
 	}
-	err := Convert(map[string]any{"Version": "two"}, new(cvEmbedding))
+	err := To(map[string]any{"Version": "two"}, new(cvEmbedding))
 	cvWantError(t, err, "/Version", "int", "string", false)
 }
 
@@ -482,7 +487,7 @@ func TestConvertPointers(t *testing.T) {
 	if p := cvConvert[*int](t, nil); p != nil {
 		t.Fatalf("nil into *int = %v", p)
 	}
-	err := Convert(map[string]any{"S": map[string]any{"N": "5"}}, new(outer))
+	err := To(map[string]any{"S": map[string]any{"N": "5"}}, new(outer))
 	cvWantError(t, err, "/S/N", "int", "string", false)
 }
 
@@ -517,11 +522,11 @@ func TestConvertNestedSlicesOfStructs(t *testing.T) {
 	bad := map[string]any{"flat": []any{
 		map[string]any{}, map[string]any{}, map[string]any{}, map[string]any{"name": int64(3)},
 	}}
-	cvWantError(t, Convert(bad, new(order)), "/flat/3/name", "string", "integer", false)
+	cvWantError(t, To(bad, new(order)), "/flat/3/name", "string", "integer", false)
 	bad = map[string]any{"items": []any{[]any{}, []any{map[string]any{"qty": int64(300)}}}}
-	cvWantError(t, Convert(bad, new(order)), "/items/1/0/qty", "uint8", "integer", true)
-	cvWantError(t, Convert(map[string]any{"flat": map[string]any{}}, new(order)), "/flat", "[]wire.item", "map", false)
-	cvWantError(t, Convert(map[string]any{"ptrs": []any{"x"}}, new(order)), "/ptrs/0", "wire.item", "string", false)
+	cvWantError(t, To(bad, new(order)), "/items/1/0/qty", "uint8", "integer", true)
+	cvWantError(t, To(map[string]any{"flat": map[string]any{}}, new(order)), "/flat", "[]convert.item", "map", false)
+	cvWantError(t, To(map[string]any{"ptrs": []any{"x"}}, new(order)), "/ptrs/0", "convert.item", "string", false)
 }
 
 func TestConvertSlices(t *testing.T) {
@@ -559,11 +564,11 @@ func TestConvertSlices(t *testing.T) {
 	if got := cvConvert[[]byte](t, []any{int64(104), int64(105)}); string(got) != "hi" {
 		t.Errorf("[]byte from an array = %q", got)
 	}
-	cvWantError(t, Convert([]any{"a", int64(1)}, new([]string)), "/1", "string", "integer", false)
-	cvWantError(t, Convert([]any{int64(1), 1.5}, new([]int)), "/1", "int", "float", true)
-	cvWantError(t, Convert([]any{int64(1), 1.5}, new([]uint)), "/1", "uint", "float", true)
-	cvWantError(t, Convert(int64(1), new([]byte)), "", "[]uint8", "integer", false)
-	cvWantError(t, Convert("x", new([]int)), "", "[]int", "string", false)
+	cvWantError(t, To([]any{"a", int64(1)}, new([]string)), "/1", "string", "integer", false)
+	cvWantError(t, To([]any{int64(1), 1.5}, new([]int)), "/1", "int", "float", true)
+	cvWantError(t, To([]any{int64(1), 1.5}, new([]uint)), "/1", "uint", "float", true)
+	cvWantError(t, To(int64(1), new([]byte)), "", "[]uint8", "integer", false)
+	cvWantError(t, To("x", new([]int)), "", "[]int", "string", false)
 }
 
 func TestConvertArrays(t *testing.T) {
@@ -579,9 +584,9 @@ func TestConvertArrays(t *testing.T) {
 	if got := cvConvert[[0]int](t, []any{}); got != [0]int{} {
 		t.Errorf("empty = %v", got)
 	}
-	cvWantError(t, Convert([]any{int64(1), int64(2), int64(3)}, new([2]int)), "", "[2]int", "array", true)
-	cvWantError(t, Convert([]any{nil, "x"}, new([2]int)), "/1", "int", "string", false)
-	cvWantError(t, Convert(map[string]any{}, new([2]int)), "", "[2]int", "map", false)
+	cvWantError(t, To([]any{int64(1), int64(2), int64(3)}, new([2]int)), "", "[2]int", "array", true)
+	cvWantError(t, To([]any{nil, "x"}, new([2]int)), "/1", "int", "string", false)
+	cvWantError(t, To(map[string]any{}, new([2]int)), "", "[2]int", "map", false)
 }
 
 func TestConvertMaps(t *testing.T) {
@@ -631,20 +636,20 @@ func TestConvertMaps(t *testing.T) {
 		t.Errorf("map[string]any-typed destination is a copy")
 	}
 
-	cvWantError(t, Convert(map[string]any{"1.5": int64(1)}, new(map[int]int)), "/1.5", "int", "map key", true)
-	cvWantError(t, Convert(map[string]any{"300": int64(1)}, new(map[uint8]int)), "/300", "uint8", "map key", true)
-	cvWantError(t, Convert(map[string]any{"-1": int64(1)}, new(map[uint]int)), "/-1", "uint", "map key", true)
-	cvWantError(t, Convert(map[string]any{"pink": int64(1)}, new(map[cvColor]int)), "/pink", "wire.cvColor", "map key", true)
-	cvWantError(t, Convert(map[string]any{"1": int64(1)}, new(map[float64]int)), "", "map[float64]int", "map", true)
+	cvWantError(t, To(map[string]any{"1.5": int64(1)}, new(map[int]int)), "/1.5", "int", "map key", true)
+	cvWantError(t, To(map[string]any{"300": int64(1)}, new(map[uint8]int)), "/300", "uint8", "map key", true)
+	cvWantError(t, To(map[string]any{"-1": int64(1)}, new(map[uint]int)), "/-1", "uint", "map key", true)
+	cvWantError(t, To(map[string]any{"pink": int64(1)}, new(map[cvColor]int)), "/pink", "convert.cvColor", "map key", true)
+	cvWantError(t, To(map[string]any{"1": int64(1)}, new(map[float64]int)), "", "map[float64]int", "map", true)
 	if got := cvConvert[map[bool]int](t, nil); got != nil {
 		t.Errorf("nil into map[bool]int = %v", got)
 	}
-	cvWantError(t, Convert(map[string]any{"a/b~": "x"}, new(map[string]int)), "/a~1b~0", "int", "string", false)
-	cvWantError(t, Convert(map[string]any{"k": "x"}, new(map[int8]int)), "/k", "int8", "map key", true)
-	cvWantError(t, Convert(map[string]any{"k": "x"}, new(map[label]int)), "/k", "int", "string", false)
-	cvWantError(t, Convert([]any{}, new(map[string]int)), "", "map[string]int", "array", false)
-	cvWantError(t, Convert([]any{}, new(map[int]int)), "", "map[int]int", "array", false)
-	cvWantError(t, Convert([]any{}, new(bag)), "", "wire.bag", "array", false)
+	cvWantError(t, To(map[string]any{"a/b~": "x"}, new(map[string]int)), "/a~1b~0", "int", "string", false)
+	cvWantError(t, To(map[string]any{"k": "x"}, new(map[int8]int)), "/k", "int8", "map key", true)
+	cvWantError(t, To(map[string]any{"k": "x"}, new(map[label]int)), "/k", "int", "string", false)
+	cvWantError(t, To([]any{}, new(map[string]int)), "", "map[string]int", "array", false)
+	cvWantError(t, To([]any{}, new(map[int]int)), "", "map[int]int", "array", false)
+	cvWantError(t, To([]any{}, new(bag)), "", "convert.bag", "array", false)
 }
 
 func TestConvertTextUnmarshaler(t *testing.T) {
@@ -660,14 +665,14 @@ func TestConvertTextUnmarshaler(t *testing.T) {
 	if got.Color != "green" || got.Level != 9 || !reflect.DeepEqual(got.Levels, []cvLevel{1, 5, 5}) || got.Ptr == nil || *got.Ptr != "blue" {
 		t.Fatalf("got %+v", got)
 	}
-	err := Convert(map[string]any{"Color": "pink"}, new(settings))
-	if ce := cvWantError(t, err, "/Color", "wire.cvColor", "string", true); !errors.Is(ce, errBadColor) {
+	err := To(map[string]any{"Color": "pink"}, new(settings))
+	if ce := cvWantError(t, err, "/Color", "convert.cvColor", "string", true); !errors.Is(ce, errBadColor) {
 		t.Errorf("error %v does not wrap the UnmarshalText error", err)
 	}
-	err = Convert(map[string]any{"Levels": []any{"low", "medium"}}, new(settings))
-	cvWantError(t, err, "/Levels/1", "wire.cvLevel", "string", true)
-	err = Convert(map[string]any{"Color": int64(1)}, new(settings))
-	cvWantError(t, err, "/Color", "wire.cvColor", "integer", false)
+	err = To(map[string]any{"Levels": []any{"low", "medium"}}, new(settings))
+	cvWantError(t, err, "/Levels/1", "convert.cvLevel", "string", true)
+	err = To(map[string]any{"Color": int64(1)}, new(settings))
+	cvWantError(t, err, "/Color", "convert.cvColor", "integer", false)
 	if got := cvConvert[cvPoint](t, "3,4"); got != (cvPoint{3, 4}) {
 		t.Errorf("struct TextUnmarshaler from a string = %+v", got)
 	}
@@ -691,9 +696,9 @@ func TestConvertTime(t *testing.T) {
 	if !got.At.Equal(at) || got.At.Location() != time.UTC || got.Timeout != 1500*time.Millisecond || got.Until == nil || !got.Until.Equal(at.Truncate(time.Second)) {
 		t.Fatalf("got %+v", got)
 	}
-	cvWantError(t, Convert(map[string]any{"at": "yesterday"}, new(event)), "/at", "time.Time", "string", true)
-	cvWantError(t, Convert(map[string]any{"at": int64(0)}, new(event)), "/at", "time.Time", "integer", false)
-	cvWantError(t, Convert(map[string]any{"timeout": "1s"}, new(event)), "/timeout", "time.Duration", "string", false)
+	cvWantError(t, To(map[string]any{"at": "yesterday"}, new(event)), "/at", "time.Time", "string", true)
+	cvWantError(t, To(map[string]any{"at": int64(0)}, new(event)), "/at", "time.Time", "integer", false)
+	cvWantError(t, To(map[string]any{"timeout": "1s"}, new(event)), "/timeout", "time.Duration", "string", false)
 }
 
 func TestConvertInterfaces(t *testing.T) {
@@ -710,8 +715,8 @@ func TestConvertInterfaces(t *testing.T) {
 	if got.Stringer != nil {
 		t.Errorf("nil into fmt.Stringer = %v", got.Stringer)
 	}
-	cvWantError(t, Convert(map[string]any{"Stringer": "x"}, new(holder)), "/Stringer", "fmt.Stringer", "string", false)
-	cvWantError(t, Convert(map[string]any{"Err": map[string]any{}}, new(holder)), "/Err", "error", "map", false)
+	cvWantError(t, To(map[string]any{"Stringer": "x"}, new(holder)), "/Stringer", "fmt.Stringer", "string", false)
+	cvWantError(t, To(map[string]any{"Err": map[string]any{}}, new(holder)), "/Err", "error", "map", false)
 	if got := cvConvert[[]any](t, []any{"x", nil}); !reflect.DeepEqual(got, []any{"x", nil}) {
 		t.Errorf("[]any = %v", got)
 	}
@@ -719,7 +724,7 @@ func TestConvertInterfaces(t *testing.T) {
 		t.Errorf("[]fmt.Stringer = %v", got)
 	}
 	var dst fmt.Stringer
-	cvWantError(t, Convert(int64(1), &dst), "", "fmt.Stringer", "integer", false)
+	cvWantError(t, To(int64(1), &dst), "", "fmt.Stringer", "integer", false)
 }
 
 type cvNode struct {
@@ -758,7 +763,7 @@ func TestConvertRecursiveTypes(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	bad := map[string]any{"children": []any{map[string]any{"next": map[string]any{"children": []any{nil, map[string]any{"name": true}}}}}}
-	cvWantError(t, Convert(bad, new(cvNode)), "/children/0/next/children/1/name", "string", "bool", false)
+	cvWantError(t, To(bad, new(cvNode)), "/children/0/next/children/1/name", "string", "bool", false)
 }
 
 func TestConvertDeepAndCyclicTrees(t *testing.T) {
@@ -779,26 +784,26 @@ func TestConvertDeepAndCyclicTrees(t *testing.T) {
 	// end with an error.
 	cyclic := map[string]any{}
 	cyclic["next"] = cyclic
-	err := Convert(cyclic, new(cvNode))
-	ce := cvWantError(t, err, strings.Repeat("/next", maxConvertDepth/2), "wire.cvNode", "map", true)
+	err := To(cyclic, new(cvNode))
+	ce := cvWantError(t, err, strings.Repeat("/next", maxConvertDepth/2), "convert.cvNode", "map", true)
 	if !strings.Contains(ce.Err.Error(), "nesting") {
 		t.Errorf("cause = %v", ce.Err)
 	}
 	list := []any{nil}
 	list[0] = list
-	if err := Convert(list, new(any)); err != nil {
+	if err := To(list, new(any)); err != nil {
 		t.Errorf("cyclic tree into any: %v", err)
 	}
 	type self []self
-	if err := Convert(list, new(self)); err == nil {
+	if err := To(list, new(self)); err == nil {
 		t.Error("cyclic array into a recursive slice type: no error")
 	}
 	type ptr *ptr
-	if err := Convert(int64(1), new(ptr)); err == nil {
+	if err := To(int64(1), new(ptr)); err == nil {
 		t.Error("a value into a pointer to itself: no error")
 	}
 	var nilPtr ptr
-	if err := Convert(nil, &nilPtr); err != nil || nilPtr != nil {
+	if err := To(nil, &nilPtr); err != nil || nilPtr != nil {
 		t.Errorf("nil into a pointer to itself: %v, %v", nilPtr, err)
 	}
 }
@@ -818,7 +823,7 @@ func TestConvertZeroesDestination(t *testing.T) {
 	old := &inner{A: 9}
 	dst := state{Name: "old", N: 5, In: inner{1, 2}, P: old, List: []int{1, 2, 3}, Map: map[string]int{"old": 1}, Arr: [3]int{7, 8, 9}, Other: map[int]int{1: 1}}
 	tree := map[string]any{"In": map[string]any{"B": int64(3)}, "P": map[string]any{"B": int64(4)}, "Map": map[string]any{"new": int64(2)}, "Arr": []any{int64(1)}}
-	if err := Convert(tree, &dst); err != nil {
+	if err := To(tree, &dst); err != nil {
 		t.Fatal(err)
 	}
 	want := state{In: inner{B: 3}, P: &inner{B: 4}, Map: map[string]int{"new": 2}, Arr: [3]int{1}}
@@ -829,7 +834,7 @@ func TestConvertZeroesDestination(t *testing.T) {
 		t.Errorf("the old pointee was reused: %+v", *old)
 	}
 	m := map[string]int{"old": 1}
-	if err := Convert(map[string]any{"new": int64(1)}, &m); err != nil {
+	if err := To(map[string]any{"new": int64(1)}, &m); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(m, map[string]int{"new": 1}) {
@@ -886,14 +891,14 @@ func TestConvertUnsupportedDestinations(t *testing.T) {
 		{"UP", "unsafe.Pointer"},
 	}
 	for _, tc := range tests {
-		err := Convert(map[string]any{tc.key: int64(1)}, new(odd))
+		err := To(map[string]any{tc.key: int64(1)}, new(odd))
 		cvWantError(t, err, "/"+tc.key, tc.want, "integer", true)
 	}
 	got := cvConvert[odd](t, map[string]any{"private": int64(1), "Fine": int64(2), "Ch": nil, "Fn": nil})
 	if got.private != 0 || got.Fine != 2 {
 		t.Errorf("got %+v", got)
 	}
-	cvWantError(t, Convert(int64(1), new(chan int)), "", "chan int", "integer", true)
+	cvWantError(t, To(int64(1), new(chan int)), "", "chan int", "integer", true)
 	type onlyUnexported struct{ a, b int }
 	if got := cvConvert[onlyUnexported](t, map[string]any{"a": int64(1), "B": int64(2)}); got.a != 0 || got.b != 0 {
 		t.Errorf("unexported fields set: %+v", got)
@@ -907,13 +912,13 @@ func TestConvertErrorMessage(t *testing.T) {
 	type wrap struct {
 		Items []level `json:"items/all"`
 	}
-	err := Convert(map[string]any{"items/all": []any{nil, map[string]any{"level": int64(300)}}}, new(wrap))
-	want := `wire: cannot convert integer into uint8 at "/items~1all/1/level": 300 is out of range`
+	err := To(map[string]any{"items/all": []any{nil, map[string]any{"level": int64(300)}}}, new(wrap))
+	want := `convert: cannot convert integer into uint8 at "/items~1all/1/level": 300 is out of range`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}
-	err = Convert("x", new(int))
-	if want := `wire: cannot convert string into int at the root`; err == nil || err.Error() != want {
+	err = To("x", new(int))
+	if want := `convert: cannot convert string into int at the root`; err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}
 }
@@ -941,7 +946,7 @@ func TestConvertConcurrentPlans(t *testing.T) {
 		wg.Go(func() {
 			for range 50 {
 				var got root
-				if err := Convert(tree, &got); err != nil {
+				if err := To(tree, &got); err != nil {
 					errs <- err
 					return
 				}
@@ -982,24 +987,24 @@ func cvFlatTree(i int) map[string]any {
 func TestConvertAllocations(t *testing.T) {
 	tree := cvFlatTree(0)
 	var dst cvFlat
-	if err := Convert(tree, &dst); err != nil {
+	if err := To(tree, &dst); err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(100, func() { _ = Convert(tree, &dst) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _ = To(tree, &dst) }); n != 0 {
 		t.Errorf("flat struct: %v allocations per Convert, want 0", n)
 	}
 	nested := map[string]any{"a": tree, "b": tree}
 	var two struct{ A, B cvFlat }
-	if n := testing.AllocsPerRun(100, func() { _ = Convert(nested, &two) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _ = To(nested, &two) }); n != 0 {
 		t.Errorf("nested structs: %v allocations per Convert, want 0", n)
 	}
 	var list any = []any{int64(1), int64(2), int64(3)}
 	var ints []int
-	if n := testing.AllocsPerRun(100, func() { _ = Convert(list, &ints) }); n != 1 {
+	if n := testing.AllocsPerRun(100, func() { _ = To(list, &ints) }); n != 1 {
 		t.Errorf("[]int: %v allocations per Convert, want 1", n)
 	}
 	var p *cvFlat
-	if n := testing.AllocsPerRun(100, func() { _ = Convert(tree, &p) }); n != 1 {
+	if n := testing.AllocsPerRun(100, func() { _ = To(tree, &p) }); n != 1 {
 		t.Errorf("*struct: %v allocations per Convert, want 1", n)
 	}
 }
@@ -1219,12 +1224,12 @@ func TestConvertRoundTripRandom(t *testing.T) {
 		if err := msgpack.Unmarshal(b, &raw); err != nil {
 			t.Fatal(err)
 		}
-		tree, err := Normalize(raw)
+		tree, err := wire.Normalize(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got cvRand
-		if err := Convert(tree, &got); err != nil {
+		if err := To(tree, &got); err != nil {
 			t.Fatalf("case %d: %v\ntree %#v", i, err, tree)
 		}
 		if !reflect.DeepEqual(got, want) {
@@ -1234,7 +1239,7 @@ func TestConvertRoundTripRandom(t *testing.T) {
 }
 
 // Fuzzing: a tree built from the fuzzer's bytes, converted into a few
-// destination types, must give a value or a *ConvertError locating a
+// destination types, must give a value or a *Error locating a
 // real part of the tree.
 
 type cvFuzzTarget struct {
@@ -1395,14 +1400,14 @@ func FuzzConvert(f *testing.F) {
 		tree := r.value(0)
 		for _, newDst := range dests {
 			dst := newDst()
-			err := Convert(tree, dst)
+			err := To(tree, dst)
 			if ft, ok := dst.(*cvFuzzTarget); ok && ft.private != 0 {
 				t.Fatalf("unexported field set: %+v", ft)
 			}
 			if err != nil {
-				var ce *ConvertError
+				var ce *Error
 				if !errors.As(err, &ce) {
-					t.Fatalf("into %T: error %v (%T) is not a *ConvertError", dst, err, err)
+					t.Fatalf("into %T: error %v (%T) is not a *Error", dst, err, err)
 				}
 				if !cvLookup(tree, ce.Path) {
 					t.Fatalf("into %T: error path %q is not in the tree %#v", dst, ce.Path, tree)
@@ -1412,7 +1417,7 @@ func FuzzConvert(f *testing.F) {
 				}
 			}
 			// Success or failure does not depend on map order.
-			if err2 := Convert(tree, newDst()); (err == nil) != (err2 == nil) {
+			if err2 := To(tree, newDst()); (err == nil) != (err2 == nil) {
 				t.Fatalf("into %T: first %v, then %v", dst, err, err2)
 			}
 		}

@@ -1,9 +1,11 @@
-package wire
+package convert
 
 import (
 	"reflect"
 	"sync"
 	"unsafe"
+
+	"github.com/sodp-go/client/internal/wire"
 )
 
 // Converting a value that shares most of its containers with the previous
@@ -26,28 +28,28 @@ import (
 
 // reuseFunc stores v into the zeroed variable at p, where prevP holds the
 // conversion of prev, a value that may share containers with v.
-type reuseFunc func(p, prevP unsafe.Pointer, v, prev any, depth int) *ConvertError
+type reuseFunc func(p, prevP unsafe.Pointer, v, prev any, depth int) *Error
 
 // reusers caches the reuseFunc of each destination type; a nil reuseFunc
 // means there is nothing to take over for the type.
 var reusers sync.Map // reflect.Type → reuseFunc
 
-// Reuses reports whether ConvertReusing can take anything over from a
+// Reuses reports whether Reusing can take anything over from a
 // previous conversion for destinations of type T: T is a struct with flat
-// parts (see above). For any other T, ConvertReusing is Convert.
+// parts (see above). For any other T, Reusing is To.
 func Reuses[T any]() bool { return reuserFor(reflect.TypeFor[T]()) != nil }
 
-// ConvertReusing stores v into *dst as Convert does, taking over from
+// Reusing stores v into *dst as To does, taking over from
 // *prevDst the parts converted from containers that v shares with prev.
 // prevDst must hold the result of a successful conversion of prev into
-// type T (Convert or ConvertReusing), and the containers of prev and v must
+// type T (To or Reusing), and the containers of prev and v must
 // never be modified (the contract of the normalised model): the result is
-// then exactly Convert's. It shares no memory that can be modified with
-// *prevDst. With a nil prevDst it is Convert.
-func ConvertReusing[T any](v, prev any, prevDst, dst *T) error {
+// then exactly To's. It shares no memory that can be modified with
+// *prevDst. With a nil prevDst it is To.
+func Reusing[T any](v, prev any, prevDst, dst *T) error {
 	r := reuserFor(reflect.TypeFor[T]())
 	if r == nil || prevDst == nil {
-		return Convert(v, dst)
+		return To(v, dst)
 	}
 	var zero T
 	*dst = zero
@@ -113,18 +115,18 @@ func buildReuser(t reflect.Type) reuseFunc {
 	if t.Kind() != reflect.Struct || t == timeType || reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return nil
 	}
-	specs := structFields(t)
+	specs := wire.StructFields(t)
 	fields := make([]reuseField, len(specs))
 	worth := isFlat(t)
 	for i, s := range specs {
 		f := &fields[i]
-		f.name = s.name
+		f.name = s.Name
 		typ := t
-		for j, x := range s.index {
+		for j, x := range s.Index {
 			sf := typ.Field(x)
 			f.offset += sf.Offset
 			typ = sf.Type
-			if j < len(s.index)-1 && typ.Kind() == reflect.Pointer {
+			if j < len(s.Index)-1 && typ.Kind() == reflect.Pointer {
 				return nil
 			}
 		}
@@ -139,7 +141,7 @@ func buildReuser(t reflect.Type) reuseFunc {
 	}
 	dec := decoderFor(t)
 	flat := isFlat(t)
-	return func(p, prevP unsafe.Pointer, v, prev any, depth int) *ConvertError {
+	return func(p, prevP unsafe.Pointer, v, prev any, depth int) *Error {
 		m, ok := v.(map[string]any)
 		pm, pok := prev.(map[string]any)
 		if !ok || !pok || m == nil || pm == nil {
@@ -161,7 +163,7 @@ func buildReuser(t reflect.Type) reuseFunc {
 			}
 			hits++
 			fp := unsafe.Add(p, f.offset)
-			var err *ConvertError
+			var err *Error
 			if px, pok := pm[f.name]; pok && f.reuse != nil {
 				// The previous result's field was made from px: an
 				// exact key always wins over a case-insensitive one.
@@ -177,7 +179,7 @@ func buildReuser(t reflect.Type) reuseFunc {
 			return nil
 		}
 		// Some keys match fields only without regard to case: convert
-		// the whole struct as Convert does.
+		// the whole struct as To does.
 		reflect.NewAt(t, p).Elem().SetZero()
 		return dec(p, v, depth)
 	}

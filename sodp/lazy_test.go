@@ -28,7 +28,7 @@ func pumps() int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	return bytes.Count(buf, []byte("sodp.(*Subscription[...]).pump("))
+	return bytes.Count(buf, []byte("session.(*Session).pump("))
 }
 
 // goroutinesAtMost waits until at most n goroutines run (other tests'

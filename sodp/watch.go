@@ -228,7 +228,9 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 	s.sub = &session.Subscriber{
 		Keys:    keys,
 		Params:  params,
-		Mailbox: session.NewMailbox(wc.buffer, c.s.ConflatedCounter(), s.startPump, s.finish),
+		Buffer:  wc.buffer,
+		Deliver: s.deliver,
+		Finish:  s.finish,
 	}
 	if part != nil {
 		s.pointer = part.pointer
@@ -317,38 +319,26 @@ func (s *Subscription[T]) WaitKeyVersion(ctx context.Context, key string, v uint
 	return fmt.Errorf("%w: %q is not a key of this subscription", ErrInvalidKey, key)
 }
 
-// startPump is the mailbox's start: it runs on the actor, so it may Spawn.
-func (s *Subscription[T]) startPump() { s.c.s.Spawn(s.pump) }
-
-// pump delivers the queued updates. The mailbox starts it (on the actor,
-// with Spawn) when an update arrives and none is running; it returns when
-// the mailbox is empty. When the mailbox has ended, its last Next calls
-// finish, which closes Updates: no send can be in progress then.
-func (s *Subscription[T]) pump() {
-	mb := s.sub.Mailbox
-	ended := mb.Ended()
-	for {
-		d, ok := mb.Next()
-		if !ok {
-			return
-		}
-		u := s.convert(d)
-		// A reader waiting on Updates takes it at once; the select
-		// below costs more.
-		select {
-		case s.out <- u:
-			continue
-		default:
-		}
-		select {
-		case s.out <- u:
-		case <-ended:
-		case <-s.c.s.Done():
-			// Only a subscription draining its refusals is still
-			// running when the client closes; the others ended first.
-			mb.Fail(ErrClosed)
-		}
+// deliver is the subscriber's Deliver: on the session's pump goroutine
+// for this subscription, it converts one update to T and sends it on
+// Updates, unless the subscription ends (ended) or the client closes
+// (done, reported as false) first.
+func (s *Subscription[T]) deliver(d session.Delivery, ended, done <-chan struct{}) bool {
+	u := s.convert(d)
+	// A reader waiting on Updates takes it at once; the select below
+	// costs more.
+	select {
+	case s.out <- u:
+		return true
+	default:
 	}
+	select {
+	case s.out <- u:
+	case <-ended:
+	case <-done:
+		return false
+	}
+	return true
 }
 
 // stop ends the subscription from the reader's side (Close or the end of

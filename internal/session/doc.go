@@ -17,7 +17,7 @@
 //     frames a server may owe) and the replay barrier.
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
 //   - mailbox.go: the per-subscription queue between the actor and the
-//     goroutine that delivers a subscription's updates.
+//     subscription's pump, and the pump.
 //   - path.go: sub-value (part) subscriptions.
 //   - calls.go: CALL and RESULT, presence.
 //   - events.go: the Events queue and its pump.
@@ -59,12 +59,16 @@
 //     moves events from the actor's eventQueue to the channel. It ends
 //     when done is closed, after handing over what the channel takes
 //     without waiting, and closes the channel.
-//   - A subscription's pump. Started by the mailbox's start function, on
-//     the actor, through Spawn, when an update is pushed into a mailbox
-//     with no pump running. It owns the subscription's Updates channel
-//     while it runs: it takes updates with Mailbox.Next, converts them to
-//     the caller's type and sends them. It ends as soon as the mailbox is
-//     empty (the next Push starts another), or when the mailbox ended.
+//   - A subscription's pump (Session.pump). Started on the actor by the
+//     mailbox's start (startPump) when an update is pushed into a mailbox
+//     with no pump running. It owns the subscription's delivery while it
+//     runs: it takes updates with Mailbox.Next and hands each to the
+//     subscriber's Deliver, which converts it to the reader's type and
+//     sends it on the reader's channel. It ends as soon as the mailbox is
+//     empty (the next Push starts another); when the mailbox has ended,
+//     its last Next calls the subscriber's Finish, which closes the
+//     reader's channel. When the session stops while a Deliver waits, the
+//     pump ends the mailbox with ErrClosed.
 //   - Caller goroutines (not started here) run a function on the actor
 //     with do or post, which send a command on in; do waits for the
 //     command's done. Call and WaitVersion then wait for the actor's
@@ -72,6 +76,17 @@
 //   - The sodp package registers a context.AfterFunc per subscription that
 //     ends the subscription when the Watch context ends; the subscription
 //     stops it when it ends.
+//
+// # One update's path
+//
+// A DELTA travels one way: the reader decodes it (wire.Decode) and sends
+// a frameIn on in; the actor (handle, onFrame, onDelta) applies it to the
+// key's value (delta.Owner.ApplyState) and pushes a Delivery into the
+// mailbox of every subscriber of the key (deliverDelta, deliver,
+// Mailbox.Push); the
+// subscription's pump takes it (Mailbox.Next) and calls the subscriber's
+// Deliver, which package sodp provides: it converts the value (package
+// convert) and sends the typed update on the reader's channel.
 //
 // No goroutine but the actor reads or writes actor-owned state; the others
 // talk to it only through in, and it answers through channels that never

@@ -15,10 +15,10 @@ import (
 // The mailbox also decides, under its lock, the lifecycle of the goroutine
 // that delivers its updates (the pump) and of the subscription itself:
 //
-//   - a Push into a mailbox with no pump running calls start, which must
-//     start a pump (Push runs on the actor, so start may call Spawn); the
-//     pump takes updates with Next until Next reports none, and then exits:
-//     no goroutine runs while nothing is pending;
+//   - a Push into a mailbox with no pump running calls start, which starts
+//     a pump (Session.pump; Push runs on the actor); the pump takes updates
+//     with Next until Next reports none, and then exits: no goroutine runs
+//     while nothing is pending;
 //   - once the mailbox has ended (Fail, or EndAfterDrain and the queue is
 //     empty), finish is called exactly once, with the error it ended with,
 //     by whoever sees it end with no pump running: the pump itself on its
@@ -41,10 +41,10 @@ type Mailbox struct {
 	finish   func(error)
 }
 
-// NewMailbox returns a mailbox; buffer 0 conflates, buffer n > 0 buffers n
+// newMailbox returns a mailbox; buffer 0 conflates, buffer n > 0 buffers n
 // updates. conflated, if not nil, counts replaced updates. start and finish
 // are described at Mailbox.
-func NewMailbox(buffer int, conflated *atomic.Uint64, start func(), finish func(error)) *Mailbox {
+func newMailbox(buffer int, conflated *atomic.Uint64, start func(), finish func(error)) *Mailbox {
 	return &Mailbox{
 		buffer: buffer,
 		stats:  conflated,
@@ -272,4 +272,31 @@ func (m *Mailbox) Fail(err error) {
 		m.err = err
 	}
 	m.endLocked()
+}
+
+// startPump is a subscription mailbox's start: on the actor, it starts the
+// goroutine that delivers the mailbox's updates.
+func (s *Session) startPump(sub *Subscriber) {
+	s.wg.Add(1)
+	go s.pump(sub)
+}
+
+// pump delivers the queued updates of sub, one at a time, through
+// sub.Deliver, and returns when the mailbox is empty. When the mailbox has
+// ended, its last Next calls sub.Finish: no Deliver is in progress then.
+func (s *Session) pump(sub *Subscriber) {
+	defer s.wg.Done()
+	mb := sub.Mailbox
+	ended := mb.Ended()
+	for {
+		d, ok := mb.Next()
+		if !ok {
+			return
+		}
+		if !sub.Deliver(d, ended, s.done) {
+			// Only a subscription draining its refusals is still running
+			// when the session stops; the others ended first.
+			mb.Fail(ErrClosed)
+		}
+	}
 }

@@ -93,7 +93,7 @@ func TestPartNeverMissesAChange(t *testing.T) {
 		for range 6 {
 			path := propPath(r, ks.value)
 			sub := &Subscriber{Keys: []string{"k"}, Part: true, Path: path,
-				Mailbox: NewMailbox(1000, nil, func() {}, func(error) {})}
+				Mailbox: newMailbox(1000, nil, func() {}, func(error) {})}
 			ks.subs[sub] = true
 			w := &watcher{sub: sub}
 			w.part, w.has = partOf(ks, sub)
@@ -102,7 +102,7 @@ func TestPartNeverMissesAChange(t *testing.T) {
 			ws = append(ws, w)
 		}
 		if r.IntN(3) == 0 {
-			ks.subs[&Subscriber{Keys: []string{"k"}, Mailbox: NewMailbox(1000, nil, func() {}, func(error) {})}] = true
+			ks.subs[&Subscriber{Keys: []string{"k"}, Mailbox: newMailbox(1000, nil, func() {}, func(error) {})}] = true
 		}
 		for step := range 40 {
 			ops := propOps(r, ks.value)

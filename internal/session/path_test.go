@@ -41,7 +41,7 @@ func TestMergeChanged(t *testing.T) {
 // A conflated mailbox merges Changed over deltas, and drops it once a
 // snapshot or resync is folded in.
 func TestMailboxMergesChanged(t *testing.T) {
-	m := NewMailbox(0, nil, func() {}, func(error) {})
+	m := newMailbox(0, nil, func() {}, func(error) {})
 	m.Push(Delivery{Key: "k", Kind: KindDelta, Changed: []string{"/a"}})
 	m.Push(Delivery{Key: "k", Kind: KindReplayed, Changed: []string{"/b", "/a"}})
 	d, ok := m.Next()

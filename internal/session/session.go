@@ -589,9 +589,6 @@ func (s *Session) shutdown() {
 	close(s.done)
 }
 
-// ConflatedCounter is the counter mailboxes add replaced updates to.
-func (s *Session) ConflatedCounter() *atomic.Uint64 { return &s.stats.conflated }
-
 // logMessage names the kind of a reported error for a log line's message;
 // the error itself goes in the err attribute.
 func logMessage(err error) string {

@@ -78,8 +78,23 @@ type versionWaiter struct {
 
 // Subscriber is one local subscription of one or more keys.
 type Subscriber struct {
-	Keys    []string
-	Params  map[string]any
+	Keys   []string
+	Params map[string]any
+	// Buffer sizes the subscription's mailbox: 0 conflates, n > 0 buffers
+	// n updates (see Mailbox).
+	Buffer int
+	// Deliver hands one update to the subscription's reader (converting it
+	// to the reader's type on the way). It runs on the subscription's pump
+	// goroutine, never on the actor, one call at a time. It returns true
+	// once the update was taken or ended is closed (the mailbox ended: the
+	// update is dropped), and false when done is closed first (the
+	// session stopped; the pump then ends the mailbox with ErrClosed).
+	Deliver func(d Delivery, ended, done <-chan struct{}) bool
+	// Finish is called exactly once, when the subscription has ended and
+	// no pump runs, with the error it ended with.
+	Finish func(err error)
+	// Mailbox is made by Subscribe; the subscription's owner may call its
+	// Live and Fail.
 	Mailbox *Mailbox
 	// Part makes the subscriber one of the part of its (single) key's value
 	// at Path, decoded pointer segments (none: the whole value): it is
@@ -93,10 +108,12 @@ type Subscriber struct {
 	lastHas bool // Part: whether it was given a part that exists
 }
 
-// Subscribe registers sub with the actor, running start on the actor just
-// before, so start runs before the actor queues anything in sub.Mailbox.
-// Keys must be valid (see ValidKey).
+// Subscribe makes sub's mailbox and registers sub with the actor, running
+// start on the actor just before, so start runs before the actor queues
+// anything in sub.Mailbox. Keys must be valid (see ValidKey); Deliver and
+// Finish must be set.
 func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) error {
+	sub.Mailbox = newMailbox(sub.Buffer, &s.stats.conflated, func() { s.startPump(sub) }, sub.Finish)
 	var err error
 	derr := s.do(ctx, func() {
 		switch s.ph {
@@ -119,17 +136,6 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) 
 		return derr
 	}
 	return err
-}
-
-// Spawn runs f in a goroutine that Close waits for. Call it only from a
-// function running on the actor (such as Subscribe's start, or a Mailbox's
-// start, which Push calls on the actor).
-func (s *Session) Spawn(f func()) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
 }
 
 // Unsubscribe removes sub; when it was the last subscriber of a key the

@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sodp-go/client/internal/wire"
@@ -678,4 +679,25 @@ func (s *Session) onWake(now time.Time) {
 	if !next.IsZero() {
 		s.armWake(next)
 	}
+}
+
+// keyInMessage finds which of keys an error message names.
+func keyInMessage(msg string, keys []string) (string, bool) {
+	for _, k := range keys {
+		i := strings.Index(msg, k)
+		if i < 0 {
+			continue
+		}
+		end := i + len(k)
+		before := i == 0 || !isKeyChar(msg[i-1]) && msg[i-1] != '.'
+		after := end == len(msg) || !isKeyChar(msg[end]) && !(msg[end] == '.' && end+1 < len(msg) && isKeyChar(msg[end+1]))
+		if before && after {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func isKeyChar(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

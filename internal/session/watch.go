@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/sodp-go/client/internal/delta"
@@ -737,25 +736,4 @@ func (s *Session) retryKeys(now time.Time) {
 	for _, key := range due {
 		s.watch([]string{key})
 	}
-}
-
-// keyInMessage finds which of keys an error message names.
-func keyInMessage(msg string, keys []string) (string, bool) {
-	for _, k := range keys {
-		i := strings.Index(msg, k)
-		if i < 0 {
-			continue
-		}
-		end := i + len(k)
-		before := i == 0 || !isKeyChar(msg[i-1]) && msg[i-1] != '.'
-		after := end == len(msg) || !isKeyChar(msg[end]) && !(msg[end] == '.' && end+1 < len(msg) && isKeyChar(msg[end+1]))
-		if before && after {
-			return k, true
-		}
-	}
-	return "", false
-}
-
-func isKeyChar(c byte) bool {
-	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

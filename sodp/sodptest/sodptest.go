@@ -23,6 +23,12 @@
 // write arbitrary bytes (Conn.Inject, Conn.Send) and inspect what clients
 // sent (Received, Stats).
 //
+// WithInMemory starts a server without a socket, reached over net.Pipe
+// through Server.DialContext: inside a testing/synctest bubble, client and
+// server then run on the bubble's clock, so heartbeat, liveness, timeout
+// and expiry tests assert exact times and cannot flake. PipeListener does
+// the same for a hand-written server.
+//
 // WithOutOfOrderDeltas delivers a key's DELTAs out of version order as the
 // Go server does under concurrent writers, and NewCluster starts several
 // servers sharing state with their own version counters, as the Go

@@ -2,20 +2,11 @@ package sodp_test
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"io"
-	"log"
-	"net"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
-	"github.com/sodp-go/client/internal/delta"
-	"github.com/sodp-go/client/internal/wire"
+	"github.com/sodp-go/client/internal/firehose"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
@@ -70,171 +61,8 @@ type benchShape struct {
 	initial map[string]any
 	path    string
 	// others, when set, are paths the DELTAs update in turn instead of
-	// path; the last DELTA updates path.
+	// path; the last DELTA updates path (firehose.Shape.Paths).
 	others []string
-}
-
-// benchValues are pre-boxed op values, so that the server allocates
-// nothing per frame and allocs/op counts the client alone.
-var benchValues = func() []any {
-	v := make([]any, 1024)
-	for i := range v {
-		v[i] = int64(1000 + i)
-	}
-	return v
-}()
-
-// benchFirehose is a minimal SODP server: HELLO, a STATE_INIT (version 1)
-// for the first WATCH, then, once released, exactly n DELTA frames
-// (versions 2..n+1, one UPDATE op each) written as fast as the socket
-// takes them, many frames per write.
-type benchFirehose struct {
-	url     string
-	shape   benchShape
-	n       int
-	release chan struct{}
-	hs      *http.Server
-	served  chan struct{}
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   []*websocket.Conn
-}
-
-func startBenchFirehose(tb testing.TB, sh benchShape, n int) *benchFirehose {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f := &benchFirehose{
-		url:     "ws://" + ln.Addr().String(),
-		shape:   sh,
-		n:       n,
-		release: make(chan struct{}),
-		served:  make(chan struct{}),
-	}
-	f.hs = &http.Server{Handler: http.HandlerFunc(f.handle), ErrorLog: log.New(io.Discard, "", 0)}
-	go func() {
-		defer close(f.served)
-		_ = f.hs.Serve(ln)
-	}()
-	tb.Cleanup(f.close)
-	return f
-}
-
-func (f *benchFirehose) close() {
-	_ = f.hs.Close()
-	<-f.served
-	f.mu.Lock()
-	for _, ws := range f.conns {
-		ws.Close()
-	}
-	f.mu.Unlock()
-	f.wg.Wait()
-}
-
-func (f *benchFirehose) handle(w http.ResponseWriter, r *http.Request) {
-	f.wg.Add(1)
-	defer f.wg.Done()
-	up := websocket.Upgrader{}
-	ws, err := up.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	f.mu.Lock()
-	f.conns = append(f.conns, ws)
-	f.mu.Unlock()
-	defer ws.Close()
-	_ = f.serve(ws)
-}
-
-func (f *benchFirehose) serve(ws *websocket.Conn) error {
-	var seq uint64
-	var buf []byte
-	send := func(fr wire.Frame) error {
-		seq++
-		fr.Seq = seq
-		var err error
-		if buf, err = wire.Encode(buf[:0], fr); err != nil {
-			return err
-		}
-		return ws.WriteMessage(websocket.BinaryMessage, buf)
-	}
-	if err := send(wire.Frame{Type: wire.TypeHello, Body: &wire.Hello{Protocol: "sodp", Version: "1.0"}}); err != nil {
-		return err
-	}
-	var key string
-	var stream uint32
-	for key == "" {
-		_, data, err := ws.ReadMessage()
-		if err != nil {
-			return err
-		}
-		if fr, err := wire.Decode(data); err == nil {
-			if w, ok := fr.Body.(*wire.Watch); ok {
-				key, stream = w.State, fr.Stream
-			}
-		}
-	}
-	err := send(wire.Frame{Type: wire.TypeStateInit, Stream: stream,
-		Body: &wire.StateInit{State: key, Version: 1, Value: f.shape.initial, Initialized: true}})
-	if err != nil {
-		return err
-	}
-	// The socket is written without gorilla's framing from here on, so
-	// nothing else may write to it.
-	ws.SetPingHandler(func(string) error { return nil })
-	ws.SetCloseHandler(func(int, string) error { return nil })
-	nc := ws.NetConn()
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				nc.Close()
-				return
-			}
-		}
-	}()
-	defer func() { <-readDone }()
-	out := make([]byte, 0, 17<<10)
-	select {
-	case <-f.release:
-	case <-readDone:
-		return nil
-	}
-
-	d := &wire.Delta{Ops: []delta.Op{{Op: delta.OpUpdate, Path: f.shape.path}}, State: key}
-	fr := wire.Frame{Type: wire.TypeDelta, Stream: stream, Body: d}
-	for i := 0; i < f.n; {
-		out = out[:0]
-		for ; i < f.n && len(out) < 16<<10; i++ {
-			seq++
-			fr.Seq = seq
-			d.Version = uint64(i) + 2
-			d.Ops[0].Value = benchValues[i%len(benchValues)]
-			if o := f.shape.others; len(o) > 0 {
-				d.Ops[0].Path = o[i%len(o)]
-				if i == f.n-1 {
-					d.Ops[0].Path = f.shape.path
-				}
-			}
-			buf, _ = wire.Encode(buf[:0], fr)
-			out = append(out, 0x82)
-			switch n := len(buf); {
-			case n < 126:
-				out = append(out, byte(n))
-			default:
-				out = append(out, 126)
-				out = binary.BigEndian.AppendUint16(out, uint16(n))
-			}
-			out = append(out, buf...)
-		}
-		if _, err := nc.Write(out); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // BenchmarkUpdateThroughActor sends b.N DELTA frames (one UPDATE op each)
@@ -286,10 +114,15 @@ func benchThroughActor[T any](b *testing.B, sh benchShape, buffered bool, use fu
 type benchWatchFunc[T any] func(ctx context.Context, c *sodp.Client, key string, opts ...sodp.WatchOption) (*sodp.Subscription[T], error)
 
 func benchSubscription[T any](b *testing.B, sh benchShape, buffered bool, use func(T) int64, watch benchWatchFunc[T]) {
-	f := startBenchFirehose(b, sh, b.N)
+	// Exactly b.N DELTAs (versions 2 to b.N+1), 256 frames per write.
+	f, err := firehose.Start(firehose.Shape{Initial: sh.initial, Path: sh.path, Paths: sh.others}, firehose.Options{Batch: 256, Count: b.N})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c, err := sodp.Dial(ctx, f.url)
+	c, err := sodp.Dial(ctx, f.URL)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -317,7 +150,7 @@ func benchSubscription[T any](b *testing.B, sh benchShape, buffered bool, use fu
 	var sink int64
 	b.ReportAllocs()
 	b.ResetTimer()
-	close(f.release)
+	f.Release()
 	for u := range sub.Updates() {
 		if u.Err != nil {
 			b.Fatalf("update %d: %v", u.Version, u.Err)

@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"math"
-	"net"
-	"net/http"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -18,7 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/shamaton/msgpack/v2"
 
-	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/firehose"
 	"github.com/sodp-go/client/internal/wire"
 	"github.com/sodp-go/client/sodp"
 )
@@ -158,297 +153,20 @@ func (c *counter) ack() {
 	}
 }
 
-// firehose is a minimal SODP server: HELLO, one STATE_INIT for the first
-// WATCH, then DELTA frames of one UPDATE op each, as fast as the socket
-// takes them. Frames are encoded on the fly into a reused buffer; with
-// batch > 1 they are framed by hand and written batch at a time, so one
-// write system call carries many frames and the server stays cheaper than
-// any reader.
-type firehose struct {
-	url    string
-	shape  *shape
-	batch  int
-	window int // closed loop: at most this many frames ahead of the reader; 0: open loop
-
-	readersMu sync.Mutex
-	readers   map[string]*counter // closed loop: key → the counter of the reader watching it
-
-	ln        net.Listener
-	hs        *http.Server
-	up        websocket.Upgrader
-	serveDone chan struct{}
-
-	gate     chan struct{} // closed by start: streaming begins
-	gateOnce sync.Once
-	halt     chan struct{} // closed by stop: streaming ends
-	haltOnce sync.Once
-
-	mu     sync.Mutex
-	conns  map[*websocket.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
-}
-
-// startFirehose starts a server streaming sh. With window > 0 it runs a
-// closed loop: each connection stays at most window frames ahead of the
-// consumption of the reader registered (with reader) for its key.
-func startFirehose(ctx context.Context, sh *shape, batch, window int) (*firehose, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	f := &firehose{
-		url:       "ws://" + ln.Addr().String(),
-		shape:     sh,
-		batch:     batch,
-		window:    window,
-		readers:   map[string]*counter{},
-		ln:        ln,
-		serveDone: make(chan struct{}),
-		gate:      make(chan struct{}),
-		halt:      make(chan struct{}),
-		conns:     map[*websocket.Conn]struct{}{},
-		up:        websocket.Upgrader{WriteBufferSize: 64 << 10},
-	}
-	f.hs = &http.Server{Handler: http.HandlerFunc(f.handle), ErrorLog: log.New(io.Discard, "", 0)}
+// startFirehose starts a firehose streaming sh, its goroutines labelled
+// as the server's in profiles. With window > 0 it runs a closed loop: each
+// connection stays at most window frames ahead of the consumption of the
+// reader registered (with register) for its key.
+func startFirehose(ctx context.Context, sh *shape, batch, window int) (f *firehose.Server, err error) {
 	pprof.Do(ctx, pprof.Labels("role", "server"), func(context.Context) {
-		go func() {
-			defer close(f.serveDone)
-			_ = f.hs.Serve(ln)
-		}()
+		f, err = firehose.Start(firehose.Shape{Initial: sh.initial, Path: sh.path, Paths: sh.paths}, firehose.Options{Batch: batch, Window: window})
 	})
-	return f, nil
+	return f, err
 }
 
-// reader registers cnt as the consumption of whoever watches key.
-func (f *firehose) reader(key string, cnt *counter) {
-	f.readersMu.Lock()
-	f.readers[key] = cnt
-	f.readersMu.Unlock()
-}
-
-// start lets every connection, present and future, stream its DELTAs.
-// Until then a connection stops after its STATE_INIT, so that setting up
-// many readers does not compete with the streams of the first ones.
-func (f *firehose) start() { f.gateOnce.Do(func() { close(f.gate) }) }
-
-// stop ends the streams (the connections stay open), so that tearing
-// readers down does not compete with them.
-func (f *firehose) stop() { f.haltOnce.Do(func() { close(f.halt) }) }
-
-// Close stops the server and waits for every connection's goroutines.
-func (f *firehose) Close() {
-	f.start()
-	f.stop()
-	_ = f.hs.Close()
-	<-f.serveDone
-	f.mu.Lock()
-	f.closed = true
-	for ws := range f.conns {
-		ws.Close()
-	}
-	f.mu.Unlock()
-	f.wg.Wait()
-}
-
-func (f *firehose) handle(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		http.Error(w, "closed", http.StatusServiceUnavailable)
-		return
-	}
-	f.wg.Add(1)
-	f.mu.Unlock()
-	defer f.wg.Done()
-	ws, err := f.up.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		ws.Close()
-		return
-	}
-	f.conns[ws] = struct{}{}
-	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		delete(f.conns, ws)
-		f.mu.Unlock()
-		ws.Close()
-	}()
-	_ = f.serve(ws)
-}
-
-func (f *firehose) serve(ws *websocket.Conn) error {
-	var seq uint64
-	buf := make([]byte, 0, 4096)
-	send := func(fr wire.Frame) error {
-		seq++
-		fr.Seq = seq
-		var err error
-		if buf, err = wire.Encode(buf[:0], fr); err != nil {
-			return err
-		}
-		return ws.WriteMessage(websocket.BinaryMessage, buf)
-	}
-	if err := send(wire.Frame{Type: wire.TypeHello, Body: &wire.Hello{Protocol: "sodp", Version: "1.0"}}); err != nil {
-		return err
-	}
-	var key string
-	var stream uint32
-	for key == "" {
-		_, data, err := ws.ReadMessage()
-		if err != nil {
-			return err
-		}
-		fr, err := wire.Decode(data)
-		if err != nil {
-			continue
-		}
-		if w, ok := fr.Body.(*wire.Watch); ok {
-			key, stream = w.State, fr.Stream
-			if key == "" && len(w.States) > 0 {
-				key = w.States[0]
-			}
-		}
-	}
-	version := uint64(1)
-	err := send(wire.Frame{Type: wire.TypeStateInit, Stream: stream,
-		Body: &wire.StateInit{State: key, Version: version, Value: f.shape.initial, Initialized: true}})
-	if err != nil {
-		return err
-	}
-
-	// From here on the socket is written without gorilla's framing, so
-	// nothing else may write to it: pings and close frames from the client
-	// are read and dropped.
-	ws.SetPingHandler(func(string) error { return nil })
-	ws.SetCloseHandler(func(int, string) error { return nil })
-	nc := ws.NetConn()
-	readDone := make(chan struct{})
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		defer close(readDone)
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				nc.Close()
-				return
-			}
-		}
-	}()
-	select {
-	case <-f.gate:
-	case <-readDone:
-		return nil
-	}
-
-	var acks *counter
-	if f.window > 0 {
-		f.readersMu.Lock()
-		acks = f.readers[key]
-		f.readersMu.Unlock()
-		if acks == nil {
-			return fmt.Errorf("closed loop: no reader registered for %s", key)
-		}
-	}
-	// sent counts the frames of this key so far: the STATE_INIT and the
-	// DELTAs, as the reader counts the updates it takes.
-	sent := uint64(1)
-
-	d := &wire.Delta{Ops: []delta.Op{{Op: delta.OpUpdate, Path: f.shape.path}}, State: key}
-	fr := wire.Frame{Type: wire.TypeDelta, Stream: stream, Body: d}
-	next := func() {
-		version++
-		seq++
-		sent++
-		d.Version = version
-		d.Ops[0].Value = opValues[version%uint64(len(opValues))]
-		if p := f.shape.paths; p != nil {
-			d.Ops[0].Path = p[version%uint64(len(p))]
-		}
-		fr.Seq = seq
-		buf, _ = wire.Encode(buf[:0], fr)
-	}
-	halted := func() bool {
-		select {
-		case <-f.halt:
-			<-readDone
-			return true
-		default:
-			return false
-		}
-	}
-	batch := max(f.batch, 1)
-	// room waits, in the closed loop, until batch more frames keep the
-	// stream within the window of the reader's consumption; false once
-	// the stream is halted.
-	room := func() bool {
-		if acks == nil {
-			return true
-		}
-		for sent+uint64(batch) > acks.n.Load()+uint64(f.window) {
-			select {
-			case <-acks.kick:
-			case <-f.halt:
-				<-readDone
-				return false
-			case <-readDone:
-				return false
-			}
-		}
-		return true
-	}
-	if f.batch <= 1 {
-		for !halted() && room() {
-			next()
-			if err := ws.WriteMessage(websocket.BinaryMessage, buf); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	out := make([]byte, 0, f.batch*64)
-	for !halted() && room() {
-		out = out[:0]
-		for range f.batch {
-			next()
-			out = appendServerFrame(out, buf)
-		}
-		if _, err := nc.Write(out); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// opValues are pre-boxed op values, so that the server allocates nothing
-// per frame and an allocation profile shows the readers alone.
-var opValues = func() []any {
-	v := make([]any, 1024)
-	for i := range v {
-		v[i] = int64(1000 + i)
-	}
-	return v
-}()
-
-// appendServerFrame appends an unmasked binary WebSocket frame (RFC 6455).
-func appendServerFrame(dst, payload []byte) []byte {
-	dst = append(dst, 0x82)
-	switch n := len(payload); {
-	case n < 126:
-		dst = append(dst, byte(n))
-	case n < 1<<16:
-		dst = append(dst, 126)
-		dst = binary.BigEndian.AppendUint16(dst, uint16(n))
-	default:
-		dst = append(dst, 127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
-	}
-	return append(dst, payload...)
+// register makes cnt the consumption of whoever watches key on f.
+func register(f *firehose.Server, key string, cnt *counter) {
+	f.Reader(key, firehose.Acks{N: &cnt.n, Kick: cnt.kick})
 }
 
 // watchFrame encodes a WATCH of key on stream 10.
@@ -579,7 +297,7 @@ func runBare(ctx context.Context, cfg *config, sh *shape, n, window int, mode re
 	cnts := make([]*counter, n)
 	for i := range cnts {
 		cnts[i] = newCounter(window > 0)
-		f.reader(fireKey(i), cnts[i])
+		register(f, fireKey(i), cnts[i])
 	}
 	conns := make([]*websocket.Conn, n)
 	var wg sync.WaitGroup
@@ -592,7 +310,7 @@ func runBare(ctx context.Context, cfg *config, sh *shape, n, window int, mode re
 		wg.Wait()
 	}()
 	err = parallel(n, func(i int) error {
-		ws, err := bareDial(ctx, f.url, fireKey(i))
+		ws, err := bareDial(ctx, f.URL, fireKey(i))
 		if err != nil {
 			return err
 		}
@@ -608,9 +326,9 @@ func runBare(ctx context.Context, cfg *config, sh *shape, n, window int, mode re
 			wg.Go(func() { readLoop(ws, mode, c) })
 		}
 	})
-	f.start()
+	f.Release()
 	r, err := measure(ctx, cnts, cfg.warmup, cfg.duration, false)
-	f.stop()
+	f.Halt()
 	return r, err
 }
 
@@ -636,7 +354,7 @@ func runClients[T any](ctx context.Context, cfg *config, sh *shape, n, window in
 	cnts := make([]*counter, n)
 	for i := range cnts {
 		cnts[i] = newCounter(window > 0)
-		f.reader(fireKey(i), cnts[i])
+		register(f, fireKey(i), cnts[i])
 	}
 	var opts []sodp.WatchOption
 	if window > 0 {
@@ -650,7 +368,7 @@ func runClients[T any](ctx context.Context, cfg *config, sh *shape, n, window in
 	}()
 	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
 		err = parallel(n, func(i int) error {
-			c, err := sodp.Dial(ctx, f.url)
+			c, err := sodp.Dial(ctx, f.URL)
 			if err != nil {
 				return err
 			}
@@ -667,9 +385,9 @@ func runClients[T any](ctx context.Context, cfg *config, sh *shape, n, window in
 	if err != nil {
 		return res, err
 	}
-	f.start()
+	f.Release()
 	res.rates, err = measure(ctx, cnts, cfg.warmup, cfg.duration, true)
-	f.stop()
+	f.Halt()
 	for _, c := range cnts {
 		res.errs += c.errs.Load()
 		res.gaps += c.gaps.Load()

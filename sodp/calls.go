@@ -17,7 +17,10 @@ import (
 // Errors: a *ServerError when the server refused the call (whether it sent
 // RESULT success:false or an ERROR frame); ErrConnectionLost when the
 // connection dropped before the answer (the call may or may not have been
-// applied); ErrTooLarge when the call encodes over the message size limit
+// applied — except when the server closed the connection because a message
+// was too big (close 1009): a call whose frame was that message or came
+// after it was not read, and its error, matching ErrTooLarge too, says it
+// was not applied); ErrTooLarge when the call encodes over the message size limit
 // and ErrUnsupportedValue when an argument has no encoding (see Set; the
 // error's path starts with the argument's name), nothing being sent then;
 // ErrClosed after Close; ctx's error, wrapped (a call ended by

@@ -19,7 +19,8 @@ var (
 	// made after Close fail with it at once.
 	ErrClosed = errors.New("sodp: client closed")
 	// ErrConnectionLost: the connection dropped before the server answered
-	// a call. The call may or may not have been applied. Also the terminal
+	// a call. The call may or may not have been applied, unless the error
+	// says it was not (after a close 1009, see Client.Call). Also the terminal
 	// error of a client made WithoutReconnect whose connection dropped.
 	ErrConnectionLost = errors.New("sodp: connection lost")
 	// ErrUnauthorized: the server refused the token (401), or it needs one

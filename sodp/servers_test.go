@@ -303,6 +303,14 @@ func TestGoServerMessageLimit(t *testing.T) {
 			if !errors.Is(err, sodp.ErrConnectionLost) || !errors.As(err, &ce) || ce.Code != 1009 || !errors.Is(err, sodp.ErrTooLarge) {
 				t.Fatalf("100 KiB set with WithMaxMessageSize(1 MiB): %v, want the server's close 1009", err)
 			}
+			// The refused frame was this call's own, and nothing after a
+			// refused frame is read: the error says it was not applied.
+			if msg := err.Error(); !strings.Contains(msg, "not applied") || strings.Contains(msg, "may or may not") {
+				t.Fatalf("100 KiB set refused with close 1009: %q, want it to say the call was not applied", msg)
+			}
+			if v, _, _ := srv.Get("big"); v == big {
+				t.Fatal("the server holds the refused value")
+			}
 		})
 	}
 }

@@ -25,6 +25,7 @@ type pendingCall struct {
 	reply    chan callResult                 // actor (finish) → the caller of Call: the answer; capacity 1, sent once
 	finished bool
 	onOK     func() // runs on the actor after a successful result
+	seq      uint64 // the number of its CALL frame on the connection it was sent on (see conn.queued)
 }
 
 func (pc *pendingCall) finish(data any, err error) {
@@ -215,7 +216,9 @@ func (s *Session) sendCall(pc *pendingCall) {
 	s.calls[pc.id] = pc
 	s.newRequest(&request{kind: reqCall, call: pc})
 	s.stats.callsSent.Add(1)
-	s.send(wire.TypeCall, wire.ControlStream, body)
+	if s.send(wire.TypeCall, wire.ControlStream, body) && s.conn != nil {
+		pc.seq = s.conn.queued
+	}
 }
 
 // cancelCall gives up on a call whose caller left. A call already sent

@@ -43,6 +43,10 @@ type conn struct {
 	done     chan struct{} // closed by the actor (close) → reader and writer: stop
 	lastIn   atomic.Int64  // unix nanoseconds of the last inbound sign of life
 	stop     sync.Once
+	queued   uint64 // actor only: frames (not pings) queued so far; the writer numbers them in the same order
+	// Under outMu, set by the writer: the number and wire size of the
+	// largest frame it has started to write (see refusedFrom).
+	largestSeq, largestSize uint64
 }
 
 // startConn wraps ws and starts its reader and writer.
@@ -94,12 +98,38 @@ func (c *conn) send(f outFrame) bool {
 		return false
 	}
 	c.out = append(c.out, f)
+	if !f.ping {
+		c.queued++
+	}
 	c.outMu.Unlock()
 	select {
 	case c.outReady <- struct{}{}:
 	default:
 	}
 	return true
+}
+
+// noteWritten records the frame numbered seq, of size bytes, as written
+// (or about to be: a server may refuse a frame from its header alone).
+// Called by the writer.
+func (c *conn) noteWritten(seq uint64, size int) {
+	c.outMu.Lock()
+	if uint64(size) > c.largestSize {
+		c.largestSeq, c.largestSize = seq, uint64(size)
+	}
+	c.outMu.Unlock()
+}
+
+// refusedFrom tells, after the server closed the connection with 1009
+// (message too big), from which frame on nothing was read. The server
+// stops at the first frame over its limit, F. The largest frame written,
+// M, is over the limit too (it is at least as large as F), so M is F or
+// came after it: neither M nor any frame after it was read. Zero means no
+// frame was written.
+func (c *conn) refusedFrom() uint64 {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return c.largestSeq
 }
 
 // take swaps the queued frames for spare (emptied), so queue memory is
@@ -207,6 +237,7 @@ func (s *Session) writer(c *conn) {
 				seq++
 				buf, err = wire.Encode(buf[:0], wire.Frame{Type: f.typ, Stream: f.stream, Seq: seq, Body: f.body})
 				if err == nil {
+					c.noteWritten(seq, len(buf))
 					c.ws.SetWriteDeadline(time.Now().Add(writeWait))
 					err = c.ws.WriteMessage(websocket.BinaryMessage, buf)
 					s.stats.framesOut.Add(1)

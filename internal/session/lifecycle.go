@@ -514,8 +514,16 @@ func (s *Session) connectionLost(err error) {
 		// (A Dial failing fast logs its error once, in fail.)
 		s.log.Info("sodp: connection lost", "endpoint", RedactURL(c.endpoint), "err", err)
 	}
+	var refused uint64 // from this frame on the server read nothing
+	if ce != nil && ce.Code == 1009 {
+		refused = c.refusedFrom()
+	}
 	for id, pc := range s.calls {
-		pc.finish(nil, callLost(pc.method, err))
+		if refused > 0 && pc.seq >= refused {
+			pc.finish(nil, callRefused(pc.method, err))
+		} else {
+			pc.finish(nil, callLost(pc.method, err))
+		}
 		delete(s.calls, id)
 	}
 	s.requests = nil

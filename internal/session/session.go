@@ -609,6 +609,14 @@ func logMessage(err error) string {
 	return "sodp: error"
 }
 
+// callRefused is the error of a call the server never read: it closed
+// the connection with 1009 (message too big) at this call's frame or at
+// an earlier one.
+func callRefused(method string, cause error) error {
+	msg := "sodp: " + method + " not applied: the server closed the connection on a message too big, this call's or one sent before it, and read nothing after it"
+	return &withCause{msg: msg + ": " + Detail(cause), primary: ErrConnectionLost, cause: cause}
+}
+
 // callLost is the error of a call whose connection ended before the
 // answer.
 func callLost(method string, cause error) error {

@@ -278,14 +278,18 @@ func (m *Mailbox) Fail(err error) {
 // goroutine that delivers the mailbox's updates.
 func (s *Session) startPump(sub *Subscriber) {
 	s.wg.Add(1)
-	go s.pump(sub)
+	go func() {
+		// Done after pump has returned: once Close has seen every
+		// goroutine done, no pump is left even on its way out.
+		defer s.wg.Done()
+		s.pump(sub)
+	}()
 }
 
 // pump delivers the queued updates of sub, one at a time, through
 // sub.Deliver, and returns when the mailbox is empty. When the mailbox has
 // ended, its last Next calls sub.Finish: no Deliver is in progress then.
 func (s *Session) pump(sub *Subscriber) {
-	defer s.wg.Done()
 	mb := sub.Mailbox
 	ended := mb.Ended()
 	for {

@@ -32,7 +32,7 @@ type rawServer struct {
 	ln       net.Listener
 	wg       sync.WaitGroup
 	mu       sync.Mutex
-	conns    []net.Conn
+	conns    map[net.Conn]struct{} // open connections; each leaves when its script ends
 	accepted chan net.Conn
 }
 
@@ -58,7 +58,7 @@ func viaRawPipe(s *rawServer) sodp.Option {
 }
 
 func serveRaw(t testing.TB, ln net.Listener, script func(c net.Conn)) *rawServer {
-	s := &rawServer{URL: "ws://" + ln.Addr().String() + "/", ln: ln, accepted: make(chan net.Conn, 64)}
+	s := &rawServer{URL: "ws://" + ln.Addr().String() + "/", ln: ln, accepted: make(chan net.Conn, 64), conns: make(map[net.Conn]struct{})}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -68,7 +68,7 @@ func serveRaw(t testing.TB, ln net.Listener, script func(c net.Conn)) *rawServer
 				return
 			}
 			s.mu.Lock()
-			s.conns = append(s.conns, c)
+			s.conns[c] = struct{}{}
 			s.mu.Unlock()
 			select {
 			case s.accepted <- c:
@@ -77,7 +77,12 @@ func serveRaw(t testing.TB, ln net.Listener, script func(c net.Conn)) *rawServer
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				defer c.Close()
+				defer func() {
+					c.Close()
+					s.mu.Lock()
+					delete(s.conns, c)
+					s.mu.Unlock()
+				}()
 				script(c)
 			}()
 		}
@@ -89,7 +94,7 @@ func serveRaw(t testing.TB, ln net.Listener, script func(c net.Conn)) *rawServer
 func (s *rawServer) close() {
 	s.ln.Close()
 	s.mu.Lock()
-	for _, c := range s.conns {
+	for c := range s.conns {
 		c.Close()
 	}
 	s.mu.Unlock()

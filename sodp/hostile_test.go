@@ -699,3 +699,23 @@ func TestDeepDeltaPathsBounded(t *testing.T) {
 		})
 	}
 }
+
+// The scripted server forgets a connection once its script has ended, so
+// a long fuzz run does not keep every connection it served.
+func TestRawServerForgetsEndedConnections(t *testing.T) {
+	srv := newRawServer(t, func(c net.Conn) {})
+	addr := strings.TrimSuffix(strings.TrimPrefix(srv.URL, "ws://"), "/")
+	for range 20 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.waitAccept(t)
+		c.Close()
+	}
+	eventually(t, "every ended connection forgotten", func() bool {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return len(srv.conns) == 0
+	})
+}

@@ -399,38 +399,30 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 		}
 		return u
 	}
-	if !s.reuse {
-		var v T
-		if err := convert.To(d.Value, &v); err != nil {
-			// Nothing of a value that converts only in part is handed out.
-			u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointer, err)
-			return u
-		}
-		u.Value = v
-		return u
-	}
-	if s.conv == nil {
-		if !s.converted {
-			// The first value is converted on its own: a subscription
-			// whose key never changes keeps nothing for reuse.
-			s.converted = true
-			var v T
-			if err := convert.To(d.Value, &v); err != nil {
-				u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointer, err)
-				return u
-			}
-			u.Value = v
-			return u
-		}
-		s.conv = new(convState[T])
-	}
-	cs := s.conv
-	next := &cs.vals[1-cs.cur]
+	var one T
+	var v *T
 	var err error
-	if cs.ok && cs.key == d.Key {
-		err = convert.Reusing(d.Value, cs.tree, &cs.vals[cs.cur], next)
-	} else {
-		err = convert.To(d.Value, next)
+	switch {
+	case !s.reuse || s.conv == nil && !s.converted:
+		// Converted on its own. With reuse, the first value too: a
+		// subscription whose key never changes keeps nothing for reuse.
+		s.converted = true
+		v = &one
+		err = convert.To(d.Value, v)
+	default:
+		if s.conv == nil {
+			s.conv = new(convState[T])
+		}
+		cs := s.conv
+		v = &cs.vals[1-cs.cur]
+		if cs.ok && cs.key == d.Key {
+			err = convert.Reusing(d.Value, cs.tree, &cs.vals[cs.cur], v)
+		} else {
+			err = convert.To(d.Value, v)
+		}
+		if err == nil {
+			cs.key, cs.tree, cs.cur, cs.ok = d.Key, d.Value, 1-cs.cur, true
+		}
 	}
 	if err != nil {
 		// Nothing of a value that converts only in part is handed out.
@@ -438,8 +430,7 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 		u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointer, err)
 		return u
 	}
-	cs.key, cs.tree, cs.cur, cs.ok = d.Key, d.Value, 1-cs.cur, true
-	u.Value = *next
+	u.Value = *v
 	return u
 }
 

@@ -399,15 +399,16 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 		}
 		return u
 	}
-	var one T
 	var v *T
 	var err error
 	switch {
 	case !s.reuse || s.conv == nil && !s.converted:
 		// Converted on its own. With reuse, the first value too: a
 		// subscription whose key never changes keeps nothing for reuse.
+		// The T is allocated here only: a T on the reusing path would
+		// cost an allocation of the whole value per update.
 		s.converted = true
-		v = &one
+		v = new(T)
 		err = convert.To(d.Value, v)
 	default:
 		if s.conv == nil {

@@ -3,6 +3,7 @@ package sodp_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -290,4 +291,102 @@ func BenchmarkWideWatchPath(b *testing.B) {
 	b.Run("wide/watch/any", func(b *testing.B) {
 		benchThroughActor(b, wide, true, func(v any) int64 { return benchField(v, "e4711", "v") })
 	})
+}
+
+// BenchmarkIdleSubscriptions measures the heap that idle subscriptions
+// keep, after a GC, with every subscription past its first update; one op
+// is one client with 2,000 of them. B/watch is a Watch of a key no other
+// subscription watches and B/key a key of one WatchMany: both count the
+// key's cached value and the test server's side. B/extra-watch is one more
+// Watch of a key already watched (the value comes from the client's copy,
+// nothing is sent), so it is the client's cost of a subscription alone.
+// goroutines/sub counts what is left running per subscription.
+func BenchmarkIdleSubscriptions(b *testing.B) {
+	const n = 2000
+	srv := newServer(b, sodptest.WithDialect(sodp.DialectTS), sodptest.WithMaxRecorded(1))
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("idle.k%d", i)
+		srv.Set(keys[i], benchFlatValue(i))
+	}
+	heap := func() (uint64, int) {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc, runtime.NumGoroutine()
+	}
+	perSub := func(h0 uint64, g0 int) (float64, float64) {
+		// Pumps that delivered the first updates may still be on their
+		// way out.
+		for i := 0; ; i++ {
+			h, g := heap()
+			if g <= g0 || i == 50 {
+				return (float64(h) - float64(h0)) / n, float64(g-g0) / n
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	firstOf := func(sub *sodp.Subscription[benchFlat], want int) {
+		for range want {
+			select {
+			case u, ok := <-sub.Updates():
+				if !ok || u.Err != nil {
+					b.Fatalf("first update: ok %v, err %v, Err %v", ok, u.Err, sub.Err())
+				}
+			case <-time.After(10 * time.Second):
+				b.Fatal("no first update within 10s")
+			}
+		}
+	}
+	var watchB, keyB, extraB, goroutines float64
+	ctx := context.Background()
+	for range b.N {
+		c := dial(b, srv.URL)
+		h0, g0 := heap()
+		subs := make([]*sodp.Subscription[benchFlat], 0, 2*n)
+		for _, k := range keys {
+			sub, err := sodp.Watch[benchFlat](ctx, c, k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			firstOf(sub, 1)
+			subs = append(subs, sub)
+		}
+		w, g := perSub(h0, g0)
+		watchB += w
+		goroutines += g
+		h0, g0 = heap()
+		for _, k := range keys {
+			sub, err := sodp.Watch[benchFlat](ctx, c, k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			firstOf(sub, 1)
+			subs = append(subs, sub)
+		}
+		e, _ := perSub(h0, g0)
+		extraB += e
+		for _, sub := range subs {
+			sub.Close()
+		}
+		c.Close()
+
+		c = dial(b, srv.URL)
+		h0, g0 = heap()
+		many, err := sodp.WatchMany[benchFlat](ctx, c, keys)
+		if err != nil {
+			b.Fatal(err)
+		}
+		firstOf(many, n)
+		k, _ := perSub(h0, g0)
+		keyB += k
+		many.Close()
+		c.Close()
+	}
+	f := float64(b.N)
+	b.ReportMetric(watchB/f, "B/watch")
+	b.ReportMetric(keyB/f, "B/key")
+	b.ReportMetric(extraB/f, "B/extra-watch")
+	b.ReportMetric(goroutines/f, "goroutines/sub")
 }

@@ -236,13 +236,19 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 		s.pointer = part.pointer
 		s.sub.Part, s.sub.Path = true, part.segs
 	}
-	err = c.s.Subscribe(ctx, s.sub, func() {
-		// On the actor, before any update can be queued or the
-		// subscription end: finish always finds stopCtx set.
-		s.mu.Lock()
-		s.stopCtx = context.AfterFunc(ctx, func() { s.stop(ctx.Err()) })
-		s.mu.Unlock()
-	})
+	var start func()
+	if ctx.Done() != nil {
+		// A context that can end is watched; one that never ends (as
+		// context.Background) costs nothing to watch.
+		start = func() {
+			// On the actor, before any update can be queued or the
+			// subscription end: finish always finds stopCtx set.
+			s.mu.Lock()
+			s.stopCtx = context.AfterFunc(ctx, func() { s.stop(ctx.Err()) })
+			s.mu.Unlock()
+		}
+	}
+	err = c.s.Subscribe(ctx, s.sub, start)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, watchErr(keys, err)

@@ -156,6 +156,10 @@ func (m *Mailbox) Next() (d Delivery, ok bool) {
 			m.err = m.drained
 		}
 		m.running = false
+		// An idle mailbox keeps no memory: the queue's backing array
+		// and the key index (which keeps its size once emptied) are
+		// dropped, and made again by the next burst.
+		m.queue, m.index, m.head = nil, nil, 0
 		if m.err == nil {
 			// Idle: the next pump gets a fresh channel from Ended.
 			m.ended = nil

@@ -108,8 +108,8 @@ type Subscriber struct {
 }
 
 // Subscribe makes sub's mailbox and registers sub with the actor, running
-// start on the actor just before, so start runs before the actor queues
-// anything in sub.Mailbox. Keys must be valid (see ValidKey); Deliver and
+// start, unless nil, on the actor just before, so start runs before the
+// actor queues anything in sub.Mailbox. Keys must be valid (see ValidKey); Deliver and
 // Finish must be set.
 func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) error {
 	sub.Mailbox = newMailbox(sub.Buffer, &s.stats.conflated, func() { s.startPump(sub) }, sub.Finish)
@@ -128,7 +128,9 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) 
 			err = lerr
 			return
 		}
-		start()
+		if start != nil {
+			start()
+		}
 		s.addSub(sub, refuse)
 	})
 	if derr != nil {

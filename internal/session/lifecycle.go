@@ -411,7 +411,7 @@ func (s *Session) goLive() {
 	var fresh []string
 	resumed := false
 	for _, ks := range s.keys {
-		ks.retryAt, ks.retries = time.Time{}, 0
+		ks.noRetry()
 		switch {
 		case ks.have && ks.version > 0 && ks.src == s.source:
 			s.resume(ks)

@@ -152,7 +152,7 @@ func (s *Session) deltaPart(ks *keyState, sub *Subscriber, ops []delta.Op, kind 
 func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, kind Kind) {
 	var changed []string
 	given := false
-	for sub, got := range ks.subs {
+	for sub, got := range ks.subs.all() {
 		if !got {
 			continue
 		}

@@ -81,7 +81,7 @@ func TestPartNeverMissesAChange(t *testing.T) {
 	for seed := range uint64(200) {
 		r := rand.New(rand.NewPCG(seed, 99))
 		s := &Session{}
-		ks := &keyState{key: "k", subs: map[*Subscriber]bool{}, have: true, initialized: true, value: propValue(r, 4)}
+		ks := &keyState{key: "k", have: true, initialized: true, value: propValue(r, 4)}
 		type watcher struct {
 			sub      *Subscriber
 			has      bool
@@ -94,7 +94,8 @@ func TestPartNeverMissesAChange(t *testing.T) {
 			path := propPath(r, ks.value)
 			sub := &Subscriber{Keys: []string{"k"}, Part: true, Path: path,
 				Mailbox: newMailbox(1000, nil, func() {}, func(error) {})}
-			ks.subs[sub] = true
+			ks.subs.add(sub)
+			ks.subs.given(sub)
 			w := &watcher{sub: sub}
 			w.part, w.has = partOf(ks, sub)
 			sub.last, sub.lastHas = w.part, w.has
@@ -102,7 +103,9 @@ func TestPartNeverMissesAChange(t *testing.T) {
 			ws = append(ws, w)
 		}
 		if r.IntN(3) == 0 {
-			ks.subs[&Subscriber{Keys: []string{"k"}, Mailbox: newMailbox(1000, nil, func() {}, func(error) {})}] = true
+			sub := &Subscriber{Keys: []string{"k"}, Mailbox: newMailbox(1000, nil, func() {}, func(error) {})}
+			ks.subs.add(sub)
+			ks.subs.given(sub)
 		}
 		for step := range 40 {
 			ops := propOps(r, ks.value)
@@ -138,7 +141,7 @@ func TestPartNeverMissesAChange(t *testing.T) {
 					}
 				}
 			}
-			for sub := range ks.subs {
+			for sub := range ks.subs.all() {
 				if !sub.Part {
 					for _, ok := sub.Mailbox.Next(); ok; _, ok = sub.Mailbox.Next() {
 					}

@@ -35,13 +35,15 @@ const (
 // keyState is one watched key: the cached copy and its local subscribers.
 type keyState struct {
 	key         string
-	subs        map[*Subscriber]bool // true once the subscriber has had a first value
+	subs        subSet // and whether each has had a first value
 	params      map[string]any
-	have        bool // value holds a copy that can be trusted
-	seeded      bool // value, version and initialized hold what subscribers were last given
 	value       any
 	version     uint64
+	have        bool // value holds a copy that can be trusted
+	seeded      bool // value, version and initialized hold what subscribers were last given
 	initialized bool
+	phase       keyPhase
+	stream      uint32
 	// src names the server the version came from (endpoint and server
 	// identity): versions of other servers are not comparable.
 	src string
@@ -50,24 +52,53 @@ type keyState struct {
 	floor uint64
 	// lastOps are the ops of the last DELTA applied, to tell a doubled
 	// DELTA from a different change under the same version.
-	lastOps    []delta.Op
-	phase      keyPhase
-	stream     uint32
-	retryAt    time.Time
-	retries    int // consecutive refusals for a passing reason (429, 5xx)
-	waiters    []versionWaiter
-	resyncs    int       // re-synchronisations since a delta last applied
-	lastResync time.Time // when the last one started
+	lastOps []delta.Op
+	// extra holds what only a key that is waited on or keeps failing
+	// needs; nil when none of it is in use.
+	extra *keyExtra
 	// own lets deltas change value in place where no part of it has been
 	// handed out; every hand-out goes through own.Freeze first.
 	own delta.Owner
 
 	// The current WATCH or RESUME on this connection (requests.go).
 	reqSeq   uint64 // its request number
-	replay   bool   // a RESUME whose replay may not be over
 	charge   int    // frames charged to the window for it
 	got      int    // replay frames received
 	framesAt uint64 // frames received on the session when it was sent
+	replay   bool   // a RESUME whose replay may not be over
+}
+
+// keyExtra is the part of a keyState that few keys need at a time.
+type keyExtra struct {
+	retryAt    time.Time
+	retries    int // consecutive refusals for a passing reason (429, 5xx)
+	waiters    []versionWaiter
+	resyncs    int       // re-synchronisations since a delta last applied
+	lastResync time.Time // when the last one started
+}
+
+// more returns ks.extra, made if need be.
+func (ks *keyState) more() *keyExtra {
+	if ks.extra == nil {
+		ks.extra = new(keyExtra)
+	}
+	return ks.extra
+}
+
+// tidy drops ks.extra once none of it is in use.
+func (ks *keyState) tidy() {
+	if x := ks.extra; x != nil && x.retryAt.IsZero() && x.retries == 0 && len(x.waiters) == 0 && x.resyncs == 0 {
+		ks.extra = nil
+	}
+}
+
+// noRetry forgets a passing refusal or a put-off re-synchronisation: the
+// key is being watched again.
+func (ks *keyState) noRetry() {
+	if x := ks.extra; x != nil {
+		x.retryAt, x.retries = time.Time{}, 0
+		ks.tidy()
+	}
 }
 
 type versionWaiter struct {
@@ -190,13 +221,13 @@ func (s *Session) addSub(sub *Subscriber, refuse map[string]error) {
 		}
 		ks := s.keys[key]
 		if ks == nil {
-			ks = &keyState{key: key, subs: make(map[*Subscriber]bool), params: sub.Params}
+			ks = &keyState{key: key, params: sub.Params}
 			s.keys[key] = ks
 			fresh = append(fresh, key)
 		}
-		ks.subs[sub] = false
+		ks.subs.add(sub)
 		if ks.have {
-			ks.subs[sub] = true
+			ks.subs.given(sub)
 			if sub.Part {
 				s.firstPart(ks, sub, KindCached)
 				continue
@@ -253,8 +284,8 @@ func (s *Session) detachSub(sub *Subscriber, unwatch bool) {
 		if ks == nil {
 			continue
 		}
-		delete(ks.subs, sub)
-		if len(ks.subs) == 0 {
+		ks.subs.remove(sub)
+		if ks.subs.len() == 0 {
 			s.dropKey(ks, ErrClosed)
 			if ks.onServer() {
 				gone = append(gone, key)
@@ -299,10 +330,13 @@ func (s *Session) dropKey(ks *keyState, err error) {
 		s.nReplaying--
 	}
 	s.release(ks)
-	for _, w := range ks.waiters {
-		w.ch <- err
+	if x := ks.extra; x != nil {
+		for _, w := range x.waiters {
+			w.ch <- err
+		}
+		x.waiters = nil
+		ks.tidy()
 	}
-	ks.waiters = nil
 }
 
 func (s *Session) allocStream(ks *keyState) uint32 {
@@ -411,16 +445,17 @@ func (s *Session) resync(ks *keyState, why error) {
 // wait before watching it again. A key that went a long quiet while since
 // its last one starts afresh.
 func (s *Session) resyncDelay(ks *keyState, now time.Time) time.Duration {
-	if now.Sub(ks.lastResync) > 2*s.cfg.BackoffMax {
-		ks.resyncs = 0
+	x := ks.more()
+	if now.Sub(x.lastResync) > 2*s.cfg.BackoffMax {
+		x.resyncs = 0
 	}
-	ks.resyncs++
-	ks.lastResync = now
-	if ks.resyncs == 1 {
+	x.resyncs++
+	x.lastResync = now
+	if x.resyncs == 1 {
 		return 0
 	}
 	d := s.cfg.BackoffMin
-	for i := 2; i < ks.resyncs && d < s.cfg.BackoffMax; i++ {
+	for i := 2; i < x.resyncs && d < s.cfg.BackoffMax; i++ {
 		d *= 2
 	}
 	d = min(d, s.cfg.BackoffMax)
@@ -432,9 +467,10 @@ func (s *Session) resyncDelay(ks *keyState, now time.Time) time.Duration {
 
 // retryLater watches ks again after d (see retryKeys).
 func (s *Session) retryLater(ks *keyState, d time.Duration) {
-	ks.retryAt = time.Now().Add(d)
-	if s.retryAt.IsZero() || ks.retryAt.Before(s.retryAt) {
-		s.retryAt = ks.retryAt
+	x := ks.more()
+	x.retryAt = time.Now().Add(d)
+	if s.retryAt.IsZero() || x.retryAt.Before(s.retryAt) {
+		s.retryAt = x.retryAt
 		s.retry.Reset(d)
 	}
 }
@@ -489,28 +525,28 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 	ks.own.Reset()
 	ks.src, ks.floor, ks.lastOps = s.source, b.Version, nil
 	ks.phase = kpLive
-	ks.retryAt, ks.retries = time.Time{}, 0
+	ks.noRetry()
 	if changed {
 		// A resync replaces a value subscribers were given; a key's first
 		// value is a snapshot.
-		for _, got := range ks.subs {
+		for _, got := range ks.subs.all() {
 			if got {
 				s.stats.resyncs.Add(1)
 				break
 			}
 		}
 	}
-	for sub, got := range ks.subs {
+	for sub, got := range ks.subs.all() {
 		switch {
 		case sub.Part && !got:
-			ks.subs[sub] = true
+			ks.subs.given(sub)
 			s.firstPart(ks, sub, KindSnapshot)
 		case sub.Part:
 			// What the subscriber has is compared with its part of the
 			// fresh value.
 			s.resyncPart(ks, sub)
 		case !got:
-			ks.subs[sub] = true
+			ks.subs.given(sub)
 			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindSnapshot})
 		case changed:
 			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindResync})
@@ -559,7 +595,10 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	}
 	ks.value, ks.version, ks.initialized = v, b.Version, initialized
 	ks.lastOps, ks.src = b.Ops, s.source
-	ks.resyncs = 0
+	if x := ks.extra; x != nil {
+		x.resyncs = 0
+		ks.tidy()
+	}
 	if kind == KindReplayed {
 		s.stats.replayed.Add(1)
 	} else {
@@ -628,7 +667,8 @@ func (s *Session) WaitVersion(ctx context.Context, key string, v uint64) error {
 			ch <- nil
 			return
 		}
-		ks.waiters = append(ks.waiters, versionWaiter{version: v, ch: ch})
+		x := ks.more()
+		x.waiters = append(x.waiters, versionWaiter{version: v, ch: ch})
 	})
 	if err != nil {
 		return err
@@ -644,19 +684,24 @@ func (s *Session) WaitVersion(ctx context.Context, key string, v uint64) error {
 }
 
 func (s *Session) wake(ks *keyState) {
-	if len(ks.waiters) == 0 {
+	x := ks.extra
+	if x == nil || len(x.waiters) == 0 {
 		return
 	}
-	kept := ks.waiters[:0]
-	for _, w := range ks.waiters {
+	kept := x.waiters[:0]
+	for _, w := range x.waiters {
 		if ks.version >= w.version {
 			w.ch <- nil
 		} else {
 			kept = append(kept, w)
 		}
 	}
-	clear(ks.waiters[len(kept):])
-	ks.waiters = kept
+	clear(x.waiters[len(kept):])
+	x.waiters = kept
+	if len(kept) == 0 {
+		x.waiters = nil
+		ks.tidy()
+	}
 }
 
 // Cached returns the local copy of a watched key.
@@ -685,14 +730,15 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 		// A passing refusal (rate or watch limit, a server error): watch
 		// again after the client's back-off, doubled per refusal.
 		ks.phase = kpIdle
-		ks.retries++
-		d := s.retryDelay(ks.retries)
+		x := ks.more()
+		x.retries++
+		d := s.retryDelay(x.retries)
 		s.retryLater(ks, d)
-		s.reportErr(fmt.Errorf("%w; watching %s again in %s (refusal %d in a row)", se, key, d.Round(time.Millisecond), ks.retries), "key", key)
+		s.reportErr(fmt.Errorf("%w; watching %s again in %s (refusal %d in a row)", se, key, d.Round(time.Millisecond), x.retries), "key", key)
 		return
 	}
 	ks.phase = kpIdle // the server holds no subscription to unwatch
-	for sub := range ks.subs {
+	for sub := range ks.subs.all() {
 		sub.refused++
 		if sub.refused == len(sub.Keys) {
 			// Every key of the subscription was refused: it ends once the
@@ -702,7 +748,7 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 			continue
 		}
 		s.deliver(sub, Delivery{Key: key, Kind: KindRefused, Err: se})
-		delete(ks.subs, sub)
+		ks.subs.remove(sub)
 	}
 	if s.keys[key] == ks {
 		s.dropKey(ks, se)
@@ -720,16 +766,17 @@ func (s *Session) retryKeys(now time.Time) {
 	}
 	var due []string
 	for key, ks := range s.keys {
-		if ks.phase != kpIdle || ks.retryAt.IsZero() {
+		x := ks.extra
+		if ks.phase != kpIdle || x == nil || x.retryAt.IsZero() {
 			continue
 		}
-		if now.Before(ks.retryAt) {
-			if s.retryAt.IsZero() || ks.retryAt.Before(s.retryAt) {
-				s.retryAt = ks.retryAt
+		if now.Before(x.retryAt) {
+			if s.retryAt.IsZero() || x.retryAt.Before(s.retryAt) {
+				s.retryAt = x.retryAt
 			}
 			continue
 		}
-		ks.retryAt = time.Time{}
+		x.retryAt = time.Time{}
 		due = append(due, key)
 	}
 	if !s.retryAt.IsZero() {

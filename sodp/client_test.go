@@ -255,6 +255,10 @@ func TestBufferedOverflowEndsSubscription(t *testing.T) {
 	for i := 1; i <= 20; i++ {
 		srv.Set("n", i)
 	}
+	// Nothing is read until the buffer has overflowed, which releases the
+	// subscription: a reader draining the channel while the changes arrive
+	// could keep up with them.
+	eventually(t, "the overflowed subscription released", func() bool { return c.Stats().Subscriptions == 0 })
 	if err := closed(t, sub); !errors.Is(err, sodp.ErrSlowConsumer) {
 		t.Fatalf("Err = %v, want ErrSlowConsumer", err)
 	}

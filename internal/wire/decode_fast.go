@@ -2,79 +2,27 @@ package wire
 
 import (
 	"math"
-	"unsafe"
-
-	"github.com/shamaton/msgpack/v2"
 
 	"github.com/sodp-go/client/internal/delta"
 )
 
 // The fast decoders read the bodies of the frames a client receives most
-// often (DELTA, STATE_INIT, RESULT) straight into the structs below, which
-// spares building the generic tree of the whole frame. They accept a frame
-// only when the result is certain to be what the generic path makes of it,
-// and leave everything else, errors included, to that path.
-//
-// How the MessagePack decoder fills a struct field depends on its type:
-//   - a string field takes a str or a bin and makes nil "", as the generic
-//     path does, except for "op" and "path", which scanFrame keeps from
-//     being nil or bin (and, as a nil "state" is read as "" too, scanFrame
-//     tells whether the body names "state");
-//   - a uint64 field takes every integer width and makes nil 0, but turns
-//     a negative integer into a value above math.MaxInt64, so such a value
-//     is left to the generic path (which also takes an integral float, an
-//     error here);
-//   - a bool field takes true and false only, nil being an error;
-//   - an any field holds what the generic tree would hold, and is checked
-//     and normalised the same way ("message" is one because a nil message
-//     leaves the text of "error" while an empty one replaces it);
-//   - a slice of structs takes an array of maps, and panics on a str or a
-//     bin, so decodeDeltaFast makes sure "ops" is an array.
-//
-// A field name that is not a string is an error. An any or slice field
-// keeps its value when a later field of the same name is nil, and unknown
-// fields are skipped rather than decoded: scanFrame flags repeated fields
-// and ext values for this reason (frameLayout).
-
-type deltaWire struct {
-	State   string   `msgpack:"state"`
-	Key     string   `msgpack:"key"`
-	Version uint64   `msgpack:"version"`
-	Ops     []opWire `msgpack:"ops"`
-}
-
-type opWire struct {
-	Op    string `msgpack:"op"`
-	Path  string `msgpack:"path"`
-	Value any    `msgpack:"value"`
-}
-
-// opWire is delta.Op with the field names of the wire: the conversion does
-// not compile unless the two have the same fields of the same types.
-var _ = delta.Op(opWire{})
-
-// asOps returns the ops in place, as the delta.Op they are laid out as.
-func asOps(ops []opWire) []delta.Op {
-	return unsafe.Slice((*delta.Op)(unsafe.Pointer(unsafe.SliceData(ops))), len(ops))
-}
-
-type stateInitWire struct {
-	State       string `msgpack:"state"`
-	Key         string `msgpack:"key"`
-	Version     uint64 `msgpack:"version"`
-	Value       any    `msgpack:"value"`
-	Initialized bool   `msgpack:"initialized"`
-	Params      any    `msgpack:"params"`
-}
-
-type resultWire struct {
-	CallID  string `msgpack:"call_id"`
-	Success bool   `msgpack:"success"`
-	Data    any    `msgpack:"data"`
-	Error   string `msgpack:"error"`
-	Message any    `msgpack:"message"`
-	Code    uint64 `msgpack:"code"`
-}
+// often (DELTA, STATE_INIT, RESULT) with the readers of read.go, straight
+// into the body structs, which spares building the generic tree of the
+// whole frame and normalising it afterwards. They accept a frame only when
+// the result is certain to be what the generic path makes of it, and leave
+// everything else, errors included, to that path:
+//   - a string field takes a str or a bin, nil being "" (scanFrame keeps
+//     "op" and "path" from being nil or bin, and tells whether the body
+//     names "state");
+//   - an integer field takes every integer width, nil being 0; a negative
+//     integer, one above math.MaxInt64 and an integral float are left to
+//     the generic path;
+//   - a bool field takes true and false only;
+//   - a field name that is not a str is left to the generic path, and
+//     unknown fields are skipped;
+//   - a field named twice and an ext value anywhere are flagged by
+//     scanFrame (frameLayout), and such frames never get here.
 
 // decodeFast decodes a frame that scanFrame has checked and mapped, when
 // it is a frame with a nil body, a HEARTBEAT, or a DELTA, STATE_INIT or
@@ -119,79 +67,165 @@ func decodeFast(data []byte, layout *frameLayout) (f Frame, ok bool) {
 }
 
 func decodeDeltaFast(data, body []byte, layout *frameLayout) (any, bool) {
-	// Ops must be an array: the decoder panics on a str or bin for a slice
-	// of structs.
 	if layout.opsAt == 0 || !isArrayCode(data[layout.opsAt]) {
 		return nil, false
 	}
-	var w deltaWire
-	if msgpack.UnmarshalAsMap(body, &w) != nil || w.Version > math.MaxInt64 || w.Ops == nil {
+	var state, key string
+	d := &Delta{}
+	_, ok := readFields(body, 0, func(name []byte, at int) (next int, ok bool) {
+		switch string(name) {
+		case "state":
+			state, next, ok = readString(body, at)
+		case "key":
+			key, next, ok = readString(body, at)
+		case "version":
+			d.Version, next, ok = readUint(body, at)
+		case "ops":
+			d.Ops, next, ok = readOps(body, at)
+		default:
+			next, ok = skipValue(body, at), true
+		}
+		return next, ok
+	})
+	if !ok || d.Ops == nil {
 		return nil, false
 	}
-	d := &Delta{Version: w.Version, State: w.Key, Ops: asOps(w.Ops)}
+	d.State = key
 	if layout.bodyKeys&fieldState != 0 {
-		d.State = w.State
-	}
-	for i := range d.Ops {
-		var err error
-		if d.Ops[i].Value, err = Normalize(d.Ops[i].Value); err != nil {
-			return nil, false
-		}
+		d.State = state
 	}
 	return d, true
 }
 
+// readOps reads the array of ops at data[i].
+func readOps(data []byte, i int) (ops []delta.Op, next int, ok bool) {
+	kind, n, at := head(data, i)
+	if kind != kindArray {
+		return nil, 0, false
+	}
+	ops = make([]delta.Op, n)
+	for k := range ops {
+		op := &ops[k]
+		at, ok = readFields(data, at, func(name []byte, at int) (next int, ok bool) {
+			switch string(name) {
+			case "op":
+				op.Op, next, ok = readOpName(data, at)
+			case "path":
+				op.Path, next, ok = readString(data, at)
+			case "value":
+				op.Value, next, ok = readValue(data, at, 0)
+			default:
+				next, ok = skipValue(data, at), true
+			}
+			return next, ok
+		})
+		if !ok {
+			return nil, 0, false
+		}
+	}
+	return ops, at, true
+}
+
+// readOpName reads an op's name, the constant for a known one, so that no
+// string is allocated for it and the ops kept in the cache (the last ops
+// of each key) hold no copy of their name.
+func readOpName(data []byte, i int) (name string, next int, ok bool) {
+	if kind, n, at := head(data, i); kind == kindStr {
+		end := at + int(n)
+		switch string(data[at:end]) {
+		case delta.OpAdd:
+			return delta.OpAdd, end, true
+		case delta.OpUpdate:
+			return delta.OpUpdate, end, true
+		case delta.OpRemove:
+			return delta.OpRemove, end, true
+		}
+	}
+	return readString(data, i)
+}
+
 func decodeStateInitFast(body []byte, layout *frameLayout) (any, bool) {
-	var w stateInitWire
-	if msgpack.UnmarshalAsMap(body, &w) != nil || w.Version > math.MaxInt64 {
+	var state, key string
+	s := &StateInit{}
+	_, ok := readFields(body, 0, func(name []byte, at int) (next int, ok bool) {
+		switch string(name) {
+		case "state":
+			state, next, ok = readString(body, at)
+		case "key":
+			key, next, ok = readString(body, at)
+		case "version":
+			s.Version, next, ok = readUint(body, at)
+		case "value":
+			s.Value, next, ok = readValue(body, at, 0)
+		case "initialized":
+			s.Initialized, next, ok = readBool(body, at)
+		case "params":
+			if body[at] == 0xc0 {
+				return at + 1, true
+			}
+			if !isMapCode(body[at]) {
+				return 0, false
+			}
+			var p any
+			p, next, ok = readValue(body, at, 0)
+			if ok {
+				s.Params = p.(map[string]any)
+			}
+		default:
+			next, ok = skipValue(body, at), true
+		}
+		return next, ok
+	})
+	if !ok {
 		return nil, false
 	}
-	s := &StateInit{State: w.Key, Version: w.Version, Initialized: w.Initialized}
+	s.State = key
 	if layout.bodyKeys&fieldState != 0 {
-		s.State = w.State
-	}
-	var err error
-	if s.Value, err = Normalize(w.Value); err != nil {
-		return nil, false
-	}
-	if w.Params != nil {
-		if _, isMap := w.Params.(map[any]any); !isMap {
-			return nil, false
-		}
-		p, err := Normalize(w.Params)
-		if err != nil {
-			return nil, false
-		}
-		s.Params = p.(map[string]any)
+		s.State = state
 	}
 	return s, true
 }
 
 func decodeResultFast(body []byte) (any, bool) {
-	var w resultWire
-	if msgpack.UnmarshalAsMap(body, &w) != nil || w.Code > math.MaxInt64 {
+	r := &Result{}
+	var errText, message string
+	var hasMessage bool
+	var code uint64
+	_, ok := readFields(body, 0, func(name []byte, at int) (next int, ok bool) {
+		switch string(name) {
+		case "call_id":
+			r.CallID, next, ok = readString(body, at)
+		case "success":
+			r.Success, next, ok = readBool(body, at)
+		case "data":
+			r.Data, next, ok = readValue(body, at, 0)
+		case "error":
+			errText, next, ok = readString(body, at)
+		case "message":
+			// A nil message leaves the text of "error"; any other,
+			// even empty, replaces it.
+			hasMessage = body[at] != 0xc0
+			message, next, ok = readString(body, at)
+		case "code":
+			code, next, ok = readUint(body, at)
+		default:
+			next, ok = skipValue(body, at), true
+		}
+		return next, ok
+	})
+	if !ok {
 		return nil, false
 	}
-	r := &Result{CallID: w.CallID, Success: w.Success, Message: w.Error}
-	var err error
-	if r.Data, err = Normalize(w.Data); err != nil {
-		return nil, false
-	}
-	switch m := w.Message.(type) {
-	case nil:
-	case string:
-		r.Message = m
-	case []byte:
-		r.Message = string(m)
-	default:
-		return nil, false
+	r.Message = errText
+	if hasMessage {
+		r.Message = message
 	}
 	if r.Message == "" && !r.Success {
 		if s, ok := r.Data.(string); ok {
 			r.Message = s
 		}
 	}
-	r.Code = int(min(w.Code, math.MaxInt32))
+	r.Code = int(min(code, math.MaxInt32))
 	return r, true
 }
 

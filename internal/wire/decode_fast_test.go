@@ -72,6 +72,15 @@ func dumpAny(f Frame) string {
 	return fmt.Sprintf("%s stream=%d seq=%d body=%#v", f.Type, f.Stream, f.Seq, f.Body)
 }
 
+// nestedRaw is v inside depth arrays of one element, encoded.
+func nestedRaw(depth int, v any) Raw {
+	r := arr(v)
+	for range depth - 1 {
+		r = arr(r)
+	}
+	return r
+}
+
 func str8(s string) Raw  { return Raw(append([]byte{0xd9, byte(len(s))}, s...)) }
 func str16(s string) Raw { return Raw(append([]byte{0xda, 0, byte(len(s))}, s...)) }
 func bin8(s string) Raw  { return Raw(append([]byte{0xc4, byte(len(s))}, s...)) }
@@ -375,6 +384,15 @@ func TestDecodeFastPath(t *testing.T) {
 		{"result with empty message", frameBytes(TypeResult, 0, 1, omap("call_id", "c", "error", "e", "message", ""))},
 		{"result with bin message", frameBytes(TypeResult, 0, 1, omap("call_id", "c", "message", bin8("m")))},
 		{"result with message nil", frameBytes(TypeResult, 0, 1, omap("call_id", "c", "error", "e", "message", nil))},
+		{"op value of every kind", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "UPDATE", "path", "/v", "value",
+			arr(nil, true, false, -1, -33, intAs(0xd0, -100), intAs(0xd1, -1000), intAs(0xd2, -100000), intAs(0xd3, math.MinInt64),
+				intAs(0xcc, 200), intAs(0xcd, 60000), intAs(0xce, 4000000000), uint64Raw(math.MaxUint64), 1.5, Raw{0xca, 0x3f, 0xc0, 0, 0},
+				str8("s8"), str16("s16"), bin8("b8"), arr(), omap(), Raw{0xdc, 0, 1, 7}, Raw{0xde, 0, 1, 0xa1, 'k', 8})))))},
+		{"op value with keys of every kind", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "UPDATE", "path", "/v", "value",
+			omap(1, "int", intAs(0xd3, -7), "negative", uint64Raw(math.MaxUint64), "big", 2.5, "float64", Raw{0xca, 0x3d, 0xcc, 0xcc, 0xcd}, "float32",
+				true, "bool", str8("s8"), "str8")))))},
+		{"op value nested as deep as a value may", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "UPDATE", "path", "/v", "value", nestedRaw(maxDepth, 1)))))},
+		{"result with data", frameBytes(TypeResult, 0, 1, omap("call_id", "c", "success", true, "data", omap("a", arr(1, "x")), "zz", 1))},
 		{"heartbeat with a body", frameBytes(TypeHeartbeat, 0, 1, omap("t", 1))},
 		{"watch with nil body", frameBytes(TypeWatch, 10, 1, nil)},
 	}
@@ -414,6 +432,12 @@ func TestDecodeFastPath(t *testing.T) {
 		{"ext in an unknown field", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", ops, "zz", Raw{0xd4, 0x05, 0x00}))},
 		{"timestamp value", frameBytes(TypeStateInit, 10, 1, omap("state", "k", "value", Raw{0xd6, 0xff, 0, 0, 0, 1}))},
 		{"initialized nil", frameBytes(TypeStateInit, 10, 1, omap("state", "k", "initialized", nil))},
+		{"op value nested too deep", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "UPDATE", "path", "/v", "value", nestedRaw(maxDepth+1, 1)))))},
+		{"nil map key in a value", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "UPDATE", "path", "/v", "value", omap(nil, 1)))))},
+		{"params not a map", frameBytes(TypeStateInit, 10, 1, omap("state", "k", "params", arr(1)))},
+		{"success nil", frameBytes(TypeResult, 0, 1, omap("call_id", "c", "success", nil))},
+		{"message an integer", frameBytes(TypeResult, 0, 1, omap("call_id", "c", "message", 5))},
+		{"negative code", frameBytes(TypeResult, 0, 1, omap("call_id", "c", "code", -1))},
 		{"integer field name", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", ops, 7, "seven"))},
 		{"integer field name in an op", withOp("op", "ADD", "path", "/", 1, 2)},
 		{"trailing byte", cat(frameBytes(TypeHeartbeat, 0, 1, nil), []byte{0xc0})},

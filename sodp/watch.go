@@ -98,24 +98,37 @@ func WithBuffer(n int) WatchOption {
 // ends), so thousands of quiet subscriptions cost little more than their
 // values.
 type Subscription[T any] struct {
-	c   *Client
-	sub *session.Subscriber
+	c *Client
+	// sub, its mailbox included, lives in the Subscription: an idle
+	// subscription is this one allocation and its channel.
+	sub session.Subscriber
 	out chan Update[T]
+	key [1]string // sub.Keys of a single-key subscription
 
 	// conv holds, for convert.Reusing, the previous value converted into T
 	// and the variable the next one is converted into; only the pump uses
 	// it (pumps run one after the other).
-	conv      *convState[T]
-	reuse     bool // T has parts convert.Reusing can take over
-	converted bool // a value was converted: the next one starts keeping conv
+	conv *convState[T]
+	part *watchPart // WatchPath: the part watched; nil for the whole value
 
-	mu      sync.Mutex
-	err     error         // why the subscription ended; set just before out is closed
-	closed  bool          // out is closed
-	waiters chan struct{} // made by a Close that has to wait for closed; closed with it
-	stopCtx func() bool   // stops the context.AfterFunc watching the Watch context
-	pointer string        // WatchPath: the part watched, escaped; "" for the whole value
+	mu        sync.Mutex
+	err       error         // why the subscription ended; set just before out is closed
+	waiters   chan struct{} // made by a Close that has to wait for closed; closed with it
+	stopCtx   func() bool   // stops the context.AfterFunc watching the Watch context
+	closed    bool          // out is closed
+	reuse     bool          // T has parts convert.Reusing can take over
+	converted bool          // a value was converted: the next one starts keeping conv
 }
+
+// receiver is what the session hands a Subscription's updates to; a
+// single pointer, it makes no allocation as an interface value.
+type receiver[T any] struct{ s *Subscription[T] }
+
+func (r receiver[T]) Deliver(d session.Delivery, ended, done <-chan struct{}) bool {
+	return r.s.deliver(d, ended, done)
+}
+
+func (r receiver[T]) Finish(err error) { r.s.finish(err) }
 
 // Watch subscribes to key and returns at once; the subscription works in
 // the background and survives reconnections.
@@ -168,7 +181,7 @@ func Watch[T any](ctx context.Context, c *Client, key string, opts ...WatchOptio
 	if err := session.ValidKey(key); err != nil {
 		return nil, err
 	}
-	return subscribe[T](ctx, c, []string{key}, opts, nil)
+	return subscribe[T](ctx, c, key, nil, opts, nil)
 }
 
 // WatchMany subscribes to several keys with one WATCH frame; their updates
@@ -196,12 +209,12 @@ func WatchMany[T any](ctx context.Context, c *Client, keys []string, opts ...Wat
 			uniq = append(uniq, k)
 		}
 	}
-	return subscribe[T](ctx, c, uniq, opts, nil)
+	return subscribe[T](ctx, c, "", uniq, opts, nil)
 }
 
-// subscribe starts a subscription of keys or, when part is set, of the part
-// of one key's value at part.segs.
-func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []WatchOption, part *watchPart) (*Subscription[T], error) {
+// subscribe starts a subscription of keys (when keys is nil, of key alone)
+// or, when part is set, of the part of key's value at part.segs.
+func subscribe[T any](ctx context.Context, c *Client, key string, keys []string, opts []WatchOption, part *watchPart) (*Subscription[T], error) {
 	if ctx == nil {
 		return nil, errors.New("sodp: Watch: nil context")
 	}
@@ -209,6 +222,9 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 		return nil, fmt.Errorf("%w: nil client", ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
+		if keys == nil {
+			keys = []string{key}
+		}
 		return nil, watchErr(keys, err)
 	}
 	var wc watchConfig
@@ -224,17 +240,14 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 	if err != nil {
 		return nil, err
 	}
-	s := &Subscription[T]{c: c, out: make(chan Update[T]), reuse: convert.Reuses[T]()}
-	s.sub = &session.Subscriber{
-		Keys:    keys,
-		Params:  params,
-		Buffer:  wc.buffer,
-		Deliver: s.deliver,
-		Finish:  s.finish,
+	s := &Subscription[T]{c: c, out: make(chan Update[T]), part: part, reuse: convert.Reuses[T]()}
+	if keys == nil {
+		s.key[0] = key
+		keys = s.key[:]
 	}
+	s.sub.Keys, s.sub.Params, s.sub.Buffer, s.sub.Receiver = keys, params, wc.buffer, receiver[T]{s}
 	if part != nil {
-		s.pointer = part.pointer
-		s.sub.Part, s.sub.Path = true, part.segs
+		s.sub.Part = &session.Part{Path: part.segs}
 	}
 	var start func()
 	if ctx.Done() != nil {
@@ -248,7 +261,7 @@ func subscribe[T any](ctx context.Context, c *Client, keys []string, opts []Watc
 			s.mu.Unlock()
 		}
 	}
-	err = c.s.Subscribe(ctx, s.sub, start)
+	err = c.s.Subscribe(ctx, &s.sub, start)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, watchErr(keys, err)
@@ -352,9 +365,9 @@ func (s *Subscription[T]) deliver(d session.Delivery, ended, done <-chan struct{
 // with err, which closes Updates now if no update is being delivered, else
 // once the pump sees it.
 func (s *Subscription[T]) stop(err error) {
-	mb := s.sub.Mailbox
+	mb := &s.sub.Mailbox
 	if mb.Live() {
-		s.c.s.Unsubscribe(s.sub, err)
+		s.c.s.Unsubscribe(&s.sub, err)
 	}
 	mb.Fail(err)
 }
@@ -434,7 +447,7 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 	if err != nil {
 		// Nothing of a value that converts only in part is handed out.
 		s.forget()
-		u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointer, err)
+		u.Err = convertErrorAt(d.Key, d.Version, typeName[T](), s.pointerOf(), err)
 		return u
 	}
 	u.Value = *v
@@ -446,3 +459,11 @@ func (s *Subscription[T]) forget() { s.conv = nil }
 
 // typeName names T for errors.
 func typeName[T any]() string { return reflect.TypeFor[T]().String() }
+
+// pointerOf names the part watched, escaped: "" for the whole value.
+func (s *Subscription[T]) pointerOf() string {
+	if s.part == nil {
+		return ""
+	}
+	return s.part.pointer
+}

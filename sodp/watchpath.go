@@ -81,7 +81,7 @@ func WatchPath[T any](ctx context.Context, c *Client, key, pointer string, opts 
 	if err != nil {
 		return nil, err
 	}
-	return subscribe[T](ctx, c, []string{key}, opts, part)
+	return subscribe[T](ctx, c, key, nil, opts, part)
 }
 
 // PathRef is a typed handle on the part of one key's value at a JSON

@@ -15,8 +15,8 @@ import (
 // The mailbox also decides, under its lock, the lifecycle of the goroutine
 // that delivers its updates (the pump) and of the subscription itself:
 //
-//   - a Push into a mailbox with no pump running calls start, which starts
-//     a pump (Session.pump; Push runs on the actor); the pump takes updates
+//   - a Push into a mailbox with no pump running calls its hooks'
+//     startPump, which starts a pump (Session.pump; Push runs on the actor); the pump takes updates
 //     with Next until Next reports none, and then exits: no goroutine runs
 //     while nothing is pending;
 //   - once the mailbox has ended (Fail, or EndAfterDrain and the queue is
@@ -37,20 +37,20 @@ type Mailbox struct {
 	closing  bool          // the mailbox has ended: ended, if made, is closed or being closed
 	ended    chan struct{} // made by Ended for a running pump; dropped when it stops
 	stats    *atomic.Uint64
-	start    func()
-	finish   func(error)
+	hooks    mailboxHooks
 }
 
-// newMailbox returns a mailbox; buffer 0 conflates, buffer n > 0 buffers n
-// updates. conflated, if not nil, counts replaced updates. start and finish
-// are described at Mailbox.
-func newMailbox(buffer int, conflated *atomic.Uint64, start func(), finish func(error)) *Mailbox {
-	return &Mailbox{
-		buffer: buffer,
-		stats:  conflated,
-		start:  start,
-		finish: finish,
-	}
+// mailboxHooks are what a mailbox calls: startPump and finished are the
+// start and finish described at Mailbox.
+type mailboxHooks interface {
+	startPump()
+	finished(err error)
+}
+
+// init readies a mailbox; buffer 0 conflates, buffer n > 0 buffers n
+// updates. conflated, if not nil, counts replaced updates.
+func (m *Mailbox) init(buffer int, conflated *atomic.Uint64, hooks mailboxHooks) {
+	m.buffer, m.stats, m.hooks = buffer, conflated, hooks
 }
 
 func rank(k Kind) int {
@@ -65,7 +65,7 @@ func rank(k Kind) int {
 	return 1
 }
 
-// Push queues d and, when no pump is running, calls start. It never
+// Push queues d and, when no pump is running, calls startPump. It never
 // blocks; it reports false when the mailbox has ended or is ending (Live
 // is then false), including when d overflowed the buffer. Call it only on
 // the actor.
@@ -112,7 +112,7 @@ func (m *Mailbox) Push(d Delivery) bool {
 	m.running = true
 	m.mu.Unlock()
 	if idle {
-		m.start()
+		m.hooks.startPump()
 	}
 	return true
 }
@@ -216,7 +216,7 @@ func (m *Mailbox) endLocked() {
 		close(ended)
 	}
 	if call {
-		m.finish(err)
+		m.hooks.finished(err)
 	}
 }
 
@@ -291,17 +291,17 @@ func (s *Session) startPump(sub *Subscriber) {
 }
 
 // pump delivers the queued updates of sub, one at a time, through
-// sub.Deliver, and returns when the mailbox is empty. When the mailbox has
-// ended, its last Next calls sub.Finish: no Deliver is in progress then.
+// sub.Receiver, and returns when the mailbox is empty. When the mailbox has
+// ended, its last Next calls Finish: no Deliver is in progress then.
 func (s *Session) pump(sub *Subscriber) {
-	mb := sub.Mailbox
+	mb := &sub.Mailbox
 	ended := mb.Ended()
 	for {
 		d, ok := mb.Next()
 		if !ok {
 			return
 		}
-		if !sub.Deliver(d, ended, s.done) {
+		if !sub.Receiver.Deliver(d, ended, s.done) {
 			// Only a subscription draining its refusals is still running
 			// when the session stops; the others ended first.
 			mb.Fail(ErrClosed)

@@ -66,7 +66,7 @@ func partOf(ks *keyState, sub *Subscriber) (part any, has bool) {
 	if !ks.initialized {
 		return nil, false
 	}
-	return delta.Lookup(ks.value, sub.Path)
+	return delta.Lookup(ks.value, sub.Part.Path)
 }
 
 // partChanged reports whether a part differs from what sub was last given.
@@ -75,14 +75,14 @@ func partOf(ks *keyState, sub *Subscriber) (part any, has bool) {
 // changed, unless check asks for a full comparison and that finds it equal.
 func partChanged(sub *Subscriber, part any, has, check bool) bool {
 	switch {
-	case has != sub.lastHas:
+	case has != sub.Part.lastHas:
 		return true
 	case !has:
 		return false
-	case delta.Same(part, sub.last):
+	case delta.Same(part, sub.Part.last):
 		return false
 	case check:
-		return !delta.Equal(part, sub.last)
+		return !delta.Equal(part, sub.Part.last)
 	}
 	return true
 }
@@ -95,7 +95,7 @@ func (s *Session) pushPart(ks *keyState, sub *Subscriber, part any, has bool, ki
 	} else {
 		part = nil
 	}
-	sub.last, sub.lastHas = part, has
+	sub.Part.last, sub.Part.lastHas = part, has
 	s.deliver(sub, Delivery{Key: ks.key, Value: part, Version: ks.version, Initialized: has, Kind: kind, Changed: changed})
 }
 
@@ -123,7 +123,7 @@ func (s *Session) deltaPart(ks *keyState, sub *Subscriber, ops []delta.Op, kind 
 	var rel []string
 	touched, above := false, false
 	for i := range ops {
-		r, how := delta.Relate(delta.ChangedPath(ops[i]), sub.Path)
+		r, how := delta.Relate(delta.ChangedPath(ops[i]), sub.Part.Path)
 		switch how {
 		case delta.Above:
 			touched, above = true, true
@@ -156,7 +156,7 @@ func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, kind Kind) {
 		if !got {
 			continue
 		}
-		if sub.Part {
+		if sub.Part != nil {
 			s.deltaPart(ks, sub, ops, kind)
 			continue
 		}

@@ -92,18 +92,19 @@ func TestPartNeverMissesAChange(t *testing.T) {
 		var ws []*watcher
 		for range 6 {
 			path := propPath(r, ks.value)
-			sub := &Subscriber{Keys: []string{"k"}, Part: true, Path: path,
-				Mailbox: newMailbox(1000, nil, func() {}, func(error) {})}
+			sub := &Subscriber{Keys: []string{"k"}, Part: &Part{Path: path}}
+			sub.Mailbox.init(1000, nil, noHooks{})
 			ks.subs.add(sub)
 			ks.subs.given(sub)
 			w := &watcher{sub: sub}
 			w.part, w.has = partOf(ks, sub)
-			sub.last, sub.lastHas = w.part, w.has
+			sub.Part.last, sub.Part.lastHas = w.part, w.has
 			ks.own.Freeze(w.part)
 			ws = append(ws, w)
 		}
 		if r.IntN(3) == 0 {
-			sub := &Subscriber{Keys: []string{"k"}, Mailbox: newMailbox(1000, nil, func() {}, func(error) {})}
+			sub := &Subscriber{Keys: []string{"k"}}
+			sub.Mailbox.init(1000, nil, noHooks{})
 			ks.subs.add(sub)
 			ks.subs.given(sub)
 		}
@@ -117,16 +118,16 @@ func TestPartNeverMissesAChange(t *testing.T) {
 			ks.value, ks.initialized, ks.version = v, init, ks.version+1
 			s.deliverDelta(ks, ops, KindDelta)
 			for i, w := range ws {
-				part, has := delta.Lookup(ks.value, w.sub.Path)
+				part, has := delta.Lookup(ks.value, w.sub.Part.Path)
 				has = has && ks.initialized
 				d, got := w.sub.Mailbox.Next()
 				changed := has != w.has || has && !delta.Equal(part, w.part)
 				if changed && !got {
-					t.Fatalf("seed %d step %d: part %q changed from %v to %v under %v, not delivered", seed, step, w.sub.Path, w.part, part, ops)
+					t.Fatalf("seed %d step %d: part %q changed from %v to %v under %v, not delivered", seed, step, w.sub.Part.Path, w.part, part, ops)
 				}
 				if got {
 					if d.Initialized != has || has && !delta.Equal(d.Value, part) || d.Changed == nil || d.Version != ks.version {
-						t.Fatalf("seed %d step %d: part %q: delivered %+v, want %v (present %v)", seed, step, w.sub.Path, d, part, has)
+						t.Fatalf("seed %d step %d: part %q: delivered %+v, want %v (present %v)", seed, step, w.sub.Part.Path, d, part, has)
 					}
 					w.given = append(w.given, d.Value)
 					w.givenCpy = append(w.givenCpy, deepCopy(d.Value))
@@ -137,12 +138,12 @@ func TestPartNeverMissesAChange(t *testing.T) {
 				}
 				for j := range w.given {
 					if !reflect.DeepEqual(w.given[j], w.givenCpy[j]) {
-						t.Fatalf("seed %d step %d: a part handed out to %q changed", seed, step, w.sub.Path)
+						t.Fatalf("seed %d step %d: a part handed out to %q changed", seed, step, w.sub.Part.Path)
 					}
 				}
 			}
 			for sub := range ks.subs.all() {
-				if !sub.Part {
+				if sub.Part == nil {
 					for _, ok := sub.Mailbox.Next(); ok; _, ok = sub.Mailbox.Next() {
 					}
 				}

@@ -41,7 +41,8 @@ func TestMergeChanged(t *testing.T) {
 // A conflated mailbox merges Changed over deltas, and drops it once a
 // snapshot or resync is folded in.
 func TestMailboxMergesChanged(t *testing.T) {
-	m := newMailbox(0, nil, func() {}, func(error) {})
+	m := new(Mailbox)
+	m.init(0, nil, noHooks{})
 	m.Push(Delivery{Key: "k", Kind: KindDelta, Changed: []string{"/a"}})
 	m.Push(Delivery{Key: "k", Kind: KindReplayed, Changed: []string{"/b", "/a"}})
 	d, ok := m.Next()
@@ -56,3 +57,10 @@ func TestMailboxMergesChanged(t *testing.T) {
 	}
 	m.Fail(ErrClosed)
 }
+
+// noHooks are the hooks of a mailbox that no session pumps: the test takes
+// its updates with Next.
+type noHooks struct{}
+
+func (noHooks) startPump()     {}
+func (noHooks) finished(error) {}

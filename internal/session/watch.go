@@ -106,44 +106,61 @@ type versionWaiter struct {
 	ch      chan error
 }
 
-// Subscriber is one local subscription of one or more keys.
+// Receiver takes the updates of a Subscriber.
+type Receiver interface {
+	// Deliver hands one update to the subscription's reader (converting
+	// it to the reader's type on the way). It runs on the subscription's
+	// pump goroutine, never on the actor, one call at a time. It returns
+	// true once the update was taken or ended is closed (the mailbox
+	// ended: the update is dropped), and false when done is closed first
+	// (the session stopped; the pump then ends the mailbox with
+	// ErrClosed).
+	Deliver(d Delivery, ended, done <-chan struct{}) bool
+	// Finish is called exactly once, when the subscription has ended and
+	// no pump runs, with the error it ended with.
+	Finish(err error)
+}
+
+// Subscriber is one local subscription of one or more keys. It is used by
+// its address once given to Subscribe.
 type Subscriber struct {
 	Keys   []string
 	Params map[string]any
 	// Buffer sizes the subscription's mailbox: 0 conflates, n > 0 buffers
 	// n updates (see Mailbox).
-	Buffer int
-	// Deliver hands one update to the subscription's reader (converting it
-	// to the reader's type on the way). It runs on the subscription's pump
-	// goroutine, never on the actor, one call at a time. It returns true
-	// once the update was taken or ended is closed (the mailbox ended: the
-	// update is dropped), and false when done is closed first (the
-	// session stopped; the pump then ends the mailbox with ErrClosed).
-	Deliver func(d Delivery, ended, done <-chan struct{}) bool
-	// Finish is called exactly once, when the subscription has ended and
-	// no pump runs, with the error it ended with.
-	Finish func(err error)
-	// Mailbox is made by Subscribe; the subscription's owner may call its
-	// Live and Fail.
-	Mailbox *Mailbox
-	// Part makes the subscriber one of the part of its (single) key's value
-	// at Path, decoded pointer segments (none: the whole value): it is
-	// given that part alone, and only when it differs from what it was
-	// last given.
-	Part    bool
-	Path    []string
+	Buffer   int
+	Receiver Receiver
+	// Mailbox is made ready by Subscribe; the subscription's owner may
+	// call its Live and Fail.
+	Mailbox Mailbox
+	// Part, when set, makes the subscriber one of a part of its (single)
+	// key's value.
+	Part    *Part
+	sess    *Session
+	refused int // keys the server refused
 	removed bool
-	refused int  // keys the server refused
-	last    any  // Part: what the subscriber was last given
-	lastHas bool // Part: whether it was given a part that exists
 }
+
+// Part is the part of a key's value at Path, decoded pointer segments
+// (none: the whole value), that a Subscriber watches: it is given that part
+// alone, and only when it differs from what it was last given.
+type Part struct {
+	Path    []string
+	last    any  // what the subscriber was last given
+	lastHas bool // whether it was given a part that exists
+}
+
+// startPump and finished make sub the hooks of its mailbox.
+func (sub *Subscriber) startPump()         { sub.sess.startPump(sub) }
+func (sub *Subscriber) finished(err error) { sub.Receiver.Finish(err) }
 
 // Subscribe makes sub's mailbox and registers sub with the actor, running
 // start, unless nil, on the actor just before, so start runs before the
-// actor queues anything in sub.Mailbox. Keys must be valid (see ValidKey); Deliver and
-// Finish must be set.
+// actor queues anything in sub.Mailbox. Keys must be valid (see ValidKey); Receiver
+// must be set.
 func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) error {
-	sub.Mailbox = newMailbox(sub.Buffer, &s.stats.conflated, func() { s.startPump(sub) }, sub.Finish)
+	sub.sess = s
+	sub.Mailbox.init(sub.Buffer, &s.stats.conflated, sub)
 	var err error
 	derr := s.do(ctx, func() {
 		switch s.ph {
@@ -228,7 +245,7 @@ func (s *Session) addSub(sub *Subscriber, refuse map[string]error) {
 		ks.subs.add(sub)
 		if ks.have {
 			ks.subs.given(sub)
-			if sub.Part {
+			if sub.Part != nil {
 				s.firstPart(ks, sub, KindCached)
 				continue
 			}
@@ -538,10 +555,10 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 	}
 	for sub, got := range ks.subs.all() {
 		switch {
-		case sub.Part && !got:
+		case sub.Part != nil && !got:
 			ks.subs.given(sub)
 			s.firstPart(ks, sub, KindSnapshot)
-		case sub.Part:
+		case sub.Part != nil:
 			// What the subscriber has is compared with its part of the
 			// fresh value.
 			s.resyncPart(ks, sub)

@@ -542,3 +542,43 @@ func TestForbiddenWatch(t *testing.T) {
 		})
 	}
 }
+
+// Client.Close ends every subscription however it watches its keys: alone,
+// shared with others, several keys of which the server refused some,
+// a part, and one whose key is not answered yet; each sees ErrClosed, and
+// the gauges count them until then.
+func TestCloseEndsEverySubscription(t *testing.T) {
+	srv := newServer(t, sodptest.WithACL(func(_, key string, _ bool) bool {
+		return !strings.HasPrefix(key, "secret")
+	}))
+	srv.Set("a", 1)
+	srv.Set("b", map[string]any{"x": 1})
+	c := dial(t, srv.URL)
+	alone := watch[int](t, c, "a")
+	shared1 := watch[int](t, c, "s")
+	shared2 := watch[int](t, c, "s")
+	many, err := sodp.WatchMany[int](ctxT(t), c, []string{"secret.a", "m.1", "secret.b", "m.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := watchPath[int](t, c, "b", "/x")
+	for _, s := range []*sodp.Subscription[int]{alone, shared1, shared2, part} {
+		next(t, s)
+	}
+	for range 4 {
+		next(t, many)
+	}
+	eventually(t, "conn", func() bool { return len(srv.Conns()) == 1 })
+	srv.Conns()[0].Pause()
+	defer srv.Conns()[0].Resume()
+	pending := watch[int](t, c, "p") // its STATE_INIT is held back
+	if st := c.Stats(); st.Subscriptions != 6 || st.WatchedKeys != 6 {
+		t.Fatalf("before Close: %d subscriptions, %d keys; want 6 and 6", st.Subscriptions, st.WatchedKeys)
+	}
+	c.Close()
+	for name, s := range map[string]*sodp.Subscription[int]{"alone": alone, "shared1": shared1, "shared2": shared2, "many": many, "part": part, "pending": pending} {
+		if err := closed(t, s); !errors.Is(err, sodp.ErrClosed) {
+			t.Errorf("%s: Err = %v", name, err)
+		}
+	}
+}

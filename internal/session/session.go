@@ -116,7 +116,7 @@ type Session struct {
 	calls          map[string]*pendingCall // sent on the current connection
 	queued         []*pendingCall          // waiting for a live session
 	presence       map[string]map[string]any
-	subs           map[*Subscriber]struct{}
+	nSubs          int           // subscriptions added and not yet detached; each is in the subs of one key at least
 	ending         []*Subscriber // subscriptions whose mailbox stopped taking updates
 	inSize         int           // wire size of the frame being handled
 	reqQueue       []subRequest  // WATCH/RESUME requests waiting for flow control
@@ -182,7 +182,6 @@ func New(cfg Config) (*Session, error) {
 		streams:      make(map[uint32]string),
 		calls:        make(map[string]*pendingCall),
 		presence:     make(map[string]map[string]any),
-		subs:         make(map[*Subscriber]struct{}),
 	}
 	s.wg.Add(1)
 	go s.run()
@@ -510,7 +509,7 @@ func (s *Session) publishGauges() {
 		n += len(p)
 	}
 	s.mu.Lock()
-	s.gauges = gauges{subs: len(s.subs), keys: len(s.keys), calls: len(s.calls) + len(s.queued), presence: n}
+	s.gauges = gauges{subs: s.nSubs, keys: len(s.keys), calls: len(s.calls) + len(s.queued), presence: n}
 	s.mu.Unlock()
 }
 
@@ -551,9 +550,7 @@ func (s *Session) fail(err error) {
 	}
 	s.queued = nil
 	s.requests = nil
-	for sub := range s.subs {
-		s.removeSub(sub, err, false)
-	}
+	s.removeAllSubs(err)
 	s.log.Error("sodp: session failed", "err", err)
 	s.publishGauges()
 }
@@ -578,9 +575,7 @@ func (s *Session) shutdown() {
 		pc.finish(nil, ErrClosed)
 	}
 	s.calls, s.queued = nil, nil
-	for sub := range s.subs {
-		s.removeSub(sub, ErrClosed, false)
-	}
+	s.removeAllSubs(ErrClosed)
 	s.setState(StateClosed, nil)
 	s.publishGauges()
 	s.mu.Lock()

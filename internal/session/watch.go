@@ -228,7 +228,7 @@ func (s *Session) overWatchLimit(keys []string) (map[string]error, error) {
 
 // addSub registers sub; keys in refuse are refused at once (KindRefused).
 func (s *Session) addSub(sub *Subscriber, refuse map[string]error) {
-	s.subs[sub] = struct{}{}
+	s.nSubs++
 	var fresh []string
 	for _, key := range sub.Keys {
 		if err := refuse[key]; err != nil {
@@ -287,6 +287,18 @@ func (s *Session) removeSub(sub *Subscriber, err error, unwatch bool) {
 	s.detachSub(sub, unwatch)
 }
 
+// removeAllSubs removes every subscription, as removeSub without
+// unwatching. Every subscription is found among the subscribers of its
+// keys: one is added with one key at least, and detached when it has none
+// left.
+func (s *Session) removeAllSubs(err error) {
+	for _, ks := range s.keys {
+		for sub := range ks.subs.all() {
+			s.removeSub(sub, err, false)
+		}
+	}
+}
+
 // detachSub takes sub out of the watch table without ending its mailbox;
 // keys no one watches any more are dropped (and unwatched when asked).
 func (s *Session) detachSub(sub *Subscriber, unwatch bool) {
@@ -294,7 +306,7 @@ func (s *Session) detachSub(sub *Subscriber, unwatch bool) {
 		return
 	}
 	sub.removed = true
-	delete(s.subs, sub)
+	s.nSubs--
 	var gone []string
 	for _, key := range sub.Keys {
 		ks := s.keys[key]

@@ -245,7 +245,7 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 		s.key[0] = key
 		keys = s.key[:]
 	}
-	s.sub.Keys, s.sub.Params, s.sub.Buffer, s.sub.Receiver = keys, params, wc.buffer, receiver[T]{s}
+	s.sub.Keys, s.sub.Receiver = keys, receiver[T]{s}
 	if part != nil {
 		s.sub.Part = &session.Part{Path: part.segs}
 	}
@@ -261,7 +261,7 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 			s.mu.Unlock()
 		}
 	}
-	err = c.s.Subscribe(ctx, &s.sub, start)
+	err = c.s.Subscribe(ctx, &s.sub, params, wc.buffer, start)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, watchErr(keys, err)

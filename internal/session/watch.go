@@ -124,11 +124,7 @@ type Receiver interface {
 // Subscriber is one local subscription of one or more keys. It is used by
 // its address once given to Subscribe.
 type Subscriber struct {
-	Keys   []string
-	Params map[string]any
-	// Buffer sizes the subscription's mailbox: 0 conflates, n > 0 buffers
-	// n updates (see Mailbox).
-	Buffer   int
+	Keys     []string
 	Receiver Receiver
 	// Mailbox is made ready by Subscribe; the subscription's owner may
 	// call its Live and Fail.
@@ -137,7 +133,7 @@ type Subscriber struct {
 	// key's value.
 	Part    *Part
 	sess    *Session
-	refused int // keys the server refused
+	refused int32 // keys the server refused
 	removed bool
 }
 
@@ -156,11 +152,13 @@ func (sub *Subscriber) finished(err error) { sub.Receiver.Finish(err) }
 
 // Subscribe makes sub's mailbox and registers sub with the actor, running
 // start, unless nil, on the actor just before, so start runs before the
-// actor queues anything in sub.Mailbox. Keys must be valid (see ValidKey); Receiver
-// must be set.
-func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) error {
+// actor queues anything in sub.Mailbox. Keys must be valid (see ValidKey);
+// Receiver must be set. buffer sizes the mailbox: 0 conflates, n > 0
+// buffers n updates (see Mailbox). params are the WATCH params of the keys
+// no other subscription watches yet.
+func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, params map[string]any, buffer int, start func()) error {
 	sub.sess = s
-	sub.Mailbox.init(sub.Buffer, &s.stats.conflated, sub)
+	sub.Mailbox.init(buffer, &s.stats.conflated, sub)
 	var err error
 	derr := s.do(ctx, func() {
 		switch s.ph {
@@ -179,7 +177,7 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, start func()) 
 		if start != nil {
 			start()
 		}
-		s.addSub(sub, refuse)
+		s.addSub(sub, params, refuse)
 	})
 	if derr != nil {
 		return derr
@@ -226,8 +224,9 @@ func (s *Session) overWatchLimit(keys []string) (map[string]error, error) {
 	return refuse, nil
 }
 
-// addSub registers sub; keys in refuse are refused at once (KindRefused).
-func (s *Session) addSub(sub *Subscriber, refuse map[string]error) {
+// addSub registers sub, with params for the keys it is the first to
+// watch; keys in refuse are refused at once (KindRefused).
+func (s *Session) addSub(sub *Subscriber, params map[string]any, refuse map[string]error) {
 	s.nSubs++
 	var fresh []string
 	for _, key := range sub.Keys {
@@ -238,7 +237,7 @@ func (s *Session) addSub(sub *Subscriber, refuse map[string]error) {
 		}
 		ks := s.keys[key]
 		if ks == nil {
-			ks = &keyState{key: key, params: sub.Params}
+			ks = &keyState{key: key, params: params}
 			s.keys[key] = ks
 			fresh = append(fresh, key)
 		}
@@ -769,7 +768,7 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 	ks.phase = kpIdle // the server holds no subscription to unwatch
 	for sub := range ks.subs.all() {
 		sub.refused++
-		if sub.refused == len(sub.Keys) {
+		if int(sub.refused) == len(sub.Keys) {
 			// Every key of the subscription was refused: it ends once the
 			// reader has taken the refusals already queued.
 			sub.Mailbox.EndAfterDrain(se)

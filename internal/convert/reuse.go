@@ -5,6 +5,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
 )
 
@@ -27,8 +28,55 @@ import (
 // whoever holds either may modify it without affecting the other.
 
 // reuseFunc stores v into the zeroed variable at p, where prevP holds the
-// conversion of prev, a value that may share containers with v.
-type reuseFunc func(p, prevP unsafe.Pointer, v, prev any, depth int) *Error
+// conversion of what v was before (see basis).
+type reuseFunc func(p, prevP unsafe.Pointer, v any, b basis, depth int) *Error
+
+// basis tells a reuseFunc which parts of v are what they were at the
+// previous conversion. By identity (byPath unset), prev is the previous
+// value, whose containers v shares where nothing changed. By path (byPath
+// set), v is the previous value changed in place, and changes holds the
+// paths that may have changed, relative to v.
+type basis struct {
+	prev    any
+	byPath  bool
+	changes changes
+}
+
+// maxReusePaths is the most changed paths a conversion by path follows;
+// with more, the value is converted afresh.
+const maxReusePaths = 8
+
+// changes is a set of changed paths below one value: each of paths[:n]
+// has its segments from level on below the value (the first level
+// segments named the value itself).
+type changes struct {
+	paths [maxReusePaths][]string
+	n     int
+	level int
+}
+
+// whole reports whether the value itself was replaced, or something above
+// it: a path ends at it.
+func (c *changes) whole() bool {
+	for _, p := range c.paths[:c.n] {
+		if len(p) <= c.level {
+			return true
+		}
+	}
+	return false
+}
+
+// below returns the changes under the field name.
+func (c *changes) below(name string) changes {
+	out := changes{level: c.level + 1}
+	for _, p := range c.paths[:c.n] {
+		if len(p) > c.level && p[c.level] == name {
+			out.paths[out.n] = p
+			out.n++
+		}
+	}
+	return out
+}
 
 // reusers caches the reuseFunc of each destination type; a nil reuseFunc
 // means there is nothing to take over for the type.
@@ -53,7 +101,37 @@ func Reusing[T any](v, prev any, prevDst, dst *T) error {
 	}
 	var zero T
 	*dst = zero
-	if err := r(unsafe.Pointer(dst), unsafe.Pointer(prevDst), v, prev, 0); err != nil {
+	if err := r(unsafe.Pointer(dst), unsafe.Pointer(prevDst), v, basis{prev: prev}, 0); err != nil {
+		return err.finish()
+	}
+	return nil
+}
+
+// ReusingChanged stores v into *dst as To does, taking over from *prevDst
+// the parts converted from where nothing changed. v is the value that
+// *prevDst was converted from (by To, Reusing or ReusingChanged), since
+// changed in place, and changed lists, as JSON Pointers, every path where
+// it may have changed; a nil list, or one that holds "/" (the whole
+// value) or a pointer that does not parse, means anything may have. The
+// result is then exactly To's, and shares no memory that can be modified
+// with *prevDst. With a nil prevDst it is To.
+func ReusingChanged[T any](v any, changed []string, prevDst, dst *T) error {
+	r := reuserFor(reflect.TypeFor[T]())
+	if r == nil || prevDst == nil || changed == nil || len(changed) > maxReusePaths {
+		return To(v, dst)
+	}
+	b := basis{byPath: true}
+	for _, ptr := range changed {
+		p, err := delta.ParsePointer(ptr)
+		if err != nil || len(p) == 0 {
+			return To(v, dst)
+		}
+		b.changes.paths[b.changes.n] = p
+		b.changes.n++
+	}
+	var zero T
+	*dst = zero
+	if err := r(unsafe.Pointer(dst), unsafe.Pointer(prevDst), v, b, 0); err != nil {
 		return err.finish()
 	}
 	return nil
@@ -141,15 +219,29 @@ func buildReuser(t reflect.Type) reuseFunc {
 	}
 	dec := decoderFor(t)
 	flat := isFlat(t)
-	return func(p, prevP unsafe.Pointer, v, prev any, depth int) *Error {
+	return func(p, prevP unsafe.Pointer, v any, b basis, depth int) *Error {
 		m, ok := v.(map[string]any)
-		pm, pok := prev.(map[string]any)
-		if !ok || !pok || m == nil || pm == nil {
+		if !ok || m == nil {
 			return dec(p, v, depth)
 		}
-		if flat && sameMap(m, pm) {
-			reflect.NewAt(t, p).Elem().Set(reflect.NewAt(t, prevP).Elem())
-			return nil
+		var pm map[string]any
+		if b.byPath {
+			if b.changes.n == 0 && flat {
+				reflect.NewAt(t, p).Elem().Set(reflect.NewAt(t, prevP).Elem())
+				return nil
+			}
+			if b.changes.whole() {
+				return dec(p, v, depth)
+			}
+		} else {
+			pm, ok = b.prev.(map[string]any)
+			if !ok || pm == nil {
+				return dec(p, v, depth)
+			}
+			if flat && sameMap(m, pm) {
+				reflect.NewAt(t, p).Elem().Set(reflect.NewAt(t, prevP).Elem())
+				return nil
+			}
 		}
 		if depth >= maxConvertDepth {
 			return tooDeep(t, v)
@@ -164,12 +256,22 @@ func buildReuser(t reflect.Type) reuseFunc {
 			hits++
 			fp := unsafe.Add(p, f.offset)
 			var err *Error
-			if px, pok := pm[f.name]; pok && f.reuse != nil {
-				// The previous result's field was made from px: an
-				// exact key always wins over a case-insensitive one.
-				err = f.reuse(fp, unsafe.Add(prevP, f.offset), x, px, depth+1)
-			} else {
+			switch {
+			case f.reuse == nil:
 				err = f.dec(fp, x, depth+1)
+			case b.byPath:
+				// A field whose key was added or replaced is under a
+				// changed path that ends at it, and so converted
+				// afresh; any other was made from the same key before.
+				err = f.reuse(fp, unsafe.Add(prevP, f.offset), x, basis{byPath: true, changes: b.changes.below(f.name)}, depth+1)
+			default:
+				if px, pok := pm[f.name]; pok {
+					// The previous result's field was made from px: an
+					// exact key always wins over a case-insensitive one.
+					err = f.reuse(fp, unsafe.Add(prevP, f.offset), x, basis{prev: px}, depth+1)
+				} else {
+					err = f.dec(fp, x, depth+1)
+				}
 			}
 			if err != nil {
 				return err.at(f.name)
@@ -188,4 +290,32 @@ func buildReuser(t reflect.Type) reuseFunc {
 // sameMap reports whether a and b are the same map (not merely equal).
 func sameMap(a, b map[string]any) bool {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
+}
+
+// Detaches reports whether a conversion into T never keeps anything of the
+// value converted: T holds no interface, at any depth, that would be set
+// to a container of the value itself. A T for which it is false must only
+// be converted from values that are never modified.
+func Detaches[T any]() bool { return detaches(reflect.TypeFor[T](), map[reflect.Type]bool{}) }
+
+func detaches(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return true
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return false
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return detaches(t.Elem(), seen)
+	case reflect.Map:
+		return detaches(t.Key(), seen) && detaches(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !detaches(t.Field(i).Type, seen) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -64,6 +64,20 @@ func TestReuses(t *testing.T) {
 	}
 }
 
+func TestDetaches(t *testing.T) {
+	type list struct {
+		Next *list
+		V    int
+	}
+	if !Detaches[reuseFlat]() || !Detaches[reuseInner]() || !Detaches[map[string][]reuseLeaf]() || !Detaches[list]() || !Detaches[int]() {
+		t.Error("types without interfaces keep nothing of the value")
+	}
+	type deep struct{ M map[string][]*struct{ X any } }
+	if Detaches[any]() || Detaches[reuseMixed]() || Detaches[deep]() || Detaches[[]fmt.Stringer]() {
+		t.Error("an interface anywhere may keep a container of the value")
+	}
+}
+
 // randScalar returns a normalised scalar, sometimes of a kind that does not
 // fit the fields (so that conversion errors are exercised too).
 func randScalar(r *rand.Rand) any {
@@ -83,7 +97,7 @@ func randScalar(r *rand.Rand) any {
 	}
 }
 
-var reuseKeys = []string{"g0", "g1", "g2", "in", "m", "s", "p", "any", "name", "fold", "FOLD", "Fold", "other"}
+var reuseKeys = []string{"g0", "G0", "g1", "g2", "in", "m", "s", "p", "any", "name", "fold", "FOLD", "Fold", "other"}
 var leafKeys = []string{"a", "b", "c", "d", "A", "l", "arr", "x"}
 
 // randPath returns a path into the shapes the test values have.
@@ -170,6 +184,87 @@ func checkReuseStream[T any](t *testing.T, seed uint64, steps int, scribble func
 	}
 }
 
+// checkChangedStream applies random deltas in place, as a pump does to its
+// own copy of a key (nothing is ever frozen), and checks that
+// ReusingChanged from the previous result, given the changed paths, gives
+// what To gives, and that scribbling on a delivered value, as its reader
+// may, changes nothing later.
+func checkChangedStream[T any](t *testing.T, seed uint64, steps int, scribble func(*T)) {
+	r := rand.New(rand.NewPCG(seed, 11))
+	var own delta.Owner
+	var cur any = reuseInitial()
+	var changed []string // nil: the first value
+	var prev *T
+	for step := range steps {
+		var want, got T
+		wantErr := To(cur, &want)
+		gotErr := ReusingChanged(cur, changed, prev, &got)
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("seed %d step %d: Convert error %v, ReusingChanged error %v", seed, step, wantErr, gotErr)
+		}
+		if wantErr != nil {
+			var ce *Error
+			if !errors.As(gotErr, &ce) {
+				t.Fatalf("seed %d step %d: ReusingChanged error %T %v, want a *Error", seed, step, gotErr, gotErr)
+			}
+			prev = nil
+		} else {
+			if !reflect.DeepEqual(want, got) {
+				t.Fatalf("seed %d step %d: ReusingChanged with changes %q\n got %+v\nwant %+v", seed, step, changed, got, want)
+			}
+			kept := got
+			prev = &kept
+			reader := got
+			scribble(&reader)
+		}
+		n := 1 + r.IntN(3)
+		ops := make([]delta.Op, n)
+		changed = changed[:0:0]
+		for i := range ops {
+			ops[i] = delta.Op{Op: delta.OpUpdate, Path: randPath(r), Value: randScalar(r)}
+			if r.IntN(5) == 0 {
+				ops[i].Op = delta.OpRemove
+			}
+			if r.IntN(40) == 0 {
+				ops[i] = delta.Op{Op: delta.OpUpdate, Path: "", Value: reuseInitial()}
+			}
+			changed = append(changed, delta.ChangedPath(ops[i]))
+		}
+		next, _, err := own.ApplyState(cur, true, ops, -1)
+		if err != nil {
+			// Part of the ops may have been applied: the next value is
+			// converted afresh, as after a resync.
+			own.Reset()
+			changed = nil
+			continue
+		}
+		cur = next
+	}
+}
+
+func TestConvertReusingChangedMatchesConvert(t *testing.T) {
+	steps := 300
+	if testing.Short() {
+		steps = 60
+	}
+	for seed := range uint64(40) {
+		checkChangedStream(t, seed, steps, func(v *reuseFlat) { v.G0.A = "scribbled" })
+		checkChangedStream(t, seed, steps, func(v *reuseMixed) {
+			for k := range v.M {
+				v.M[k] = reuseLeaf{A: "scribbled"}
+			}
+			if len(v.S) > 0 {
+				v.S[0].B = -1
+			}
+			if v.P != nil {
+				v.P.B = -1
+			}
+			v.G1.B = -1
+		})
+		checkChangedStream(t, seed, steps, func(v *reuseInner) { v.L.A = "scribbled" })
+	}
+}
+
 func TestConvertReusingMatchesConvert(t *testing.T) {
 	steps := 300
 	if testing.Short() {
@@ -222,5 +317,39 @@ func TestConvertReusingTakesOver(t *testing.T) {
 	var plain reuseFlat
 	if err := Reusing(next, prevTree, nil, &plain); err != nil || plain.G0.A != "n0" {
 		t.Errorf("nil prev: %+v, %v", plain, err)
+	}
+}
+
+// TestConvertReusingChangedTakesOver shows that ReusingChanged takes the
+// groups no changed path goes into from the previous result and converts
+// the others, and that "/" or no list at all converts everything.
+func TestConvertReusingChangedTakesOver(t *testing.T) {
+	tree := map[string]any{"g0": leafValue(0), "g1": leafValue(1), "g2": leafValue(2)}
+	var prev reuseFlat
+	if err := To(tree, &prev); err != nil {
+		t.Fatal(err)
+	}
+	prev.G0.A, prev.G1.A, prev.G2.A = "from previous", "from previous", "from previous"
+	tree["g1"].(map[string]any)["a"] = "new"
+	tests := []struct {
+		changed    []string
+		g0, g1, g2 string
+	}{
+		{[]string{"/g1/a"}, "from previous", "new", "from previous"},
+		{[]string{"/g1"}, "from previous", "new", "from previous"},
+		{[]string{"/g1/a", "/g2/b"}, "from previous", "new", "n2"},
+		{[]string{"/other"}, "from previous", "from previous", "from previous"},
+		{[]string{"/"}, "n0", "new", "n2"},
+		{[]string{"/g1/~2"}, "n0", "new", "n2"}, // not a pointer: anything may have changed
+		{nil, "n0", "new", "n2"},
+	}
+	for _, tc := range tests {
+		var got reuseFlat
+		if err := ReusingChanged(tree, tc.changed, &prev, &got); err != nil {
+			t.Fatalf("%q: %v", tc.changed, err)
+		}
+		if got.G0.A != tc.g0 || got.G1.A != tc.g1 || got.G2.A != tc.g2 {
+			t.Errorf("%q: got %q %q %q, want %q %q %q", tc.changed, got.G0.A, got.G1.A, got.G2.A, tc.g0, tc.g1, tc.g2)
+		}
 	}
 }

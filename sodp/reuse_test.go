@@ -35,7 +35,8 @@ func reuseGroupValue(i int) map[string]any {
 // value must equal the full conversion of the key's value at its version,
 // and the reader modifying what it was given (flat fields, maps, slices)
 // must not show in later values. The reference is an untyped subscription
-// of the same key on the same client.
+// of the same key on the same client. A second client has the typed
+// subscription alone.
 func TestTypedUpdatesMatchFullConversion(t *testing.T) {
 	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo, sodp.DialectTS, sodp.DialectRust} {
 		t.Run(d.String(), func(t *testing.T) {
@@ -57,6 +58,13 @@ func TestTypedUpdatesMatchFullConversion(t *testing.T) {
 			want[first.Version] = first.Value
 			if u := next(t, typed); u.Version != first.Version {
 				t.Fatalf("first versions: typed %d, untyped %d", u.Version, first.Version)
+			}
+			// On a client of its own, the typed subscription is the only
+			// one of the key: the client's copy is then never handed out
+			// and is changed in place.
+			alone := watch[reuseValue](t, dial(t, srv.URL), "reuse.k", sodp.WithBuffer(writes+16))
+			if u := next(t, alone); u.Version != first.Version {
+				t.Fatalf("first versions: typed alone %d, untyped %d", u.Version, first.Version)
 			}
 
 			r := rand.New(rand.NewPCG(uint64(d), 1))
@@ -96,38 +104,40 @@ func TestTypedUpdatesMatchFullConversion(t *testing.T) {
 					break
 				}
 			}
-			n := 0
-			for {
-				u := next(t, typed)
-				if u.Err != nil {
-					t.Fatalf("version %d: %v", u.Version, u.Err)
+			for _, typed := range []*sodp.Subscription[reuseValue]{typed, alone} {
+				n := 0
+				for {
+					u := next(t, typed)
+					if u.Err != nil {
+						t.Fatalf("version %d: %v", u.Version, u.Err)
+					}
+					tree, ok := want[u.Version]
+					if !ok {
+						t.Fatalf("typed version %d was not delivered untyped", u.Version)
+					}
+					var full reuseValue
+					if err := convert.To(tree, &full); err != nil {
+						t.Fatalf("version %d: %v", u.Version, err)
+					}
+					if !reflect.DeepEqual(u.Value, full) {
+						t.Fatalf("version %d:\n got %+v\nwant %+v", u.Version, u.Value, full)
+					}
+					n++
+					// The reader's own value: scribble on all of it.
+					u.Value.G0.A, u.Value.G1.B, u.Value.Name = "scribbled", -1, "scribbled"
+					for k := range u.Value.M {
+						u.Value.M[k] = reuseGroup{A: "scribbled"}
+					}
+					for i := range u.Value.S {
+						u.Value.S[i].B = -1
+					}
+					if u.Version >= last {
+						break
+					}
 				}
-				tree, ok := want[u.Version]
-				if !ok {
-					t.Fatalf("typed version %d was not delivered untyped", u.Version)
+				if n < writes/2 {
+					t.Fatalf("only %d typed updates for %d writes", n, writes)
 				}
-				var full reuseValue
-				if err := convert.To(tree, &full); err != nil {
-					t.Fatalf("version %d: %v", u.Version, err)
-				}
-				if !reflect.DeepEqual(u.Value, full) {
-					t.Fatalf("version %d:\n got %+v\nwant %+v", u.Version, u.Value, full)
-				}
-				n++
-				// The reader's own value: scribble on all of it.
-				u.Value.G0.A, u.Value.G1.B, u.Value.Name = "scribbled", -1, "scribbled"
-				for k := range u.Value.M {
-					u.Value.M[k] = reuseGroup{A: "scribbled"}
-				}
-				for i := range u.Value.S {
-					u.Value.S[i].B = -1
-				}
-				if u.Version >= last {
-					break
-				}
-			}
-			if n < writes/2 {
-				t.Fatalf("only %d typed updates for %d writes", n, writes)
 			}
 		})
 	}

@@ -246,6 +246,13 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 		keys = s.key[:]
 	}
 	s.sub.Keys, s.sub.Receiver = keys, receiver[T]{s}
+	if wc.buffer > 0 && part == nil && convert.Detaches[T]() {
+		// A buffered subscription is given every change: when T keeps
+		// nothing of the values it is converted from, the session keeps
+		// a copy of the value for it and hands it the changes instead of
+		// a version of the value per update.
+		s.sub.KeepOwnCopy()
+	}
 	if part != nil {
 		s.sub.Part = &session.Part{Path: part.segs}
 	}
@@ -435,13 +442,22 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 		}
 		cs := s.conv
 		v = &cs.vals[1-cs.cur]
-		if cs.ok && cs.key == d.Key {
-			err = convert.Reusing(d.Value, cs.tree, &cs.vals[cs.cur], v)
-		} else {
+		switch {
+		case !cs.ok || cs.key != d.Key:
 			err = convert.To(d.Value, v)
+		case d.InPlace:
+			// The session's copy of the value, changed in place since
+			// the previous update at the Changed paths only.
+			err = convert.ReusingChanged(d.Value, d.Changed, &cs.vals[cs.cur], v)
+		default:
+			err = convert.Reusing(d.Value, cs.tree, &cs.vals[cs.cur], v)
 		}
 		if err == nil {
 			cs.key, cs.tree, cs.cur, cs.ok = d.Key, d.Value, 1-cs.cur, true
+			if d.InPlace {
+				// Changed in place later: nothing to compare with.
+				cs.tree = nil
+			}
 		}
 	}
 	if err != nil {

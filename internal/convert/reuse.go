@@ -296,7 +296,18 @@ func sameMap(a, b map[string]any) bool {
 // value converted: T holds no interface, at any depth, that would be set
 // to a container of the value itself. A T for which it is false must only
 // be converted from values that are never modified.
-func Detaches[T any]() bool { return detaches(reflect.TypeFor[T](), map[reflect.Type]bool{}) }
+func Detaches[T any]() bool {
+	t := reflect.TypeFor[T]()
+	if d, ok := detaching.Load(t); ok {
+		return d.(bool)
+	}
+	d := detaches(t, map[reflect.Type]bool{})
+	detaching.Store(t, d)
+	return d
+}
+
+// detaching caches Detaches.
+var detaching sync.Map // reflect.Type → bool
 
 func detaches(t reflect.Type, seen map[reflect.Type]bool) bool {
 	if seen[t] {

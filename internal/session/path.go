@@ -148,10 +148,12 @@ func (s *Session) deltaPart(ks *keyState, sub *Subscriber, ops []delta.Op, kind 
 }
 
 // deliverDelta hands the update of an applied delta to every subscriber of
-// ks that has had its first value.
-func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, kind Kind) {
+// ks that has had its first value: the value, or for an OwnCopy subscriber
+// the ops (and limit, the containers they may create). The value is frozen
+// only when someone is given it.
+func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kind) {
 	var changed []string
-	given := false
+	given, frozen := false, false
 	for sub, got := range ks.subs.all() {
 		if !got {
 			continue
@@ -165,13 +167,22 @@ func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, kind Kind) {
 		case changed == nil:
 			changed = changedPaths(ops)
 			c = changed
-			ks.own.Freeze(ks.value)
 		case given:
 			// Each reader gets its own list.
 			c = append([]string(nil), changed...)
 		}
 		given = true
-		s.deliver(sub, Delivery{Key: ks.key, Value: ks.value, Version: ks.version, Initialized: ks.initialized, Kind: kind, Changed: c})
+		d := Delivery{Key: ks.key, Version: ks.version, Initialized: ks.initialized, Kind: kind, Changed: c}
+		if sub.copies != nil {
+			d.Ops, d.Limit = ops, limit
+		} else {
+			if !frozen {
+				ks.own.Freeze(ks.value)
+				frozen = true
+			}
+			d.Value = ks.value
+		}
+		s.deliver(sub, d)
 	}
 }
 

@@ -116,7 +116,7 @@ func TestPartNeverMissesAChange(t *testing.T) {
 				continue
 			}
 			ks.value, ks.initialized, ks.version = v, init, ks.version+1
-			s.deliverDelta(ks, ops, KindDelta)
+			s.deliverDelta(ks, ops, -1, KindDelta)
 			for i, w := range ws {
 				part, has := delta.Lookup(ks.value, w.sub.Part.Path)
 				has = has && ks.initialized

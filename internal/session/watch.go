@@ -131,7 +131,8 @@ type Subscriber struct {
 	Mailbox Mailbox
 	// Part, when set, makes the subscriber one of a part of its (single)
 	// key's value.
-	Part    *Part
+	Part *Part
+	copies  *ownCopies // see KeepOwnCopy
 	sess    *Session
 	refused int32 // keys the server refused
 	removed bool
@@ -146,6 +147,14 @@ type Part struct {
 	lastHas bool // whether it was given a part that exists
 }
 
+// KeepOwnCopy, called before Subscribe, makes the subscriber keep its own
+// copy of each key's value on its pump, and be given the ops of each delta
+// instead of the value: Deliver then gets that copy, with InPlace set (see
+// ownCopies). It is for a subscriber whose Receiver keeps nothing of a
+// value after Deliver returns; Subscribe ignores it for a conflating
+// subscriber and for a subscriber of a part.
+func (sub *Subscriber) KeepOwnCopy() { sub.copies = new(ownCopies) }
+
 // startPump and finished make sub the hooks of its mailbox.
 func (sub *Subscriber) startPump()         { sub.sess.startPump(sub) }
 func (sub *Subscriber) finished(err error) { sub.Receiver.Finish(err) }
@@ -158,6 +167,10 @@ func (sub *Subscriber) finished(err error) { sub.Receiver.Finish(err) }
 // no other subscription watches yet.
 func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, params map[string]any, buffer int, start func()) error {
 	sub.sess = s
+	if sub.copies != nil && (buffer <= 0 || sub.Part != nil) {
+		// A conflating mailbox would replace ops it has not delivered.
+		sub.copies = nil
+	}
 	sub.Mailbox.init(buffer, &s.stats.conflated, sub)
 	var err error
 	derr := s.do(ctx, func() {
@@ -612,7 +625,8 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	if kind == KindDelta && b.Version <= ks.version && !s.stale(ks, b) {
 		return
 	}
-	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, b.Ops, newContainersFor(s.inSize))
+	limit := newContainersFor(s.inSize)
+	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, b.Ops, limit)
 	if err != nil {
 		ks.own.Reset()
 		s.stats.applyErrors.Add(1)
@@ -632,7 +646,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	} else {
 		s.stats.deltas.Add(1)
 	}
-	s.deliverDelta(ks, b.Ops, kind)
+	s.deliverDelta(ks, b.Ops, limit, kind)
 	s.wake(ks)
 }
 

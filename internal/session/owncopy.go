@@ -1,0 +1,103 @@
+package session
+
+import (
+	"fmt"
+
+	"github.com/sodp-go/client/internal/delta"
+)
+
+// Subscribers with their own copy.
+//
+// A subscriber given every change (a buffered one, which never conflates)
+// of a key whose value is converted into a type that keeps nothing of it
+// may keep its own copy (KeepOwnCopy). Its pump then keeps a copy of each of its keys' values
+// and the actor gives it the ops of each delta instead of the value: the
+// actor need not freeze its cached copy for it, so a delta changes that
+// copy in place instead of copying every container on its paths, and the
+// pump applies the same ops to its own copy, in place too. What is queued
+// for such a subscriber is the ops of each delta, not a version of the
+// value.
+//
+// The two copies start as the same value (the snapshot, a resync or the
+// cached value, which the pump's copy shares until it writes to it) and
+// take the same ops in the same order, and applying ops depends on the
+// value alone: they stay equal, and an apply that succeeded on the actor
+// succeeds on the pump.
+
+// ownCopy is a pump's copy of one key's value.
+type ownCopy struct {
+	value       any
+	initialized bool
+	own         delta.Owner
+}
+
+// ownCopies are a subscriber's copies, used by its pump alone (one pump
+// runs at a time, and the mailbox orders one after the other).
+type ownCopies struct {
+	one    ownCopy // the copy of the first key, for a subscriber of one key
+	oneKey string
+	oneSet bool
+	more   map[string]*ownCopy
+}
+
+func (c *ownCopies) get(key string) *ownCopy {
+	if c.oneSet && c.oneKey == key {
+		return &c.one
+	}
+	return c.more[key]
+}
+
+func (c *ownCopies) set(key string, value any, initialized bool) {
+	oc := c.get(key)
+	switch {
+	case oc != nil:
+	case !c.oneSet:
+		c.oneKey, c.oneSet = key, true
+		oc = &c.one
+	default:
+		if c.more == nil {
+			c.more = make(map[string]*ownCopy)
+		}
+		oc = new(ownCopy)
+		c.more[key] = oc
+	}
+	oc.value, oc.initialized = value, initialized
+	oc.own.Reset()
+}
+
+func (c *ownCopies) drop(key string) {
+	if c.oneSet && c.oneKey == key {
+		c.one, c.oneKey, c.oneSet = ownCopy{}, "", false
+		return
+	}
+	delete(c.more, key)
+}
+
+// resolve turns d, as queued for an OwnCopy subscriber, into what its
+// Receiver gets: a value delivery becomes the copy, the ops of a delta are
+// applied to the copy; either way d then holds the copy, with InPlace set.
+func (c *ownCopies) resolve(d Delivery) Delivery {
+	switch {
+	case d.Err != nil:
+		c.drop(d.Key)
+		return d
+	case d.Ops == nil:
+		c.set(d.Key, d.Value, d.Initialized)
+		d.InPlace = true
+		return d
+	}
+	oc := c.get(d.Key)
+	if oc == nil {
+		return Delivery{Key: d.Key, Version: d.Version, Kind: d.Kind,
+			Err: fmt.Errorf("%w: key %s: a change to version %d came before its value", ErrDesync, d.Key, d.Version)}
+	}
+	v, initialized, err := oc.own.ApplyState(oc.value, oc.initialized, d.Ops, d.Limit)
+	if err != nil {
+		c.drop(d.Key)
+		return Delivery{Key: d.Key, Version: d.Version, Kind: d.Kind,
+			Err: fmt.Errorf("%w: key %s: delta to version %d does not apply to the subscription's copy: %w", ErrDesync, d.Key, d.Version, err)}
+	}
+	oc.value, oc.initialized = v, initialized
+	d.Value, d.Initialized, d.Ops, d.Limit, d.InPlace = v, initialized, nil, 0, true
+	return d
+}

@@ -1,0 +1,130 @@
+package session
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sodp-go/client/internal/delta"
+)
+
+// TestOwnCopyFollowsTheValue applies random deltas to a key watched by a
+// subscriber of the value and by OwnCopy subscribers, and checks after each
+// delta that every own copy, resolved as its pump does, equals the value,
+// and that the values handed out to the subscriber of the value never
+// change, although the own copies are changed in place.
+func TestOwnCopyFollowsTheValue(t *testing.T) {
+	for seed := range uint64(200) {
+		r := rand.New(rand.NewPCG(seed, 5))
+		s := &Session{}
+		ks := &keyState{key: "k", have: true, initialized: true, value: propValue(r, 4)}
+		plain := &Subscriber{Keys: []string{"k"}}
+		plain.Mailbox.init(1000, nil, noHooks{})
+		withPlain := r.IntN(2) == 0
+		if withPlain {
+			ks.subs.add(plain)
+			ks.subs.given(plain)
+		}
+		var owners []*Subscriber
+		for range 1 + r.IntN(2) {
+			sub := &Subscriber{Keys: []string{"k"}, copies: new(ownCopies)}
+			sub.Mailbox.init(1000, nil, noHooks{})
+			ks.subs.add(sub)
+			ks.subs.given(sub)
+			// The first value, as the snapshot gives it.
+			ks.own.Freeze(ks.value)
+			d := sub.copies.resolve(Delivery{Key: "k", Value: ks.value, Initialized: true, Kind: KindSnapshot})
+			if !d.InPlace || !delta.Equal(d.Value, ks.value) {
+				t.Fatalf("seed %d: snapshot resolved to %#v", seed, d)
+			}
+			owners = append(owners, sub)
+		}
+		var given, givenCpy []any
+		for step := range 40 {
+			ops := propOps(r, ks.value)
+			limit := newContainersFor(200)
+			v, init, err := ks.own.ApplyState(ks.value, ks.initialized, ops, limit)
+			if err != nil {
+				// The client re-synchronises the key: every subscriber
+				// is given the fresh value.
+				ks.own.Reset()
+				ks.value = deepCopy(ks.value)
+				for _, sub := range owners {
+					sub.copies.resolve(Delivery{Key: "k", Value: ks.value, Initialized: ks.initialized, Kind: KindResync})
+				}
+				continue
+			}
+			ks.value, ks.initialized, ks.version = v, init, ks.version+1
+			s.deliverDelta(ks, ops, limit, KindDelta)
+			for _, sub := range owners {
+				d, ok := sub.Mailbox.Next()
+				if !ok || d.Value != nil || d.Ops == nil {
+					t.Fatalf("seed %d step %d: an own-copy subscriber was queued %#v, %v; want the ops alone", seed, step, d, ok)
+				}
+				d = sub.copies.resolve(d)
+				if d.Err != nil || !d.InPlace || d.Initialized != ks.initialized || ks.initialized && !delta.Equal(d.Value, ks.value) {
+					t.Fatalf("seed %d step %d: own copy %#v (err %v)\nvalue %#v", seed, step, d.Value, d.Err, ks.value)
+				}
+				if len(d.Changed) == 0 {
+					t.Fatalf("seed %d step %d: no Changed list", seed, step)
+				}
+			}
+			if withPlain {
+				d, ok := plain.Mailbox.Next()
+				if !ok || d.Ops != nil || d.InPlace {
+					t.Fatalf("seed %d step %d: the subscriber of the value was queued %#v", seed, step, d)
+				}
+				given, givenCpy = append(given, d.Value), append(givenCpy, deepCopy(d.Value))
+			}
+			for i := range given {
+				if !delta.Equal(given[i], givenCpy[i]) {
+					t.Fatalf("seed %d step %d: a value handed out changed", seed, step)
+				}
+			}
+		}
+	}
+}
+
+// TestOwnCopyLeavesTheCacheUnfrozen checks the point of own copies: with
+// only OwnCopy subscribers, a delta changes the cached value in place, so
+// the next delta to the same place copies nothing.
+func TestOwnCopyLeavesTheCacheUnfrozen(t *testing.T) {
+	for _, own := range []bool{false, true} {
+		s := &Session{}
+		ks := &keyState{key: "k", have: true, initialized: true, value: map[string]any{"a": map[string]any{"b": int64(0)}}}
+		sub := &Subscriber{Keys: []string{"k"}}
+		if own {
+			sub.copies = new(ownCopies)
+		}
+		sub.Mailbox.init(100, nil, noHooks{})
+		ks.subs.add(sub)
+		ks.subs.given(sub)
+		var roots []any
+		for i := range 3 {
+			ops := []delta.Op{{Op: delta.OpUpdate, Path: "/a/b", Value: int64(i + 1)}}
+			v, init, err := ks.own.ApplyState(ks.value, ks.initialized, ops, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ks.value, ks.initialized = v, init
+			s.deliverDelta(ks, ops, -1, KindDelta)
+			roots = append(roots, v)
+		}
+		same := sameContainer(roots[1], roots[2])
+		if same != own {
+			t.Errorf("own copy %v: the second and third values are the same map: %v", own, same)
+		}
+	}
+}
+
+// sameContainer reports whether a and b are the very same map.
+func sameContainer(a, b any) bool {
+	ma, ok1 := a.(map[string]any)
+	mb, ok2 := b.(map[string]any)
+	if !ok1 || !ok2 {
+		return false
+	}
+	ma["__probe"] = true
+	_, same := mb["__probe"]
+	delete(ma, "__probe")
+	return same
+}

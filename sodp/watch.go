@@ -117,6 +117,7 @@ type Subscription[T any] struct {
 	stopCtx   func() bool   // stops the context.AfterFunc watching the Watch context
 	closed    bool          // out is closed
 	reuse     bool          // T has parts convert.Reusing can take over
+	ownCopy   bool          // the subscription keeps its own copy of the value (conv.copies)
 	converted bool          // a value was converted: the next one starts keeping conv
 }
 
@@ -248,10 +249,11 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 	s.sub.Keys, s.sub.Receiver = keys, receiver[T]{s}
 	if wc.buffer > 0 && part == nil && convert.Detaches[T]() {
 		// A buffered subscription is given every change: when T keeps
-		// nothing of the values it is converted from, the session keeps
-		// a copy of the value for it and hands it the changes instead of
-		// a version of the value per update.
+		// nothing of the values it is converted from, it keeps its own
+		// copy of the value and is handed the changes instead of a
+		// version of the value per update.
 		s.sub.KeepOwnCopy()
+		s.ownCopy = true
 	}
 	if part != nil {
 		s.sub.Part = &session.Part{Path: part.segs}
@@ -404,11 +406,12 @@ func (s *Subscription[T]) finish(err error) {
 // previous value, converted from tree, of key; vals[1-cur] is where the
 // next value is converted, so that no T is allocated per update.
 type convState[T any] struct {
-	key  string
-	tree any
-	vals [2]T
-	cur  int
-	ok   bool
+	key    string
+	tree   any
+	vals   [2]T
+	cur    int
+	ok     bool
+	copies session.OwnCopies // the subscription's own copy of each key's value, when it keeps one
 }
 
 // convert turns a delivery into an Update. Values handed out are never
@@ -418,6 +421,12 @@ type convState[T any] struct {
 // strings, and structs and arrays of them), so the previous T and the new
 // one share nothing the reader could modify.
 func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
+	if s.ownCopy {
+		if s.conv == nil {
+			s.conv = new(convState[T])
+		}
+		d = s.conv.copies.Resolve(d)
+	}
 	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: Kind(d.Kind), Skipped: d.Skipped, Changed: d.Changed, Err: exportErr(d.Err)}
 	if d.Err != nil || d.Value == nil {
 		if s.conv != nil && d.Key == s.conv.key {
@@ -470,8 +479,17 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 	return u
 }
 
-// forget drops what convert kept of the previous value.
-func (s *Subscription[T]) forget() { s.conv = nil }
+// forget drops what convert kept of the previous value (not the own
+// copies of the values, which follow every update).
+func (s *Subscription[T]) forget() {
+	switch {
+	case s.conv == nil:
+	case s.ownCopy:
+		s.conv.tree, s.conv.ok = nil, false
+	default:
+		s.conv = nil
+	}
+}
 
 // typeName names T for errors.
 func typeName[T any]() string { return reflect.TypeFor[T]().String() }

@@ -301,9 +301,6 @@ func (s *Session) pump(sub *Subscriber) {
 		if !ok {
 			return
 		}
-		if sub.copies != nil {
-			d = sub.copies.resolve(d)
-		}
 		if !sub.Receiver.Deliver(d, ended, s.done) {
 			// Only a subscription draining its refusals is still running
 			// when the session stops; the others ended first.

@@ -10,13 +10,14 @@ import (
 //
 // A subscriber given every change (a buffered one, which never conflates)
 // of a key whose value is converted into a type that keeps nothing of it
-// may keep its own copy (KeepOwnCopy). Its pump then keeps a copy of each of its keys' values
-// and the actor gives it the ops of each delta instead of the value: the
-// actor need not freeze its cached copy for it, so a delta changes that
-// copy in place instead of copying every container on its paths, and the
-// pump applies the same ops to its own copy, in place too. What is queued
-// for such a subscriber is the ops of each delta, not a version of the
-// value.
+// may keep its own copy (Subscriber.KeepOwnCopy). The actor then queues it
+// the ops of each delta instead of the value, and its Receiver keeps, in
+// an OwnCopies used on its pump, a copy of each of its keys' values, to
+// which it applies the ops. The actor need not freeze its cached copy for
+// it, so a delta changes that copy in place instead of copying every
+// container on its paths, and the pump's copy changes in place too. What
+// is queued for such a subscriber is the ops of each delta, not a version
+// of the value.
 //
 // The two copies start as the same value (the snapshot, a resync or the
 // cached value, which the pump's copy shares until it writes to it) and
@@ -31,23 +32,24 @@ type ownCopy struct {
 	own         delta.Owner
 }
 
-// ownCopies are a subscriber's copies, used by its pump alone (one pump
-// runs at a time, and the mailbox orders one after the other).
-type ownCopies struct {
+// OwnCopies are the copies of a subscriber that keeps its own, used by its
+// pump alone (one pump runs at a time, and the mailbox orders one after
+// the other). The zero OwnCopies is ready to use.
+type OwnCopies struct {
 	one    ownCopy // the copy of the first key, for a subscriber of one key
 	oneKey string
 	oneSet bool
 	more   map[string]*ownCopy
 }
 
-func (c *ownCopies) get(key string) *ownCopy {
+func (c *OwnCopies) get(key string) *ownCopy {
 	if c.oneSet && c.oneKey == key {
 		return &c.one
 	}
 	return c.more[key]
 }
 
-func (c *ownCopies) set(key string, value any, initialized bool) {
+func (c *OwnCopies) set(key string, value any, initialized bool) {
 	oc := c.get(key)
 	switch {
 	case oc != nil:
@@ -65,7 +67,7 @@ func (c *ownCopies) set(key string, value any, initialized bool) {
 	oc.own.Reset()
 }
 
-func (c *ownCopies) drop(key string) {
+func (c *OwnCopies) drop(key string) {
 	if c.oneSet && c.oneKey == key {
 		c.one, c.oneKey, c.oneSet = ownCopy{}, "", false
 		return
@@ -73,10 +75,13 @@ func (c *ownCopies) drop(key string) {
 	delete(c.more, key)
 }
 
-// resolve turns d, as queued for an OwnCopy subscriber, into what its
-// Receiver gets: a value delivery becomes the copy, the ops of a delta are
-// applied to the copy; either way d then holds the copy, with InPlace set.
-func (c *ownCopies) resolve(d Delivery) Delivery {
+// Resolve turns d, as queued for a subscriber that keeps its own copy,
+// into the update it stands for: a value becomes the copy, the ops of a
+// delta are applied to the copy; either way d then holds the copy, with
+// InPlace set. Every delivery of the subscriber must pass through it, in
+// order. A delta that does not apply to the copy (which holds what the
+// client's cached copy held, so it always applies) gives an ErrDesync.
+func (c *OwnCopies) Resolve(d Delivery) Delivery {
 	switch {
 	case d.Err != nil:
 		c.drop(d.Key)

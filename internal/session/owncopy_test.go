@@ -8,7 +8,7 @@ import (
 )
 
 // TestOwnCopyFollowsTheValue applies random deltas to a key watched by a
-// subscriber of the value and by OwnCopy subscribers, and checks after each
+// subscriber of the value and by own-copy subscribers, and checks after each
 // delta that every own copy, resolved as its pump does, equals the value,
 // and that the values handed out to the subscriber of the value never
 // change, although the own copies are changed in place.
@@ -25,18 +25,21 @@ func TestOwnCopyFollowsTheValue(t *testing.T) {
 			ks.subs.given(plain)
 		}
 		var owners []*Subscriber
+		var ownCopies []*OwnCopies
 		for range 1 + r.IntN(2) {
-			sub := &Subscriber{Keys: []string{"k"}, copies: new(ownCopies)}
+			sub := &Subscriber{Keys: []string{"k"}, ownCopy: true}
+			copies := new(OwnCopies)
 			sub.Mailbox.init(1000, nil, noHooks{})
 			ks.subs.add(sub)
 			ks.subs.given(sub)
 			// The first value, as the snapshot gives it.
 			ks.own.Freeze(ks.value)
-			d := sub.copies.resolve(Delivery{Key: "k", Value: ks.value, Initialized: true, Kind: KindSnapshot})
+			d := copies.Resolve(Delivery{Key: "k", Value: ks.value, Initialized: true, Kind: KindSnapshot})
 			if !d.InPlace || !delta.Equal(d.Value, ks.value) {
 				t.Fatalf("seed %d: snapshot resolved to %#v", seed, d)
 			}
 			owners = append(owners, sub)
+			ownCopies = append(ownCopies, copies)
 		}
 		var given, givenCpy []any
 		for step := range 40 {
@@ -48,19 +51,19 @@ func TestOwnCopyFollowsTheValue(t *testing.T) {
 				// is given the fresh value.
 				ks.own.Reset()
 				ks.value = deepCopy(ks.value)
-				for _, sub := range owners {
-					sub.copies.resolve(Delivery{Key: "k", Value: ks.value, Initialized: ks.initialized, Kind: KindResync})
+				for _, copies := range ownCopies {
+					copies.Resolve(Delivery{Key: "k", Value: ks.value, Initialized: ks.initialized, Kind: KindResync})
 				}
 				continue
 			}
 			ks.value, ks.initialized, ks.version = v, init, ks.version+1
 			s.deliverDelta(ks, ops, limit, KindDelta)
-			for _, sub := range owners {
+			for i, sub := range owners {
 				d, ok := sub.Mailbox.Next()
 				if !ok || d.Value != nil || d.Ops == nil {
 					t.Fatalf("seed %d step %d: an own-copy subscriber was queued %#v, %v; want the ops alone", seed, step, d, ok)
 				}
-				d = sub.copies.resolve(d)
+				d = ownCopies[i].Resolve(d)
 				if d.Err != nil || !d.InPlace || d.Initialized != ks.initialized || ks.initialized && !delta.Equal(d.Value, ks.value) {
 					t.Fatalf("seed %d step %d: own copy %#v (err %v)\nvalue %#v", seed, step, d.Value, d.Err, ks.value)
 				}
@@ -85,16 +88,13 @@ func TestOwnCopyFollowsTheValue(t *testing.T) {
 }
 
 // TestOwnCopyLeavesTheCacheUnfrozen checks the point of own copies: with
-// only OwnCopy subscribers, a delta changes the cached value in place, so
+// only own-copy subscribers, a delta changes the cached value in place, so
 // the next delta to the same place copies nothing.
 func TestOwnCopyLeavesTheCacheUnfrozen(t *testing.T) {
 	for _, own := range []bool{false, true} {
 		s := &Session{}
 		ks := &keyState{key: "k", have: true, initialized: true, value: map[string]any{"a": map[string]any{"b": int64(0)}}}
-		sub := &Subscriber{Keys: []string{"k"}}
-		if own {
-			sub.copies = new(ownCopies)
-		}
+		sub := &Subscriber{Keys: []string{"k"}, ownCopy: own}
 		sub.Mailbox.init(100, nil, noHooks{})
 		ks.subs.add(sub)
 		ks.subs.given(sub)

@@ -148,7 +148,7 @@ func (s *Session) deltaPart(ks *keyState, sub *Subscriber, ops []delta.Op, kind 
 }
 
 // deliverDelta hands the update of an applied delta to every subscriber of
-// ks that has had its first value: the value, or for an OwnCopy subscriber
+// ks that has had its first value: the value, or for an own-copy subscriber
 // the ops (and limit, the containers they may create). The value is frozen
 // only when someone is given it.
 func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kind) {
@@ -173,7 +173,7 @@ func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kin
 		}
 		given = true
 		d := Delivery{Key: ks.key, Version: ks.version, Initialized: ks.initialized, Kind: kind, Changed: c}
-		if sub.copies != nil {
+		if sub.ownCopy {
 			d.Ops, d.Limit = ops, limit
 		} else {
 			if !frozen {

@@ -67,13 +67,14 @@ type Delivery struct {
 	Skipped     uint64
 	Changed     []string // paths changed since the reader's previous update (nil: anything may have)
 	Err         error    // a per-key error for a multi-key subscription (the key is no longer watched)
-	// InPlace is set when Value is the subscriber's own copy (see
-	// Subscriber.KeepOwnCopy): it is changed in place by the next delta, so it
-	// may be read only during the Deliver call, and it differs from the
-	// value the Receiver was given before at the Changed paths only.
+	// InPlace is set by OwnCopies.Resolve: Value is the subscriber's own
+	// copy, changed in place by the next delta, so it may be read only
+	// until the next Resolve, and it differs from the value resolved
+	// before at the Changed paths only.
 	InPlace bool
 	// Ops and Limit are the ops of a delta and the containers they may
-	// create, queued for an OwnCopy subscriber in place of the value.
+	// create, queued in place of the value for a subscriber that keeps
+	// its own copy (Subscriber.KeepOwnCopy).
 	Ops   []delta.Op
 	Limit int
 }

@@ -131,11 +131,11 @@ type Subscriber struct {
 	Mailbox Mailbox
 	// Part, when set, makes the subscriber one of a part of its (single)
 	// key's value.
-	Part *Part
-	copies  *ownCopies // see KeepOwnCopy
+	Part    *Part
 	sess    *Session
 	refused int32 // keys the server refused
 	removed bool
+	ownCopy bool // see KeepOwnCopy
 }
 
 // Part is the part of a key's value at Path, decoded pointer segments
@@ -147,13 +147,12 @@ type Part struct {
 	lastHas bool // whether it was given a part that exists
 }
 
-// KeepOwnCopy, called before Subscribe, makes the subscriber keep its own
-// copy of each key's value on its pump, and be given the ops of each delta
-// instead of the value: Deliver then gets that copy, with InPlace set (see
-// ownCopies). It is for a subscriber whose Receiver keeps nothing of a
-// value after Deliver returns; Subscribe ignores it for a conflating
-// subscriber and for a subscriber of a part.
-func (sub *Subscriber) KeepOwnCopy() { sub.copies = new(ownCopies) }
+// KeepOwnCopy, called before Subscribe, makes the subscriber one that keeps
+// its own copy of each key's value: it is queued the ops of each delta
+// instead of the value, and its Receiver passes every delivery through
+// OwnCopies.Resolve. Subscribe ignores it for a conflating subscriber and
+// for a subscriber of a part.
+func (sub *Subscriber) KeepOwnCopy() { sub.ownCopy = true }
 
 // startPump and finished make sub the hooks of its mailbox.
 func (sub *Subscriber) startPump()         { sub.sess.startPump(sub) }
@@ -167,9 +166,9 @@ func (sub *Subscriber) finished(err error) { sub.Receiver.Finish(err) }
 // no other subscription watches yet.
 func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, params map[string]any, buffer int, start func()) error {
 	sub.sess = s
-	if sub.copies != nil && (buffer <= 0 || sub.Part != nil) {
+	if buffer <= 0 || sub.Part != nil {
 		// A conflating mailbox would replace ops it has not delivered.
-		sub.copies = nil
+		sub.ownCopy = false
 	}
 	sub.Mailbox.init(buffer, &s.stats.conflated, sub)
 	var err error

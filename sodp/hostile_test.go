@@ -271,6 +271,35 @@ func TestDialAndCloseDuringSilentUpgrade(t *testing.T) {
 	}
 }
 
+// Close soon after it is called also when the attempt is given up while
+// its connection is being opened: the connection that opens after that is
+// closed at once, instead of waiting for the upgrade until the handshake
+// timeout.
+func TestCloseWhileConnectionOpens(t *testing.T) {
+	srv := newRawServer(t, untilClosed)
+	dialing := make(chan struct{})
+	var once sync.Once
+	d := &websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		once.Do(func() { close(dialing) })
+		<-ctx.Done() // the connection comes back after the attempt was given up
+		return c, nil
+	}}
+	c, err := sodp.New(srv.URL, sodp.WithDialer(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-dialing
+	start := time.Now()
+	c.Close()
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("Close took %s while the connection was being opened", took)
+	}
+}
+
 // The handshake timeout is honoured on time, whether the server sends
 // nothing after the upgrade or trickles its HELLO.
 func TestHandshakeTimeoutOnTime(t *testing.T) {

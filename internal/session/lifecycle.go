@@ -169,6 +169,7 @@ func (s *Session) upgrade(ctx context.Context, deadline time.Time, endpoint stri
 	}
 	var mu sync.Mutex
 	var opened []*upgradeConn
+	var stopped bool // the attempt was given up: every connection is closed
 	wrap := func(dial func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
 		return func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
@@ -178,6 +179,11 @@ func (s *Session) upgrade(ctx context.Context, deadline time.Time, endpoint stri
 			uc := &upgradeConn{Conn: c, left: budget}
 			mu.Lock()
 			opened = append(opened, uc)
+			if stopped {
+				// Given up while this connection was being opened: the
+				// upgrade would otherwise wait on it until the deadline.
+				c.Close()
+			}
 			mu.Unlock()
 			return uc, nil
 		}
@@ -203,6 +209,7 @@ func (s *Session) upgrade(ctx context.Context, deadline time.Time, endpoint stri
 	stop := context.AfterFunc(dctx, func() {
 		mu.Lock()
 		defer mu.Unlock()
+		stopped = true
 		for _, uc := range opened {
 			uc.Conn.Close()
 		}

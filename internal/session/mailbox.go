@@ -156,10 +156,14 @@ func (m *Mailbox) Next() (d Delivery, ok bool) {
 			m.err = m.drained
 		}
 		m.running = false
-		// An idle mailbox keeps no memory: the queue's backing array
-		// and the key index (which keeps its size once emptied) are
-		// dropped, and made again by the next burst.
-		m.queue, m.index, m.head = nil, nil, 0
+		if cap(m.queue) == 1 {
+			// A mailbox that is given one update at a time, as most
+			// idle subscriptions were (their first value), keeps no
+			// array between them. One that had several updates waiting
+			// keeps its array and key index for the next burst: growing
+			// them again each time would cost more than they hold.
+			m.queue = nil
+		}
 		if m.err == nil {
 			// Idle: the next pump gets a fresh channel from Ended.
 			m.ended = nil

@@ -16,7 +16,7 @@ func TestOwnCopyFollowsTheValue(t *testing.T) {
 	for seed := range uint64(200) {
 		r := rand.New(rand.NewPCG(seed, 5))
 		s := &Session{}
-		ks := &keyState{key: "k", have: true, initialized: true, value: propValue(r, 4)}
+		ks := &keyState{key: "k", own: new(delta.Owner), have: true, initialized: true, value: propValue(r, 4)}
 		plain := &Subscriber{Keys: []string{"k"}}
 		plain.Mailbox.init(1000, nil, noHooks{})
 		withPlain := r.IntN(2) == 0
@@ -93,7 +93,7 @@ func TestOwnCopyFollowsTheValue(t *testing.T) {
 func TestOwnCopyLeavesTheCacheUnfrozen(t *testing.T) {
 	for _, own := range []bool{false, true} {
 		s := &Session{}
-		ks := &keyState{key: "k", have: true, initialized: true, value: map[string]any{"a": map[string]any{"b": int64(0)}}}
+		ks := &keyState{key: "k", own: new(delta.Owner), have: true, initialized: true, value: map[string]any{"a": map[string]any{"b": int64(0)}}}
 		sub := &Subscriber{Keys: []string{"k"}, ownCopy: own}
 		sub.Mailbox.init(100, nil, noHooks{})
 		ks.subs.add(sub)

@@ -91,7 +91,7 @@ func partChanged(sub *Subscriber, part any, has, check bool) bool {
 // given.
 func (s *Session) pushPart(ks *keyState, sub *Subscriber, part any, has bool, kind Kind, changed []string) {
 	if has {
-		ks.own.Freeze(part)
+		ks.freeze(part)
 	} else {
 		part = nil
 	}
@@ -177,7 +177,7 @@ func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kin
 			d.Ops, d.Limit = ops, limit
 		} else {
 			if !frozen {
-				ks.own.Freeze(ks.value)
+				ks.freeze(ks.value)
 				frozen = true
 			}
 			d.Value = ks.value
@@ -199,7 +199,7 @@ func (s *Session) CachedPart(ctx context.Context, key string, path []string) (pa
 			part, has = delta.Lookup(ks.value, path)
 		}
 		if has {
-			ks.own.Freeze(part)
+			ks.freeze(part)
 		} else {
 			part = nil
 		}

@@ -81,7 +81,7 @@ func TestPartNeverMissesAChange(t *testing.T) {
 	for seed := range uint64(200) {
 		r := rand.New(rand.NewPCG(seed, 99))
 		s := &Session{}
-		ks := &keyState{key: "k", have: true, initialized: true, value: propValue(r, 4)}
+		ks := &keyState{key: "k", own: new(delta.Owner), have: true, initialized: true, value: propValue(r, 4)}
 		type watcher struct {
 			sub      *Subscriber
 			has      bool

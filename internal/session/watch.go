@@ -57,8 +57,10 @@ type keyState struct {
 	// needs; nil when none of it is in use.
 	extra *keyExtra
 	// own lets deltas change value in place where no part of it has been
-	// handed out; every hand-out goes through own.Freeze first.
-	own delta.Owner
+	// handed out; every hand-out goes through freeze first. It is made by
+	// the first delta applied since the value came (nil owns nothing), so
+	// a key that never changes does not keep one.
+	own *delta.Owner
 
 	// The current WATCH or RESUME on this connection (requests.go).
 	reqSeq   uint64 // its request number
@@ -75,6 +77,14 @@ type keyExtra struct {
 	waiters    []versionWaiter
 	resyncs    int       // re-synchronisations since a delta last applied
 	lastResync time.Time // when the last one started
+}
+
+// freeze makes v, about to be handed out, unchangeable by later deltas
+// (see delta.Owner.Freeze).
+func (ks *keyState) freeze(v any) {
+	if ks.own != nil {
+		ks.own.Freeze(v)
+	}
 }
 
 // more returns ks.extra, made if need be.
@@ -260,7 +270,7 @@ func (s *Session) addSub(sub *Subscriber, params map[string]any, refuse map[stri
 				s.firstPart(ks, sub, KindCached)
 				continue
 			}
-			ks.own.Freeze(ks.value)
+			ks.freeze(ks.value)
 			s.deliver(sub, Delivery{Key: key, Value: ks.value, Version: ks.version, Initialized: ks.initialized, Kind: KindCached})
 		}
 	}
@@ -562,7 +572,7 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 	changed := !ks.seeded || ks.initialized != b.Initialized || !delta.Equal(ks.value, b.Value) ||
 		!cross && ks.version != b.Version
 	ks.have, ks.seeded, ks.value, ks.version, ks.initialized = true, true, b.Value, b.Version, b.Initialized
-	ks.own.Reset()
+	ks.own = nil
 	ks.src, ks.floor, ks.lastOps = s.source, b.Version, nil
 	ks.phase = kpLive
 	ks.noRetry()
@@ -625,9 +635,12 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 		return
 	}
 	limit := newContainersFor(s.inSize)
+	if ks.own == nil {
+		ks.own = new(delta.Owner)
+	}
 	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, b.Ops, limit)
 	if err != nil {
-		ks.own.Reset()
+		ks.own = nil
 		s.stats.applyErrors.Add(1)
 		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, key, b.Version, err)
 		s.reportErr(err, "key", key)
@@ -749,7 +762,7 @@ func (s *Session) wake(ks *keyState) {
 func (s *Session) Cached(ctx context.Context, key string) (value any, version uint64, initialized, ok bool, err error) {
 	err = s.do(ctx, func() {
 		if ks := s.keys[key]; ks != nil && ks.have {
-			ks.own.Freeze(ks.value)
+			ks.freeze(ks.value)
 			value, version, initialized, ok = ks.value, ks.version, ks.initialized, true
 		}
 	})

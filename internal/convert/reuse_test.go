@@ -242,37 +242,17 @@ func checkChangedStream[T any](t *testing.T, seed uint64, steps int, scribble fu
 	}
 }
 
-func TestConvertReusingChangedMatchesConvert(t *testing.T) {
-	steps := 300
-	if testing.Short() {
-		steps = 60
-	}
-	for seed := range uint64(40) {
-		checkChangedStream(t, seed, steps, func(v *reuseFlat) { v.G0.A = "scribbled" })
-		checkChangedStream(t, seed, steps, func(v *reuseMixed) {
-			for k := range v.M {
-				v.M[k] = reuseLeaf{A: "scribbled"}
-			}
-			if len(v.S) > 0 {
-				v.S[0].B = -1
-			}
-			if v.P != nil {
-				v.P.B = -1
-			}
-			v.G1.B = -1
-		})
-		checkChangedStream(t, seed, steps, func(v *reuseInner) { v.L.A = "scribbled" })
-	}
-}
-
+// TestConvertReusingMatchesConvert runs random delta streams through both
+// kinds of reuse: by shared containers (Reusing, the values frozen) and by
+// changed paths (ReusingChanged, the value changed in place).
 func TestConvertReusingMatchesConvert(t *testing.T) {
 	steps := 300
 	if testing.Short() {
 		steps = 60
 	}
 	for seed := range uint64(40) {
-		checkReuseStream(t, seed, steps, func(v *reuseFlat) { v.G0.A = "scribbled" })
-		checkReuseStream(t, seed, steps, func(v *reuseMixed) {
+		reuseStreams(t, seed, steps, func(v *reuseFlat) { v.G0.A = "scribbled" })
+		reuseStreams(t, seed, steps, func(v *reuseMixed) {
 			for k := range v.M {
 				v.M[k] = reuseLeaf{A: "scribbled"}
 			}
@@ -284,8 +264,13 @@ func TestConvertReusingMatchesConvert(t *testing.T) {
 			}
 			v.G1.B = -1
 		})
-		checkReuseStream(t, seed, steps, func(v *reuseInner) { v.L.A = "scribbled" })
+		reuseStreams(t, seed, steps, func(v *reuseInner) { v.L.A = "scribbled" })
 	}
+}
+
+func reuseStreams[T any](t *testing.T, seed uint64, steps int, scribble func(*T)) {
+	checkReuseStream(t, seed, steps, scribble)
+	checkChangedStream(t, seed, steps, scribble)
 }
 
 // TestConvertReusingTakesOver shows that unchanged flat parts are taken

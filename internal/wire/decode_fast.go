@@ -70,31 +70,49 @@ func decodeDeltaFast(data, body []byte, layout *frameLayout) (any, bool) {
 	if layout.opsAt == 0 || !isArrayCode(data[layout.opsAt]) {
 		return nil, false
 	}
-	var state, key string
+	var kb keyedBody
 	d := &Delta{}
 	_, ok := readFields(body, 0, func(name []byte, at int) (next int, ok bool) {
-		switch string(name) {
-		case "state":
-			state, next, ok = readString(body, at)
-		case "key":
-			key, next, ok = readString(body, at)
-		case "version":
-			d.Version, next, ok = readUint(body, at)
-		case "ops":
+		if string(name) == "ops" {
 			d.Ops, next, ok = readOps(body, at)
-		default:
-			next, ok = skipValue(body, at), true
+			return next, ok
 		}
-		return next, ok
+		return kb.field(body, name, at)
 	})
 	if !ok || d.Ops == nil {
 		return nil, false
 	}
-	d.State = key
-	if layout.bodyKeys&fieldState != 0 {
-		d.State = state
-	}
+	d.State, d.Version = kb.keyOf(layout), kb.version
 	return d, true
+}
+
+// keyedBody reads the fields that name a key and its version, and skips
+// those it does not know.
+type keyedBody struct {
+	state, key string
+	version    uint64
+}
+
+func (kb *keyedBody) field(body, name []byte, at int) (next int, ok bool) {
+	switch string(name) {
+	case "state":
+		kb.state, next, ok = readString(body, at)
+	case "key":
+		kb.key, next, ok = readString(body, at)
+	case "version":
+		kb.version, next, ok = readUint(body, at)
+	default:
+		next, ok = skipValue(body, at), true
+	}
+	return next, ok
+}
+
+// keyOf is the key the body names: "state", or "key" without it.
+func (kb *keyedBody) keyOf(layout *frameLayout) string {
+	if layout.bodyKeys&fieldState != 0 {
+		return kb.state
+	}
+	return kb.key
 }
 
 // readOps reads the array of ops at data[i].
@@ -145,16 +163,10 @@ func readOpName(data []byte, i int) (name string, next int, ok bool) {
 }
 
 func decodeStateInitFast(body []byte, layout *frameLayout) (any, bool) {
-	var state, key string
+	var kb keyedBody
 	s := &StateInit{}
 	_, ok := readFields(body, 0, func(name []byte, at int) (next int, ok bool) {
 		switch string(name) {
-		case "state":
-			state, next, ok = readString(body, at)
-		case "key":
-			key, next, ok = readString(body, at)
-		case "version":
-			s.Version, next, ok = readUint(body, at)
 		case "value":
 			s.Value, next, ok = readValue(body, at, 0)
 		case "initialized":
@@ -172,17 +184,14 @@ func decodeStateInitFast(body []byte, layout *frameLayout) (any, bool) {
 				s.Params = p.(map[string]any)
 			}
 		default:
-			next, ok = skipValue(body, at), true
+			return kb.field(body, name, at)
 		}
 		return next, ok
 	})
 	if !ok {
 		return nil, false
 	}
-	s.State = key
-	if layout.bodyKeys&fieldState != 0 {
-		s.State = state
-	}
+	s.State, s.Version = kb.keyOf(layout), kb.version
 	return s, true
 }
 

@@ -81,6 +81,13 @@ func WithParams(params map[string]any) WatchOption {
 // other subscription watches them). n == 0 means conflation; a negative n
 // makes Watch fail with ErrInvalidOption. Default: conflation (a slow
 // reader gets the newest value next, with Skipped set).
+//
+// A buffered Watch whose T holds no interface type (at any depth) keeps its
+// own copy of the key's value: what waits for the reader is the changes of
+// each update rather than a version of the value, the client's cached copy
+// is changed in place, and only the parts of T that a change reaches are
+// converted again. That copy shares with the cached one every part no
+// change has touched since the value came.
 func WithBuffer(n int) WatchOption {
 	return func(w *watchConfig) {
 		if n < 0 && w.err == nil {

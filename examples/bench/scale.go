@@ -302,17 +302,18 @@ func (s *scaleScenario) rep(ctx context.Context, rep int) error {
 	}
 	if each {
 		cfg.logf("rep %d/%d: scale/watch (%d Watch calls)", rep, cfg.reps, m)
-		perSub, err := s.watchEach(ctx, m, s.watchQueue)
+		perSub, again, err := s.watchEach(ctx, m, s.watchQueue)
 		if errors.Is(err, errReconnectLoop) && s.watchQueue == 0 {
 			s.watchQueue = m + 1024
 			s.warn = append(s.warn, fmt.Sprintf("warning: scale/watch with the default outbound queue failed: %v; figures are measured with WithOutboundQueue(%d)", err, s.watchQueue))
 			cfg.logf("rep %d/%d: scale/watch again, with WithOutboundQueue(%d)", rep, cfg.reps, s.watchQueue)
-			perSub, err = s.watchEach(ctx, m, s.watchQueue)
+			perSub, again, err = s.watchEach(ctx, m, s.watchQueue)
 		}
 		if err != nil {
 			return fmt.Errorf("scale/watch: %w", err)
 		}
 		s.addMem(fmt.Sprintf("scale extra sub via %d Watch calls, client only", m), "sub", perSub.sub(srvSub), fmtBytes, atMost(1024, "1KiB"), nil)
+		s.addMem(fmt.Sprintf("scale extra sub via %d more Watch calls of the same keys", m), "sub", again, fmtBytes, nil, nil)
 	}
 	return nil
 }
@@ -555,15 +556,16 @@ func (s *scaleScenario) watchManyAndResume(ctx context.Context, m, queue int) (p
 // errReconnectLoop: the client lost its connection where it should not have.
 var errReconnectLoop = errors.New("the client lost its connection")
 
-// watchEach measures one client watching m keys with m Watch calls.
-// queue, when positive, sets the client's outbound queue. A client that
-// loses its connection meanwhile fails with errReconnectLoop.
-func (s *scaleScenario) watchEach(ctx context.Context, m, queue int) (mem, error) {
+// watchEach measures one client watching m keys with m Watch calls, then
+// m more Watch calls of the same keys (again: the subscriptions alone, as
+// each key and its value are already held and nothing is sent). queue,
+// when positive, sets the client's outbound queue. A client that loses its
+// connection meanwhile fails with errReconnectLoop.
+func (s *scaleScenario) watchEach(ctx context.Context, m, queue int) (perSub, again mem, err error) {
 	keys := keyList("many", m)
 	srv := s.server(keys)
 	defer srv.Close()
 	var c *sodp.Client
-	var err error
 	var opts []sodp.Option
 	if queue > 0 {
 		opts = append(opts, sodp.WithOutboundQueue(queue))
@@ -572,53 +574,73 @@ func (s *scaleScenario) watchEach(ctx context.Context, m, queue int) (mem, error
 		c, err = sodp.Dial(ctx, srv.URL, opts...)
 	})
 	if err != nil {
-		return mem{}, err
+		return mem{}, mem{}, err
 	}
 	defer c.Close()
 	if err := settle(ctx); err != nil {
-		return mem{}, err
-	}
-	m0 := sampleMem()
-	subs := make([]*sodp.Subscription[Flat10], m)
-	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
-		for i, k := range keys {
-			if subs[i], err = sodp.Watch[Flat10](ctx, c, k); err != nil {
-				return
-			}
-		}
-	})
-	if err != nil {
-		return mem{}, err
+		return mem{}, mem{}, err
 	}
 	check := time.NewTicker(100 * time.Millisecond)
 	defer check.Stop()
-	timeout := time.After(60 * time.Second)
-	for _, sub := range subs {
-	wait:
-		for {
-			select {
-			case _, ok := <-sub.Updates():
-				if !ok {
-					return mem{}, sub.Err()
+	// watchAll makes m subscriptions, one per key, and waits for the first
+	// update of each.
+	watchAll := func() ([]*sodp.Subscription[Flat10], error) {
+		subs := make([]*sodp.Subscription[Flat10], m)
+		var err error
+		pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
+			for i, k := range keys {
+				if subs[i], err = sodp.Watch[Flat10](ctx, c, k); err != nil {
+					return
 				}
-				break wait
-			case <-check.C:
-				if st := c.Stats(); st.Disconnects > 0 {
-					return mem{}, fmt.Errorf("%w %d times, %d frames sent for %d keys, client state %s",
-						errReconnectLoop, st.Disconnects, st.FramesOut, m, c.State())
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		timeout := time.After(60 * time.Second)
+		for _, sub := range subs {
+		wait:
+			for {
+				select {
+				case _, ok := <-sub.Updates():
+					if !ok {
+						return nil, sub.Err()
+					}
+					break wait
+				case <-check.C:
+					if st := c.Stats(); st.Disconnects > 0 {
+						return nil, fmt.Errorf("%w %d times, %d frames sent for %d keys, client state %s",
+							errReconnectLoop, st.Disconnects, st.FramesOut, m, c.State())
+					}
+				case <-timeout:
+					return nil, errors.New("timed out waiting for the first updates")
+				case <-ctx.Done():
+					return nil, ctx.Err()
 				}
-			case <-timeout:
-				return mem{}, errors.New("timed out waiting for the first updates")
-			case <-ctx.Done():
-				return mem{}, ctx.Err()
 			}
 		}
+		if err := settle(ctx); err != nil {
+			return nil, err
+		}
+		if st := c.Stats(); st.Disconnects > 0 {
+			return nil, fmt.Errorf("%w %d times", errReconnectLoop, st.Disconnects)
+		}
+		return subs, nil
 	}
-	if err := settle(ctx); err != nil {
-		return mem{}, err
+	m0 := sampleMem()
+	first, err := watchAll()
+	if err != nil {
+		return mem{}, mem{}, err
 	}
-	if st := c.Stats(); st.Disconnects > 0 {
-		return mem{}, fmt.Errorf("%w %d times", errReconnectLoop, st.Disconnects)
+	m1 := sampleMem()
+	second, err := watchAll()
+	if err != nil {
+		return mem{}, mem{}, err
 	}
-	return sampleMem().sub(m0).div(m), nil
+	m2 := sampleMem()
+	// Both sets are in use until the readings are taken.
+	for _, sub := range append(first, second...) {
+		sub.Close()
+	}
+	return m1.sub(m0).div(m), m2.sub(m1).div(m), nil
 }

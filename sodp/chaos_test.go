@@ -202,10 +202,11 @@ type recorder struct {
 	mu       sync.Mutex
 	keys     map[string]*keyRecord
 	problems []string
+	pair     *pairCheck // a buffered typed subscription of the same key, compared update by update
 }
 
-func record(c *sodp.Client, name string, sub *sodp.Subscription[any], buffered bool) *recorder {
-	r := &recorder{name: name, buffered: buffered, client: c, sub: sub, done: make(chan struct{}), keys: map[string]*keyRecord{}}
+func record(c *sodp.Client, name string, sub *sodp.Subscription[any], buffered bool, pair *pairCheck) *recorder {
+	r := &recorder{name: name, buffered: buffered, client: c, sub: sub, done: make(chan struct{}), keys: map[string]*keyRecord{}, pair: pair}
 	go func() {
 		defer close(r.done)
 		for u := range sub.Updates() {
@@ -241,6 +242,9 @@ func (r *recorder) add(u sodp.Update[any]) {
 	}
 	if r.buffered && u.Skipped != 0 {
 		bad("a buffered subscriber skipped %d", u.Skipped)
+	}
+	if r.pair != nil && u.Err == nil {
+		r.pair.addUntyped(u)
 	}
 	if kr.seen {
 		kr.trans = append(kr.trans, transition{prev: kr.last.Version, version: u.Version, skipped: u.Skipped, kind: u.Kind})
@@ -338,7 +342,7 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 	var recs []*recorder
 	ctx, cancel := context.WithTimeout(context.Background(), dur+2*time.Minute)
 	defer cancel()
-	newRec := func(c *sodp.Client, name string, keys []string, buffered bool) *recorder {
+	newRec := func(c *sodp.Client, name string, keys []string, buffered bool, pair *pairCheck) *recorder {
 		var opts []sodp.WatchOption
 		if buffered {
 			opts = append(opts, sodp.WithBuffer(1<<20))
@@ -347,21 +351,27 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := record(c, name, sub, buffered)
+		r := record(c, name, sub, buffered, pair)
 		recs = append(recs, r)
 		return r
 	}
+	var pairs []*pairCheck
 	for i, k := range keys {
-		newRec(chaotic, "buffered "+k, []string{k}, true)
+		var pair *pairCheck
+		if i%3 == 0 {
+			pair = newPairCheck(t, ctx, chaotic, k)
+			pairs = append(pairs, pair)
+		}
+		newRec(chaotic, "buffered "+k, []string{k}, true, pair)
 		if i%2 == 0 {
-			newRec(chaotic, "conflating "+k, []string{k}, false)
+			newRec(chaotic, "conflating "+k, []string{k}, false, nil)
 		}
 	}
-	newRec(other, "many", keys, false)
-	newRec(other, "single", keys[:1], false)
+	newRec(other, "many", keys, false, nil)
+	newRec(other, "single", keys[:1], false, nil)
 	var room *recorder
 	if presence {
-		room = newRec(observer, "room", []string{"chaos.room"}, false)
+		room = newRec(observer, "room", []string{"chaos.room"}, false, nil)
 	}
 	for _, r := range recs {
 		for _, k := range r.sub.Keys() {
@@ -541,6 +551,10 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 		r.sub.Close()
 		<-r.done
 	}
+	for _, p := range pairs {
+		p.sub.Close()
+		<-p.done
+	}
 
 	// Accounting.
 	for k := range versions.v {
@@ -550,6 +564,11 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 	var problems []string
 	var delivered, lost, replayedSeen, resyncSeen, deltaSeen uint64
 	skipped := map[*sodp.Client]uint64{}
+	compared := 0
+	for _, p := range pairs {
+		problems = append(problems, p.finish()...)
+		compared += p.matched
+	}
 	for _, r := range recs {
 		problems = append(problems, r.problems...)
 		c := r.client
@@ -581,10 +600,10 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 	sst := srv.Stats()
 	t.Logf("%s %s: %d writes, %d connections through the proxy, %d cut, %d blackholed; %d + %d disconnects; "+
 		"%d updates delivered; replayed %d + %d, resyncs %d + %d, conflated %d + %d; calls through the proxy %d ok, %d lost; "+
-		"server evictions %d, dropped frames %d; lost versions %d",
+		"server evictions %d, dropped frames %d; lost versions %d; typed updates compared with the untyped %d",
 		d, dur, writes.Load(), proxy.accepted.Load(), proxy.cuts.Load(), proxy.stalls.Load(), st.Disconnects, st2.Disconnects,
 		delivered, st.Replayed, st2.Replayed, st.Resyncs, st2.Resyncs, st.Conflated, st2.Conflated, callsOK.Load(), callsLost.Load(),
-		sst.Evictions, sst.Dropped, lost)
+		sst.Evictions, sst.Dropped, lost, compared)
 	if len(problems) > 0 {
 		t.Fatalf("%d problems, first:\n%s", len(problems), fmt.Sprint(problems))
 	}

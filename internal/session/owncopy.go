@@ -96,7 +96,7 @@ func (c *OwnCopies) Resolve(d Delivery) Delivery {
 		return Delivery{Key: d.Key, Version: d.Version, Kind: d.Kind,
 			Err: fmt.Errorf("%w: key %s: a change to version %d came before its value", ErrDesync, d.Key, d.Version)}
 	}
-	v, initialized, err := oc.own.ApplyState(oc.value, oc.initialized, d.Ops, d.Limit)
+	v, initialized, err := oc.own.ApplyState(oc.value, oc.initialized, d.Ops, int(d.Limit))
 	if err != nil {
 		c.drop(d.Key)
 		return Delivery{Key: d.Key, Version: d.Version, Kind: d.Kind,

@@ -3,6 +3,7 @@ package session
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/sodp-go/client/internal/delta"
 )
@@ -127,4 +128,12 @@ func sameContainer(a, b any) bool {
 	_, same := mb["__probe"]
 	delete(ma, "__probe")
 	return same
+}
+
+// TestDeliveryLayout keeps Delivery at the size its doc states on 64-bit
+// platforms: every update waiting for a buffered reader is one.
+func TestDeliveryLayout(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) == 8 && unsafe.Sizeof(Delivery{}) != 120 {
+		t.Errorf("Delivery takes %d bytes, want 120", unsafe.Sizeof(Delivery{}))
+	}
 }

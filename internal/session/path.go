@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"math"
 
 	"github.com/sodp-go/client/internal/delta"
 )
@@ -174,7 +175,7 @@ func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kin
 		given = true
 		d := Delivery{Key: ks.key, Version: ks.version, Initialized: ks.initialized, Kind: kind, Changed: c}
 		if sub.ownCopy {
-			d.Ops, d.Limit = ops, limit
+			d.Ops, d.Limit = ops, int32(min(limit, math.MaxInt32))
 		} else {
 			if !frozen {
 				ks.freeze(ks.value)

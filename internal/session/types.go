@@ -57,26 +57,28 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// Delivery is one untyped update on its way to a subscriber.
+// Delivery is one untyped update on its way to a subscriber. Its fields
+// are laid out so that it takes 120 bytes: every update waiting for a
+// buffered reader is one.
 type Delivery struct {
-	Key         string
-	Value       any
-	Version     uint64
+	Key     string
+	Value   any
+	Version uint64
+	Skipped uint64
+	Changed []string // paths changed since the reader's previous update (nil: anything may have)
+	Err     error    // a per-key error for a multi-key subscription (the key is no longer watched)
+	// Ops and Limit are the ops of a delta and the containers they may
+	// create, queued in place of the value for a subscriber that keeps
+	// its own copy (Subscriber.KeepOwnCopy).
+	Ops         []delta.Op
+	Limit       int32
 	Initialized bool
 	Kind        Kind
-	Skipped     uint64
-	Changed     []string // paths changed since the reader's previous update (nil: anything may have)
-	Err         error    // a per-key error for a multi-key subscription (the key is no longer watched)
 	// InPlace is set by OwnCopies.Resolve: Value is the subscriber's own
 	// copy, changed in place by the next delta, so it may be read only
 	// until the next Resolve, and it differs from the value resolved
 	// before at the Changed paths only.
 	InPlace bool
-	// Ops and Limit are the ops of a delta and the containers they may
-	// create, queued in place of the value for a subscriber that keeps
-	// its own copy (Subscriber.KeepOwnCopy).
-	Ops   []delta.Op
-	Limit int
 }
 
 // ConnState is the state of the client's connection.

@@ -299,8 +299,10 @@ func BenchmarkWideWatchPath(b *testing.B) {
 // subscription watches and B/key a key of one WatchMany: both count the
 // key's cached value and the test server's side. B/extra-watch is one more
 // Watch of a key already watched (the value comes from the client's copy,
-// nothing is sent), so it is the client's cost of a subscription alone.
-// goroutines/sub counts what is left running per subscription.
+// nothing is sent), so it is the client's cost of a subscription alone;
+// B/extra-watch-ctx is the same with a context that can be cancelled (its
+// end has to be watched). goroutines/sub counts what is left running per
+// subscription.
 func BenchmarkIdleSubscriptions(b *testing.B) {
 	const n = 2000
 	srv := newServer(b, sodptest.WithDialect(sodp.DialectTS), sodptest.WithMaxRecorded(1))
@@ -339,12 +341,12 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 			}
 		}
 	}
-	var watchB, keyB, extraB, goroutines float64
+	var watchB, keyB, extraB, extraCtxB, goroutines float64
 	ctx := context.Background()
 	for range b.N {
 		c := dial(b, srv.URL)
 		h0, g0 := heap()
-		subs := make([]*sodp.Subscription[benchFlat], 0, 2*n)
+		subs := make([]*sodp.Subscription[benchFlat], 0, 3*n)
 		for _, k := range keys {
 			sub, err := sodp.Watch[benchFlat](ctx, c, k)
 			if err != nil {
@@ -367,6 +369,19 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 		}
 		e, _ := perSub(h0, g0)
 		extraB += e
+		wctx, cancel := context.WithCancel(ctx)
+		h0, g0 = heap()
+		for _, k := range keys {
+			sub, err := sodp.Watch[benchFlat](wctx, c, k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			firstOf(sub, 1)
+			subs = append(subs, sub)
+		}
+		e, _ = perSub(h0, g0)
+		extraCtxB += e
+		cancel()
 		for _, sub := range subs {
 			sub.Close()
 		}
@@ -388,5 +403,6 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 	b.ReportMetric(watchB/f, "B/watch")
 	b.ReportMetric(keyB/f, "B/key")
 	b.ReportMetric(extraB/f, "B/extra-watch")
+	b.ReportMetric(extraCtxB/f, "B/extra-watch-ctx")
 	b.ReportMetric(goroutines/f, "goroutines/sub")
 }

@@ -3,6 +3,7 @@ package sodp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -131,5 +132,68 @@ func TestWatchContextCancelledBeforeFirstValue(t *testing.T) {
 	}
 	if err := sub.Err(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Err after Close = %v", err)
+	}
+}
+
+// Subscriptions whose Watch contexts end together (one context, and one
+// derived from it by a value) each end when it ends, with their own
+// context's error, whichever of them ended before; a subscription of
+// another context goes on; one made after the end ends at once.
+func TestWatchContextsSharingAnEnd(t *testing.T) {
+	srv := newServer(t)
+	c := dial(t, srv.URL)
+	type ctxKey struct{}
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	valued := context.WithValue(parent, ctxKey{}, 1)
+	cause, cancelCause := context.WithCancelCause(context.Background())
+	defer cancelCause(nil)
+	other, cancelOther := context.WithCancel(context.Background())
+	defer cancelOther()
+	var subs []*sodp.Subscription[int]
+	for i, ctx := range []context.Context{parent, valued, parent, valued, other, cause} {
+		sub, err := sodp.Watch[int](ctx, c, fmt.Sprintf("k.%d", i%3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		next(t, sub)
+		subs = append(subs, sub)
+	}
+	subs[2].Close() // leaves the others of its context watched
+	if err := closed(t, subs[2]); !errors.Is(err, sodp.ErrClosed) {
+		t.Fatalf("closed one: Err = %v", err)
+	}
+	cancel()
+	for _, i := range []int{0, 1, 3} {
+		if err := closed(t, subs[i]); !errors.Is(err, context.Canceled) {
+			t.Errorf("subscription %d: Err = %v", i, err)
+		}
+	}
+	srv.Set("k.1", 7)
+	if u := nextUntil(t, subs[4], func(u sodp.Update[int]) bool { return u.Value == 7 }); u.Err != nil {
+		t.Fatalf("other context: %+v", u)
+	}
+	why := errors.New("why")
+	cancelCause(why)
+	if err := closed(t, subs[5]); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled with a cause: Err = %v", err)
+	}
+	// A Watch of an ended context fails at once; the others of a live one
+	// are not disturbed by the ones that ended.
+	if _, err := sodp.Watch[int](parent, c, "k.0"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Watch of an ended context: %v", err)
+	}
+	late, err := sodp.Watch[int](other, c, "k.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	next(t, late)
+	cancelOther()
+	for name, s := range map[string]*sodp.Subscription[int]{"other": subs[4], "late": late} {
+		if err := closed(t, s); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: Err = %v", name, err)
+		}
 	}
 }

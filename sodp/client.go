@@ -15,7 +15,8 @@ import (
 // below talk to it through a channel, so no method blocks on a slow
 // subscriber or on the network longer than its context allows.
 type Client struct {
-	s *session.Session
+	s    *session.Session
+	ctxs ctxWatch // the Watch contexts of the subscriptions
 }
 
 // New returns a Client that connects to url in the background and keeps

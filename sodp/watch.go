@@ -121,7 +121,7 @@ type Subscription[T any] struct {
 	mu        sync.Mutex
 	err       error         // why the subscription ended; set just before out is closed
 	waiters   chan struct{} // made by a Close that has to wait for closed; closed with it
-	stopCtx   func() bool   // stops the context.AfterFunc watching the Watch context
+	ctxGroup  *ctxGroup     // the subscriptions whose Watch context ends with this one's (c.ctxs); nil for a context that never ends
 	closed    bool          // out is closed
 	reuse     bool          // T has parts convert.Reusing can take over
 	ownCopy   bool          // the subscription keeps its own copy of the value (conv.copies)
@@ -271,9 +271,9 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 		// context.Background) costs nothing to watch.
 		start = func() {
 			// On the actor, before any update can be queued or the
-			// subscription end: finish always finds stopCtx set.
+			// subscription end: finish always finds ctxGroup set.
 			s.mu.Lock()
-			s.stopCtx = context.AfterFunc(ctx, func() { s.stop(ctx.Err()) })
+			s.ctxGroup = c.ctxs.add(ctx, s)
 			s.mu.Unlock()
 		}
 	}
@@ -394,10 +394,10 @@ func (s *Subscription[T]) stop(err error) {
 func (s *Subscription[T]) finish(err error) {
 	s.mu.Lock()
 	s.err = exportErr(err)
-	stopCtx := s.stopCtx
+	g := s.ctxGroup
 	s.mu.Unlock()
-	if stopCtx != nil {
-		stopCtx()
+	if g != nil {
+		s.c.ctxs.remove(g, s)
 	}
 	close(s.out)
 	s.mu.Lock()

@@ -180,6 +180,13 @@ func readUpgradePath(c net.Conn) (upgradeRequest, string, error) {
 // did not panic, that its heap stayed bounded, and that it still serves
 // calls, on the same connection or after reconnecting, unless the input
 // made it fail for a reason that ends a session (a token refused).
+// fuzzTyped is what FuzzClient's typed subscription converts the value
+// into.
+type fuzzTyped struct {
+	M int64   `msgpack:"m"`
+	L []int64 `msgpack:"l"`
+}
+
 func FuzzClient(f *testing.F) {
 	enc := func(typ wire.Type, stream uint32, body any) []byte {
 		raw, err := wire.AppendValue(nil, body)
@@ -232,6 +239,17 @@ func FuzzClient(f *testing.F) {
 		defer sub.Close()
 		go func() {
 			for range sub.Updates() {
+			}
+		}()
+		// A buffered typed subscription of a type holding no interface
+		// keeps its own copy of the value and applies the deltas to it.
+		typed, err := sodp.Watch[fuzzTyped](ctx, c, "k", sodp.WithBuffer(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer typed.Close()
+		go func() {
+			for range typed.Updates() {
 			}
 		}()
 		var callErr error

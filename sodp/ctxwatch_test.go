@@ -33,7 +33,11 @@ func TestCtxWatchGroups(t *testing.T) {
 	groups := func() int {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		return len(w.groups)
+		n := len(w.more)
+		if w.first != nil {
+			n++
+		}
+		return n
 	}
 	type key struct{}
 	parent, cancel := context.WithCancel(context.Background())
@@ -47,8 +51,8 @@ func TestCtxWatchGroups(t *testing.T) {
 	}
 	w.remove(ga, a)
 	w.remove(gb, b)
-	if groups() != 0 || ga.subs != nil {
-		t.Fatalf("after every subscription ended: %d groups, %v", groups(), ga.subs)
+	if groups() != 0 || !ga.ended || ga.one != nil || len(ga.more) != 0 {
+		t.Fatalf("after every subscription ended: %d groups, %+v", groups(), ga)
 	}
 	if ga.stop() {
 		t.Fatal("the group's AfterFunc was not stopped")
@@ -83,5 +87,20 @@ func TestCtxWatchGroups(t *testing.T) {
 	case <-c.done:
 		t.Fatal("a subscription of a live context was stopped")
 	default:
+	}
+	// The group's first subscription ends first: the others are still
+	// stopped when the context ends.
+	third, cancelThird := context.WithCancel(context.Background())
+	e, f := newFakeStopper(), newFakeStopper()
+	ge := w.add(third, e)
+	w.add(context.WithValue(third, key{}, 2), f)
+	w.remove(ge, e)
+	cancelThird()
+	<-f.done
+	if !errors.Is(f.err, context.Canceled) || e.err != nil {
+		t.Fatalf("stopped with %v and %v", f.err, e.err)
+	}
+	if groups() != 0 {
+		t.Fatalf("after the third context: %d groups", groups())
 	}
 }

@@ -341,12 +341,12 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 			}
 		}
 	}
-	var watchB, keyB, extraB, extraCtxB, goroutines float64
+	var watchB, keyB, extraB, extraCtxB, extraBufB, goroutines float64
 	ctx := context.Background()
 	for range b.N {
 		c := dial(b, srv.URL)
 		h0, g0 := heap()
-		subs := make([]*sodp.Subscription[benchFlat], 0, 3*n)
+		subs := make([]*sodp.Subscription[benchFlat], 0, 4*n)
 		for _, k := range keys {
 			sub, err := sodp.Watch[benchFlat](ctx, c, k)
 			if err != nil {
@@ -381,6 +381,18 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 		}
 		e, _ = perSub(h0, g0)
 		extraCtxB += e
+		// Buffered: a typed subscription that keeps its own copy.
+		h0, g0 = heap()
+		for _, k := range keys {
+			sub, err := sodp.Watch[benchFlat](ctx, c, k, sodp.WithBuffer(16))
+			if err != nil {
+				b.Fatal(err)
+			}
+			firstOf(sub, 1)
+			subs = append(subs, sub)
+		}
+		e, _ = perSub(h0, g0)
+		extraBufB += e
 		cancel()
 		for _, sub := range subs {
 			sub.Close()
@@ -404,5 +416,6 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 	b.ReportMetric(keyB/f, "B/key")
 	b.ReportMetric(extraB/f, "B/extra-watch")
 	b.ReportMetric(extraCtxB/f, "B/extra-watch-ctx")
+	b.ReportMetric(extraBufB/f, "B/extra-watch-buffered")
 	b.ReportMetric(goroutines/f, "goroutines/sub")
 }

@@ -411,11 +411,14 @@ func (s *Subscription[T]) finish(err error) {
 
 // convState is what convert keeps between updates: vals[cur] is the
 // previous value, converted from tree, of key; vals[1-cur] is where the
-// next value is converted, so that no T is allocated per update.
+// next value is converted, so that no T is allocated per update. vals is
+// made with the first value kept: a subscription that keeps its own copy
+// has a convState from its first value on, and one whose key never
+// changes keeps no T.
 type convState[T any] struct {
 	key    string
 	tree   any
-	vals   [2]T
+	vals   *[2]T
 	cur    int
 	ok     bool
 	copies session.OwnCopies // the subscription's own copy of each key's value, when it keeps one
@@ -444,7 +447,7 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 	var v *T
 	var err error
 	switch {
-	case !s.reuse || s.conv == nil && !s.converted:
+	case !s.reuse || !s.converted:
 		// Converted on its own. With reuse, the first value too: a
 		// subscription whose key never changes keeps nothing for reuse.
 		// The T is allocated here only: a T on the reusing path would
@@ -457,6 +460,9 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 			s.conv = new(convState[T])
 		}
 		cs := s.conv
+		if cs.vals == nil {
+			cs.vals = new([2]T)
+		}
 		v = &cs.vals[1-cs.cur]
 		switch {
 		case !cs.ok || cs.key != d.Key:

@@ -26,8 +26,8 @@ import (
 
 // decodeFast decodes a frame that scanFrame has checked and mapped, when
 // it is a frame with a nil body, a HEARTBEAT, or a DELTA, STATE_INIT or
-// RESULT whose body the struct decoders read exactly as the generic path
-// does. ok is false for any other frame.
+// RESULT whose body the readers take exactly as the generic path does. ok
+// is false for any other frame.
 func decodeFast(data []byte, layout *frameLayout) (f Frame, ok bool) {
 	if layout.body == 0 || layout.unusual || layout.end != len(data) {
 		return f, false

@@ -13,19 +13,19 @@ const maxWireDepth = maxDepth + 8
 // frameLayout is what scanFrame learns about a well-formed frame on the way
 // for the fast decoders (decode_fast.go): where the body and its "ops" are,
 // which of the fields those decoders read the body holds, and whether the
-// frame has anything that the MessagePack decoder, reading into a struct,
-// could read differently from the generic tree.
+// frame has anything that the fast decoders, which read the body's fields
+// one by one, could read differently from the generic tree.
 type frameLayout struct {
 	end      int      // offset just past the first value
 	body     int      // offset of the fourth element when data starts with a fixarray of 4; 0 otherwise
 	bodyKeys fieldSet // the fields named by the body map
 	opsAt    int      // offset of the value of the body's "ops" field; 0 when there is none
 	// unusual is set for an ext value anywhere (the generic decoder rejects
-	// most of them, also where a struct skips them), for a field named
-	// twice in the body or in an op (a struct keeps an earlier value when a
-	// later one is nil), and for an element of "ops" that is not a map
-	// with an "op" and a "path" other than nil or bin (a string field
-	// takes those; the generic path does not).
+	// most of them, also in fields the fast decoders skip), for a field
+	// named twice in the body or in an op (the generic tree keeps one of
+	// the two), and for an element of "ops" that is not a map with an "op"
+	// and a "path" other than nil or bin (a string field takes those; the
+	// generic path does not).
 	unusual bool
 }
 

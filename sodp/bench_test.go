@@ -345,53 +345,31 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 	ctx := context.Background()
 	for range b.N {
 		c := dial(b, srv.URL)
-		h0, g0 := heap()
 		subs := make([]*sodp.Subscription[benchFlat], 0, 4*n)
-		for _, k := range keys {
-			sub, err := sodp.Watch[benchFlat](ctx, c, k)
-			if err != nil {
-				b.Fatal(err)
+		// round watches every key once more and returns the heap and
+		// goroutines it added per subscription.
+		round := func(ctx context.Context, opts ...sodp.WatchOption) (float64, float64) {
+			h0, g0 := heap()
+			for _, k := range keys {
+				sub, err := sodp.Watch[benchFlat](ctx, c, k, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				firstOf(sub, 1)
+				subs = append(subs, sub)
 			}
-			firstOf(sub, 1)
-			subs = append(subs, sub)
+			return perSub(h0, g0)
 		}
-		w, g := perSub(h0, g0)
+		w, g := round(ctx)
 		watchB += w
 		goroutines += g
-		h0, g0 = heap()
-		for _, k := range keys {
-			sub, err := sodp.Watch[benchFlat](ctx, c, k)
-			if err != nil {
-				b.Fatal(err)
-			}
-			firstOf(sub, 1)
-			subs = append(subs, sub)
-		}
-		e, _ := perSub(h0, g0)
+		e, _ := round(ctx)
 		extraB += e
 		wctx, cancel := context.WithCancel(ctx)
-		h0, g0 = heap()
-		for _, k := range keys {
-			sub, err := sodp.Watch[benchFlat](wctx, c, k)
-			if err != nil {
-				b.Fatal(err)
-			}
-			firstOf(sub, 1)
-			subs = append(subs, sub)
-		}
-		e, _ = perSub(h0, g0)
+		e, _ = round(wctx)
 		extraCtxB += e
 		// Buffered: a typed subscription that keeps its own copy.
-		h0, g0 = heap()
-		for _, k := range keys {
-			sub, err := sodp.Watch[benchFlat](ctx, c, k, sodp.WithBuffer(16))
-			if err != nil {
-				b.Fatal(err)
-			}
-			firstOf(sub, 1)
-			subs = append(subs, sub)
-		}
-		e, _ = perSub(h0, g0)
+		e, _ = round(ctx, sodp.WithBuffer(16))
 		extraBufB += e
 		cancel()
 		for _, sub := range subs {
@@ -400,7 +378,7 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 		c.Close()
 
 		c = dial(b, srv.URL)
-		h0, g0 = heap()
+		h0, g0 := heap()
 		many, err := sodp.WatchMany[benchFlat](ctx, c, keys)
 		if err != nil {
 			b.Fatal(err)

@@ -1,11 +1,13 @@
 package session
 
 import (
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
 
 	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/wire"
 )
 
 // TestOwnCopyFollowsTheValue applies random deltas to a key watched by a
@@ -135,5 +137,50 @@ func sameContainer(a, b any) bool {
 func TestDeliveryLayout(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) == 8 && unsafe.Sizeof(Delivery{}) != 120 {
 		t.Errorf("Delivery takes %d bytes, want 120", unsafe.Sizeof(Delivery{}))
+	}
+}
+
+// TestFailedApplyInPlaceIsResynced: a delta whose first op applies and whose
+// second fails leaves the cached copy changed in place where no one was
+// given it (here only a subscriber with its own copy watches the key). The
+// fresh value must then reach the subscriber even when it equals what the
+// failed delta left behind, as after a move to another server, whose
+// versions are not compared.
+func TestFailedApplyInPlaceIsResynced(t *testing.T) {
+	s := &Session{keys: map[string]*keyState{}, streams: map[uint32]string{},
+		log: slog.New(slog.DiscardHandler), evq: newEventQueue(16), source: "A"}
+	ks := &keyState{key: "k", have: true, seeded: true, initialized: true, version: 1, src: "A", phase: kpLive,
+		value: map[string]any{"a": int64(1), "l": []any{int64(1)}}}
+	s.keys["k"] = ks
+	sub := &Subscriber{Keys: []string{"k"}, ownCopy: true}
+	sub.Mailbox.init(100, nil, noHooks{})
+	ks.subs.add(sub)
+	ks.subs.given(sub)
+	var copies OwnCopies
+	copies.Resolve(Delivery{Key: "k", Value: ks.value, Version: 1, Initialized: true, Kind: KindSnapshot})
+	next := func() (Delivery, bool) {
+		d, ok := sub.Mailbox.Next()
+		if ok {
+			d = copies.Resolve(d)
+		}
+		return d, ok
+	}
+
+	update := func(v int64) delta.Op { return delta.Op{Op: delta.OpUpdate, Path: "/a", Value: v} }
+	s.onDelta(wire.Frame{Type: wire.TypeDelta}, &wire.Delta{State: "k", Version: 2, Ops: []delta.Op{update(2)}})
+	if d, ok := next(); !ok || d.Value.(map[string]any)["a"] != int64(2) {
+		t.Fatalf("version 2: %#v, %v", d, ok)
+	}
+	s.onDelta(wire.Frame{Type: wire.TypeDelta}, &wire.Delta{State: "k", Version: 3,
+		Ops: []delta.Op{update(3), {Op: delta.OpRemove, Path: "/l/5"}}})
+	if d, ok := next(); ok {
+		t.Fatalf("a delta that does not apply was delivered: %#v", d)
+	}
+	s.source = "B"
+	s.onStateInit(wire.Frame{Type: wire.TypeStateInit}, &wire.StateInit{State: "k", Version: 40, Initialized: true,
+		Value: map[string]any{"a": int64(3), "l": []any{int64(1)}}})
+	d, ok := next()
+	if !ok || d.Kind != KindResync || d.Value.(map[string]any)["a"] != int64(3) {
+		t.Fatalf("after the fresh value: %#v, %v; want a resync to a = 3", d, ok)
 	}
 }

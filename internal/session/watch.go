@@ -638,8 +638,16 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	if ks.own == nil {
 		ks.own = new(delta.Owner)
 	}
+	inPlace := ks.own.Owned() > 0
 	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, b.Ops, limit)
 	if err != nil {
+		if inPlace {
+			// The ops before the failing one may have changed the copy
+			// where no one was given it: it no longer holds what the
+			// subscribers were last given, so the fresh value reaches
+			// them whatever it is.
+			ks.seeded = false
+		}
 		ks.own = nil
 		s.stats.applyErrors.Add(1)
 		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, key, b.Version, err)

@@ -424,12 +424,14 @@ type convState[T any] struct {
 	copies session.OwnCopies // the subscription's own copy of each key's value, when it keeps one
 }
 
-// convert turns a delivery into an Update. Values handed out are never
-// modified, and a key's consecutive values share the containers that did
-// not change, so a struct T is built from the previous T of the same key
-// where parts of it are unchanged: those parts hold no reference (numbers,
-// strings, and structs and arrays of them), so the previous T and the new
-// one share nothing the reader could modify.
+// convert turns a delivery into an Update. A struct T is built from the
+// previous T of the same key where parts of it are unchanged: those parts
+// hold no reference (numbers, strings, and structs and arrays of them), so
+// the previous T and the new one share nothing the reader could modify.
+// What is unchanged is told by the values themselves (values handed out
+// are never modified, and a key's consecutive values share the containers
+// that did not change) or, for a subscription that keeps its own copy,
+// changed in place, by the paths the update changed.
 func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 	if s.ownCopy {
 		if s.conv == nil {

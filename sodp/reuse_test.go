@@ -34,9 +34,9 @@ func reuseGroupValue(i int) map[string]any {
 // value from the previous one where parts are unchanged; every delivered
 // value must equal the full conversion of the key's value at its version,
 // and the reader modifying what it was given (flat fields, maps, slices)
-// must not show in later values. The reference is an untyped subscription
-// of the same key on the same client. A second client has the typed
-// subscription alone.
+// must not show in later values. The reference is the server's value at
+// each version, which an untyped subscription of the same key on the same
+// client must give too. A second client has the typed subscription alone.
 func TestTypedUpdatesMatchFullConversion(t *testing.T) {
 	for _, d := range []sodp.Dialect{sodp.DialectSpec, sodp.DialectGo, sodp.DialectTS, sodp.DialectRust} {
 		t.Run(d.String(), func(t *testing.T) {
@@ -56,6 +56,7 @@ func TestTypedUpdatesMatchFullConversion(t *testing.T) {
 			want := map[uint64]any{}
 			first := next(t, untyped)
 			want[first.Version] = first.Value
+			server := map[uint64]any{first.Version: first.Value}
 			if u := next(t, typed); u.Version != first.Version {
 				t.Fatalf("first versions: typed %d, untyped %d", u.Version, first.Version)
 			}
@@ -95,15 +96,33 @@ func TestTypedUpdatesMatchFullConversion(t *testing.T) {
 					t.Fatalf("SetIn %s: %v", ptr, err)
 				}
 				last = v
+				// The server's value at each version is the reference.
+				sv, sver, _ := srv.Get("reuse.k")
+				server[sver] = sv
 			}
 
+			// The untyped subscription (which keeps its own copy too, and
+			// hands out each version as it is) gives the server's values,
+			// and none of them changes once given.
+			var given []sodp.Update[any]
 			for {
 				u := next(t, untyped)
+				if w, ok := server[u.Version]; !ok || !reflect.DeepEqual(u.Value, w) {
+					t.Fatalf("untyped version %d: %v, server %v", u.Version, u.Value, w)
+				}
+				given = append(given, u)
 				want[u.Version] = u.Value
 				if u.Version >= last {
 					break
 				}
 			}
+			defer func() {
+				for _, u := range given {
+					if !reflect.DeepEqual(u.Value, server[u.Version]) {
+						t.Errorf("untyped version %d changed after it was given: %v", u.Version, u.Value)
+					}
+				}
+			}()
 			for _, typed := range []*sodp.Subscription[reuseValue]{typed, alone} {
 				n := 0
 				for {

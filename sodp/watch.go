@@ -82,12 +82,14 @@ func WithParams(params map[string]any) WatchOption {
 // makes Watch fail with ErrInvalidOption. Default: conflation (a slow
 // reader gets the newest value next, with Skipped set).
 //
-// A buffered Watch whose T holds no interface type (at any depth) keeps its
-// own copy of the key's value: what waits for the reader is the changes of
-// each update rather than a version of the value, the client's cached copy
-// is changed in place, and only the parts of T that a change reaches are
-// converted again. That copy shares with the cached one every part no
-// change has touched since the value came.
+// A buffered Watch keeps its own copy of the key's value: what waits for
+// the reader is the changes of each update rather than a version of the
+// value, and the client's cached copy is changed in place. When T holds no
+// interface type (at any depth), that copy is changed in place too and
+// only the parts of T that a change reaches are converted again; otherwise
+// (T is any, for one) each update hands out a version of the copy, and the
+// next change copies what it changes of it. The copy shares with the
+// cached one every part no change has touched since the value came.
 func WithBuffer(n int) WatchOption {
 	return func(w *watchConfig) {
 		if n < 0 && w.err == nil {
@@ -254,10 +256,9 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 		keys = s.key[:]
 	}
 	s.sub.Keys, s.sub.Receiver = keys, receiver[T]{s}
-	if wc.buffer > 0 && part == nil && convert.Detaches[T]() {
-		// A buffered subscription is given every change: when T keeps
-		// nothing of the values it is converted from, it keeps its own
-		// copy of the value and is handed the changes instead of a
+	if wc.buffer > 0 && part == nil {
+		// A buffered subscription is given every change: it keeps its
+		// own copy of the value and is queued the changes instead of a
 		// version of the value per update.
 		s.sub.KeepOwnCopy()
 		s.ownCopy = true
@@ -435,7 +436,10 @@ type convState[T any] struct {
 func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 	if s.ownCopy {
 		if s.conv == nil {
-			s.conv = new(convState[T])
+			// A T that keeps parts of the value (an interface) is
+			// handed values that never change: the copy is frozen at
+			// each update and copied where the next one changes it.
+			s.conv = &convState[T]{copies: session.OwnCopies{Shared: !convert.Detaches[T]()}}
 		}
 		d = s.conv.copies.Resolve(d)
 	}

@@ -9,15 +9,17 @@ import (
 // Subscribers with their own copy.
 //
 // A subscriber given every change (a buffered one, which never conflates)
-// of a key whose value is converted into a type that keeps nothing of it
-// may keep its own copy (Subscriber.KeepOwnCopy). The actor then queues it
-// the ops of each delta instead of the value, and its Receiver keeps, in
-// an OwnCopies used on its pump, a copy of each of its keys' values, to
-// which it applies the ops. The actor need not freeze its cached copy for
-// it, so a delta changes that copy in place instead of copying every
-// container on its paths, and the pump's copy changes in place too. What
-// is queued for such a subscriber is the ops of each delta, not a version
-// of the value.
+// of a whole value may keep its own copy (Subscriber.KeepOwnCopy). The
+// actor then queues it the ops of each delta instead of the value, and its
+// Receiver keeps, in an OwnCopies used on its pump, a copy of each of its
+// keys' values, to which it applies the ops. The actor need not freeze its
+// cached copy for it, so a delta changes that copy in place instead of
+// copying every container on its paths. The pump's copy changes in place
+// too when its reader keeps nothing of the values (a type converted from
+// them); when the reader keeps them as they are (Shared), the copy is
+// frozen at each update and the next delta copies what it changes, as the
+// actor would have done, but on the pump. Either way what is queued is the
+// ops of each delta, not a version of the value.
 //
 // The two copies start as the same value (the snapshot, a resync or the
 // cached value, which the pump's copy shares until it writes to it) and
@@ -36,6 +38,12 @@ type ownCopy struct {
 // pump alone (one pump runs at a time, and the mailbox orders one after
 // the other). The zero OwnCopies is ready to use.
 type OwnCopies struct {
+	// Shared is set for a Receiver that hands out the values it is given
+	// (an untyped reader, or a type that keeps parts of the value): each
+	// value Resolve returns is then frozen, so the next delta copies what
+	// it changes of it, and InPlace is not set. Unset, the copies change
+	// in place.
+	Shared bool
 	one    ownCopy // the copy of the first key, for a subscriber of one key
 	oneKey string
 	oneSet bool
@@ -78,8 +86,8 @@ func (c *OwnCopies) drop(key string) {
 // Resolve turns d, as queued for a subscriber that keeps its own copy,
 // into the update it stands for: a value becomes the copy, the ops of a
 // delta are applied to the copy; either way d then holds the copy, with
-// InPlace set. Every delivery of the subscriber must pass through it, in
-// order. A delta that does not apply to the copy (which holds what the
+// InPlace set unless Shared is. Every delivery of the subscriber must pass
+// through it, in order. A delta that does not apply to the copy (which holds what the
 // client's cached copy held, so it always applies) gives an ErrDesync.
 func (c *OwnCopies) Resolve(d Delivery) Delivery {
 	switch {
@@ -88,7 +96,7 @@ func (c *OwnCopies) Resolve(d Delivery) Delivery {
 		return d
 	case d.Ops == nil:
 		c.set(d.Key, d.Value, d.Initialized)
-		d.InPlace = true
+		d.InPlace = !c.Shared
 		return d
 	}
 	oc := c.get(d.Key)
@@ -103,6 +111,9 @@ func (c *OwnCopies) Resolve(d Delivery) Delivery {
 			Err: fmt.Errorf("%w: key %s: delta to version %d does not apply to the subscription's copy: %w", ErrDesync, d.Key, d.Version, err)}
 	}
 	oc.value, oc.initialized = v, initialized
-	d.Value, d.Initialized, d.Ops, d.Limit, d.InPlace = v, initialized, nil, 0, true
+	d.Value, d.Initialized, d.Ops, d.Limit, d.InPlace = v, initialized, nil, 0, !c.Shared
+	if c.Shared {
+		oc.own.Freeze(v)
+	}
 	return d
 }

@@ -16,6 +16,16 @@ import (
 // and that the values handed out to the subscriber of the value never
 // change, although the own copies are changed in place.
 func TestOwnCopyFollowsTheValue(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		testOwnCopyFollowsTheValue(t, shared)
+	}
+}
+
+// testOwnCopyFollowsTheValue runs the random deltas with own copies that
+// change in place, or (shared) that are frozen at each update because their
+// reader keeps what it is given: every value resolved must then stay as it
+// was, although the cache and the copies go on changing.
+func testOwnCopyFollowsTheValue(t *testing.T, shared bool) {
 	for seed := range uint64(200) {
 		r := rand.New(rand.NewPCG(seed, 5))
 		s := &Session{}
@@ -31,14 +41,14 @@ func TestOwnCopyFollowsTheValue(t *testing.T) {
 		var ownCopies []*OwnCopies
 		for range 1 + r.IntN(2) {
 			sub := &Subscriber{Keys: []string{"k"}, ownCopy: true}
-			copies := new(OwnCopies)
+			copies := &OwnCopies{Shared: shared}
 			sub.Mailbox.init(1000, nil, noHooks{})
 			ks.subs.add(sub)
 			ks.subs.given(sub)
 			// The first value, as the snapshot gives it.
 			ks.own.Freeze(ks.value)
 			d := copies.Resolve(Delivery{Key: "k", Value: ks.value, Initialized: true, Kind: KindSnapshot})
-			if !d.InPlace || !delta.Equal(d.Value, ks.value) {
+			if d.InPlace == shared || !delta.Equal(d.Value, ks.value) {
 				t.Fatalf("seed %d: snapshot resolved to %#v", seed, d)
 			}
 			owners = append(owners, sub)
@@ -67,8 +77,11 @@ func TestOwnCopyFollowsTheValue(t *testing.T) {
 					t.Fatalf("seed %d step %d: an own-copy subscriber was queued %#v, %v; want the ops alone", seed, step, d, ok)
 				}
 				d = ownCopies[i].Resolve(d)
-				if d.Err != nil || !d.InPlace || d.Initialized != ks.initialized || ks.initialized && !delta.Equal(d.Value, ks.value) {
-					t.Fatalf("seed %d step %d: own copy %#v (err %v)\nvalue %#v", seed, step, d.Value, d.Err, ks.value)
+				if d.Err != nil || d.InPlace == shared || d.Initialized != ks.initialized || ks.initialized && !delta.Equal(d.Value, ks.value) {
+					t.Fatalf("seed %d step %d (shared %v): own copy %#v (err %v)\nvalue %#v", seed, step, shared, d.Value, d.Err, ks.value)
+				}
+				if shared {
+					given, givenCpy = append(given, d.Value), append(givenCpy, deepCopy(d.Value))
 				}
 				if len(d.Changed) == 0 {
 					t.Fatalf("seed %d step %d: no Changed list", seed, step)

@@ -82,9 +82,10 @@ func WithParams(params map[string]any) WatchOption {
 // makes Watch fail with ErrInvalidOption. Default: conflation (a slow
 // reader gets the newest value next, with Skipped set).
 //
-// A buffered Watch keeps its own copy of the key's value: what waits for
-// the reader is the changes of each update rather than a version of the
-// value, and the client's cached copy is changed in place. When T holds no
+// A buffered Watch or WatchMany (not WatchPath) keeps its own copy of each
+// key's value: what waits for the reader is the changes of each update
+// rather than a version of the value, and the client's cached copy is
+// changed in place. When T holds no
 // interface type (at any depth), that copy is changed in place too and
 // only the parts of T that a change reaches are converted again; otherwise
 // (T is any, for one) each update hands out a version of the copy, and the

@@ -33,6 +33,33 @@ func fits(n int, size uintptr) bool {
 	return hi == 0 && lo < 1<<47
 }
 
+// scalarContainer returns the decoder of a slice type, or of a map type
+// with string keys, whose elements are of one of the common scalar types
+// (string, int, int64, float64, bool), filled without reflection; nil for
+// any other element type.
+func scalarContainer(t, et reflect.Type) decodeFunc {
+	switch et {
+	case reflect.TypeFor[string]():
+		return typedContainer(t, stringFrom)
+	case reflect.TypeFor[int]():
+		return typedContainer(t, intOf)
+	case reflect.TypeFor[int64]():
+		return typedContainer(t, int64Of)
+	case reflect.TypeFor[float64]():
+		return typedContainer(t, floatFrom)
+	case reflect.TypeFor[bool]():
+		return typedContainer(t, boolFrom)
+	}
+	return nil
+}
+
+func typedContainer[E any](t reflect.Type, conv func(any, reflect.Type) (E, *Error)) decodeFunc {
+	if t.Kind() == reflect.Slice {
+		return typedSlice(t, conv)
+	}
+	return typedMap(t, conv)
+}
+
 func (b *planBuilder) sliceDecoder(t reflect.Type) decodeFunc {
 	et := t.Elem()
 	switch et {
@@ -47,16 +74,9 @@ func (b *planBuilder) sliceDecoder(t reflect.Type) decodeFunc {
 			}
 			return mismatch(t, v)
 		}
-	case reflect.TypeFor[string]():
-		return typedSlice(t, stringFrom)
-	case reflect.TypeFor[int]():
-		return typedSlice(t, intOf)
-	case reflect.TypeFor[int64]():
-		return typedSlice(t, int64Of)
-	case reflect.TypeFor[float64]():
-		return typedSlice(t, floatFrom)
-	case reflect.TypeFor[bool]():
-		return typedSlice(t, boolFrom)
+	}
+	if d := scalarContainer(t, et); d != nil {
+		return d
 	}
 	ed := b.decoder(et)
 	size := et.Size()
@@ -178,16 +198,9 @@ func (b *planBuilder) mapDecoder(t reflect.Type) decodeFunc {
 				}
 				return mismatch(t, v)
 			}
-		case reflect.TypeFor[string]():
-			return typedMap(t, stringFrom)
-		case reflect.TypeFor[int]():
-			return typedMap(t, intOf)
-		case reflect.TypeFor[int64]():
-			return typedMap(t, int64Of)
-		case reflect.TypeFor[float64]():
-			return typedMap(t, floatFrom)
-		case reflect.TypeFor[bool]():
-			return typedMap(t, boolFrom)
+		}
+		if d := scalarContainer(t, et); d != nil {
+			return d
 		}
 	}
 	key := keyParser(kt)

@@ -85,6 +85,12 @@ func ApplyState(v any, initialized bool, ops []Op) (result any, initializedAfter
 // build one object per segment.
 func ApplyStateLimit(v any, initialized bool, ops []Op, maxNew int) (result any, initializedAfter bool, err error) {
 	a := applier{multi: len(ops) > 1, budget: maxNew}
+	return a.applyAll(v, initialized, ops)
+}
+
+// applyAll applies ops to v in order; initialized says whether the key
+// holds a value, and the result says whether it still does.
+func (a *applier) applyAll(v any, initialized bool, ops []Op) (result any, initializedAfter bool, err error) {
 	cur := v
 	for i := range ops {
 		var deleted, noop bool

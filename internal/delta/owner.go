@@ -118,19 +118,11 @@ func (o *Owner) ApplyState(v any, initialized bool, ops []Op, maxNew int) (resul
 		o.Reset()
 	}
 	a := applier{o: o, budget: maxNew}
-	cur := v
-	for i := range ops {
-		var deleted, noop bool
-		cur, deleted, noop, err = a.apply(cur, &ops[i])
-		if err != nil {
-			return nil, false, &OpError{Index: i, Op: ops[i], Err: err}
-		}
-		if !noop {
-			initialized = !deleted
-		}
+	result, initializedAfter, err = a.applyAll(v, initialized, ops)
+	if err == nil {
+		o.root = result
 	}
-	o.root = cur
-	return cur, initialized, nil
+	return result, initializedAfter, err
 }
 
 // Freeze records that v, the current value or a part of it, is being handed

@@ -111,7 +111,8 @@ func (c *OwnCopies) Resolve(d Delivery) Delivery {
 			Err: fmt.Errorf("%w: key %s: delta to version %d does not apply to the subscription's copy: %w", ErrDesync, d.Key, d.Version, err)}
 	}
 	oc.value, oc.initialized = v, initialized
-	d.Value, d.Initialized, d.Ops, d.Limit, d.InPlace = v, initialized, nil, 0, !c.Shared
+	d.Value, d.Initialized, d.Changed = v, initialized, changedPaths(d.Ops)
+	d.Ops, d.Limit, d.InPlace = nil, 0, !c.Shared
 	if c.Shared {
 		oc.own.Freeze(v)
 	}

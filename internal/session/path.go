@@ -150,8 +150,9 @@ func (s *Session) deltaPart(ks *keyState, sub *Subscriber, ops []delta.Op, kind 
 
 // deliverDelta hands the update of an applied delta to every subscriber of
 // ks that has had its first value: the value, or for an own-copy subscriber
-// the ops (and limit, the containers they may create). The value is frozen
-// only when someone is given it.
+// the ops (and limit, the containers they may create), from which its pump
+// makes the new value and the Changed list (OwnCopies.Resolve). The value
+// is frozen only when someone is given it.
 func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kind) {
 	var changed []string
 	given, frozen := false, false
@@ -163,26 +164,26 @@ func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kin
 			s.deltaPart(ks, sub, ops, kind)
 			continue
 		}
-		c := changed
+		d := Delivery{Key: ks.key, Version: ks.version, Initialized: ks.initialized, Kind: kind}
+		if sub.ownCopy {
+			d.Ops, d.Limit = ops, int32(min(limit, math.MaxInt32))
+			s.deliver(sub, d)
+			continue
+		}
 		switch {
 		case changed == nil:
 			changed = changedPaths(ops)
-			c = changed
+			d.Changed = changed
 		case given:
 			// Each reader gets its own list.
-			c = append([]string(nil), changed...)
+			d.Changed = append([]string(nil), changed...)
 		}
 		given = true
-		d := Delivery{Key: ks.key, Version: ks.version, Initialized: ks.initialized, Kind: kind, Changed: c}
-		if sub.ownCopy {
-			d.Ops, d.Limit = ops, int32(min(limit, math.MaxInt32))
-		} else {
-			if !frozen {
-				ks.freeze(ks.value)
-				frozen = true
-			}
-			d.Value = ks.value
+		if !frozen {
+			ks.freeze(ks.value)
+			frozen = true
 		}
+		d.Value = ks.value
 		s.deliver(sub, d)
 	}
 }

@@ -68,8 +68,9 @@ type Delivery struct {
 	Changed []string // paths changed since the reader's previous update (nil: anything may have)
 	Err     error    // a per-key error for a multi-key subscription (the key is no longer watched)
 	// Ops and Limit are the ops of a delta and the containers they may
-	// create, queued in place of the value for a subscriber that keeps
-	// its own copy (Subscriber.KeepOwnCopy).
+	// create, queued in place of the value and the Changed list for a
+	// subscriber that keeps its own copy (Subscriber.KeepOwnCopy), whose
+	// pump makes both from them.
 	Ops         []delta.Op
 	Limit       int32
 	Initialized bool

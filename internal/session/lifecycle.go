@@ -471,11 +471,9 @@ func (s *Session) onTick() {
 // sendHeartbeat sends a HEARTBEAT, counting the echo that servers other
 // than the TypeScript one send back.
 func (s *Session) sendHeartbeat() {
-	if s.server0.Dialect != DialectTS && s.send(wire.TypeHeartbeat, wire.ControlStream, nil) {
+	if s.send(wire.TypeHeartbeat, wire.ControlStream, nil) && s.server0.Dialect != DialectTS {
 		s.hbSent++
-		return
 	}
-	s.send(wire.TypeHeartbeat, wire.ControlStream, nil)
 }
 
 // onHeartbeat counts an echo of our own HEARTBEAT, or echoes the
@@ -592,11 +590,7 @@ func (s *Session) scheduleRedial() {
 		s.backoff.Reset(0)
 		return
 	}
-	d := s.cfg.BackoffMin
-	for i := 1; i < s.failures && d < s.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = jitter(min(d, s.cfg.BackoffMax))
+	d := s.retryDelay(s.failures)
 	s.ph = phBackoff
 	if s.everLive {
 		s.setState(StateReconnecting, nil)
@@ -612,9 +606,10 @@ func jitter(d time.Duration) time.Duration {
 	return d
 }
 
-// retryDelay is the back-off before the n-th retry (n >= 1) of a key the
-// server refused for a passing reason: the client's back-off settings,
-// doubled per retry, with jitter.
+// retryDelay is the back-off before the n-th retry (n >= 1) of anything
+// that failed again (a dial, a key the server refused for a passing
+// reason, a key re-synchronised once more): the client's back-off
+// settings, doubled per retry, with jitter.
 func (s *Session) retryDelay(n int) time.Duration {
 	d := s.cfg.BackoffMin
 	for i := 1; i < n && d < s.cfg.BackoffMax; i++ {

@@ -16,9 +16,8 @@ import (
 // cached copy for it, so a delta changes that copy in place instead of
 // copying every container on its paths. The pump's copy changes in place
 // too when its reader keeps nothing of the values (a type converted from
-// them); when the reader keeps them as they are (Shared), the copy is
-// frozen at each update and the next delta copies what it changes, as the
-// actor would have done, but on the pump. Either way what is queued is the
+// them); when the reader keeps them as they are (Shared), each delta
+// copies what it changes, as the actor would have done, but on the pump. Either way what is queued is the
 // ops of each delta, not a version of the value.
 //
 // The two copies start as the same value (the snapshot, a resync or the
@@ -39,9 +38,9 @@ type ownCopy struct {
 // the other). The zero OwnCopies is ready to use.
 type OwnCopies struct {
 	// Shared is set for a Receiver that hands out the values it is given
-	// (an untyped reader, or a type that keeps parts of the value): each
-	// value Resolve returns is then frozen, so the next delta copies what
-	// it changes of it, and InPlace is not set. Unset, the copies change
+	// (an untyped reader, or a type that keeps parts of the value): no
+	// value Resolve returns is changed afterwards, each delta copying
+	// what it changes, and InPlace is not set. Unset, the copies change
 	// in place.
 	Shared bool
 	one    ownCopy // the copy of the first key, for a subscriber of one key
@@ -104,7 +103,16 @@ func (c *OwnCopies) Resolve(d Delivery) Delivery {
 		return Delivery{Key: d.Key, Version: d.Version, Kind: d.Kind,
 			Err: fmt.Errorf("%w: key %s: a change to version %d came before its value", ErrDesync, d.Key, d.Version)}
 	}
-	v, initialized, err := oc.own.ApplyState(oc.value, oc.initialized, d.Ops, int(d.Limit))
+	var v any
+	var initialized bool
+	var err error
+	if c.Shared {
+		// Every value given out is kept by the reader: the ops copy
+		// what they change, as Apply does.
+		v, initialized, err = delta.ApplyStateLimit(oc.value, oc.initialized, d.Ops, int(d.Limit))
+	} else {
+		v, initialized, err = oc.own.ApplyState(oc.value, oc.initialized, d.Ops, int(d.Limit))
+	}
 	if err != nil {
 		c.drop(d.Key)
 		return Delivery{Key: d.Key, Version: d.Version, Kind: d.Kind,
@@ -113,8 +121,5 @@ func (c *OwnCopies) Resolve(d Delivery) Delivery {
 	oc.value, oc.initialized = v, initialized
 	d.Value, d.Initialized, d.Changed = v, initialized, changedPaths(d.Ops)
 	d.Ops, d.Limit, d.InPlace = nil, 0, !c.Shared
-	if c.Shared {
-		oc.own.Freeze(v)
-	}
 	return d
 }

@@ -402,9 +402,7 @@ func (s *Session) replayFrame(ks *keyState) {
 		ks.charge = need
 	}
 	s.completeBefore(ks.reqSeq)
-	if s.server0.Dialect == DialectGo && s.stats.framesIn.Load()-ks.framesAt >= uint64(s.qcap) {
-		s.suspectDrops(fmt.Errorf("%d frames arrived during the replay of %s, as many as the server's send buffer holds", s.stats.framesIn.Load()-ks.framesAt, ks.key))
-	}
+	s.checkReplayDrops(ks)
 }
 
 // replayDone ends a key's replay: the server has sent all of it, as its
@@ -413,22 +411,34 @@ func (s *Session) replayDone(ks *keyState, init bool) {
 	if !ks.replay {
 		return
 	}
-	ks.replay = false
-	s.nReplaying--
 	n := ks.got
 	if init {
 		n++
 	}
-	s.release(ks)
+	s.endReplay(ks)
 	s.resumeEst = max(n, s.resumeEst/2, 2)
 	if ks.phase == kpResuming {
 		ks.phase = kpLive
 	}
-	// The Go server drops frames silently once its send buffer is full:
-	// as many frames arriving during one replay as the buffer holds means
-	// some may be gone.
-	if s.server0.Dialect == DialectGo && s.stats.framesIn.Load()-ks.framesAt >= uint64(s.qcap) {
-		s.suspectDrops(fmt.Errorf("%d frames arrived during the replay of %s, as many as the server's send buffer holds", s.stats.framesIn.Load()-ks.framesAt, ks.key))
+	s.checkReplayDrops(ks)
+}
+
+// endReplay takes ks out of the replays in progress, if it was in them,
+// and returns its charge to the window.
+func (s *Session) endReplay(ks *keyState) {
+	if ks.replay {
+		ks.replay = false
+		s.nReplaying--
+	}
+	s.release(ks)
+}
+
+// checkReplayDrops suspects dropped frames when as many frames arrived
+// during the replay of ks as the Go server's send buffer holds: that
+// server drops frames silently once its buffer is full.
+func (s *Session) checkReplayDrops(ks *keyState) {
+	if n := s.stats.framesIn.Load() - ks.framesAt; s.server0.Dialect == DialectGo && n >= uint64(s.qcap) {
+		s.suspectDrops(fmt.Errorf("%d frames arrived during the replay of %s, as many as the server's send buffer holds", n, ks.key))
 	}
 }
 
@@ -590,11 +600,7 @@ func (s *Session) suspectDrops(why error) {
 func (s *Session) rewatch(keys ...*keyState) {
 	var gone, names []string
 	for _, ks := range keys {
-		if ks.replay {
-			ks.replay = false
-			s.nReplaying--
-		}
-		s.release(ks)
+		s.endReplay(ks)
 		if ks.onServer() {
 			gone = append(gone, ks.key)
 		}

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/sodp-go/client/internal/delta"
@@ -375,11 +374,7 @@ func (s *Session) unmapStream(ks *keyState) {
 func (s *Session) dropKey(ks *keyState, err error) {
 	delete(s.keys, ks.key)
 	s.unmapStream(ks)
-	if ks.replay {
-		ks.replay = false
-		s.nReplaying--
-	}
-	s.release(ks)
+	s.endReplay(ks)
 	if x := ks.extra; x != nil {
 		for _, w := range x.waiters {
 			w.ch <- err
@@ -504,15 +499,7 @@ func (s *Session) resyncDelay(ks *keyState, now time.Time) time.Duration {
 	if x.resyncs == 1 {
 		return 0
 	}
-	d := s.cfg.BackoffMin
-	for i := 2; i < x.resyncs && d < s.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.BackoffMax)
-	if j := min(d/4, 500*time.Millisecond); j > 0 {
-		d += rand.N(j)
-	}
-	return d
+	return s.retryDelay(x.resyncs - 1)
 }
 
 // retryLater watches ks again after d (see retryKeys).
@@ -576,17 +563,14 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 	ks.src, ks.floor, ks.lastOps = s.source, b.Version, nil
 	ks.phase = kpLive
 	ks.noRetry()
-	if changed {
-		// A resync replaces a value subscribers were given; a key's first
-		// value is a snapshot.
-		for _, got := range ks.subs.all() {
-			if got {
-				s.stats.resyncs.Add(1)
-				break
-			}
-		}
-	}
+	counted := false
 	for sub, got := range ks.subs.all() {
+		if changed && got && !counted {
+			// A resync replaces a value subscribers were given; a key's
+			// first value is a snapshot.
+			s.stats.resyncs.Add(1)
+			counted = true
+		}
 		switch {
 		case sub.Part != nil && !got:
 			ks.subs.given(sub)
@@ -783,11 +767,7 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 	if ks == nil {
 		return
 	}
-	if ks.replay {
-		ks.replay = false
-		s.nReplaying--
-	}
-	s.release(ks)
+	s.endReplay(ks)
 	if se.Code == 429 || se.Code >= 500 || se.Code == 0 {
 		// A passing refusal (rate or watch limit, a server error): watch
 		// again after the client's back-off, doubled per refusal.

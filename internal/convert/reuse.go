@@ -238,7 +238,7 @@ func buildReuser(t reflect.Type) reuseFunc {
 			if !ok || pm == nil {
 				return dec(p, v, depth)
 			}
-			if flat && sameMap(m, pm) {
+			if flat && delta.Same(m, pm) {
 				reflect.NewAt(t, p).Elem().Set(reflect.NewAt(t, prevP).Elem())
 				return nil
 			}
@@ -285,11 +285,6 @@ func buildReuser(t reflect.Type) reuseFunc {
 		reflect.NewAt(t, p).Elem().SetZero()
 		return dec(p, v, depth)
 	}
-}
-
-// sameMap reports whether a and b are the same map (not merely equal).
-func sameMap(a, b map[string]any) bool {
-	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }
 
 // Detaches reports whether a conversion into T never keeps anything of the

@@ -170,7 +170,7 @@ func (o *Owner) drop(v any) {
 		}
 		o.set.del(p)
 		for _, e := range x {
-			o.dropChild(e)
+			o.drop(e)
 		}
 	case []any:
 		if cap(x) == 0 {
@@ -182,15 +182,8 @@ func (o *Owner) drop(v any) {
 		}
 		o.set.del(p)
 		for _, e := range x {
-			o.dropChild(e)
+			o.drop(e)
 		}
-	}
-}
-
-func (o *Owner) dropChild(e any) {
-	switch e.(type) {
-	case map[string]any, []any:
-		o.drop(e)
 	}
 }
 
@@ -299,10 +292,7 @@ func Lookup(v any, segs []string) (part any, ok bool) {
 			}
 			cur = child
 		case []any:
-			if seg == "-" || !isIndex(seg) {
-				return nil, false
-			}
-			i, ok := arrayIndex(seg, len(c))
+			i, ok := arrayIndex(seg, len(c)) // "-" gives len(c)
 			if !ok || i >= len(c) {
 				return nil, false
 			}

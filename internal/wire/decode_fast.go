@@ -53,7 +53,7 @@ func decodeFast(data []byte, layout *frameLayout) (f Frame, ok bool) {
 	}
 	switch f.Type {
 	case TypeDelta:
-		f.Body, ok = decodeDeltaFast(data, body, layout)
+		f.Body, ok = decodeDeltaFast(body, layout)
 	case TypeStateInit:
 		f.Body, ok = decodeStateInitFast(body, layout)
 	case TypeResult:
@@ -66,10 +66,9 @@ func decodeFast(data []byte, layout *frameLayout) (f Frame, ok bool) {
 	return f, ok
 }
 
-func decodeDeltaFast(data, body []byte, layout *frameLayout) (any, bool) {
-	if layout.opsAt == 0 || !isArrayCode(data[layout.opsAt]) {
-		return nil, false
-	}
+func decodeDeltaFast(body []byte, layout *frameLayout) (any, bool) {
+	// Without an array of ops (none, nil, another kind) the frame is the
+	// generic path's to report.
 	var kb keyedBody
 	d := &Delta{}
 	_, ok := readFields(body, 0, func(name []byte, at int) (next int, ok bool) {
@@ -238,5 +237,4 @@ func decodeResultFast(body []byte) (any, bool) {
 	return r, true
 }
 
-func isMapCode(c byte) bool   { return c&0xf0 == 0x80 || c == 0xde || c == 0xdf }
-func isArrayCode(c byte) bool { return c&0xf0 == 0x90 || c == 0xdc || c == 0xdd }
+func isMapCode(c byte) bool { return c&0xf0 == 0x80 || c == 0xde || c == 0xdf }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/sodp-go/client/internal/delta"
 )
 
 // UnsupportedError reports a Go value that has no SODP encoding: a cycle,
@@ -52,7 +54,7 @@ func (e *UnsupportedError) finish() *UnsupportedError {
 	var b strings.Builder
 	for i := len(e.rev) - 1; i >= 0; i-- {
 		b.WriteByte('/')
-		b.WriteString(pointerEscaper.Replace(e.rev[i]))
+		b.WriteString(delta.EscapeSegment(e.rev[i]))
 	}
 	e.Path, e.rev = b.String(), nil
 	return e
@@ -646,6 +648,3 @@ func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
 	}
 	return v, true
 }
-
-// pointerEscaper escapes a JSON Pointer segment.
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")

@@ -126,29 +126,17 @@ func readKey(data []byte, i int) (key string, next int, ok bool) {
 		end := i + 1 + int(c&0x1f)
 		return string(data[i+1 : end]), end, true
 	case c == 0xca:
+		// A float32 key keeps its own text; read as a value it would
+		// become a float64, whose text is longer.
 		f := math.Float32frombits(binary.BigEndian.Uint32(data[i+1:]))
 		return strconv.FormatFloat(float64(f), 'g', -1, 32), i + 5, true
-	case c == 0xcb:
-		f := math.Float64frombits(binary.BigEndian.Uint64(data[i+1:]))
-		return strconv.FormatFloat(f, 'g', -1, 64), i + 9, true
-	case c == 0xc2, c == 0xc3:
-		return strconv.FormatBool(c == 0xc3), i + 1, true
-	case c == 0xc0:
-		return "", 0, false
 	}
 	v, next, ok := readValue(data, i, 0)
 	if !ok {
 		return "", 0, false
 	}
-	switch x := v.(type) {
-	case string:
-		return x, next, true
-	case int64:
-		return strconv.FormatInt(x, 10), next, true
-	case uint64:
-		return strconv.FormatUint(x, 10), next, true
-	}
-	return "", 0, false
+	key, err := mapKey(v)
+	return key, next, err == nil
 }
 
 // readField reads the name of a struct-like field at data[i]: a str. Any

@@ -11,7 +11,7 @@ import (
 const maxWireDepth = maxDepth + 8
 
 // frameLayout is what scanFrame learns about a well-formed frame on the way
-// for the fast decoders (decode_fast.go): where the body and its "ops" are,
+// for the fast decoders (decode_fast.go): where the body is,
 // which of the fields those decoders read the body holds, and whether the
 // frame has anything that the fast decoders, which read the body's fields
 // one by one, could read differently from the generic tree.
@@ -19,7 +19,6 @@ type frameLayout struct {
 	end      int      // offset just past the first value
 	body     int      // offset of the fourth element when data starts with a fixarray of 4; 0 otherwise
 	bodyKeys fieldSet // the fields named by the body map
-	opsAt    int      // offset of the value of the body's "ops" field; 0 when there is none
 	// unusual is set for an ext value anywhere (the generic decoder rejects
 	// most of them, also in fields the fast decoders skip), for a field
 	// named twice in the body or in an op (the generic tree keeps one of
@@ -237,11 +236,8 @@ func scanFrame(data []byte, limit int) (layout frameLayout, de *DecodeError) {
 				top.field = f
 			}
 		case top.role == roleBody:
-			if top.field == fieldOps {
-				layout.opsAt = i
-				if sh.kind == kindArray {
-					role = roleOps
-				}
+			if top.field == fieldOps && sh.kind == kindArray {
+				role = roleOps
 			}
 		case top.role == roleOps:
 			if isMap && children > 0 {

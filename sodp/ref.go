@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sodp-go/client/internal/convert"
 	"github.com/sodp-go/client/internal/session"
 )
 
@@ -49,32 +48,11 @@ func (r Ref[T]) Cached(ctx context.Context) (Update[T], error) {
 	if err := session.ValidKey(r.key); err != nil {
 		return Update[T]{}, err
 	}
-	u, ok, err := cached[T](ctx, r.c, r.key)
-	if err != nil {
-		return u, err
-	}
-	if !ok {
-		return Update[T]{}, fmt.Errorf("%w: %s", ErrNotCached, r.key)
-	}
-	return u, u.Err
+	return cachedUpdate[T](ctx, r.c, r.key, &wholeValue)
 }
 
-// cached reads the client's copy of key; ok is false when there is none.
-func cached[T any](ctx context.Context, c *Client, key string) (u Update[T], ok bool, err error) {
-	v, ver, init, ok, err := c.s.Cached(ctx, key)
-	if err != nil || !ok {
-		return Update[T]{}, false, exportErr(err)
-	}
-	u = Update[T]{Key: key, Version: ver, Initialized: init, Kind: KindCached}
-	if v != nil {
-		if err := convert.To(v, &u.Value); err != nil {
-			var zero T
-			u.Value = zero
-			u.Err = convertError(key, ver, typeName[T](), err)
-		}
-	}
-	return u, true, nil
-}
+// wholeValue is the part of a key's value that is all of it.
+var wholeValue watchPart
 
 // Get is Get[T](ctx, client, key).
 func (r Ref[T]) Get(ctx context.Context) (Update[T], error) { return Get[T](ctx, r.c, r.key) }
@@ -99,22 +77,7 @@ func Get[T any](ctx context.Context, c *Client, key string) (Update[T], error) {
 	if err := session.ValidKey(key); err != nil {
 		return Update[T]{}, err
 	}
-	if u, ok, err := cached[T](ctx, c, key); err != nil || ok {
-		if err == nil {
-			err = u.Err
-		}
-		return u, err
-	}
-	sub, err := Watch[T](ctx, c, key)
-	if err != nil {
-		return Update[T]{}, err
-	}
-	defer sub.Close()
-	u, ok := <-sub.Updates()
-	if !ok {
-		return Update[T]{}, sub.Err()
-	}
-	return u, u.Err
+	return getPart(ctx, c, key, &wholeValue, func() (*Subscription[T], error) { return Watch[T](ctx, c, key) })
 }
 
 // Set is Client.Set for this key.

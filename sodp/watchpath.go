@@ -127,14 +127,7 @@ func (p PathRef[U]) Cached(ctx context.Context) (Update[U], error) {
 	if err != nil {
 		return Update[U]{}, err
 	}
-	u, ok, err := cachedPart[U](ctx, p.c, p.key, part)
-	if err != nil {
-		return u, err
-	}
-	if !ok {
-		return Update[U]{}, fmt.Errorf("%w: %s", ErrNotCached, p.key)
-	}
-	return u, u.Err
+	return cachedUpdate[U](ctx, p.c, p.key, part)
 }
 
 // Get returns the part from the client's copy when it holds one (as
@@ -144,22 +137,7 @@ func (p PathRef[U]) Get(ctx context.Context) (Update[U], error) {
 	if err != nil {
 		return Update[U]{}, err
 	}
-	if u, ok, err := cachedPart[U](ctx, p.c, p.key, part); err != nil || ok {
-		if err == nil {
-			err = u.Err
-		}
-		return u, err
-	}
-	sub, err := p.Watch(ctx)
-	if err != nil {
-		return Update[U]{}, err
-	}
-	defer sub.Close()
-	u, ok := <-sub.Updates()
-	if !ok {
-		return Update[U]{}, sub.Err()
-	}
-	return u, u.Err
+	return getPart(ctx, p.c, p.key, part, func() (*Subscription[U], error) { return p.Watch(ctx) })
 }
 
 // Set writes value at the part: Client.SetIn of the pointer, or Client.Set
@@ -188,6 +166,41 @@ func (p PathRef[U]) check(ctx context.Context, what string) (*watchPart, error) 
 		return nil, err
 	}
 	return parsePart(p.pointer)
+}
+
+// cachedUpdate is what Cached returns for a part of key's value: the
+// client's copy of it, ErrNotCached without one, or the conversion error.
+func cachedUpdate[U any](ctx context.Context, c *Client, key string, part *watchPart) (Update[U], error) {
+	u, ok, err := cachedPart[U](ctx, c, key, part)
+	if err != nil {
+		return u, err
+	}
+	if !ok {
+		return Update[U]{}, fmt.Errorf("%w: %s", ErrNotCached, key)
+	}
+	return u, u.Err
+}
+
+// getPart is what Get returns for a part of key's value: the client's copy
+// of it when there is one, else the first update of the subscription that
+// watch makes, which is then closed.
+func getPart[U any](ctx context.Context, c *Client, key string, part *watchPart, watch func() (*Subscription[U], error)) (Update[U], error) {
+	if u, ok, err := cachedPart[U](ctx, c, key, part); err != nil || ok {
+		if err == nil {
+			err = u.Err
+		}
+		return u, err
+	}
+	sub, err := watch()
+	if err != nil {
+		return Update[U]{}, err
+	}
+	defer sub.Close()
+	u, ok := <-sub.Updates()
+	if !ok {
+		return Update[U]{}, sub.Err()
+	}
+	return u, u.Err
 }
 
 // cachedPart reads a part of the client's copy of key; ok is false when

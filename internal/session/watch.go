@@ -750,17 +750,6 @@ func (s *Session) wake(ks *keyState) {
 	}
 }
 
-// Cached returns the local copy of a watched key.
-func (s *Session) Cached(ctx context.Context, key string) (value any, version uint64, initialized, ok bool, err error) {
-	err = s.do(ctx, func() {
-		if ks := s.keys[key]; ks != nil && ks.have {
-			ks.freeze(ks.value)
-			value, version, initialized, ok = ks.value, ks.version, ks.initialized, true
-		}
-	})
-	return
-}
-
 // keyRefused ends what depends on a key the server would not let us watch.
 func (s *Session) keyRefused(key string, se *ServerError) {
 	ks := s.keys[key]

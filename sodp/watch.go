@@ -127,7 +127,6 @@ type Subscription[T any] struct {
 	ctxGroup  *ctxGroup     // the subscriptions whose Watch context ends with this one's (c.ctxs); nil for a context that never ends
 	closed    bool          // out is closed
 	reuse     bool          // T has parts convert.Reusing can take over
-	ownCopy   bool          // the subscription keeps its own copy of the value (conv.copies)
 	converted bool          // a value was converted: the next one starts keeping conv
 }
 
@@ -257,13 +256,11 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 		keys = s.key[:]
 	}
 	s.sub.Keys, s.sub.Receiver = keys, receiver[T]{s}
-	if wc.buffer > 0 && part == nil {
-		// A buffered subscription is given every change: it keeps its
-		// own copy of the value and is queued the changes instead of a
-		// version of the value per update.
-		s.sub.KeepOwnCopy()
-		s.ownCopy = true
-	}
+	// A buffered subscription of whole values is given every change: it
+	// keeps its own copy of each value and is queued the changes instead
+	// of a version of the value per update (the session decides, and
+	// takes no part subscription or conflating one).
+	s.sub.KeepOwnCopy()
 	if part != nil {
 		s.sub.Part = &session.Part{Path: part.segs}
 	}
@@ -435,7 +432,7 @@ type convState[T any] struct {
 // that did not change) or, for a subscription that keeps its own copy,
 // changed in place, by the paths the update changed.
 func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
-	if s.ownCopy {
+	if s.sub.OwnsCopy() {
 		if s.conv == nil {
 			// A T that keeps parts of the value (an interface) is
 			// handed values that never change: the copy is frozen at
@@ -504,7 +501,7 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 func (s *Subscription[T]) forget() {
 	switch {
 	case s.conv == nil:
-	case s.ownCopy:
+	case s.sub.OwnsCopy():
 		s.conv.tree, s.conv.ok = nil, false
 	default:
 		s.conv = nil

@@ -44,13 +44,12 @@ type OwnCopies struct {
 	// in place.
 	Shared bool
 	one    ownCopy // the copy of the first key, for a subscriber of one key
-	oneKey string
-	oneSet bool
+	oneKey string  // "" while none: keys are never empty
 	more   map[string]*ownCopy
 }
 
 func (c *OwnCopies) get(key string) *ownCopy {
-	if c.oneSet && c.oneKey == key {
+	if c.oneKey == key {
 		return &c.one
 	}
 	return c.more[key]
@@ -60,8 +59,8 @@ func (c *OwnCopies) set(key string, value any, initialized bool) {
 	oc := c.get(key)
 	switch {
 	case oc != nil:
-	case !c.oneSet:
-		c.oneKey, c.oneSet = key, true
+	case c.oneKey == "":
+		c.oneKey = key
 		oc = &c.one
 	default:
 		if c.more == nil {
@@ -75,8 +74,8 @@ func (c *OwnCopies) set(key string, value any, initialized bool) {
 }
 
 func (c *OwnCopies) drop(key string) {
-	if c.oneSet && c.oneKey == key {
-		c.one, c.oneKey, c.oneSet = ownCopy{}, "", false
+	if c.oneKey == key {
+		c.one, c.oneKey = ownCopy{}, ""
 		return
 	}
 	delete(c.more, key)

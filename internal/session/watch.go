@@ -163,6 +163,11 @@ type Part struct {
 // for a subscriber of a part.
 func (sub *Subscriber) KeepOwnCopy() { sub.ownCopy = true }
 
+// OwnsCopy reports whether the subscriber keeps its own copy: it asked to
+// (KeepOwnCopy) and Subscribe took it as one that can. It does not change
+// once Subscribe has returned, and holds before the first delivery.
+func (sub *Subscriber) OwnsCopy() bool { return sub.ownCopy }
+
 // startPump and finished make sub the hooks of its mailbox.
 func (sub *Subscriber) startPump()         { sub.sess.startPump(sub) }
 func (sub *Subscriber) finished(err error) { sub.Receiver.Finish(err) }

@@ -438,13 +438,8 @@ func (e *valueEncoder) mapValue(v reflect.Value) *UnsupportedError {
 	t := v.Type()
 	if t == stringMapType && v.CanInterface() {
 		m := v.Interface().(map[string]string)
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
 		e.b = appendMapHeader(e.b, len(m))
-		for _, k := range keys {
+		for _, k := range sortedKeys(m) {
 			e.b = appendString(e.b, k)
 			e.b = appendString(e.b, m[k])
 		}

@@ -59,15 +59,24 @@ func (s *Session) popRequest(i int) {
 	if r.kind != reqCall {
 		s.keysInFlight -= len(r.keys)
 	}
+	s.loseBefore(i, true)
+	s.completeBefore(r.seq)
+}
+
+// loseBefore takes the requests older than i out of the FIFO, as having
+// lost their answers, and request i too when done is set.
+func (s *Session) loseBefore(i int, done bool) {
 	lost := slices.Clone(s.requests[:i])
-	rest := s.requests[i+1:]
-	n := copy(s.requests, rest)
+	from := i
+	if done {
+		from++
+	}
+	n := copy(s.requests, s.requests[from:])
 	clear(s.requests[n:])
 	s.requests = s.requests[:n]
 	for _, lr := range lost {
 		s.lostRequest(lr, "a later request was answered first")
 	}
-	s.completeBefore(r.seq)
 }
 
 // answer records the first answer (STATE_INIT, or a replayed DELTA) for a
@@ -93,21 +102,14 @@ func (s *Session) answerAt(i int, key string) {
 			s.release(ks)
 		}
 	}
-	switch {
-	case len(r.keys) == 0:
+	if len(r.keys) == 0 {
 		s.popRequest(i)
-	case i > 0:
-		lost := slices.Clone(s.requests[:i])
-		n := copy(s.requests, s.requests[i:])
-		clear(s.requests[n:])
-		s.requests = s.requests[:n]
-		for _, lr := range lost {
-			s.lostRequest(lr, "a later request was answered first")
-		}
-		s.completeBefore(r.seq)
-	default:
-		s.completeBefore(r.seq)
+		return
 	}
+	if i > 0 {
+		s.loseBefore(i, false)
+	}
+	s.completeBefore(r.seq)
 }
 
 // onError attributes an ERROR frame, which carries a code and a message but
@@ -495,6 +497,25 @@ func (s *Session) barrierEcho() {
 	s.endBarrier()
 }
 
+// loseWatches takes the WATCH and RESUME requests among the n oldest out
+// of the FIFO, as having lost their answers for the reason why; calls
+// stay, to be matched by their ids.
+func (s *Session) loseWatches(n int, why string) {
+	var lost []*request
+	for _, r := range s.requests[:n] {
+		if r.kind != reqCall {
+			lost = append(lost, r)
+		}
+	}
+	if len(lost) == 0 {
+		return
+	}
+	s.requests = deleteRequests(s.requests, lost)
+	for _, r := range lost {
+		s.lostRequest(r, why)
+	}
+}
+
 // endBarrier ends every replay of a request sent before the barrier; such
 // a request still without any answer lost it.
 func (s *Session) endBarrier() {
@@ -504,18 +525,7 @@ func (s *Session) endBarrier() {
 	for i < len(s.requests) && s.requests[i].seq <= q {
 		i++
 	}
-	var lost []*request
-	for _, r := range s.requests[:i] {
-		if r.kind != reqCall {
-			lost = append(lost, r)
-		}
-	}
-	if len(lost) > 0 {
-		s.requests = deleteRequests(s.requests, lost)
-		for _, r := range lost {
-			s.lostRequest(r, "no answer before the barrier")
-		}
-	}
+	s.loseWatches(i, "no answer before the barrier")
 	s.completeBefore(q + 1)
 	s.checkRoundDone()
 }
@@ -652,16 +662,7 @@ func (s *Session) onWake(now time.Time) {
 			}
 		}
 		if last >= 0 {
-			var lost []*request
-			for _, r := range s.requests[:last+1] {
-				if r.kind != reqCall {
-					lost = append(lost, r)
-				}
-			}
-			s.requests = deleteRequests(s.requests, lost)
-			for _, r := range lost {
-				s.lostRequest(r, fmt.Sprintf("no answer within %s", timeout))
-			}
+			s.loseWatches(last+1, fmt.Sprintf("no answer within %s", timeout))
 		}
 		if s.barrierAt != 0 && now.Sub(s.barrierSent) >= timeout {
 			if s.server0.Dialect == DialectGo {

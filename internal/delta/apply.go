@@ -120,8 +120,13 @@ type applier struct {
 	many   map[unsafe.Pointer]struct{}
 }
 
+// own records p as a container this apply may change in place: in the
+// Owner's set when there is one (it outlives the call), else in the
+// call's own record, which a single op does not need.
 func (a *applier) own(p unsafe.Pointer) {
 	switch {
+	case a.o != nil:
+		a.o.set.add(p)
 	case !a.multi:
 	case a.many != nil:
 		a.many[p] = struct{}{}
@@ -138,6 +143,9 @@ func (a *applier) own(p unsafe.Pointer) {
 }
 
 func (a *applier) owns(p unsafe.Pointer) bool {
+	if a.o != nil {
+		return a.o.set.has(p)
+	}
 	if a.many != nil {
 		_, ok := a.many[p]
 		return ok
@@ -150,42 +158,22 @@ func (a *applier) owns(p unsafe.Pointer) bool {
 	return false
 }
 
-func (a *applier) ownMap(m map[string]any) {
-	if a.o != nil {
-		a.o.add(mapPtr(m))
-		return
-	}
-	if a.multi {
-		a.own(mapPtr(m))
-	}
-}
+func (a *applier) ownMap(m map[string]any) { a.own(mapPtr(m)) }
 
 func (a *applier) ownsMap(m map[string]any) bool {
-	if a.o != nil {
-		return m != nil && a.o.has(mapPtr(m))
-	}
-	return a.multi && m != nil && a.owns(mapPtr(m))
+	return (a.o != nil || a.multi) && m != nil && a.owns(mapPtr(m))
 }
 
 // ownSlice records s's backing array. Arrays without capacity have no
 // storage of their own and are never owned.
 func (a *applier) ownSlice(s []any) {
-	if a.o != nil {
-		if cap(s) > 0 {
-			a.o.add(unsafe.Pointer(unsafe.SliceData(s)))
-		}
-		return
-	}
-	if a.multi && cap(s) > 0 {
+	if cap(s) > 0 {
 		a.own(unsafe.Pointer(unsafe.SliceData(s)))
 	}
 }
 
 func (a *applier) ownsSlice(s []any) bool {
-	if a.o != nil {
-		return cap(s) > 0 && a.o.has(unsafe.Pointer(unsafe.SliceData(s)))
-	}
-	return a.multi && cap(s) > 0 && a.owns(unsafe.Pointer(unsafe.SliceData(s)))
+	return (a.o != nil || a.multi) && cap(s) > 0 && a.owns(unsafe.Pointer(unsafe.SliceData(s)))
 }
 
 func mapPtr(m map[string]any) unsafe.Pointer { return reflect.ValueOf(m).UnsafePointer() }

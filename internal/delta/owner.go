@@ -152,8 +152,6 @@ func (o *Owner) Reset() {
 // Owned returns the number of containers the Owner may change in place.
 func (o *Owner) Owned() int { return o.set.len() }
 
-func (o *Owner) add(p unsafe.Pointer) { o.set.add(p) }
-
 func (o *Owner) has(p unsafe.Pointer) bool { return o.set.has(p) }
 
 // drop disowns v, if it is an owned container, and every owned container

@@ -16,6 +16,10 @@
 //     attribution of ERROR frames to requests, flow control (the window of
 //     frames a server may owe) and the replay barrier.
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
+//   - streams.go: the binding of stream ids to keys, for frames that name
+//     no key.
+//   - verify.go: the STATE_INIT and DELTA frames taken with suspicion (an
+//     unsolicited STATE_INIT) and the key verified instead.
 //   - mailbox.go: the per-subscription queue between the actor and the
 //     subscription's pump, and the pump.
 //   - path.go: sub-value (part) subscriptions.

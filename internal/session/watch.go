@@ -369,11 +369,7 @@ func (s *Session) sendUnwatch(keys []string) {
 func (ks *keyState) onServer() bool { return ks.phase != kpIdle && ks.phase != kpQueued }
 
 // unmapStream forgets the key's stream id on this connection.
-func (s *Session) unmapStream(ks *keyState) {
-	if ks.stream != 0 && s.streams[ks.stream] == ks.key {
-		delete(s.streams, ks.stream)
-	}
-}
+func (s *Session) unmapStream(ks *keyState) { s.streams.unbind(ks) }
 
 // dropKey forgets a key: no subscriber is left, or the server refused it.
 func (s *Session) dropKey(ks *keyState, err error) {
@@ -395,8 +391,7 @@ func (s *Session) allocStream(ks *keyState) uint32 {
 	}
 	id := s.nextStream
 	s.nextStream++
-	ks.stream = id
-	s.streams[id] = ks.key
+	s.streams.bind(ks, id)
 	return id
 }
 
@@ -523,7 +518,7 @@ func (s *Session) keyFor(named string, stream uint32) string {
 	if named != "" {
 		return named
 	}
-	return s.streams[stream]
+	return s.streams.key(stream)
 }
 
 func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
@@ -532,23 +527,20 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 		s.reportErr(fmt.Errorf("%w: STATE_INIT on stream %d names no key", ErrProtocol, f.Stream))
 		return
 	}
-	s.answer(key)
 	ks := s.keys[key]
 	if ks == nil {
 		// Nothing is kept of a key no one watches.
+		s.answer(key)
 		return
 	}
+	if !ks.waiting() {
+		s.unsolicitedInit(f, ks, b)
+		return
+	}
+	s.answer(key)
 	if f.Stream >= wire.FirstSubscriptionStream {
-		// A STATE_INIT on a stream of another key (one server answers a
-		// multi-key WATCH on its first stream) leaves that stream alone.
-		switch s.streams[f.Stream] {
-		case "":
-			s.unmapStream(ks)
-			s.streams[f.Stream] = key
-			ks.stream = f.Stream
-		case key:
-			ks.stream = f.Stream
-		}
+		// The answer's stream is the server's choice (see streams.go).
+		s.streams.bind(ks, f.Stream)
 	}
 	if ks.reqSeq <= s.barrierReq {
 		s.replayActivity = true

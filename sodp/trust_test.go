@@ -64,3 +64,38 @@ func TestUnsolicitedStateInitVerified(t *testing.T) {
 		})
 	}
 }
+
+// A DELTA without a version (missing or nil) cannot be placed among the
+// key's changes: it is reported as ErrProtocol and the key re-read, where
+// it used to be dropped as stale without a word.
+func TestDeltaWithoutVersionResyncs(t *testing.T) {
+	for _, d := range allDialects() {
+		t.Run(d.String(), func(t *testing.T) {
+			srv := newServer(t, sodptest.WithDialect(d))
+			srv.Set("a", 1)
+			c := dial(t, srv.URL)
+			events := collectEvents(c)
+			sub := watch[int](t, c, "a", sodp.WithBuffer(8))
+			next(t, sub)
+			conn := srv.Conns()[0]
+			ops := []any{map[string]any{"op": "UPDATE", "path": "/", "value": 77}}
+			for i, body := range []map[string]any{
+				{"state": "a", "ops": ops},   // no version
+				{"version": nil, "ops": ops}, // nil version, keyless
+			} {
+				conn.Send(0x04, streamOf(conn, "a"), body)
+				roundTrip(t, c)
+				roundTrip(t, c)
+				if n := watchesOf(srv)["a"]; n != i+2 {
+					t.Fatalf("DELTA %v: %d WATCHes of a, want %d", body, n, i+2)
+				}
+				eventually(t, "the DELTA reported", func() bool { return countErrs(events, sodp.ErrProtocol) == i+1 })
+				val := 10 + i
+				v := srv.Set("a", val)
+				if u := next(t, sub); u.Value != val || u.Version != v {
+					t.Fatalf("DELTA %v: next update %+v, want %d at v%d", body, u, val, v)
+				}
+			}
+		})
+	}
+}

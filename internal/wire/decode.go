@@ -182,7 +182,9 @@ func (d *bodyDecoder) body() (any, error) {
 		return b, err
 	case TypeDelta:
 		b := &Delta{}
-		err = d.all(d.keyField(&b.State), d.version("version", &b.Version), d.ops(&b.Ops))
+		// A DELTA without a version cannot be ordered: version 0 would
+		// make it look stale.
+		err = d.all(d.keyField(&b.State), d.required("version"), d.version("version", &b.Version), d.ops(&b.Ops))
 		return b, err
 	case TypeCall:
 		b := &Call{}
@@ -332,6 +334,14 @@ func (d *bodyDecoder) boolean(name string, dst *bool) error {
 		return d.fail(ErrFieldType, fmt.Sprintf("%q: want bool, got %s", name, typeName(v)))
 	}
 	*dst = b
+	return nil
+}
+
+// required fails when the field is missing or nil.
+func (d *bodyDecoder) required(name string) error {
+	if v, ok := d.m[name]; !ok || v == nil {
+		return d.fail(ErrFieldType, fmt.Sprintf("%q: missing", name))
+	}
 	return nil
 }
 

@@ -67,8 +67,8 @@ func decodeFast(data []byte, layout *frameLayout) (f Frame, ok bool) {
 }
 
 func decodeDeltaFast(body []byte, layout *frameLayout) (any, bool) {
-	// Without an array of ops (none, nil, another kind) the frame is the
-	// generic path's to report.
+	// Without an array of ops (none, nil, another kind) or a version
+	// (none, nil) the frame is the generic path's to report.
 	var kb keyedBody
 	d := &Delta{}
 	_, ok := readFields(body, 0, func(name []byte, at int) (next int, ok bool) {
@@ -78,7 +78,7 @@ func decodeDeltaFast(body []byte, layout *frameLayout) (any, bool) {
 		}
 		return kb.field(body, name, at)
 	})
-	if !ok || d.Ops == nil {
+	if !ok || d.Ops == nil || !kb.versioned {
 		return nil, false
 	}
 	d.State, d.Version = kb.keyOf(layout), kb.version
@@ -90,6 +90,7 @@ func decodeDeltaFast(body []byte, layout *frameLayout) (any, bool) {
 type keyedBody struct {
 	state, key string
 	version    uint64
+	versioned  bool // "version" was there and not nil
 }
 
 func (kb *keyedBody) field(body, name []byte, at int) (next int, ok bool) {
@@ -99,6 +100,7 @@ func (kb *keyedBody) field(body, name []byte, at int) (next int, ok bool) {
 	case "key":
 		kb.key, next, ok = readString(body, at)
 	case "version":
+		kb.versioned = body[at] != 0xc0
 		kb.version, next, ok = readUint(body, at)
 	default:
 		next, ok = skipValue(body, at), true

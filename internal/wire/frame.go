@@ -21,6 +21,8 @@
 //   - Body field names differ between servers: a DELTA names its key in
 //     "state", in "key", or not at all (then the stream says which key);
 //     an op without "value" has a nil value.
+//   - A DELTA without a version (missing or nil) is malformed: it could
+//     not be placed among the key's changes.
 //   - An ERROR frame carries a code and a message but no call id; a RESULT
 //     with success false names the call (call_id) and carries the message
 //     in "error" and sometimes a code.

@@ -2,6 +2,8 @@ package sodp_test
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/sodp-go/client/sodp"
@@ -95,6 +97,71 @@ func TestDeltaWithoutVersionResyncs(t *testing.T) {
 				if u := next(t, sub); u.Value != val || u.Version != v {
 					t.Fatalf("DELTA %v: next update %+v, want %d at v%d", body, u, val, v)
 				}
+			}
+		})
+	}
+}
+
+// falsy holds fields the Go server writes without a value when they are
+// 0, false or "": pointers, so that nil and the zero value differ.
+type falsy struct {
+	Z *int    `json:"z"`
+	F *bool   `json:"f"`
+	S *string `json:"s"`
+}
+
+func (f falsy) String() string {
+	s := ""
+	for _, p := range []any{f.Z, f.F, f.S} {
+		switch x := p.(type) {
+		case *int:
+			s += fmt.Sprint(x != nil && *x == 0, " ")
+		case *bool:
+			s += fmt.Sprint(x != nil && !*x, " ")
+		case *string:
+			s += fmt.Sprint(x != nil && *x == "")
+		}
+	}
+	return s
+}
+
+// The Go server leaves an op's value out when it is 0, false or "" (and
+// nil): its watchers must still end with the values the server holds, not
+// with nil, typed or not. On the other dialects the values are sent.
+func TestFalsyValuesReachWatchers(t *testing.T) {
+	for _, d := range allDialects() {
+		t.Run(d.String(), func(t *testing.T) {
+			srv := newServer(t, sodptest.WithDialect(d))
+			srv.Set("f", map[string]any{"z": 1, "f": true, "s": "x", "n": 1})
+			c := dial(t, srv.URL)
+			raw := watch[any](t, c, "f", sodp.WithBuffer(8))
+			typed := watch[falsy](t, c, "f")
+			scalar := watch[any](t, c, "g")
+			next(t, raw)
+			next(t, typed)
+			next(t, scalar)
+			writer := dial(t, srv.URL)
+			v, err := writer.Set(ctxT(t), "f", map[string]any{"z": 0, "f": false, "s": "", "n": nil})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"z": int64(0), "f": false, "s": "", "n": nil}
+			u := nextUntil(t, raw, func(u sodp.Update[any]) bool { return u.Version >= v })
+			if !reflect.DeepEqual(u.Value, want) {
+				t.Fatalf("raw watcher: %#v at v%d (%s), want %#v", u.Value, u.Version, u.Kind, want)
+			}
+			ut := nextUntil(t, typed, func(u sodp.Update[falsy]) bool { return u.Version >= v })
+			if ut.Err != nil || ut.Value.String() != "true true true" {
+				t.Fatalf("typed watcher: %s (%v) at v%d, want 0, false and \"\"", ut.Value, ut.Err, ut.Version)
+			}
+			vg := srv.Set("g", 0) // the key's first value
+			us := nextUntil(t, scalar, func(u sodp.Update[any]) bool { return u.Version >= vg })
+			if us.Value != int64(0) || !us.Initialized {
+				t.Fatalf("first value 0: %#v (initialized %v) at v%d", us.Value, us.Initialized, us.Version)
+			}
+			got, err := sodp.Get[any](ctxT(t), c, "f")
+			if err != nil || !reflect.DeepEqual(got.Value, want) {
+				t.Fatalf("Get: %#v, %v", got.Value, err)
 			}
 		})
 	}

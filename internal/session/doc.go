@@ -18,8 +18,9 @@
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
 //   - streams.go: the binding of stream ids to keys, for frames that name
 //     no key.
-//   - verify.go: the STATE_INIT and DELTA frames taken with suspicion (an
-//     unsolicited STATE_INIT) and the key verified instead.
+//   - verify.go: the STATE_INIT and DELTA frames not taken as they come
+//     (an unsolicited STATE_INIT, ops whose value the Go server left out):
+//     the key is verified instead.
 //   - mailbox.go: the per-subscription queue between the actor and the
 //     subscription's pump, and the pump.
 //   - path.go: sub-value (part) subscriptions.

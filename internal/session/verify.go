@@ -37,3 +37,20 @@ func (s *Session) unsolicitedInit(f wire.Frame, ks *keyState, b *wire.StateInit)
 	s.reportErr(err, "key", ks.key)
 	s.resync(ks, err)
 }
+
+// unvalued handles a DELTA from the Go server with ADD or UPDATE ops that
+// have no value: that server leaves out 0, false and "" as it leaves out
+// nil, so which value was meant cannot be known. The DELTA is not applied;
+// the key is read again with a fresh WATCH, whose STATE_INIT holds the real
+// values. It reports whether it did so. Elsewhere an op without a value
+// means nil.
+func (s *Session) unvalued(ks *keyState, b *wire.Delta) bool {
+	if len(b.NoValue) == 0 || s.server0.Dialect != DialectGo {
+		return false
+	}
+	s.log.Debug("sodp: DELTA ops without a value (0, false, \"\" or nil); reading the key again",
+		"key", ks.key, "version", b.Version, "ops", len(b.NoValue))
+	ks.have = false
+	s.rewatch(ks)
+	return true
+}

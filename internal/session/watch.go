@@ -615,6 +615,9 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	if kind == KindDelta && b.Version <= ks.version && !s.stale(ks, b) {
 		return
 	}
+	if s.unvalued(ks, b) {
+		return
+	}
 	limit := newContainersFor(s.inSize)
 	if ks.own == nil {
 		ks.own = new(delta.Owner)

@@ -374,6 +374,8 @@ func TestDecodeFastPath(t *testing.T) {
 		{"delta with ops array16", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", Raw{0xdc, 0, 0}))},
 		{"op at the root", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "UPDATE", "path", "", "value", 1))))},
 		{"op without value", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "REMOVE", "path", "/a"))))},
+		{"ops setting no value", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "UPDATE", "path", "/a"),
+			omap("op", "ADD", "path", "/b", "value", nil), omap("path", "/c", "op", "ADD"), omap("op", "add", "path", "/d"))))},
 		{"op with unknown fields", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "ADD", "path", "/", "from", "/b", "ts", omap("a", 1)))))},
 		{"op with bin value", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "ADD", "path", "/", "value", bin8("v")))))},
 		{"state_init with key", frameBytes(TypeStateInit, 10, 1, omap("key", "k", "version", 1, "value", omap(1, "one")))},

@@ -136,7 +136,7 @@ func traitsOf(d dialect) *traits {
 	switch d {
 	case dialectGo:
 		return &traits{
-			enc:              wire.EncodeOptions{FixedWidthInts: true, OmitNilOpValues: true, DeltaKeyField: "key"},
+			enc:              wire.EncodeOptions{FixedWidthInts: true, OmitEmptyOpValues: true, DeltaKeyField: "key"},
 			pings:            true,
 			echo:             true,
 			live:             livePong,

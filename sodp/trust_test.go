@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
@@ -164,5 +166,77 @@ func TestFalsyValuesReachWatchers(t *testing.T) {
 				t.Fatalf("Get: %#v, %v", got.Value, err)
 			}
 		})
+	}
+}
+
+// A live change that overtakes a RESUME's replay (the Go server subscribes
+// the resuming client to live changes before it queues the replay) must
+// not be applied on a base missing the versions still to come, and the
+// older replayed versions must not be dropped silently after it: the
+// subscriber only ever sees values the server held, and ends at the
+// server's value. The other dialects send the change after the replay.
+func TestLiveDeltaInsideReplay(t *testing.T) {
+	for _, d := range allDialects() {
+		t.Run(d.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { liveDeltaInsideReplay(t, d) })
+		})
+	}
+}
+
+func liveDeltaInsideReplay(t *testing.T, d sodp.Dialect) {
+	var (
+		srv  *sodptest.Server
+		mu   sync.Mutex
+		held = map[string]bool{} // every value the server held for k
+	)
+	srv = newPipeServer(t, sodptest.WithDialect(d),
+		sodptest.WithOnChange(func(ch sodptest.Change) {
+			mu.Lock()
+			held[fmt.Sprint(ch.Value)] = true
+			mu.Unlock()
+		}),
+		sodptest.WithReplayHook(func(key string, n int) {
+			if key == "k" && n == 3 {
+				if _, err := srv.SetIn("k", "/live", 1); err != nil {
+					t.Error(err)
+				}
+			}
+		}))
+	srv.Set("k", map[string]any{"a": 0})
+	c := dial(t, srv.URL, viaPipe(srv))
+	events := collectEvents(c)
+	sub := watch[map[string]any](t, c, "k", sodp.WithBuffer(64))
+	next(t, sub)
+	srv.DropConnections()
+	// The client redials after its back-off, on the bubble's clock: every
+	// write below happens during the outage.
+	for i := 1; i <= 10; i++ {
+		if _, err := srv.SetIn("k", "/a", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last sodp.Update[map[string]any]
+	for {
+		u := next(t, sub)
+		mu.Lock()
+		ok := held[fmt.Sprint(u.Value)]
+		mu.Unlock()
+		if !ok {
+			t.Fatalf("update %v at v%d (%s): a value the server never held", u.Value, u.Version, u.Kind)
+		}
+		if u.Version <= last.Version {
+			t.Fatalf("version %d after %d", u.Version, last.Version)
+		}
+		last = u
+		if u.Value["live"] != nil && u.Value["a"] == int64(10) {
+			break
+		}
+	}
+	want, version, _ := srv.Get("k")
+	if fmt.Sprint(last.Value) != fmt.Sprint(want) || last.Version != version {
+		t.Fatalf("ended at %v v%d, server at %v v%d", last.Value, last.Version, want, version)
+	}
+	if d == sodp.DialectGo && countErrs(events, sodp.ErrDesync) == 0 {
+		t.Fatal("the early DELTA was not reported")
 	}
 }

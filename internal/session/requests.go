@@ -417,6 +417,7 @@ func (s *Session) replayDone(ks *keyState, init bool) {
 	if init {
 		n++
 	}
+	s.flushReplay(ks)
 	s.endReplay(ks)
 	s.resumeEst = max(n, s.resumeEst/2, 2)
 	if ks.phase == kpResuming {
@@ -432,6 +433,7 @@ func (s *Session) endReplay(ks *keyState) {
 		ks.replay = false
 		s.nReplaying--
 	}
+	s.dropHeld(ks)
 	s.release(ks)
 }
 

@@ -76,6 +76,7 @@ type keyExtra struct {
 	waiters    []versionWaiter
 	resyncs    int       // re-synchronisations since a delta last applied
 	lastResync time.Time // when the last one started
+	hold       replayHold
 }
 
 // freeze makes v, about to be handed out, unchangeable by later deltas
@@ -96,7 +97,7 @@ func (ks *keyState) more() *keyExtra {
 
 // tidy drops ks.extra once none of it is in use.
 func (ks *keyState) tidy() {
-	if x := ks.extra; x != nil && x.retryAt.IsZero() && x.retries == 0 && len(x.waiters) == 0 && x.resyncs == 0 {
+	if x := ks.extra; x != nil && x.retryAt.IsZero() && x.retries == 0 && len(x.waiters) == 0 && x.resyncs == 0 && x.hold.empty() {
 		ks.extra = nil
 	}
 }
@@ -595,15 +596,14 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 		}
 		return
 	}
-	kind := KindDelta
 	switch ks.phase {
 	case kpResuming:
 		s.answer(key)
 		s.replayFrame(ks)
-		if b.Version <= ks.version {
-			return
+		if ks.phase == kpResuming && ks.have {
+			s.holdReplayed(ks, b)
 		}
-		kind = KindReplayed
+		return
 	case kpWatching, kpIdle, kpQueued:
 		// The fresh value comes with the STATE_INIT; earlier deltas are
 		// already in it.
@@ -612,18 +612,24 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	if !ks.have {
 		return
 	}
-	if kind == KindDelta && b.Version <= ks.version && !s.stale(ks, b) {
+	if b.Version <= ks.version && !s.stale(ks, b) {
 		return
 	}
 	if s.unvalued(ks, b) {
 		return
 	}
-	limit := newContainersFor(s.inSize)
+	s.applyDelta(ks, b.Version, b.Ops, newContainersFor(s.inSize), KindDelta)
+}
+
+// applyDelta applies ops, the change to version, to the key's copy and
+// delivers it as kind; ops that do not apply make the key re-synchronise.
+// limit bounds the containers the ops may create (newContainersFor).
+func (s *Session) applyDelta(ks *keyState, version uint64, ops []delta.Op, limit int, kind Kind) {
 	if ks.own == nil {
 		ks.own = new(delta.Owner)
 	}
 	inPlace := ks.own.Owned() > 0
-	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, b.Ops, limit)
+	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, ops, limit)
 	if err != nil {
 		if inPlace {
 			// The ops before the failing one may have changed the copy
@@ -634,13 +640,13 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 		}
 		ks.own = nil
 		s.stats.applyErrors.Add(1)
-		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, key, b.Version, err)
-		s.reportErr(err, "key", key)
+		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, ks.key, version, err)
+		s.reportErr(err, "key", ks.key)
 		s.resync(ks, err)
 		return
 	}
-	ks.value, ks.version, ks.initialized = v, b.Version, initialized
-	ks.lastOps, ks.src = b.Ops, s.source
+	ks.value, ks.version, ks.initialized = v, version, initialized
+	ks.lastOps, ks.src = ops, s.source
 	if x := ks.extra; x != nil {
 		x.resyncs = 0
 		ks.tidy()
@@ -650,7 +656,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	} else {
 		s.stats.deltas.Add(1)
 	}
-	s.deliverDelta(ks, b.Ops, limit, kind)
+	s.deliverDelta(ks, ops, limit, kind)
 	s.wake(ks)
 }
 

@@ -105,3 +105,36 @@ func TestSwappedStreamIdsRouteBothKeys(t *testing.T) {
 		t.Fatalf("%d errors", n)
 	}
 }
+
+// A STATE_INIT that answers no request, here a repeat of another watched
+// key's value on this key's stream, does not take the stream over: the
+// key's own keyless DELTAs still reach it, and a repeat is no error.
+func TestUnsolicitedStateInitKeepsOtherKeysStream(t *testing.T) {
+	for _, d := range allDialects() {
+		t.Run(d.String(), func(t *testing.T) {
+			srv := newServer(t, sodptest.WithDialect(d))
+			srv.Set("a", 1)
+			vb := srv.Set("b", 2)
+			c := dial(t, srv.URL)
+			a := watch[int](t, c, "a")
+			next(t, a)
+			b := watch[int](t, c, "b")
+			next(t, b)
+			conn := srv.Conns()[0]
+			streamA := streamOf(conn, "a")
+			conn.Send(0x03, streamA, map[string]any{"state": "b", "version": vb, "value": 2, "initialized": true})
+			_, va, _ := srv.Get("a")
+			conn.Send(0x04, streamA, map[string]any{"version": va + 1, "ops": []any{map[string]any{"op": "UPDATE", "path": "/", "value": 7}}})
+			if u := next(t, a); u.Value != 7 || u.Version != va+1 {
+				t.Fatalf("a update %+v", u)
+			}
+			// A fresh WATCH would have gone out as the STATE_INIT was
+			// handled, before a call sent after it is answered.
+			roundTrip(t, c)
+			roundTrip(t, c)
+			if n := watchesOf(srv); n["a"] != 1 || n["b"] != 1 {
+				t.Fatalf("WATCHes %v: a key was verified", n)
+			}
+		})
+	}
+}

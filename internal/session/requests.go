@@ -616,7 +616,7 @@ func (s *Session) rewatch(keys ...*keyState) {
 		if ks.onServer() {
 			gone = append(gone, ks.key)
 		}
-		s.unmapStream(ks)
+		s.streams.unbind(ks)
 		names = append(names, ks.key)
 	}
 	for len(gone) > 0 {

@@ -369,13 +369,10 @@ func (s *Session) sendUnwatch(keys []string) {
 // current connection, so the server holds a subscription for it.
 func (ks *keyState) onServer() bool { return ks.phase != kpIdle && ks.phase != kpQueued }
 
-// unmapStream forgets the key's stream id on this connection.
-func (s *Session) unmapStream(ks *keyState) { s.streams.unbind(ks) }
-
 // dropKey forgets a key: no subscriber is left, or the server refused it.
 func (s *Session) dropKey(ks *keyState, err error) {
 	delete(s.keys, ks.key)
-	s.unmapStream(ks)
+	s.streams.unbind(ks)
 	s.endReplay(ks)
 	if x := ks.extra; x != nil {
 		for _, w := range x.waiters {
@@ -478,7 +475,7 @@ func (s *Session) resync(ks *keyState, why error) {
 	if ks.onServer() {
 		s.sendUnwatch([]string{ks.key})
 	}
-	s.unmapStream(ks)
+	s.streams.unbind(ks)
 	if d := s.resyncDelay(ks, time.Now()); d > 0 {
 		ks.phase = kpIdle
 		s.retryLater(ks, d)

@@ -16,6 +16,13 @@
 //     attribution of ERROR frames to requests, flow control (the window of
 //     frames a server may owe) and the replay barrier.
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
+//   - replay.go: the DELTAs of a RESUME's replay, held until the replay
+//     is over and then applied in order, or dropped when one came early.
+//   - streams.go: the binding of stream ids to keys, for frames that name
+//     no key.
+//   - verify.go: the STATE_INIT and DELTA frames not taken as they come
+//     (an unsolicited STATE_INIT, ops whose value the Go server left out):
+//     the key is verified instead.
 //   - mailbox.go: the per-subscription queue between the actor and the
 //     subscription's pump, and the pump.
 //   - path.go: sub-value (part) subscriptions.

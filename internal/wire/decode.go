@@ -182,7 +182,9 @@ func (d *bodyDecoder) body() (any, error) {
 		return b, err
 	case TypeDelta:
 		b := &Delta{}
-		err = d.all(d.keyField(&b.State), d.version("version", &b.Version), d.ops(&b.Ops))
+		// A DELTA without a version cannot be ordered: version 0 would
+		// make it look stale.
+		err = d.all(d.keyField(&b.State), d.required("version"), d.version("version", &b.Version), d.ops(b))
 		return b, err
 	case TypeCall:
 		b := &Call{}
@@ -335,6 +337,14 @@ func (d *bodyDecoder) boolean(name string, dst *bool) error {
 	return nil
 }
 
+// required fails when the field is missing or nil.
+func (d *bodyDecoder) required(name string) error {
+	if v, ok := d.m[name]; !ok || v == nil {
+		return d.fail(ErrFieldType, fmt.Sprintf("%q: missing", name))
+	}
+	return nil
+}
+
 // version reads an unsigned integer of any width; an integral non-negative
 // float is accepted too.
 func (d *bodyDecoder) version(name string, dst *uint64) error {
@@ -400,7 +410,7 @@ func (d *bodyDecoder) strs(name string, dst *[]string) error {
 	return nil
 }
 
-func (d *bodyDecoder) ops(dst *[]delta.Op) error {
+func (d *bodyDecoder) ops(b *Delta) error {
 	v, ok := d.m["ops"]
 	if !ok || v == nil {
 		return d.fail(ErrFieldType, `"ops": missing`)
@@ -420,15 +430,22 @@ func (d *bodyDecoder) ops(dst *[]delta.Op) error {
 		if !ok1 || !ok2 {
 			return d.fail(ErrFieldType, fmt.Sprintf(`"ops"[%d]: want string "op" and "path"`, i))
 		}
-		val, err := Normalize(m["value"])
+		raw, has := m["value"]
+		val, err := Normalize(raw)
 		if err != nil {
 			return d.fail(ErrValue, fmt.Sprintf(`"ops"[%d].value: %v`, i, err))
 		}
 		out[i] = delta.Op{Op: op, Path: path, Value: val}
+		if !has && setsValue(op) {
+			b.NoValue = append(b.NoValue, i)
+		}
 	}
-	*dst = out
+	b.Ops = out
 	return nil
 }
+
+// setsValue reports whether op is one whose value matters (ADD, UPDATE).
+func setsValue(op string) bool { return op == delta.OpAdd || op == delta.OpUpdate }
 
 // uintOf converts any non-negative integer width, or an integral
 // non-negative float, to uint64.

@@ -28,6 +28,7 @@ type config struct {
 	maxRecorded int
 	reorder     int
 	onChange    func(Change)
+	replayHook  func(key string, n int)
 
 	// Set by Cluster for its nodes.
 	serverID   string                                                                           // HELLO server_id (sodp.DialectGo)
@@ -148,6 +149,20 @@ type Change struct {
 // fn runs with the server's state locked and must not call back into the
 // Server. nil, the default, calls nothing.
 func WithOnChange(fn func(Change)) Option { return func(c *config) { c.onChange = fn } }
+
+// WithReplayHook calls fn after the n-th DELTA of a RESUME's replay of key
+// is queued to the client, without the server's state locked: fn may
+// change state (Set, SetIn…), for instance to make a live change land
+// inside a replay on cue. sodp.DialectGo does what the Go server does: it
+// subscribes the resuming client to live changes before it queues the
+// replay, outside its state lock, so a change made meanwhile (by fn or by
+// any writer) reaches the client in the middle of the replay, ahead of the
+// older versions still to come. The other dialects queue the replay and
+// its STATE_INIT at once, and fn's changes follow them. fn runs on the
+// connection's goroutine; nil, the default, calls nothing.
+func WithReplayHook(fn func(key string, n int)) Option {
+	return func(c *config) { c.replayHook = fn }
+}
 
 // WithSendBuffer sets the bound of each connection's outbound queue, in
 // frames not yet written to the socket. What happens at the bound is the

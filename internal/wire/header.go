@@ -171,7 +171,7 @@ func (hr *headerReader) intData(c byte, kind uint8, n uint64) (v int64, err erro
 	switch {
 	case c <= 0x7f:
 		return int64(c), nil
-	case c >= 0xcc && c <= 0xcf, c >= 0xd0 && c <= 0xd3:
+	case c >= 0xca && c <= 0xd3:
 	default:
 		return -1, hr.discard(kind, n)
 	}
@@ -180,6 +180,17 @@ func (hr *headerReader) intData(c byte, kind uint8, n uint64) (v int64, err erro
 		return 0, cutShort(err)
 	}
 	u := bigEndian(b)
+	switch c {
+	case 0xca, 0xcb: // a float holding a whole number, as the decoder takes it
+		f := math.Float64frombits(u)
+		if c == 0xca {
+			f = float64(math.Float32frombits(uint32(u)))
+		}
+		if f >= 0 && f < math.MaxInt64 && f == math.Trunc(f) {
+			return int64(f), nil
+		}
+		return -1, nil
+	}
 	if c >= 0xd0 && u>>(8*n-1) != 0 || u > math.MaxInt64 {
 		return -1, nil
 	}
@@ -232,14 +243,14 @@ func (hr *headerReader) skip(n uint64) error {
 	return nil
 }
 
-// str reads a str of at most max bytes; ok is false (and the value
-// skipped) for anything else.
-func (hr *headerReader) str(max uint64) (s string, ok bool, err error) {
+// str reads a str (or, with bin set, a bin) of at most max bytes; ok is
+// false (and the value skipped) for anything else.
+func (hr *headerReader) str(max uint64, bin bool) (s string, ok bool, err error) {
 	_, kind, n, err := hr.head()
 	if err != nil {
 		return "", false, err
 	}
-	if kind != kindStr || n > max {
+	if kind != kindStr && !(bin && kind == kindBin) || n > max {
 		return "", false, hr.discard(kind, n)
 	}
 	b := make([]byte, n)
@@ -252,7 +263,7 @@ func (hr *headerReader) str(max uint64) (s string, ok bool, err error) {
 // fieldName reads a body field name: the field it names, or 0 for any
 // other name or a name that is not a short str.
 func (hr *headerReader) fieldName() (fieldSet, error) {
-	name, ok, err := hr.str(maxHeaderField)
+	name, ok, err := hr.str(maxHeaderField, false)
 	if err != nil || !ok {
 		return 0, err
 	}
@@ -274,14 +285,21 @@ func (hr *headerReader) field(h *Header, f fieldSet) (found bool, err error) {
 		h.Code = int(v)
 		return true, nil
 	}
-	s, ok, err := hr.str(maxHeaderString)
-	if err != nil || !ok {
+	s, ok, err := hr.str(maxHeaderString, true)
+	if err != nil {
 		return false, err
 	}
 	switch {
+	case f == fieldState:
+		// As the decoder reads it: a "state" field names the key, even
+		// when it is not a string ("key" is read only without it).
+		h.Key = s
+		return true, nil
+	case !ok:
+		return false, nil
 	case f == fieldCallID:
 		h.CallID = s
-	case f == fieldState, h.Key == "":
+	case h.Key == "":
 		h.Key = s
 	}
 	return true, nil

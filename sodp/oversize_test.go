@@ -228,3 +228,75 @@ func TestOversizeHelloFailsTheAttempt(t *testing.T) {
 		t.Fatalf("Dial: %v, want ErrTooLarge saying the HELLO is over the limit", err)
 	}
 }
+
+// Every kind of subscription of a key over the limit ends with
+// ErrTooLarge: a WatchMany gets a KindRefused update for that key and goes
+// on with the others; a buffered subscription (which keeps its own copy)
+// and a WatchPath end.
+func TestOversizeEndsEverySubscriptionOfTheKey(t *testing.T) {
+	const limit = 16 << 10
+	srv := newServer(t)
+	srv.Set("big", map[string]any{"a": 1})
+	c := dial(t, srv.URL, sodp.WithMaxMessageSize(limit))
+	ctx := ctxT(t)
+	many, err := sodp.WatchMany[any](ctx, c, []string{"big", "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { many.Close() })
+	buffered := watch[map[string]any](t, c, "big", sodp.WithBuffer(16))
+	part := func() *sodp.Subscription[int] {
+		sub, err := sodp.WatchPath[int](ctx, c, "big", "/a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sub.Close() })
+		return sub
+	}()
+	next(t, buffered)
+	next(t, part)
+	for range 2 {
+		next(t, many) // big and other
+	}
+	srv.Set("big", map[string]any{"a": 2, "pad": strings.Repeat("p", 2*limit)})
+	for _, sub := range []interface{ Err() error }{buffered, part} {
+		var err error
+		switch s := sub.(type) {
+		case *sodp.Subscription[map[string]any]:
+			err = closed(t, s)
+		case *sodp.Subscription[int]:
+			err = closed(t, s)
+		}
+		if !errors.Is(err, sodp.ErrTooLarge) {
+			t.Fatalf("%T ended with %v, want ErrTooLarge", sub, err)
+		}
+	}
+	u := nextUntil(t, many, func(u sodp.Update[any]) bool { return u.Kind == sodp.KindRefused })
+	if u.Key != "big" || !errors.Is(u.Err, sodp.ErrTooLarge) {
+		t.Fatalf("WatchMany update %+v, want big refused with ErrTooLarge", u)
+	}
+	srv.Set("other", "still here")
+	if u := next(t, many); u.Key != "other" || u.Value != "still here" {
+		t.Fatalf("WatchMany after the refusal: %+v", u)
+	}
+}
+
+// An ERROR frame over the limit is attributed as any ERROR, with the code
+// that could be read: it fails the waiting call.
+func TestOversizeErrorFailsItsCall(t *testing.T) {
+	const limit = 4096
+	srv := serveFrames(t, func(f wire.Frame, send func([]byte)) {
+		if _, ok := f.Body.(*wire.Call); ok {
+			send(frameBytes(t, wire.TypeError, 0, map[string]any{"message": strings.Repeat("m", 2*limit), "code": 422}))
+		}
+	})
+	c := dial(t, srv.URL, sodp.WithMaxMessageSize(limit))
+	_, err := c.Set(ctxT(t), "k", 1)
+	var se *sodp.ServerError
+	if !errors.As(err, &se) || se.Code != 422 || !errors.Is(err, sodp.ErrInvalidValue) || !strings.Contains(se.Message, "WithMaxMessageSize") {
+		t.Fatalf("Set: %v, want the server's 422 saying its message was not read", err)
+	}
+	if st := c.Stats(); st.Disconnects != 0 {
+		t.Fatalf("%d disconnects", st.Disconnects)
+	}
+}

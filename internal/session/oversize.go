@@ -166,7 +166,9 @@ func (s *Session) keyFrameTooLarge(tl *frameTooLarge) {
 	}
 	err := fmt.Errorf("%w: %s", ErrTooLarge, tl.describe("of key "+key))
 	if ks == nil {
-		s.reportErr(fmt.Errorf("%w; the key is not watched", err), "key", key)
+		// Like any frame of a key no one watches (one still in flight
+		// after its UNWATCH, say): nothing is kept.
+		s.log.Debug("sodp: frame over the size limit for a key not watched", "err", err)
 		return
 	}
 	if h.Type == wire.TypeDelta && ks.phase != kpLive && ks.phase != kpResuming {

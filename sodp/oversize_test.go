@@ -300,3 +300,48 @@ func TestOversizeErrorFailsItsCall(t *testing.T) {
 		t.Fatalf("%d disconnects", st.Disconnects)
 	}
 }
+
+// A key followed through small DELTAs while it grew past the limit meets
+// its whole value again in the STATE_INIT that answers the RESUME after a
+// reconnect: that key's subscription ends with ErrTooLarge, the other key
+// resumes, and no further reconnect follows.
+func TestOversizeAfterReconnect(t *testing.T) {
+	const limit = 64 << 10
+	for _, d := range allDialects() {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, sodptest.WithDialect(d))
+			srv.Set("small", 0)
+			c := dial(t, srv.URL, sodp.WithMaxMessageSize(limit))
+			events := collectEvents(c)
+			small := watch[int](t, c, "small")
+			next(t, small)
+			big := watch[map[string]any](t, c, "big")
+			next(t, big)
+			for i := range 3 {
+				v, err := srv.SetIn("big", fmt.Sprintf("/p%d", i), strings.Repeat("x", 30_000))
+				if err != nil {
+					t.Fatal(err)
+				}
+				nextUntil(t, big, func(u sodp.Update[map[string]any]) bool { return u.Version >= v })
+			}
+			srv.DropConnections()
+			if err := closed(t, big); !errors.Is(err, sodp.ErrTooLarge) || !strings.Contains(err.Error(), "key big") {
+				t.Fatalf("big ended with %v, want ErrTooLarge naming the key", err)
+			}
+			srv.Set("small", 1)
+			nextUntil(t, small, func(u sodp.Update[int]) bool { return u.Value == 1 })
+			// The request window is not left waiting for the big key.
+			other := watch[int](t, c, "other")
+			if u := next(t, other); u.Initialized {
+				t.Fatalf("other: %+v", u)
+			}
+			if e, _ := tooLargeEvent(events, "STATE_INIT", "key big", "WithMaxMessageSize"); e == nil {
+				t.Fatal("no event names the key")
+			}
+			if st := c.Stats(); st.Connects != 2 || st.Disconnects != 1 {
+				t.Fatalf("%d connects, %d disconnects; want the one forced reconnect", st.Connects, st.Disconnects)
+			}
+		})
+	}
+}

@@ -161,8 +161,9 @@ func (s *Session) keyFrameTooLarge(tl *frameTooLarge) {
 		return
 	}
 	ks := s.keys[key]
-	if h.Type == wire.TypeStateInit {
-		s.answer(key) // it answers the key's WATCH or RESUME
+	if h.Type == wire.TypeStateInit || ks != nil && ks.phase == kpResuming {
+		// It answers the key's WATCH or RESUME, as the frame would have.
+		s.answer(key)
 	}
 	err := fmt.Errorf("%w: %s", ErrTooLarge, tl.describe("of key "+key))
 	if ks == nil {

@@ -14,9 +14,9 @@ import (
 	"github.com/sodp-go/client/sodp/sodptest"
 )
 
-// tooLargeEvent returns the first ErrTooLarge event whose message names
-// all of words, with the frame size it gives, or nil.
-func tooLargeEvent(events *eventLog, words ...string) (error, int64) {
+// tooLargeEvent returns the frame size given by the first ErrTooLarge
+// event whose message names all of words, with its error (nil for none).
+func tooLargeEvent(events *eventLog, words ...string) (int64, error) {
 	size := regexp.MustCompile(`(\d+) bytes`)
 	for _, ev := range events.snapshot() {
 		if ev.Err == nil || !errors.Is(ev.Err, sodp.ErrTooLarge) {
@@ -28,10 +28,10 @@ func tooLargeEvent(events *eventLog, words ...string) (error, int64) {
 		}
 		if m := size.FindStringSubmatch(msg); ok && m != nil {
 			n, _ := strconv.ParseInt(m[1], 10, 64)
-			return ev.Err, n
+			return n, ev.Err
 		}
 	}
-	return nil, 0
+	return 0, nil
 }
 
 // unwatched counts the UNWATCH frames of key the server received.
@@ -124,7 +124,7 @@ func TestOversizeValueCostsItsKey(t *testing.T) {
 				var err error
 				var size int64
 				eventually(t, tc.name+": an event naming the key, the size and the option", func() bool {
-					err, size = tooLargeEvent(tc.events, tc.frame, "key big", "WithMaxMessageSize")
+					size, err = tooLargeEvent(tc.events, tc.frame, "key big", "WithMaxMessageSize")
 					return err != nil
 				})
 				if size <= limit {
@@ -170,7 +170,7 @@ func TestOversizeDecodedCostCostsItsKey(t *testing.T) {
 		t.Fatalf("watch ended with %v, want ErrTooLarge for the decoded size", err)
 	}
 	eventually(t, "an event naming the key", func() bool {
-		e, _ := tooLargeEvent(events, "key maps", "once decoded", "WithMaxMessageSize")
+		_, e := tooLargeEvent(events, "key maps", "once decoded", "WithMaxMessageSize")
 		return e != nil
 	})
 	srv.Set("other", 1)
@@ -336,7 +336,7 @@ func TestOversizeAfterReconnect(t *testing.T) {
 			if u := next(t, other); u.Initialized {
 				t.Fatalf("other: %+v", u)
 			}
-			if e, _ := tooLargeEvent(events, "STATE_INIT", "key big", "WithMaxMessageSize"); e == nil {
+			if _, e := tooLargeEvent(events, "STATE_INIT", "key big", "WithMaxMessageSize"); e == nil {
 				t.Fatal("no event names the key")
 			}
 			if st := c.Stats(); st.Connects != 2 || st.Disconnects != 1 {

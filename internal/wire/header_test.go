@@ -196,7 +196,7 @@ func TestDecodeWithin(t *testing.T) {
 }
 
 // The cost estimate is not below what decoding the frame really
-// allocates, for the shapes a value is made of.
+// allocates (within a few percent), for the shapes a value is made of.
 func TestDecodeCostCoversAllocation(t *testing.T) {
 	smallInts := make([]any, 10_000)
 	oneField := make([]any, 10_000)
@@ -229,7 +229,9 @@ func TestDecodeCostCoversAllocation(t *testing.T) {
 		runtime.KeepAlive(f)
 		alloc := int64(after.TotalAlloc - before.TotalAlloc)
 		t.Logf("%s: %d bytes on the wire, estimated %d (%.1f×), allocated %d", name, len(data), layout.cost, float64(layout.cost)/float64(len(data)), alloc)
-		if alloc > layout.cost+8<<10 { // besides the values: the frame, its body, the decoder's own
+		// Besides the values: the frame, its body, the decoder's own; and
+		// a few percent more under the race detector.
+		if alloc > layout.cost+layout.cost/20+8<<10 {
 			t.Errorf("%s: decoding allocated %d bytes, over the estimate of %d", name, alloc, layout.cost)
 		}
 	}

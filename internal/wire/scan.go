@@ -296,9 +296,9 @@ func scanFrame(data []byte, limit int) (layout frameLayout, de *DecodeError) {
 // a map 48 plus its buckets (one group of 8 slots up to 8 entries, about
 // 88 bytes per entry beyond, measured with Go 1.26's maps). The value
 // decoders keep numbers, strings, arrays and maps as such, so the sum over
-// a frame bounds what it costs once decoded; the cost of a value is a
-// small multiple of its wire size (16 for an array of small integers,
-// about 70 for an array of one-field maps).
+// a frame estimates, within a few percent, what it costs once decoded; the
+// cost of a value is a small multiple of its wire size (16 for an array of
+// small integers, about 60 for an array of one-field maps).
 func valueCost(c byte, kind uint8, n uint64) int64 {
 	switch kind {
 	case kindScalar:

@@ -11,6 +11,9 @@
 //     reconnect back-off.
 //   - conn.go: one WebSocket connection, its reader and writer goroutines
 //     and its outbound queue.
+//   - oversize.go: frames over the size limit: the read limit, the
+//     reader's skip of such a frame and the actor's handling of it (the
+//     key's subscriptions end, or the call fails; the connection goes on).
 //   - frames.go: the dispatch of an inbound frame to its handler.
 //   - requests.go: the request FIFO shared by WATCH, RESUME and CALL, the
 //     attribution of ERROR frames to requests, flow control (the window of
@@ -53,8 +56,11 @@
 //     the attempt's context ends; upgrade stops it before it returns.
 //   - The reader (Session.reader). Started by the actor (startConn) for
 //     each connection that upgraded. It owns reading the WebSocket: it
-//     decodes each message (wire.Decode) and sends a frameIn on in; on a
-//     read error it sends connLost. It ends after connLost, or when the
+//     reads each message up to the read limit, decodes it
+//     (wire.DecodeWithin) and sends a frameIn on in; a message over the
+//     limit it reads through without keeping it (readTooLarge) and sends
+//     as a frameIn whose err is a *frameTooLarge. On a read error it sends
+//     connLost. It ends after connLost, or when the
 //     connection's done or quit is closed while it waits to send.
 //   - The writer (Session.writer). Started with the reader. It owns
 //     writing the WebSocket (data frames and pings; the reader answers

@@ -9,6 +9,10 @@ import (
 
 // onFrame dispatches one frame read from the current connection.
 func (s *Session) onFrame(f wire.Frame, err error) {
+	if tl, ok := err.(*frameTooLarge); ok {
+		s.onTooLarge(tl)
+		return
+	}
 	if err != nil {
 		switch f.Body.(type) {
 		case *wire.Error, *wire.Result:

@@ -143,7 +143,7 @@ type Subscriber struct {
 	// key's value.
 	Part    *Part
 	sess    *Session
-	refused int32 // keys the server refused
+	refused int32 // keys the server refused or ended as too large
 	removed bool
 	ownCopy bool // see KeepOwnCopy
 }

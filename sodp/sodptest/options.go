@@ -99,7 +99,10 @@ func WithACL(allow func(sub, key string, write bool) bool) Option {
 // WithMaxMessageSize sets the largest inbound message in bytes. The default
 // depends on the dialect: 64 KiB for sodp.DialectGo, 1 MiB for the others. A
 // larger message closes the connection with code 1009 (sodp.DialectRust sends
-// ERROR 413 first). Zero or less restores the dialect's default.
+// ERROR 413 first). Zero or less restores the dialect's default. As on the
+// real servers, the limit applies only to what a client sends: a value
+// grown past it by writes that each fit (state.set_in, state.patch) is
+// held, and sent in STATE_INIT and DELTA frames, whatever its size.
 func WithMaxMessageSize(n int64) Option { return func(c *config) { c.maxMessage = n } }
 
 // WithAddr sets the listening address (default "127.0.0.1:0", a free

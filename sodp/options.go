@@ -21,8 +21,9 @@ type Option func(*options)
 // options collects what the options set.
 type options struct {
 	cfg   session.Config
-	retry bool  // WithRetryOnFailedConnect
-	err   error // the first invalid option
+	retry bool    // WithRetryOnFailedConnect
+	hooks []Hooks // WithHooks, in order
+	err   error   // the first invalid option
 }
 
 func (o *options) invalid(format string, args ...any) {

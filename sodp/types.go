@@ -194,6 +194,15 @@ type Stats struct {
 	WatchedKeys     int // keys with at least one subscription
 	PendingCalls    int // calls waiting for an answer
 	PresenceEntries int // presence entries re-sent after reconnects
+
+	BytesIn  uint64 // bytes of the frames received (WebSocket message payloads)
+	BytesOut uint64 // bytes of the frames sent
+	// Snapshots counts STATE_INITs that gave a key its first value (one
+	// that replaced a value subscribers had counts in Resyncs): with
+	// Deltas, Replayed and Resyncs, every update received, by Kind.
+	Snapshots     uint64
+	SlowConsumers uint64 // buffered subscriptions ended by ErrSlowConsumer
+	OutboundQueue int    // frames waiting to be written on the current connection (a gauge)
 }
 
 // statsOf copies the session's counters field by field, by name; a test

@@ -26,6 +26,7 @@ type pendingCall struct {
 	finished bool
 	onOK     func() // runs on the actor after a successful result
 	seq      uint64 // the number of its CALL frame on the connection it was sent on (see conn.queued)
+	trace    *CallTrace
 }
 
 func (pc *pendingCall) finish(data any, err error) {
@@ -53,6 +54,8 @@ type CallSpec struct {
 	// DropPresence forgets every presence entry of Key on success
 	// (state.delete).
 	DropPresence bool
+	// Trace, when set, records whether the call was sent, and where.
+	Trace *CallTrace
 }
 
 // PresenceEntry is one remembered presence value.
@@ -91,6 +94,7 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 		method: spec.Method,
 		key:    spec.Key,
 		reply:  make(chan callResult, 1),
+		trace:  spec.Trace,
 	}
 	if spec.Adapt != nil {
 		adapt := spec.Adapt
@@ -216,6 +220,7 @@ func (s *Session) sendCall(pc *pendingCall) {
 	s.calls[pc.id] = pc
 	s.newRequest(&request{kind: reqCall, call: pc})
 	s.stats.callsSent.Add(1)
+	pc.trace.sentTo(&s.server0)
 	if s.send(wire.TypeCall, wire.ControlStream, body) && s.conn != nil {
 		pc.seq = s.conn.queued
 	}

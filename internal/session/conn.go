@@ -64,6 +64,7 @@ func (s *Session) startConn(ws *websocket.Conn, endpoint, token string) *conn {
 		done:     make(chan struct{}),
 	}
 	c.touch()
+	s.outConn.Store(c)
 	// No read limit on ws: one over it would close the connection. The
 	// reader bounds each message itself (see oversize.go).
 	c.readLimit = s.readLimit()
@@ -254,6 +255,7 @@ func (s *Session) writer(c *conn) {
 					c.ws.SetWriteDeadline(time.Now().Add(writeWait))
 					err = c.ws.WriteMessage(websocket.BinaryMessage, buf)
 					s.stats.framesOut.Add(1)
+					s.stats.bytesOut.Add(uint64(len(buf)))
 				}
 			}
 			batch[i] = outFrame{}

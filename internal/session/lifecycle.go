@@ -84,6 +84,7 @@ func (s *Session) startDial() {
 	endpoint := s.cfg.Endpoints[s.endpointIdx%len(s.cfg.Endpoints)]
 	s.endpointIdx++
 	s.attempt++
+	s.obs.attemptStart(s.attempt, endpoint)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.dialCancel = cancel
 	s.wg.Add(1)
@@ -287,6 +288,7 @@ func (s *Session) onDialed(r dialResult) {
 	}
 	s.dialCancel()
 	if r.err != nil {
+		s.obs.attemptFailed(r.err)
 		s.setLastErr(r.err)
 		if !s.failsFast() {
 			// Otherwise the failure is the session's terminal error,
@@ -408,6 +410,7 @@ func (s *Session) goLive() {
 	// is watched afresh and the STATE_INIT is authoritative.
 	s.source = s.conn.endpoint + "\x00" + s.helloID
 	s.liveSince = time.Now()
+	s.obs.live(s)
 	s.setWindow()
 	if s.server0.Dialect == DialectTS {
 		s.hbEchoed = s.hbSent // that server never echoes
@@ -505,6 +508,7 @@ func (s *Session) connectionLost(err error) {
 	s.conn = nil
 	c.close()
 	wasLive := s.ph == phLive
+	s.obs.lost(s, wasLive, err)
 	s.stats.disconnects.Add(1)
 	if err != nil && !errors.Is(err, ErrConnectionLost) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrProtocol) {
 		// A read or write failure: say what it means.
@@ -596,6 +600,7 @@ func (s *Session) scheduleRedial() {
 	if s.everLive {
 		s.setState(StateReconnecting, nil)
 	}
+	s.obs.backoff(d)
 	s.backoff.Reset(d)
 }
 

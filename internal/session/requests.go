@@ -640,6 +640,7 @@ func (s *Session) checkRoundDone() {
 	}
 	s.roundActive = false
 	s.resumeFails = 0
+	s.obs.resumeEnd(s, nil)
 }
 
 // armWake makes the actor wake at t (or earlier) for request deadlines.

@@ -49,6 +49,7 @@ type counters struct {
 	connects, reconnects, disconnects, resumes, replayed, resyncs, deltas atomic.Uint64
 	conflated, callsSent, errors, framesIn, framesOut, decodeErrors       atomic.Uint64
 	applyErrors                                                           atomic.Uint64
+	bytesIn, bytesOut, snapshots, slowConsumers                           atomic.Uint64
 }
 
 // Session is one client's session actor and everything it started.
@@ -71,6 +72,8 @@ type Session struct {
 
 	closeOnce sync.Once
 	stats     counters
+	obs       *observer            // nil without Config.Observer (observe.go)
+	outConn   atomic.Pointer[conn] // the latest connection, for Stats.OutboundQueue
 
 	// Published by the actor, read by anyone.
 	mu          sync.Mutex
@@ -182,6 +185,7 @@ func New(cfg Config) (*Session, error) {
 		streams:      make(map[uint32]string),
 		calls:        make(map[string]*pendingCall),
 		presence:     make(map[string]map[string]any),
+		obs:          newObserver(cfg.Observer),
 	}
 	s.wg.Add(1)
 	go s.run()
@@ -224,6 +228,7 @@ func setDefaults(c *Config) {
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() { close(s.quit) })
 	s.wg.Wait()
+	s.obs.close()
 	return nil
 }
 
@@ -324,6 +329,7 @@ func (s *Session) Stats() Stats {
 		ApplyErrors:  s.stats.applyErrors.Load(),
 		ErrorsByCode: map[int]uint64{},
 	}
+	s.moreStats(&st)
 	s.mu.Lock()
 	for k, v := range s.byCode {
 		st.ErrorsByCode[k] = v
@@ -456,6 +462,7 @@ func (s *Session) handle(msg any) {
 			return
 		}
 		s.stats.framesIn.Add(1)
+		s.stats.bytesIn.Add(uint64(m.size))
 		s.inSize = m.size
 		s.onFrame(m.frame, m.err)
 		s.pumpRequests()
@@ -534,6 +541,7 @@ func (s *Session) fail(err error) {
 		c.close()
 	}
 	s.ph = phFailed
+	s.obs.failed(err)
 	s.backoff.Stop()
 	if s.dialCancel != nil {
 		s.dialCancel()

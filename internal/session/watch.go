@@ -171,7 +171,7 @@ func (sub *Subscriber) OwnsCopy() bool { return sub.ownCopy }
 
 // startPump and finished make sub the hooks of its mailbox.
 func (sub *Subscriber) startPump()         { sub.sess.startPump(sub) }
-func (sub *Subscriber) finished(err error) { sub.Receiver.Finish(err) }
+func (sub *Subscriber) finished(err error) { sub.sess.subEnded(sub, err); sub.Receiver.Finish(err) }
 
 // Subscribe makes sub's mailbox and registers sub with the actor, running
 // start, unless nil, on the actor just before, so start runs before the
@@ -205,6 +205,7 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, params map[str
 			start()
 		}
 		s.addSub(sub, params, refuse)
+		s.obs.subOpened(sub, buffer)
 	})
 	if derr != nil {
 		return derr
@@ -580,6 +581,9 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 		case changed:
 			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindResync})
 		}
+	}
+	if changed && !counted {
+		s.stats.snapshots.Add(1)
 	}
 	s.wake(ks)
 }

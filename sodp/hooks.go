@@ -381,7 +381,8 @@ func (h *hookSet) Subscription(ev session.SubEvent) {
 	<-h.ready
 	e := SubscriptionEvent{Time: ev.Time, Opened: ev.Opened, Key: ev.Key, Keys: ev.Keys, Path: ev.Part, Buffered: ev.Buffered}
 	if !ev.Opened {
-		e.Reason, e.Err = endReason(ev.Err), exportErr(ev.Err)
+		e.Err = exportErr(ev.Err)
+		e.Reason = endReason(e.Err)
 	}
 	for _, x := range h.hooks {
 		if x.Subscription != nil {

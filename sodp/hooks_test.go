@@ -283,3 +283,44 @@ func TestHooksFailedDial(t *testing.T) {
 		t.Fatalf("hooks called\n got %s\nwant %s", got, want)
 	}
 }
+
+// Each way a subscription ends has its reason: refused by the server,
+// its context ended, the client closed.
+func TestHooksSubscriptionEndReasons(t *testing.T) {
+	srv := newServer(t, sodptest.WithACL(func(_, key string, _ bool) bool { return key != "secret" }))
+	srv.Set("k", 0)
+	var log hookLog
+	c := dial(t, srv.URL, sodp.WithHooks(log.hooks()))
+	refused := watch[int](t, c, "secret")
+	if err := closed(t, refused); !errors.Is(err, sodp.ErrForbidden) {
+		t.Fatalf("secret ended with %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	byCtx, err := sodp.Watch[int](ctx, c, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, byCtx)
+	cancel()
+	closed(t, byCtx)
+	last := watch[int](t, c, "k")
+	next(t, last)
+	eventually(t, "two ends reported", func() bool { return strings.Count(log.orderString(), "sub:") == 5 })
+	c.Close()
+	got := log.orderString()
+	want := "sub:open sub:refused sub:open sub:context sub:open sub:client_closed"
+	var subs []string
+	for _, s := range strings.Fields(got) {
+		if strings.HasPrefix(s, "sub:") {
+			subs = append(subs, s)
+		}
+	}
+	if strings.Join(subs, " ") != want {
+		t.Fatalf("subscription events\n got %s\nwant %s", strings.Join(subs, " "), want)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if e := log.subs[1]; !errors.Is(e.Err, sodp.ErrForbidden) || e.Key != "secret" {
+		t.Fatalf("refusal %+v", e)
+	}
+}

@@ -223,7 +223,7 @@ func TestCallSpans(t *testing.T) {
 	attrs := func(kvs []attribute.KeyValue) map[string]string {
 		m := map[string]string{}
 		for _, kv := range kvs {
-			m[string(kv.Key)] = kv.Value.Emit()
+			m[string(kv.Key)] = kv.Value.String()
 		}
 		return m
 	}

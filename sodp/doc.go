@@ -99,6 +99,14 @@
 // Events. Bad input from the network never panics the client and never
 // silently corrupts a cached value.
 //
+// # Observing
+//
+// Stats returns the client's counters. WithHooks installs functions told
+// of each call, each step of the connection lifecycle, each resume and
+// each subscription that opens or ends, without ever holding up the
+// client (see Hooks); package sodpotel, a module of its own, builds them
+// for OpenTelemetry metrics and traces.
+//
 // # Testing
 //
 // Package sodptest runs a real SODP server in-process, in the style of

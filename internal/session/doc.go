@@ -31,6 +31,9 @@
 //   - path.go: sub-value (part) subscriptions.
 //   - calls.go: CALL and RESULT, presence.
 //   - events.go: the Events queue and its pump.
+//   - observe.go: what the session tells a Config.Observer (the
+//     connection lifecycle, resumes, subscriptions), its queue and its
+//     pump; the counters only observing needs.
 //   - errors.go, types.go: errors, kinds, states, statistics and Config.
 //
 // # Goroutines
@@ -72,6 +75,13 @@
 //     moves events from the actor's eventQueue to the channel. It ends
 //     when done is closed, after handing over what the channel takes
 //     without waiting, and closes the channel.
+//   - The observer pump (observer.run in observe.go). Started by New when
+//     the Config has an Observer, never otherwise. It owns calling the
+//     Observer: it takes the events the actor (and whoever ends a
+//     subscription) queued and hands them over in order. It is not
+//     counted in Session.wg: Close waits for wg, then closes its stop
+//     channel and waits for it to hand over what is left, call Stopped
+//     and end.
 //   - A subscription's pump (Session.pump). Started on the actor by the
 //     mailbox's start (startPump) when an update is pushed into a mailbox
 //     with no pump running. It owns the subscription's delivery while it

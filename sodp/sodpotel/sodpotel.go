@@ -89,7 +89,9 @@ type instrumentation struct {
 	mu      sync.Mutex
 	clients map[*sodp.Client]struct{}
 	retired sodp.Stats // the final counters of the clients that closed
-	reg     metric.Registration
+
+	regMu sync.Mutex          // held to register or unregister the callback; never by the callback
+	reg   metric.Registration // under regMu
 }
 
 func newInstrumentation(cfg config) *instrumentation {
@@ -125,9 +127,11 @@ func (in *instrumentation) hooks() sodp.Hooks {
 // opened adds a client to those the observable instruments read, and
 // registers their callback with the first one.
 func (in *instrumentation) opened(c *sodp.Client) {
+	in.regMu.Lock()
+	defer in.regMu.Unlock()
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	in.clients[c] = struct{}{}
+	in.mu.Unlock()
 	if in.reg == nil {
 		reg, err := in.m.register(in.observe)
 		handle(err)
@@ -137,16 +141,22 @@ func (in *instrumentation) opened(c *sodp.Client) {
 
 // closed keeps a closing client's counters in the sums and stops reading
 // it; with the last client the callback is unregistered.
+//
+// The meter may be running the callback, which takes mu: the callback is
+// (un)registered without holding mu.
 func (in *instrumentation) closed(c *sodp.Client) {
 	st := c.Stats()
+	in.regMu.Lock()
+	defer in.regMu.Unlock()
 	in.mu.Lock()
-	defer in.mu.Unlock()
-	if _, ok := in.clients[c]; !ok {
-		return
+	_, ok := in.clients[c]
+	if ok {
+		delete(in.clients, c)
+		addCounters(&in.retired, st)
 	}
-	delete(in.clients, c)
-	addCounters(&in.retired, st)
-	if len(in.clients) == 0 && in.reg != nil {
+	last := len(in.clients) == 0
+	in.mu.Unlock()
+	if ok && last && in.reg != nil {
 		handle(in.reg.Unregister())
 		in.reg = nil
 	}

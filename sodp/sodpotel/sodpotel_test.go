@@ -8,9 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sodp-go/client/sodp"
@@ -316,4 +318,52 @@ func TestGlobalProviders(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = context.Background()
+}
+
+// Clients that open and close while the meter collects: the callback
+// (which the meter runs holding its own lock) and the registration of the
+// callback (which takes that lock) never wait for each other.
+func TestOpenCloseWhileCollecting(t *testing.T) {
+	srv := newServer(t)
+	tel := newTelemetry(t)
+	instrument := tel.option()
+	stop := make(chan struct{})
+	collected := make(chan int)
+	go func() {
+		n := 0
+		defer func() { collected <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var rm metricdata.ResourceMetrics
+			_ = tel.reader.Collect(context.Background(), &rm)
+			n++
+		}
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			c, err := sodp.Dial(ctx, srv.URL, instrument)
+			cancel()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			c.Close()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("opening and closing clients while collecting is stuck")
+	}
+	close(stop)
+	if n := <-collected; n == 0 {
+		t.Fatal("nothing collected")
+	}
 }

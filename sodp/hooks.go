@@ -52,8 +52,9 @@ type Hooks struct {
 	// least one key (sent a RESUME): finished, or cut short by the loss
 	// of the connection.
 	Resume func(ev ResumeEvent)
-	// Subscription is called when a subscription opens (Watch, WatchMany,
-	// WatchPath and Get returned it) and when it ends.
+	// Subscription is called when a subscription opens (one that Watch,
+	// WatchMany or WatchPath returns, or that Get makes for a key the
+	// client does not hold) and when it ends.
 	Subscription func(ev SubscriptionEvent)
 	// Dropped is called with the number of events dropped because more
 	// than 1,024 were waiting for the hooks, before the next event.

@@ -324,3 +324,25 @@ func TestHooksSubscriptionEndReasons(t *testing.T) {
 		t.Fatalf("refusal %+v", e)
 	}
 }
+
+// A session that fails in the handshake (the server wants a token and
+// none is configured) reports the attempt as failed, then the terminal
+// failure.
+func TestHooksFailedHandshake(t *testing.T) {
+	srv := newServer(t, sodptest.WithAuth([]byte("secret")))
+	var log hookLog
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, err := sodp.Dial(ctx, srv.URL, sodp.WithHooks(log.hooks()))
+	if !errors.Is(err, sodp.ErrUnauthorized) {
+		t.Fatalf("Dial: %v", err)
+	}
+	if got, want := log.orderString(), "opened conn:attempt conn:attempt_failed conn:failed closed"; got != want {
+		t.Fatalf("hooks called\n got %s\nwant %s", got, want)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if !errors.Is(log.conns[1].Err, sodp.ErrUnauthorized) {
+		t.Fatalf("attempt failed with %v", log.conns[1].Err)
+	}
+}

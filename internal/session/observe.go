@@ -97,6 +97,7 @@ type observer struct {
 	once    sync.Once
 
 	// Actor only.
+	pending   bool // an attempt started and has neither failed nor gone live
 	attempt   uint64
 	endpoint  string
 	attemptAt time.Time
@@ -209,7 +210,7 @@ func (o *observer) attemptStart(n uint64, endpoint string) {
 	if o == nil {
 		return
 	}
-	o.attempt, o.endpoint, o.attemptAt = n, RedactURL(endpoint), time.Now()
+	o.attempt, o.endpoint, o.attemptAt, o.pending = n, RedactURL(endpoint), time.Now(), true
 	o.conn(ConnEvent{Stage: ConnAttempt, Endpoint: o.endpoint, Attempt: n})
 }
 
@@ -218,6 +219,7 @@ func (o *observer) attemptFailed(err error) {
 	if o == nil {
 		return
 	}
+	o.pending = false
 	o.conn(ConnEvent{Stage: ConnAttemptFailed, Endpoint: o.endpoint, Attempt: o.attempt, Err: err, Duration: time.Since(o.attemptAt)})
 }
 
@@ -227,7 +229,7 @@ func (o *observer) live(s *Session) {
 	if o == nil {
 		return
 	}
-	o.liveAt = time.Now()
+	o.liveAt, o.pending = time.Now(), false
 	o.round = roundStart{keys: len(s.keys), resumes: s.stats.resumes.Load(), replayed: s.stats.replayed.Load(), resyncs: s.stats.resyncs.Load()}
 	o.conn(ConnEvent{Stage: ConnLive, Endpoint: o.endpoint, Attempt: o.attempt, Dialect: s.server0.Dialect, Duration: o.liveAt.Sub(o.attemptAt)})
 }
@@ -275,10 +277,14 @@ func (o *observer) backoff(d time.Duration) {
 	o.conn(ConnEvent{Stage: ConnBackoff, Endpoint: o.endpoint, Attempt: o.attempt, Delay: d})
 }
 
-// failed notes the session's terminal error (actor).
+// failed notes the session's terminal error, and the failure of the
+// attempt under way if it caused it (a 401 in the handshake) (actor).
 func (o *observer) failed(err error) {
 	if o == nil {
 		return
+	}
+	if o.pending {
+		o.attemptFailed(err)
 	}
 	o.conn(ConnEvent{Stage: ConnFailed, Endpoint: o.endpoint, Attempt: o.attempt, Err: err})
 }

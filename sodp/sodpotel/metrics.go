@@ -168,7 +168,17 @@ func (in *instruments) observeStats(o metric.Observer, st *sodp.Stats, states [6
 	o.ObserveInt64(in.frameErrors, int64(st.ApplyErrors), with(AttrErrorType.String("apply")))
 }
 
-// withCommon returns the options for attrs and the common attributes.
+// boundedCode is code as Stats.ErrorsByCode counts it: 0 and 100–599
+// are themselves, any other code a server sends is sodp.OtherErrorCode,
+// so that a server cannot make a series per code.
+func boundedCode(code int) int {
+	if code == 0 || code >= 100 && code <= 599 {
+		return code
+	}
+	return sodp.OtherErrorCode
+}
+
+// attrs returns the option for kv and the common attributes.
 func (in *instrumentation) attrs(kv ...attribute.KeyValue) metric.MeasurementOption {
 	if len(kv) == 0 {
 		return metric.WithAttributeSet(in.common)
@@ -184,7 +194,7 @@ func (in *instrumentation) call(ctx context.Context, ci sodp.CallInfo) {
 		AttrOutcome.String(ci.Outcome.String()),
 	}
 	if ci.Outcome == sodp.CallServerError {
-		kv = append(kv, AttrCode.Int(ci.Code))
+		kv = append(kv, AttrCode.Int(boundedCode(ci.Code)))
 	}
 	if in.cfg.keyAttr && ci.Key != "" {
 		kv = append(kv, AttrKey.String(ci.Key))

@@ -344,6 +344,14 @@ func (t *CallTrace) Sent() (sent bool, d Dialect, endpoint string) {
 	return true, t.dialect, t.endpoint
 }
 
+// countSnapshot counts a STATE_INIT that gave a key its first value
+// (first: it changed the key and no subscriber had a value of it).
+func (s *Session) countSnapshot(first bool) {
+	if first {
+		s.stats.snapshots.Add(1)
+	}
+}
+
 // moreStats fills the counters of st that observing needs.
 func (s *Session) moreStats(st *Stats) {
 	st.BytesIn, st.BytesOut = s.stats.bytesIn.Load(), s.stats.bytesOut.Load()

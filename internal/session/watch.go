@@ -582,9 +582,7 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindResync})
 		}
 	}
-	if changed && !counted {
-		s.stats.snapshots.Add(1)
-	}
+	s.countSnapshot(changed && !counted)
 	s.wake(ks)
 }
 

@@ -305,7 +305,7 @@ func (s *Session) onDialed(r dialResult) {
 	s.authSent = false
 	s.server0 = ServerInfo{Endpoint: RedactURL(r.endpoint)}
 	s.helloID = ""
-	s.hbSent, s.hbEchoed = 0, 0
+	s.hbSent, s.hbEchoed, s.hbAt = 0, 0, time.Time{}
 	s.barrierAt, s.barrierQueued = 0, false
 }
 
@@ -409,9 +409,6 @@ func (s *Session) goLive() {
 	s.source = s.conn.endpoint + "\x00" + s.helloID
 	s.liveSince = time.Now()
 	s.setWindow()
-	if s.server0.Dialect == DialectTS {
-		s.hbEchoed = s.hbSent // that server never echoes
-	}
 	// After connections lost while resuming, replays are sent one at a
 	// time, then not at all: each key gets a fresh STATE_INIT.
 	s.watchOnly = s.resumeFails >= 2
@@ -466,29 +463,6 @@ func (s *Session) onTick() {
 		s.sendHeartbeat()
 		s.conn.send(outFrame{ping: true})
 	}
-}
-
-// sendHeartbeat sends a HEARTBEAT, counting the echo that servers other
-// than the TypeScript one send back.
-func (s *Session) sendHeartbeat() {
-	if s.send(wire.TypeHeartbeat, wire.ControlStream, nil) && s.server0.Dialect != DialectTS {
-		s.hbSent++
-	}
-}
-
-// onHeartbeat counts an echo of our own HEARTBEAT, or echoes the
-// server's. Only the echo of the replay barrier ends replays; a HEARTBEAT
-// the server sends on its own is answered, not taken for it (a server that
-// sends both gets more than one barrier, see barrierEcho).
-func (s *Session) onHeartbeat() {
-	if s.server0.Dialect != DialectTS && s.hbEchoed < s.hbSent {
-		s.hbEchoed++
-		if s.barrierAt != 0 && s.hbEchoed >= s.barrierAt {
-			s.barrierEcho()
-		}
-		return
-	}
-	s.sendHeartbeat()
 }
 
 // dropConn closes the current connection and reacts as to a lost one.

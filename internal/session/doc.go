@@ -9,6 +9,8 @@
 //   - lifecycle.go: dial, upgrade, handshake (HELLO, AUTH, AUTH_OK),
 //     liveness (HEARTBEAT, ping, read deadline), connection loss and the
 //     reconnect back-off.
+//   - hello.go: what a HELLO with fields of the wrong type means for the
+//     connection.
 //   - heartbeat.go: the HEARTBEATs the client sends and answers, and
 //     which inbound HEARTBEAT is the echo of one of its own.
 //   - conn.go: one WebSocket connection, its reader and writer goroutines

@@ -9,6 +9,11 @@ import (
 
 // onFrame dispatches one frame read from the current connection.
 func (s *Session) onFrame(f wire.Frame, err error) {
+	if f.Type == wire.TypeHello {
+		h, _ := f.Body.(*wire.Hello)
+		s.onHello(h, err)
+		return
+	}
 	if err != nil {
 		switch f.Body.(type) {
 		case *wire.Error, *wire.Result:
@@ -22,9 +27,6 @@ func (s *Session) onFrame(f wire.Frame, err error) {
 		}
 	}
 	switch b := f.Body.(type) {
-	case *wire.Hello:
-		s.onHello(b)
-		return
 	case *wire.AuthOK:
 		s.onAuthOK(b)
 		return

@@ -333,10 +333,27 @@ func recognise(h *wire.Hello) Dialect {
 	return DialectSpec
 }
 
-func (s *Session) onHello(h *wire.Hello) {
+// onHello handles a frame of type HELLO: h is its body, nil when it had
+// none or could not be decoded (err), and err what decoding it found.
+func (s *Session) onHello(h *wire.Hello, err error) {
+	if err != nil {
+		s.stats.decodeErrors.Add(1)
+	}
 	if s.ph != phHandshake {
+		if err != nil {
+			s.reportErr(fmt.Errorf("%w: %w", ErrProtocol, err))
+		}
 		s.log.Debug("sodp: unexpected HELLO ignored")
 		return
+	}
+	fatal, note := helloProblems(h, err)
+	if fatal != nil {
+		s.reportErr(fatal)
+		s.dropConn(fatal)
+		return
+	}
+	if note != nil {
+		s.reportErr(note)
 	}
 	name := h.Server
 	if name == "" {

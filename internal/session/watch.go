@@ -340,7 +340,7 @@ func (s *Session) detachSub(sub *Subscriber, unwatch bool) {
 		}
 		ks.subs.remove(sub)
 		if ks.subs.len() == 0 {
-			s.dropKey(ks, ErrClosed)
+			s.dropKey(ks, notWatched(key, sub.Mailbox.Reason(), s.ph == phClosed))
 			if ks.onServer() {
 				gone = append(gone, key)
 			}

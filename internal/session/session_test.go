@@ -183,3 +183,13 @@ func TestNotWatched(t *testing.T) {
 		}
 	}
 }
+
+// A small DELTA may create ordinary depths of new objects; a large one as
+// many as its size pays for.
+func TestNewContainersFor(t *testing.T) {
+	for _, c := range []struct{ size, want int }{{0, 32}, {60, 32}, {768, 32}, {1000, 41}, {24_000, 1000}} {
+		if got := newContainersFor(c.size); got != c.want {
+			t.Errorf("newContainersFor(%d) = %d, want %d", c.size, got, c.want)
+		}
+	}
+}

@@ -167,7 +167,11 @@ func (s *Session) reader(c *conn) {
 			_, err = buf.ReadFrom(r)
 		}
 		if err != nil {
-			s.report(c, connLost{epoch: c.epoch, err: readErr(err)})
+			err = readErr(err)
+			if ce, ok := err.(*CloseError); ok {
+				ce.Text = redact(ce.Text, s.cfg.Token, c.token)
+			}
+			s.report(c, connLost{epoch: c.epoch, err: err})
 			return
 		}
 		data := buf.Bytes()

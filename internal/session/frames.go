@@ -14,6 +14,12 @@ func (s *Session) onFrame(f wire.Frame, err error) {
 		s.onHello(h, err)
 		return
 	}
+	switch b := f.Body.(type) {
+	case *wire.Error:
+		b.Message = s.redactServer(b.Message)
+	case *wire.Result:
+		b.Message = s.redactServer(b.Message)
+	}
 	if err != nil {
 		switch f.Body.(type) {
 		case *wire.Error, *wire.Result:

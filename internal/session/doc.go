@@ -25,6 +25,7 @@
 //   - path.go: sub-value (part) subscriptions.
 //   - calls.go: CALL and RESULT, presence.
 //   - events.go: the Events queue and its pump.
+//   - limits.go: how many new objects a DELTA may create.
 //   - redact.go: the client's token taken out of server texts.
 //   - errors.go, types.go: errors, kinds, states, statistics and Config.
 //

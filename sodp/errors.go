@@ -37,8 +37,10 @@ var (
 	// ErrRateLimited: the server's rate limit refused the request (429).
 	ErrRateLimited = errors.New("sodp: rate limited")
 	// ErrTooLarge: a message over the size limit — an outgoing call
-	// refused locally (nothing was sent), a server ERROR 413, or a server
-	// close 1009.
+	// refused locally (nothing was sent), a server ERROR 413, a server
+	// close 1009, or an incoming frame over the client's limit
+	// (WithMaxMessageSize): the subscriptions of its key end with it, or
+	// the call its RESULT answers fails with it.
 	ErrTooLarge = errors.New("sodp: message too large")
 	// ErrServerInternal: the server failed (500).
 	ErrServerInternal = errors.New("sodp: server internal error")

@@ -39,7 +39,9 @@ const (
 	KindResync
 	// KindRefused: an update of a WatchMany subscription that carries no
 	// value: the server refused its Key (Err says why, for example a
-	// *ServerError matching ErrForbidden); the other keys go on.
+	// *ServerError matching ErrForbidden), or a frame of the key was over
+	// the size limit (Err matches ErrTooLarge, see WithMaxMessageSize);
+	// the key is no longer watched, and the other keys go on.
 	KindRefused
 )
 

@@ -15,11 +15,21 @@
 //     which inbound HEARTBEAT is the echo of one of its own.
 //   - conn.go: one WebSocket connection, its reader and writer goroutines
 //     and its outbound queue.
+//   - oversize.go: frames over the size limit: the read limit, the
+//     reader's skip of such a frame and the actor's handling of it (the
+//     key's subscriptions end, or the call fails; the connection goes on).
 //   - frames.go: the dispatch of an inbound frame to its handler.
 //   - requests.go: the request FIFO shared by WATCH, RESUME and CALL, the
 //     attribution of ERROR frames to requests, flow control (the window of
 //     frames a server may owe) and the replay barrier.
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
+//   - replay.go: the DELTAs of a RESUME's replay, held until the replay
+//     is over and then applied in order, or dropped when one came early.
+//   - streams.go: the binding of stream ids to keys, for frames that name
+//     no key.
+//   - verify.go: the STATE_INIT and DELTA frames not taken as they come
+//     (an unsolicited STATE_INIT, ops whose value the Go server left out):
+//     the key is verified instead.
 //   - mailbox.go: the per-subscription queue between the actor and the
 //     subscription's pump, and the pump.
 //   - path.go: sub-value (part) subscriptions.
@@ -52,8 +62,11 @@
 //     the attempt's context ends; upgrade stops it before it returns.
 //   - The reader (Session.reader). Started by the actor (startConn) for
 //     each connection that upgraded. It owns reading the WebSocket: it
-//     decodes each message (wire.Decode) and sends a frameIn on in; on a
-//     read error it sends connLost. It ends after connLost, or when the
+//     reads each message up to the read limit, decodes it
+//     (wire.DecodeWithin) and sends a frameIn on in; a message over the
+//     limit it reads through without keeping it (readTooLarge) and sends
+//     as a frameIn whose err is a *frameTooLarge. On a read error it sends
+//     connLost. It ends after connLost, or when the
 //     connection's done or quit is closed while it waits to send.
 //   - The writer (Session.writer). Started with the reader. It owns
 //     writing the WebSocket (data frames and pings; the reader answers

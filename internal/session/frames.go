@@ -9,6 +9,10 @@ import (
 
 // onFrame dispatches one frame read from the current connection.
 func (s *Session) onFrame(f wire.Frame, err error) {
+	if tl, ok := err.(*frameTooLarge); ok {
+		s.onTooLarge(tl)
+		return
+	}
 	if f.Type == wire.TypeHello {
 		h, _ := f.Body.(*wire.Hello)
 		s.onHello(h, err)

@@ -532,6 +532,7 @@ func (s *Session) connectionLost(err error) {
 	for _, ks := range s.keys {
 		ks.phase = kpIdle
 		ks.replay, ks.charge = false, 0
+		s.dropHeld(ks)
 	}
 	s.publishGauges()
 	if s.ph == phFailed || s.ph == phClosed {

@@ -417,6 +417,7 @@ func (s *Session) replayDone(ks *keyState, init bool) {
 	if init {
 		n++
 	}
+	s.flushReplay(ks)
 	s.endReplay(ks)
 	s.resumeEst = max(n, s.resumeEst/2, 2)
 	if ks.phase == kpResuming {
@@ -432,6 +433,7 @@ func (s *Session) endReplay(ks *keyState) {
 		ks.replay = false
 		s.nReplaying--
 	}
+	s.dropHeld(ks)
 	s.release(ks)
 }
 
@@ -614,7 +616,7 @@ func (s *Session) rewatch(keys ...*keyState) {
 		if ks.onServer() {
 			gone = append(gone, ks.key)
 		}
-		s.unmapStream(ks)
+		s.streams.unbind(ks)
 		names = append(names, ks.key)
 	}
 	for len(gone) > 0 {

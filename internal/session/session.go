@@ -110,7 +110,7 @@ type Session struct {
 	helloID        string     // the server identity HELLO announced (server_id), "" if none
 	source         string     // endpoint and identity of the live connection's server
 	keys           map[string]*keyState
-	streams        map[uint32]string
+	streams        streamMap
 	nextStream     uint32
 	requests       []*request
 	calls          map[string]*pendingCall // sent on the current connection

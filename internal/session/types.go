@@ -35,7 +35,8 @@ const (
 	// comparable.
 	KindResync
 	// KindRefused carries no value: the server refused one key of a
-	// multi-key subscription (Err says why); the other keys go on.
+	// multi-key subscription, or a frame of the key was over the size
+	// limit (Err says why); the other keys go on.
 	KindRefused
 )
 

@@ -63,8 +63,9 @@
 //
 // Set, Patch, SetIn, Delete, Presence and the generic Call take a context
 // that bounds the wait (WithCallTimeout applies when it has no deadline).
-// Writes return the version the server assigned, when the server says; a
-// Ref's WaitVersion waits until the client's copy has caught up with it
+// Writes return the version the server assigned, when the server says (0
+// when it does not, which WaitVersion refuses with ErrNoVersion); a Ref's
+// WaitVersion waits until the client's copy has caught up with it
 // (read-your-writes). Server failures are *ServerError values that match
 // the sentinels (ErrForbidden, ErrRateLimited, …) with errors.Is, whether
 // the server answered with a failed RESULT or an ERROR frame. A call whose

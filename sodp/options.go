@@ -58,6 +58,14 @@ func apply(url string, opts []Option) (*options, error) {
 // WithToken sets a fixed JWT sent in AUTH when the server asks for one.
 // A 401 with a fixed token is terminal: the client stops reconnecting and
 // everything waiting fails with ErrUnauthorized. Default: no token.
+//
+// A server may repeat the token in its texts ("invalid token: …"): in the
+// message of an ERROR or a failed RESULT and in the reason of a close
+// frame, the token, and each part of it (between dots) of 16 characters or
+// more, is replaced by "[redacted]" before the text reaches an error,
+// Events or a log line. So is the token a provider returned
+// (WithTokenProvider), on its connection. A token under 4 characters is
+// not looked for.
 func WithToken(token string) Option {
 	return func(o *options) { o.cfg.Token = token }
 }

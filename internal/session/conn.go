@@ -175,7 +175,11 @@ func (s *Session) reader(c *conn) {
 			tl, err = readTooLarge(buf.Bytes(), r, limit)
 		}
 		if err != nil {
-			s.report(c, connLost{epoch: c.epoch, err: readErr(err)})
+			err = readErr(err)
+			if ce, ok := err.(*CloseError); ok {
+				ce.Text = redact(ce.Text, s.cfg.Token, c.token)
+			}
+			s.report(c, connLost{epoch: c.epoch, err: err})
 			return
 		}
 		data := buf.Bytes()

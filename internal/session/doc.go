@@ -9,6 +9,10 @@
 //   - lifecycle.go: dial, upgrade, handshake (HELLO, AUTH, AUTH_OK),
 //     liveness (HEARTBEAT, ping, read deadline), connection loss and the
 //     reconnect back-off.
+//   - hello.go: what a HELLO with fields of the wrong type means for the
+//     connection.
+//   - heartbeat.go: the HEARTBEATs the client sends and answers, and
+//     which inbound HEARTBEAT is the echo of one of its own.
 //   - conn.go: one WebSocket connection, its reader and writer goroutines
 //     and its outbound queue.
 //   - oversize.go: frames over the size limit: the read limit, the
@@ -34,6 +38,8 @@
 //   - observe.go: what the session tells a Config.Observer (the
 //     connection lifecycle, resumes, subscriptions), its queue and its
 //     pump; the counters only observing needs.
+//   - limits.go: how many new objects a DELTA may create.
+//   - redact.go: the client's token taken out of server texts.
 //   - errors.go, types.go: errors, kinds, states, statistics and Config.
 //
 // # Goroutines

@@ -13,6 +13,17 @@ func (s *Session) onFrame(f wire.Frame, err error) {
 		s.onTooLarge(tl)
 		return
 	}
+	if f.Type == wire.TypeHello {
+		h, _ := f.Body.(*wire.Hello)
+		s.onHello(h, err)
+		return
+	}
+	switch b := f.Body.(type) {
+	case *wire.Error:
+		b.Message = s.redactServer(b.Message)
+	case *wire.Result:
+		b.Message = s.redactServer(b.Message)
+	}
 	if err != nil {
 		switch f.Body.(type) {
 		case *wire.Error, *wire.Result:
@@ -26,9 +37,6 @@ func (s *Session) onFrame(f wire.Frame, err error) {
 		}
 	}
 	switch b := f.Body.(type) {
-	case *wire.Hello:
-		s.onHello(b)
-		return
 	case *wire.AuthOK:
 		s.onAuthOK(b)
 		return

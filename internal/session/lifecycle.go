@@ -307,7 +307,7 @@ func (s *Session) onDialed(r dialResult) {
 	s.authSent = false
 	s.server0 = ServerInfo{Endpoint: RedactURL(r.endpoint)}
 	s.helloID = ""
-	s.hbSent, s.hbEchoed = 0, 0
+	s.hbSent, s.hbEchoed, s.hbAt = 0, 0, time.Time{}
 	s.barrierAt, s.barrierQueued = 0, false
 }
 
@@ -335,10 +335,27 @@ func recognise(h *wire.Hello) Dialect {
 	return DialectSpec
 }
 
-func (s *Session) onHello(h *wire.Hello) {
+// onHello handles a frame of type HELLO: h is its body, nil when it had
+// none or could not be decoded (err), and err what decoding it found.
+func (s *Session) onHello(h *wire.Hello, err error) {
+	if err != nil {
+		s.stats.decodeErrors.Add(1)
+	}
 	if s.ph != phHandshake {
+		if err != nil {
+			s.reportErr(fmt.Errorf("%w: %w", ErrProtocol, err))
+		}
 		s.log.Debug("sodp: unexpected HELLO ignored")
 		return
+	}
+	fatal, note := helloProblems(h, err)
+	if fatal != nil {
+		s.reportErr(fatal)
+		s.dropConn(fatal)
+		return
+	}
+	if note != nil {
+		s.reportErr(note)
 	}
 	name := h.Server
 	if name == "" {
@@ -412,9 +429,6 @@ func (s *Session) goLive() {
 	s.liveSince = time.Now()
 	s.obs.live(s)
 	s.setWindow()
-	if s.server0.Dialect == DialectTS {
-		s.hbEchoed = s.hbSent // that server never echoes
-	}
 	// After connections lost while resuming, replays are sent one at a
 	// time, then not at all: each key gets a fresh STATE_INIT.
 	s.watchOnly = s.resumeFails >= 2
@@ -469,29 +483,6 @@ func (s *Session) onTick() {
 		s.sendHeartbeat()
 		s.conn.send(outFrame{ping: true})
 	}
-}
-
-// sendHeartbeat sends a HEARTBEAT, counting the echo that servers other
-// than the TypeScript one send back.
-func (s *Session) sendHeartbeat() {
-	if s.send(wire.TypeHeartbeat, wire.ControlStream, nil) && s.server0.Dialect != DialectTS {
-		s.hbSent++
-	}
-}
-
-// onHeartbeat counts an echo of our own HEARTBEAT, or echoes the
-// server's. Only the echo of the replay barrier ends replays; a HEARTBEAT
-// the server sends on its own is answered, not taken for it (a server that
-// sends both gets more than one barrier, see barrierEcho).
-func (s *Session) onHeartbeat() {
-	if s.server0.Dialect != DialectTS && s.hbEchoed < s.hbSent {
-		s.hbEchoed++
-		if s.barrierAt != 0 && s.hbEchoed >= s.barrierAt {
-			s.barrierEcho()
-		}
-		return
-	}
-	s.sendHeartbeat()
 }
 
 // dropConn closes the current connection and reacts as to a lost one.

@@ -139,8 +139,9 @@ type Session struct {
 	roundActive    bool        // the resume that followed going live is not finished
 	resumeFails    int         // across connections: connections lost during their resume
 	liveSince      time.Time   // when the session went live on this connection
-	hbSent         uint64      // HEARTBEATs sent that the server will echo
-	hbEchoed       uint64      // echoes of them received
+	hbSent         uint64      // HEARTBEATs sent on this connection (heartbeat.go)
+	hbEchoed       uint64      // of them, echoed or given up on
+	hbAt           time.Time   // when the last HEARTBEAT went out
 	barrierQueued  bool        // send the replay barrier once reqQueue is empty
 	barrierAt      uint64      // hbSent count whose echo is the barrier's; 0 when none is out
 	barrierReq     uint64      // the barrier covers requests up to this number

@@ -342,7 +342,7 @@ func (s *Session) detachSub(sub *Subscriber, unwatch bool) {
 		}
 		ks.subs.remove(sub)
 		if ks.subs.len() == 0 {
-			s.dropKey(ks, ErrClosed)
+			s.dropKey(ks, notWatched(key, sub.Mailbox.Reason(), s.ph == phClosed))
 			if ks.onServer() {
 				gone = append(gone, key)
 			}
@@ -696,13 +696,6 @@ func sameOps(a, b []delta.Op) bool {
 	}
 	return true
 }
-
-// newContainersFor is how many new objects and arrays a DELTA of size
-// wire bytes may create where its paths run through nothing. A new object
-// holds about 350 bytes, so the containers a frame creates take at most
-// about 16 times its size (at most four for a small frame). A DELTA that
-// needs more does not apply, and the key is re-synchronised.
-func newContainersFor(size int) int { return max(4, size/24) }
 
 // WaitVersion waits until the local copy of key is at version v or later.
 // The key must be watched by a subscription.

@@ -192,11 +192,7 @@ func (d *bodyDecoder) body() (any, error) {
 	var err error
 	switch d.f.Type {
 	case TypeHello:
-		b := &Hello{}
-		err = d.all(
-			d.str("protocol", &b.Protocol), d.str("version", &b.Version), d.str("server", &b.Server),
-			d.str("server_id", &b.ServerID), d.boolean("auth", &b.Auth), d.mapField("capabilities", &b.Capabilities))
-		return b, err
+		return d.hello()
 	case TypeWatch:
 		b := &Watch{}
 		err = d.all(d.keyField(&b.State), d.strs("states", &b.States), d.mapField("params", &b.Params))
@@ -264,6 +260,46 @@ func (d *bodyDecoder) body() (any, error) {
 	}
 	// HEARTBEAT with a non-nil body: the body carries nothing.
 	return nil, nil
+}
+
+// hello reads every field of a HELLO, so that one of the wrong type does
+// not hide the others: a text field holding another scalar (a number, a
+// bool) keeps it written as text, any other field of the wrong type is
+// left empty; each is named in Mistyped and in the error, which lists them
+// all.
+func (d *bodyDecoder) hello() (*Hello, error) {
+	b := &Hello{}
+	var first error
+	var details []string
+	check := func(name string, err error) {
+		if err == nil {
+			return
+		}
+		b.Mistyped = append(b.Mistyped, name)
+		if first == nil {
+			first = err
+		}
+		var de *DecodeError
+		if errors.As(err, &de) {
+			details = append(details, de.Detail)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"protocol", &b.Protocol}, {"version", &b.Version}, {"server", &b.Server}, {"server_id", &b.ServerID}} {
+		var err error
+		*f.dst, err = d.text(f.name)
+		check(f.name, err)
+	}
+	check("auth", d.boolean("auth", &b.Auth))
+	check("capabilities", d.mapField("capabilities", &b.Capabilities))
+	if first == nil {
+		return b, nil
+	}
+	var de *DecodeError
+	errors.As(first, &de)
+	return b, d.fail(de.Err, strings.Join(details, "; "))
 }
 
 func (d *bodyDecoder) all(errs ...error) error {

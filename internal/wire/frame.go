@@ -128,6 +128,10 @@ type Hello struct {
 	ServerID     string         // "server_id", sent by the Go server
 	Auth         bool           // whether AUTH is required
 	Capabilities map[string]any // nil when absent
+	// Mistyped names the fields, in the order above, that had the wrong
+	// type: a text field holding another scalar holds it written as text,
+	// any other is left empty. Set by decoding only.
+	Mistyped []string
 }
 
 // Watch is the body of a WATCH frame: State for one key, States for several.

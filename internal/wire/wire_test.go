@@ -1064,3 +1064,57 @@ func TestAppendValueJSONNumber(t *testing.T) {
 		t.Errorf("bad json.Number: %v", err)
 	}
 }
+
+// A HELLO with fields of the wrong type is read as far as it can be, and
+// every such field is named, in Mistyped and in the error.
+func TestDecodeHelloMistyped(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     Raw
+		want     Hello
+		mistyped []string
+	}{
+		{"server_id number", omap("protocol", "sodp", "version", "1.0", "server_id", 42),
+			Hello{Protocol: "sodp", Version: "1.0", ServerID: "42"}, []string{"server_id"}},
+		{"version number", omap("protocol", "sodp", "version", 1.5, "server", "x"),
+			Hello{Protocol: "sodp", Version: "1.5", Server: "x"}, []string{"version"}},
+		{"server map", omap("protocol", "sodp", "version", "1.0", "server", omap("n", 1), "auth", true),
+			Hello{Protocol: "sodp", Version: "1.0", Auth: true}, []string{"server"}},
+		{"protocol bool", omap("protocol", true, "version", "1.0"),
+			Hello{Protocol: "true", Version: "1.0"}, []string{"protocol"}},
+		{"auth string", omap("protocol", "sodp", "version", "1.0", "auth", "false", "server", "s"),
+			Hello{Protocol: "sodp", Version: "1.0", Server: "s"}, []string{"auth"}},
+		{"auth number", omap("protocol", "sodp", "version", "1.0", "auth", 1),
+			Hello{Protocol: "sodp", Version: "1.0"}, []string{"auth"}},
+		{"capabilities array", omap("protocol", "sodp", "version", "1.0", "capabilities", arr(1, 2), "auth", true),
+			Hello{Protocol: "sodp", Version: "1.0", Auth: true}, []string{"capabilities"}},
+		{"several", omap("protocol", "sodp", "version", 1, "server_id", 7, "auth", "yes", "capabilities", 3),
+			Hello{Protocol: "sodp", Version: "1", ServerID: "7"}, []string{"version", "server_id", "auth", "capabilities"}},
+	}
+	for _, tc := range tests {
+		for _, fast := range []bool{true, false} {
+			f, err := decode(frameBytes(TypeHello, 0, 1, tc.body), fast)
+			h, ok := f.Body.(*Hello)
+			if !ok {
+				t.Errorf("%s: body %#v, err %v", tc.name, f.Body, err)
+				continue
+			}
+			if !errors.Is(err, ErrFieldType) && !errors.Is(err, ErrValue) {
+				t.Errorf("%s: err %v, want a field type or value error", tc.name, err)
+			}
+			for _, name := range tc.mistyped {
+				if err == nil || !strings.Contains(err.Error(), `"`+name+`"`) {
+					t.Errorf("%s: err %v does not name %q", tc.name, err, name)
+				}
+			}
+			if !reflect.DeepEqual(h.Mistyped, tc.mistyped) {
+				t.Errorf("%s: Mistyped %q, want %q", tc.name, h.Mistyped, tc.mistyped)
+			}
+			got := *h
+			got.Mistyped = nil
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+			}
+		}
+	}
+}

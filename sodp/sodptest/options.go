@@ -18,6 +18,8 @@ type config struct {
 	deltaLog    int
 	heartbeat   time.Duration
 	hbSet       bool
+	echo        bool
+	echoSet     bool
 	writeRate   float64
 	watchRate   float64
 	acl         func(sub, key string, write bool) bool
@@ -77,6 +79,16 @@ func WithDeltaLog(n int) Option { return func(c *config) { c.deltaLog = n } }
 // both off.
 func WithHeartbeat(d time.Duration) Option {
 	return func(c *config) { c.heartbeat, c.hbSet = d, true }
+}
+
+// WithHeartbeatEcho makes the server echo every client HEARTBEAT (true)
+// or none (false), whatever the dialect does by default: sodp.DialectTS
+// never echoes, like the TypeScript server today, and WithHeartbeatEcho(true)
+// reproduces a version of it (or a proxy in front of it) that does; the
+// other dialects echo. The echo is a HEARTBEAT like the server's own: the
+// client cannot tell them apart.
+func WithHeartbeatEcho(echo bool) Option {
+	return func(c *config) { c.echo, c.echoSet = echo, true }
 }
 
 // WithRateLimit limits each connection to writesPerSec CALLs and

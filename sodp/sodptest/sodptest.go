@@ -137,6 +137,9 @@ func startServer(cfg config) *Server {
 		s.keys[key] = &keyState{value: e.value, version: e.version, initialized: e.initialized}
 		s.version = max(s.version, e.version)
 	}
+	if cfg.echoSet {
+		s.tr.echo = cfg.echo
+	}
 	s.heartbeat = s.tr.defaultHeartbeat
 	if cfg.hbSet {
 		s.heartbeat = max(cfg.heartbeat, 0)

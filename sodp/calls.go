@@ -104,8 +104,13 @@ func versionOf(data any) uint64 {
 //     the field out when it is false, 0, nil, or an empty string, slice,
 //     array or map. Fields of embedded structs are promoted as
 //     encoding/json does; a nil embedded pointer contributes nothing.
+//   - a type that implements json.Marshaler (json.RawMessage, for one)
+//     becomes the value its JSON stands for (a number written without
+//     fraction or exponent an integer, any other a float); it is
+//     preferred to encoding.TextMarshaler, as in encoding/json.
 //   - a type that implements encoding.TextMarshaler (time.Time, for one)
 //     becomes the string MarshalText returns.
+//   - time.Duration, an integer, is sent as its number of nanoseconds.
 //   - pointers and interfaces become what they point to; nil becomes nil.
 //   - []byte becomes MessagePack bin; other slices and arrays become
 //     arrays; a map needs string, integer or encoding.TextMarshaler keys.

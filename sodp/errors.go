@@ -258,8 +258,9 @@ func (a Attribution) String() string {
 // was asked for. It matches ErrConvert with errors.Is; Err, when set, is
 // what refused the value (an UnmarshalText error, a range error…).
 type ConvertError struct {
-	Key     string // the key whose value it is
+	Key     string // the key whose value it is; empty for a call's result
 	Version uint64 // the version of that value
+	Method  string // for a call's result (CallAs), the method called
 	// Path is the JSON Pointer of the element that does not fit, such as
 	// "/items/3/qty"; empty for the value itself.
 	Path string
@@ -272,9 +273,16 @@ type ConvertError struct {
 // Error returns a message such as
 //
 //	sodp: value of game.player (version 7) does not convert into main.Player: integer into uint8 at "/level": 300 is out of range
+//
+// or, for a call's result, "sodp: result of game.stats does not convert
+// into …".
 func (e *ConvertError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "sodp: value of %s (version %d) does not convert into %s: %s into %s", e.Key, e.Version, e.Type, e.Got, e.Want)
+	if e.Method != "" && e.Key == "" {
+		fmt.Fprintf(&b, "sodp: result of %s does not convert into %s: %s into %s", e.Method, e.Type, e.Got, e.Want)
+	} else {
+		fmt.Fprintf(&b, "sodp: value of %s (version %d) does not convert into %s: %s into %s", e.Key, e.Version, e.Type, e.Got, e.Want)
+	}
 	if e.Path == "" {
 		b.WriteString(" at the root")
 	} else {

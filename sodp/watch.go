@@ -173,10 +173,15 @@ func (r receiver[T]) Finish(err error) { r.s.finish(err) }
 // exported field is named by its `msgpack` tag, else its `json` tag, else
 // the field's name, and a tag of "-" skips it; a key matches a field by
 // its exact name, else case-insensitively; fields of embedded structs are
-// promoted as in encoding/json; a type implementing
-// encoding.TextUnmarshaler (time.Time, for one) is filled from a string.
-// Unknown keys are ignored and missing ones leave the zero value. A value
-// that does not fit T gives an Update with Err set. Values handed out are never modified afterwards.
+// promoted as in encoding/json; a type implementing json.Unmarshaler
+// (json.RawMessage, for one) is handed the value written as JSON, whatever
+// its kind; a type implementing encoding.TextUnmarshaler (time.Time, for
+// one) is filled from a string; a time.Duration is read from a number of
+// nanoseconds or from a string such as "1m30s". Unknown keys are ignored
+// and missing ones leave the zero value. A value that does not fit T
+// gives an Update with Err set, and so does a struct type none of whose
+// fields a key can name (all unexported) with no unmarshaling method:
+// never a silent zero. Values handed out are never modified afterwards.
 //
 // Every delivered T is the reader's own: modifying it, including its maps
 // and slices, never affects a later update nor any other subscription. For

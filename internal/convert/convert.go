@@ -130,7 +130,10 @@ const maxConvertDepth = 10000
 //     encoding/json (an embedded pointer is allocated when one of its
 //     fields is set; unexported embedded pointers are skipped). Unknown
 //     keys are ignored; fields without a key keep their zero value.
-//     Unexported fields are never set.
+//     Unexported fields are never set: a struct type that has fields but
+//     none a key can name (all unexported or tagged "-"), and no
+//     unmarshaling method, takes nothing but nil — any other value is an
+//     error rather than a silent zero.
 //   - pointer: nil stays a nil pointer; anything else is converted into a
 //     newly allocated element.
 //   - int, int8 … int64, uint … uint64: from an integer, or from a float
@@ -154,6 +157,13 @@ const maxConvertDepth = 10000
 //     interface (always, for any); a map or array stored this way is
 //     shared with v.
 //   - time.Time: from an RFC 3339 string.
+//   - time.Duration: from a number of nanoseconds (the form it is sent
+//     in) or from a string time.ParseDuration reads, such as "1m30s".
+//   - a type that implements json.Unmarshaler (through a pointer receiver
+//     or not; json.RawMessage is one): the value is written as JSON, map
+//     keys sorted, and passed to UnmarshalJSON, whatever its kind.
+//     json.Unmarshaler is preferred to encoding.TextUnmarshaler, as in
+//     encoding/json (time.Time excepted, read as above).
 //   - a type that implements encoding.TextUnmarshaler (through a pointer
 //     receiver or not): a string is passed to UnmarshalText; a value of
 //     another kind is converted by the rules above.
@@ -240,8 +250,13 @@ var (
 )
 
 func (b *planBuilder) build(t reflect.Type) decodeFunc {
-	if t == timeType {
+	switch {
+	case t == timeType:
 		return decodeTime
+	case t == durationType:
+		return durationDecoder(b.kindDecoder(t))
+	case unmarshalsJSON(t):
+		return jsonDecoder(t)
 	}
 	d := b.kindDecoder(t)
 	if k := t.Kind(); k != reflect.Pointer && k != reflect.Interface && reflect.PointerTo(t).Implements(textUnmarshalerType) {

@@ -230,7 +230,7 @@ func TestConvertScalarErrors(t *testing.T) {
 		{"too big for uint16", uint64(1 << 63), uint16(0), "uint16", "integer", true},
 		{"float too big for uint64", 1.9e19, uint64(0), "uint64", "float", true},
 		{"too big for float32", 1e39, float32(0), "float32", "float", true},
-		{"string into duration", "1s", time.Duration(0), "time.Duration", "string", false},
+		{"unparsable duration", "soon", time.Duration(0), "time.Duration", "string", true},
 		{"non-normalised value", int32(1), 0, "int", "int32", false},
 	}
 	for _, tc := range tests {
@@ -698,7 +698,10 @@ func TestConvertTime(t *testing.T) {
 	}
 	cvWantError(t, To(map[string]any{"at": "yesterday"}, new(event)), "/at", "time.Time", "string", true)
 	cvWantError(t, To(map[string]any{"at": int64(0)}, new(event)), "/at", "time.Time", "integer", false)
-	cvWantError(t, To(map[string]any{"timeout": "1s"}, new(event)), "/timeout", "time.Duration", "string", false)
+	if got := cvConvert[event](t, map[string]any{"timeout": "1m30s"}); got.Timeout != 90*time.Second {
+		t.Fatalf("duration from text: %v", got.Timeout)
+	}
+	cvWantError(t, To(map[string]any{"timeout": "1 second"}, new(event)), "/timeout", "time.Duration", "string", true)
 }
 
 func TestConvertInterfaces(t *testing.T) {
@@ -899,10 +902,13 @@ func TestConvertUnsupportedDestinations(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 	cvWantError(t, To(int64(1), new(chan int)), "", "chan int", "integer", true)
+	// A struct with no field a key can name is filled by nothing but nil:
+	// anything else is an error, not a silent zero.
 	type onlyUnexported struct{ a, b int }
-	if got := cvConvert[onlyUnexported](t, map[string]any{"a": int64(1), "B": int64(2)}); got.a != 0 || got.b != 0 {
-		t.Errorf("unexported fields set: %+v", got)
-	}
+	cvWantError(t, To(map[string]any{"a": int64(1), "B": int64(2)}, new(onlyUnexported)), "", "convert.onlyUnexported", "map", true)
+	cvWantError(t, To(map[string]any{"O": map[string]any{}}, new(struct{ O onlyUnexported })), "/O", "convert.onlyUnexported", "map", true)
+	cvConvert[onlyUnexported](t, nil)
+	cvConvert[struct{}](t, map[string]any{"a": int64(1)})
 }
 
 func TestConvertErrorMessage(t *testing.T) {

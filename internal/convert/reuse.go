@@ -187,10 +187,10 @@ type reuseField struct {
 
 // buildReuser returns the reuseFunc of t, or nil when nothing of a
 // previous conversion could be taken over: t is not a struct, has no flat
-// part, is filled through UnmarshalText, or promotes fields through an
+// part, is filled through UnmarshalText or UnmarshalJSON, or promotes fields through an
 // embedded pointer.
 func buildReuser(t reflect.Type) reuseFunc {
-	if t.Kind() != reflect.Struct || t == timeType || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+	if t.Kind() != reflect.Struct || t == timeType || reflect.PointerTo(t).Implements(textUnmarshalerType) || unmarshalsJSON(t) {
 		return nil
 	}
 	specs := wire.StructFields(t)

@@ -33,6 +33,9 @@ type structPlan struct {
 
 func (b *planBuilder) structDecoder(t reflect.Type) decodeFunc {
 	specs := wire.StructFields(t)
+	if len(specs) == 0 && t.NumField() > 0 {
+		return unsupportedDecoder(t, "the struct has no exported field to fill and no UnmarshalJSON or UnmarshalText method")
+	}
 	sp := &structPlan{
 		t:      t,
 		fields: make([]structField, len(specs)),

@@ -116,6 +116,12 @@ func (e *valueEncoder) leave() { e.stack = e.stack[:len(e.stack)-1] }
 //     slice, array or map. Fields of embedded structs are promoted (written
 //     at the level of the embedding struct) by the rules of encoding/json;
 //     a nil embedded pointer contributes nothing.
+//   - a type that implements json.Marshaler (json.RawMessage included)
+//     becomes the value its MarshalJSON returns, read as JSON (a number
+//     written without fraction or exponent becomes an integer if it fits
+//     64 bits, any other a float);
+//     json.Marshaler is preferred to encoding.TextMarshaler, as in
+//     encoding/json.
 //   - a type that implements encoding.TextMarshaler (time.Time included)
 //     becomes the string MarshalText returns.
 //   - a pointer or interface becomes what it points to, nil becomes nil.
@@ -297,6 +303,12 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 			if v.CanAddr() {
 				return e.text(v.Addr())
 			}
+		case jsonValue:
+			return e.json(v)
+		case jsonPointer:
+			if v.CanAddr() {
+				return e.json(v.Addr())
+			}
 		}
 	}
 	switch t.Kind() {
@@ -323,9 +335,12 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 			e.b = append(e.b, 0xc0)
 			return nil
 		}
-		if textOf(t.Elem()) == textPointer {
+		switch textOf(t.Elem()) {
+		case textPointer:
 			// MarshalText with a pointer receiver.
 			return e.text(v)
+		case jsonPointer:
+			return e.json(v)
 		}
 		if err := e.enter(visit{v.UnsafePointer(), -1}, t); err != nil {
 			return err
@@ -337,7 +352,7 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 			e.b = append(e.b, 0xc0)
 			return nil
 		}
-		if t.Elem().Kind() == reflect.Uint8 && textOf(t.Elem()) != textValue {
+		if m := textOf(t.Elem()); t.Elem().Kind() == reflect.Uint8 && m != textValue && m != jsonValue {
 			e.bin(v.Bytes())
 			return nil
 		}
@@ -507,11 +522,15 @@ func mapKeyWriter(kt reflect.Type) func(reflect.Value) (string, *UnsupportedErro
 	return nil
 }
 
-// How a type implements encoding.TextMarshaler.
+// How a type implements encoding.TextMarshaler or json.Marshaler (the
+// latter first, as encoding/json does, except for time.Time whose two
+// forms are the same string).
 const (
 	textNone    = iota + 1
-	textValue   // the type itself implements it
+	textValue   // the type itself implements encoding.TextMarshaler
 	textPointer // only a pointer to the type does
+	jsonValue   // the type itself implements json.Marshaler
+	jsonPointer // only a pointer to the type does
 )
 
 var textKinds sync.Map // reflect.Type → int
@@ -524,6 +543,12 @@ func textOf(t reflect.Type) int {
 	}
 	k := textNone
 	switch {
+	case t == timeType:
+		k = textValue
+	case t.Implements(jsonMarshalerType):
+		k = jsonValue
+	case t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(jsonMarshalerType):
+		k = jsonPointer
 	case t.Implements(textMarshalerType):
 		k = textValue
 	case t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(textMarshalerType):

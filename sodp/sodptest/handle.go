@@ -343,6 +343,9 @@ func (c *Conn) onCall(f wire.Frame) {
 		c.callFail(b.CallID, 429, "rate limited")
 		return
 	}
+	if c.customCall(b) {
+		return
+	}
 	if !knownMethods[b.Method] {
 		c.callFail(b.CallID, tr.unknownMethod, "unknown method: "+b.Method)
 		return

@@ -31,6 +31,7 @@ type config struct {
 	reorder     int
 	onChange    func(Change)
 	replayHook  func(key string, n int)
+	methods     map[string]func(map[string]any) (any, error) // WithMethod
 
 	// Set by Cluster for its nodes.
 	serverID   string                                                                           // HELLO server_id (sodp.DialectGo)

@@ -73,8 +73,13 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Ready(ctx); err != nil {
+	if err := exportErr(c.s.Ready(ctx)); err != nil {
 		c.Close()
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) && !errors.Is(err, ErrConnectFailed) {
+			// No attempt completed before ctx ended: the attempt failed
+			// all the same.
+			err = &alsoErr{err, ErrConnectFailed}
+		}
 		if strings.HasPrefix(err.Error(), "sodp: dial ") {
 			return nil, err // the attempt's error names the URL already
 		}
@@ -85,12 +90,14 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
 
 // Ready waits until the session is live. It returns nil at once if it is;
 // the terminal error if the client failed (for example ErrUnauthorized);
-// ErrClosed after Close; or ctx's error.
+// ErrClosed after Close; or, when ctx ends first, an error matching ctx's
+// error ("sodp: ready: context deadline exceeded"), which also matches
+// ErrConnectFailed and says why when a connection attempt has failed.
 func (c *Client) Ready(ctx context.Context) error {
 	if ctx == nil {
 		return errors.New("sodp: Ready: nil context")
 	}
-	return exportErr(c.s.Ready(ctx))
+	return ctxWrap(ctx, "ready", exportErr(c.s.Ready(ctx)))
 }
 
 // Close ends the client: pending calls fail with ErrClosed, every

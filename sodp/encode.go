@@ -27,7 +27,7 @@ func encodeValue(what, prefix string, v any) (any, error) {
 		path := prefix + ue.Path
 		where := "the value itself"
 		if path != "" {
-			where = fmt.Sprintf("%q", path)
+			where = fmt.Sprintf("%q", shortPointer(path))
 		}
 		return nil, fmt.Errorf("%w: %s: %s at %s: %s", ErrUnsupportedValue, what, ue.Type, where, ue.Reason)
 	}

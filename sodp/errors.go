@@ -1,6 +1,7 @@
 package sodp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -150,23 +151,12 @@ type ServerError struct {
 // Error returns a message such as
 //
 //	sodp: server error 403: forbidden (state.set on game.player)
+//
+// The key is left out of the parentheses when the server's text names it
+// already ("forbidden: game.player (state.set)").
 func (e *ServerError) Error() string {
-	s := fmt.Sprintf("sodp: server error %d", e.Code)
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	switch {
-	case e.Method != "" && e.Key != "":
-		s += fmt.Sprintf(" (%s on %s)", e.Method, e.Key)
-	case e.Method != "":
-		s += " (" + e.Method + ")"
-	case e.Key != "":
-		s += " (key " + e.Key + ")"
-	}
-	if e.Attribution == AttrOrder {
-		s += " [matched to the oldest waiting request by order; the server did not say which request failed]"
-	}
-	return s
+	se := session.ServerError{Code: e.Code, Message: e.Message, Key: e.Key, Method: e.Method, Attribution: session.Attribution(e.Attribution)}
+	return se.Error()
 }
 
 // Is reports whether target is the sentinel of e's code.
@@ -286,7 +276,7 @@ func (e *ConvertError) Error() string {
 	if e.Path == "" {
 		b.WriteString(" at the root")
 	} else {
-		fmt.Fprintf(&b, " at %q", e.Path)
+		fmt.Fprintf(&b, " at %q", shortPointer(e.Path))
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
@@ -371,4 +361,54 @@ func (e *exported) As(target any) bool {
 		}
 	}
 	return false
+}
+
+// alsoErr is error, with its message, that also matches also.
+type alsoErr struct {
+	error
+	also error
+}
+
+func (e *alsoErr) Unwrap() []error { return []error{e.error, e.also} }
+
+// ctxWrap gives an error that ctx's end caused the "sodp: what: " prefix
+// that the client's other errors carry; any other error is returned as it
+// is.
+func ctxWrap(ctx context.Context, what string, err error) error {
+	if err == nil || strings.HasPrefix(err.Error(), "sodp: ") {
+		return err
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return session.Wrap(err, what)
+	}
+	return err
+}
+
+// maxShownPointer bounds the length of a JSON Pointer in an error message;
+// the error's Path field keeps it whole.
+const maxShownPointer = 120
+
+// shortPointer shortens a long JSON Pointer for a message: its first
+// segments, "…" with the number of segments left out, and its last ones.
+func shortPointer(p string) string {
+	if len(p) <= maxShownPointer {
+		return p
+	}
+	segs := strings.Split(p[1:], "/")
+	head, tail := 0, len(segs)
+	for n := 0; head < len(segs) && n+len(segs[head])+1 <= maxShownPointer/2; head++ {
+		n += len(segs[head]) + 1
+	}
+	for n := 0; tail > head && n+len(segs[tail-1])+1 <= maxShownPointer/2; tail-- {
+		n += len(segs[tail-1]) + 1
+	}
+	if tail-head == 0 || tail-head == len(segs) {
+		return p
+	}
+	gap := fmt.Sprintf("…%d levels…", tail-head)
+	if tail-head == 1 {
+		gap = "…1 level…"
+	}
+	parts := append(append(segs[:head:head], gap), segs[tail:]...)
+	return "/" + strings.Join(parts, "/")
 }

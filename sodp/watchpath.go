@@ -198,7 +198,11 @@ func getPart[U any](ctx context.Context, c *Client, key string, part *watchPart,
 	defer sub.Close()
 	u, ok := <-sub.Updates()
 	if !ok {
-		return Update[U]{}, sub.Err()
+		what := "get " + key
+		if part.pointer != "" {
+			what += " " + part.pointer
+		}
+		return Update[U]{}, ctxWrap(ctx, what, sub.Err())
 	}
 	return u, u.Err
 }

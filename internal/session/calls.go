@@ -128,7 +128,7 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 	case <-s.done:
 		return nil, ErrClosed
 	case <-ctx.Done():
-		return nil, ctxErr()
+		return nil, s.notSent(spec.Method, timeout, ctx)
 	}
 	select {
 	case r := <-pc.reply:
@@ -137,7 +137,9 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 		}
 		return r.data, nil
 	case <-ctx.Done():
-		s.post(func() { s.cancelCall(pc) })
+		if !s.cancelSent(pc) {
+			return nil, s.notSent(spec.Method, timeout, ctx)
+		}
 		return nil, ctxErr()
 	case <-s.done:
 		select {

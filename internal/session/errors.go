@@ -97,13 +97,17 @@ func (e *ServerError) Error() string {
 	if e.Message != "" {
 		s += ": " + e.Message
 	}
+	key := e.Key
+	if namesKey(e.Message, key) {
+		key = "" // the server's text names it already
+	}
 	switch {
-	case e.Method != "" && e.Key != "":
-		s += fmt.Sprintf(" (%s on %s)", e.Method, e.Key)
+	case e.Method != "" && key != "":
+		s += fmt.Sprintf(" (%s on %s)", e.Method, key)
 	case e.Method != "":
 		s += " (" + e.Method + ")"
-	case e.Key != "":
-		s += " (key " + e.Key + ")"
+	case key != "":
+		s += " (key " + key + ")"
 	}
 	if e.Attribution == AttrOrder {
 		s += " [matched to the oldest waiting request by order; the server did not say which request failed]"
@@ -184,3 +188,27 @@ type withCause struct {
 
 func (e *withCause) Error() string   { return e.msg }
 func (e *withCause) Unwrap() []error { return []error{e.primary, e.cause} }
+
+// namesKey reports whether msg holds key as a whole word: not inside a
+// longer key ("game" is not named by "game.score").
+func namesKey(msg, key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := 0; ; {
+		j := strings.Index(msg[i:], key)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(key)
+		if (j == 0 || !isKeyByte(msg[j-1])) && (end == len(msg) || !isKeyByte(msg[end]) || msg[end] == '.' && (end+1 == len(msg) || !isKeyByte(msg[end+1]))) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isKeyByte(b byte) bool {
+	return b == '_' || b == '.' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
+}

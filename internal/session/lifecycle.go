@@ -29,6 +29,9 @@ import (
 // NormalizeURL maps the sodp:// and sodps:// schemes to ws:// and wss://
 // and checks that the URL is a WebSocket URL.
 func NormalizeURL(raw string) (string, error) {
+	if err := schemeMissing(raw); err != nil {
+		return "", err
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Parse's error repeats the URL, credentials included.

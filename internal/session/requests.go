@@ -222,10 +222,14 @@ func (s *Session) countError(code int) {
 
 // sessionError handles an ERROR that belongs to no waiting request.
 func (s *Session) sessionError(se *ServerError) {
-	s.reportErr(se)
 	if se.Code == 401 {
+		// Logged once, by what it leads to (the failed session or the
+		// dropped connection); still an event of its own.
+		s.emit(Event{Time: time.Now(), State: s.State(), Err: se}, false)
 		s.unauthorizedErr(se)
+		return
 	}
+	s.reportErr(se)
 }
 
 // unauthorizedErr handles a 401: the connection is finished. With a token

@@ -241,7 +241,7 @@ func (s *Session) overWatchLimit(keys []string) (map[string]error, error) {
 	if len(fresh) <= room {
 		return nil, nil
 	}
-	err := fmt.Errorf("%w: the server allows %d watched keys (max_watches) and this client watches %d", ErrRateLimited, limit, len(s.keys))
+	err := fmt.Errorf("%w: the server allows %d watched keys (max_watches), and this watch would bring this client to %d", ErrRateLimited, limit, len(s.keys)+len(fresh))
 	if room <= 0 || len(keys) == 1 {
 		return nil, err
 	}

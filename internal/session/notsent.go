@@ -1,0 +1,55 @@
+package session
+
+import (
+	"context"
+	"fmt"
+)
+
+// A call whose context ends before its CALL frame was queued was not sent:
+// its error says so, and why it waited, rather than that no answer came.
+
+// cancelSent gives up on pc (cancelCall, on the actor) and reports whether
+// its frame had been queued on a connection (or it had ended otherwise);
+// true too when the session ended first.
+func (s *Session) cancelSent(pc *pendingCall) bool {
+	sent := make(chan bool, 1)
+	if !s.post(func() {
+		_, ok := s.calls[pc.id]
+		sent <- ok || pc.finished // finished: answered or failed, not waiting to be sent
+		s.cancelCall(pc)
+	}) {
+		return true
+	}
+	select {
+	case ok := <-sent:
+		return ok
+	case <-s.done:
+		return true
+	}
+}
+
+// notSent is the error of a call method whose ctx ended before its frame
+// was queued. timeout, when set, is the cause of the client's call timeout.
+// It matches ctx's error and, when the client is not connected and a
+// connection attempt failed, that attempt's error.
+func (s *Session) notSent(method string, timeout error, ctx context.Context) error {
+	ctxErr := ctx.Err()
+	why := "the server had not answered earlier requests"
+	if timeout != nil && context.Cause(ctx) == timeout {
+		why += fmt.Sprintf(" within the client's call timeout (%s, WithCallTimeout)", s.cfg.CallTimeout)
+	}
+	s.mu.Lock()
+	st, last := s.state, s.lastErr
+	s.mu.Unlock()
+	if st != StateLive {
+		why = "the client was not connected"
+		if timeout != nil && context.Cause(ctx) == timeout {
+			why = fmt.Sprintf("the client was not connected within the call timeout (%s, WithCallTimeout)", s.cfg.CallTimeout)
+		}
+		if last != nil {
+			why += " (last connection attempt: " + Detail(last) + ")"
+			return &withCause{msg: fmt.Sprintf("sodp: call %s: not sent: %s: %s", method, why, ctxErr), primary: ctxErr, cause: last}
+		}
+	}
+	return fmt.Errorf("sodp: call %s: not sent: %s: %w", method, why, ctxErr)
+}

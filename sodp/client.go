@@ -16,8 +16,9 @@ import (
 // subscriber or on the network longer than its context allows.
 type Client struct {
 	s    *session.Session
-	ctxs ctxWatch // the Watch contexts of the subscriptions
-	obs  *hookSet // WithHooks; nil without
+	ctxs ctxWatch       // the Watch contexts of the subscriptions
+	obs  *hookSet       // WithHooks; nil without
+	mut  *mutationCheck // WithMutationCheck; nil when off
 }
 
 // New returns a Client that connects to url in the background and keeps
@@ -32,12 +33,13 @@ func New(url string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newClient(o.cfg, o.hooks)
+	return newClient(o)
 }
 
-func newClient(cfg session.Config, hooks []Hooks) (*Client, error) {
+func newClient(o *options) (*Client, error) {
+	cfg := o.cfg
 	c := &Client{}
-	obs := newHookSet(c, hooks)
+	obs := newHookSet(c, o.hooks)
 	if obs != nil {
 		cfg.Observer = obs
 	}
@@ -46,6 +48,9 @@ func newClient(cfg session.Config, hooks []Hooks) (*Client, error) {
 		return nil, err
 	}
 	c.s, c.obs = s, obs
+	if o.mutationCheck || mutationCheckFromEnv() {
+		c.mut = newMutationCheck()
+	}
 	obs.opened()
 	return c, nil
 }
@@ -69,7 +74,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	o.cfg.FailFast = !o.retry
-	c, err := newClient(o.cfg, o.hooks)
+	c, err := newClient(o)
 	if err != nil {
 		return nil, err
 	}

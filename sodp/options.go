@@ -24,6 +24,8 @@ type options struct {
 	retry bool    // WithRetryOnFailedConnect
 	hooks []Hooks // WithHooks, in order
 	err   error   // the first invalid option
+
+	mutationCheck bool // WithMutationCheck
 }
 
 func (o *options) invalid(format string, args ...any) {

@@ -368,6 +368,9 @@ func (s *Subscription[T]) WaitKeyVersion(ctx context.Context, key string, v uint
 // (done, reported as false) first.
 func (s *Subscription[T]) deliver(d session.Delivery, ended, done <-chan struct{}) bool {
 	u := s.convert(d)
+	if m := s.c.mut; m != nil {
+		m.handOut(s, u.Key, u.Version, any(u.Value))
+	}
 	// A reader waiting on Updates takes it at once; the select below
 	// costs more.
 	select {
@@ -406,6 +409,9 @@ func (s *Subscription[T]) finish(err error) {
 	s.mu.Unlock()
 	if g != nil {
 		s.c.ctxs.remove(g, s)
+	}
+	if m := s.c.mut; m != nil {
+		m.release(s)
 	}
 	close(s.out)
 	s.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/sodp-go/client/internal/session"
 )
@@ -134,3 +135,21 @@ const OtherErrorCode = -1
 
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() Stats { return statsOf(c.s.Stats()) }
+
+// Ping measures the round-trip time to the server: it sends a WebSocket
+// ping and returns the time until its pong (every known server answers
+// pings, whatever it does with HEARTBEAT frames). Stats().RTT keeps the
+// last round trip measured, by Ping or by the heartbeat's own pings.
+//
+// Ping waits for the session to be live if it is not, and sends its ping
+// again on the next connection if the connection drops before the pong.
+// It is bounded by ctx; without a deadline in ctx the call timeout applies
+// (WithCallTimeout). Errors: ctx's error, wrapped ("sodp: ping: context
+// deadline exceeded"); ErrClosed after Close; the client's terminal error.
+func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
+	if ctx == nil {
+		return 0, errors.New("sodp: Ping: nil context")
+	}
+	d, err := c.s.Ping(ctx)
+	return d, exportErr(err)
+}

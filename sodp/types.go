@@ -203,6 +203,11 @@ type Stats struct {
 	Snapshots     uint64
 	SlowConsumers uint64 // buffered subscriptions ended by ErrSlowConsumer
 	OutboundQueue int    // frames waiting to be written on the current connection (a gauge)
+	// RTT is the last round trip measured to the server: the time between
+	// a WebSocket ping and its pong, measured with every heartbeat (about
+	// every 25 s, WithHeartbeat) and by Ping. 0 before the first pong; it
+	// keeps the last value across reconnects.
+	RTT time.Duration
 }
 
 // statsOf copies the session's counters field by field, by name; a test

@@ -76,7 +76,7 @@ func (s *Session) startConn(ws *websocket.Conn, endpoint, token string) *conn {
 		}
 		return err
 	})
-	ws.SetPongHandler(func(string) error { c.touch(); return nil })
+	ws.SetPongHandler(func(data string) error { c.touch(); s.rtt.pong(data); return nil })
 	s.wg.Add(2)
 	go s.reader(c)
 	go s.writer(c)
@@ -250,7 +250,7 @@ func (s *Session) writer(c *conn) {
 		for i, f := range batch {
 			var err error
 			if f.ping {
-				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+				err = c.ws.WriteControl(websocket.PingMessage, s.rtt.payload(), time.Now().Add(writeWait))
 			} else {
 				seq++
 				buf, err = wire.Encode(buf[:0], wire.Frame{Type: f.typ, Stream: f.stream, Seq: seq, Body: f.body})

@@ -56,6 +56,7 @@ type counters struct {
 type Session struct {
 	cfg Config
 	log *slog.Logger
+	rtt rttProbe // round trips of the client's pings (rtt.go)
 	// in is the command channel: everything that happens to the session
 	// reaches the actor here. Callers (do, post) → actor: command. Dial
 	// goroutine → actor: dialResult. Reader → actor: frameIn, connLost.
@@ -329,6 +330,7 @@ func (s *Session) Stats() Stats {
 		DecodeErrors: s.stats.decodeErrors.Load(),
 		ApplyErrors:  s.stats.applyErrors.Load(),
 		ErrorsByCode: map[int]uint64{},
+		RTT:          s.rtt.Last(),
 	}
 	s.moreStats(&st)
 	s.mu.Lock()

@@ -188,8 +188,9 @@ type Stats struct {
 	// Snapshots counts STATE_INITs that gave a key its first value (one
 	// that replaced a value subscribers had counts in Resyncs).
 	Snapshots     uint64
-	SlowConsumers uint64 // buffered subscriptions ended by ErrSlowConsumer
-	OutboundQueue int    // frames waiting to be written on the current connection
+	SlowConsumers uint64        // buffered subscriptions ended by ErrSlowConsumer
+	OutboundQueue int           // frames waiting to be written on the current connection
+	RTT           time.Duration // the last round trip measured (see sodp.Stats)
 }
 
 // Config holds everything the session needs; the public package fills it

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/sodp-go/client/internal/convert"
@@ -312,8 +313,13 @@ func (s *Subscription[T]) Err() error {
 	return s.err
 }
 
-// Keys returns the keys the subscription watches.
-func (s *Subscription[T]) Keys() []string { return append([]string(nil), s.sub.Keys...) }
+// Keys returns the keys the subscription watches (see AddKeys and
+// RemoveKeys).
+func (s *Subscription[T]) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sub.Keys...)
+}
 
 // Close ends the subscription: Updates is closed, Err returns ErrClosed,
 // and, when no other subscription watches its keys, the server is told to
@@ -348,16 +354,20 @@ func (s *Subscription[T]) Close() error {
 // ErrForbidden, ErrUnauthorized); and ErrClosed when the client closes.
 // Version 0 fails at once with ErrNoVersion (see Ref.WaitVersion).
 func (s *Subscription[T]) WaitVersion(ctx context.Context, v uint64) error {
-	return waitVersion(ctx, s.c, s.sub.Keys[0], v)
+	s.mu.Lock()
+	key := s.sub.Keys[0]
+	s.mu.Unlock()
+	return waitVersion(ctx, s.c, key, v)
 }
 
 // WaitKeyVersion is WaitVersion for one key of the subscription: it fails
 // at once with ErrInvalidKey when the subscription does not watch key.
 func (s *Subscription[T]) WaitKeyVersion(ctx context.Context, key string, v uint64) error {
-	for _, k := range s.sub.Keys {
-		if k == key {
-			return waitVersion(ctx, s.c, key, v)
-		}
+	s.mu.Lock()
+	watched := slices.Contains(s.sub.Keys, key)
+	s.mu.Unlock()
+	if watched {
+		return waitVersion(ctx, s.c, key, v)
 	}
 	return fmt.Errorf("%w: %q is not a key of this subscription", ErrInvalidKey, key)
 }
@@ -367,6 +377,10 @@ func (s *Subscription[T]) WaitKeyVersion(ctx context.Context, key string, v uint
 // Updates, unless the subscription ends (ended) or the client closes
 // (done, reported as false) first.
 func (s *Subscription[T]) deliver(d session.Delivery, ended, done <-chan struct{}) bool {
+	if d.Kind == session.KindForget {
+		s.forgetKey(d.Key)
+		return true
+	}
 	u := s.convert(d)
 	if m := s.c.mut; m != nil {
 		m.handOut(s, u.Key, u.Version, any(u.Value))

@@ -84,6 +84,22 @@ func (ss *subSet) add(sub *Subscriber) {
 	}
 }
 
+// has reports whether sub is in the set.
+func (ss *subSet) has(sub *Subscriber) bool {
+	if ss.one == sub {
+		return true
+	}
+	r := ss.rest
+	if r == nil {
+		return false
+	}
+	if r.find(sub) >= 0 {
+		return true
+	}
+	_, ok := r.big[sub]
+	return ok
+}
+
 // given records that sub, in the set, has had its first value.
 func (ss *subSet) given(sub *Subscriber) {
 	if ss.one == sub {

@@ -38,6 +38,10 @@ const (
 	// multi-key subscription, or a frame of the key was over the size
 	// limit (Err says why); the other keys go on.
 	KindRefused
+	// KindForget carries nothing for the reader: a subscriber that keeps
+	// its own copies drops its copy of Key, which it no longer watches
+	// (RemoveKeys). Its Receiver must not hand it out.
+	KindForget
 )
 
 func (k Kind) String() string {
@@ -54,6 +58,8 @@ func (k Kind) String() string {
 		return "resync"
 	case KindRefused:
 		return "refused"
+	case KindForget:
+		return "forget"
 	}
 	return "unknown"
 }

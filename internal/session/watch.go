@@ -256,8 +256,13 @@ func (s *Session) overWatchLimit(keys []string) (map[string]error, error) {
 // watch; keys in refuse are refused at once (KindRefused).
 func (s *Session) addSub(sub *Subscriber, params map[string]any, refuse map[string]error) {
 	s.nSubs++
+	s.addKeys(sub, sub.Keys, params, refuse)
+}
+
+// addKeys adds sub to the subscribers of keys, as addSub describes.
+func (s *Session) addKeys(sub *Subscriber, keys []string, params map[string]any, refuse map[string]error) {
 	var fresh []string
-	for _, key := range sub.Keys {
+	for _, key := range keys {
 		if err := refuse[key]; err != nil {
 			sub.refused++
 			sub.Mailbox.Push(Delivery{Key: key, Kind: KindRefused, Err: err})

@@ -64,6 +64,7 @@ type WatchOption func(*watchConfig)
 type watchConfig struct {
 	params map[string]any
 	buffer int
+	group  *Group
 	err    error // the first invalid option
 }
 
@@ -120,7 +121,7 @@ type Subscription[T any] struct {
 	// and the variable the next one is converted into; only the pump uses
 	// it (pumps run one after the other).
 	conv *convState[T]
-	part *watchPart // WatchPath: the part watched; nil for the whole value
+	ext  *subExtra // what few subscriptions have; nil for none of it
 
 	mu        sync.Mutex
 	err       error         // why the subscription ended; set just before out is closed
@@ -256,7 +257,10 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 	if err != nil {
 		return nil, err
 	}
-	s := &Subscription[T]{c: c, out: make(chan Update[T]), part: part, reuse: convert.Reuses[T]()}
+	s := &Subscription[T]{c: c, out: make(chan Update[T]), reuse: convert.Reuses[T]()}
+	if part != nil || wc.group != nil {
+		s.ext = &subExtra{part: part, group: wc.group}
+	}
 	if keys == nil {
 		s.key[0] = key
 		keys = s.key[:]
@@ -282,8 +286,18 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 			s.mu.Unlock()
 		}
 	}
+	if g := wc.group; g != nil {
+		// Joined before any update can be sent: Close of the group
+		// finds every member that may send.
+		if !g.join(s) {
+			return nil, errGroupClosedWatch
+		}
+	}
 	err = c.s.Subscribe(ctx, &s.sub, params, wc.buffer, start)
 	if err != nil {
+		if g := wc.group; g != nil {
+			g.leave(s)
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, watchErr(keys, err)
 		}
@@ -385,6 +399,9 @@ func (s *Subscription[T]) deliver(d session.Delivery, ended, done <-chan struct{
 	if m := s.c.mut; m != nil {
 		m.handOut(s, u.Key, u.Version, any(u.Value))
 	}
+	if g := s.groupOf(); g != nil {
+		return g.send(Notice{Key: u.Key, Err: u.Err, sub: s, update: u}, ended, done)
+	}
 	// A reader waiting on Updates takes it at once; the select below
 	// costs more.
 	select {
@@ -426,6 +443,9 @@ func (s *Subscription[T]) finish(err error) {
 	}
 	if m := s.c.mut; m != nil {
 		m.release(s)
+	}
+	if g := s.groupOf(); g != nil {
+		g.ended(s, Notice{Key: s.firstKey(), End: true, Err: s.err, sub: s})
 	}
 	close(s.out)
 	s.mu.Lock()
@@ -537,13 +557,27 @@ func (s *Subscription[T]) forget() {
 	}
 }
 
+// subExtra is what only some subscriptions have.
+type subExtra struct {
+	part  *watchPart // WatchPath: the part watched; nil for the whole value
+	group *Group     // InGroup: updates go to the group's channel
+}
+
+// groupOf returns the subscription's Group, nil when it has none.
+func (s *Subscription[T]) groupOf() *Group {
+	if s.ext == nil {
+		return nil
+	}
+	return s.ext.group
+}
+
 // typeName names T for errors.
 func typeName[T any]() string { return reflect.TypeFor[T]().String() }
 
 // pointerOf names the part watched, escaped: "" for the whole value.
 func (s *Subscription[T]) pointerOf() string {
-	if s.part == nil {
+	if s.ext == nil || s.ext.part == nil {
 		return ""
 	}
-	return s.part.pointer
+	return s.ext.part.pointer
 }

@@ -54,6 +54,9 @@ func apply(url string, opts []Option) (*options, error) {
 	if o.err != nil {
 		return nil, o.err
 	}
+	if err := checkBubble(o); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 

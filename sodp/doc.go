@@ -57,7 +57,21 @@
 // to n behind; one more ends the subscription with ErrSlowConsumer.
 //
 // Several subscriptions of one key share one server subscription; the
-// server is told to stop (UNWATCH) when the last one closes.
+// server is told to stop (UNWATCH) when the last one closes. A
+// subscription's keys can change while it runs (AddKeys, RemoveKeys), and
+// subscriptions of different types can be read from one channel (Group)
+// with no goroutine per subscription.
+//
+// Two things reach a reader as a zero value, and a reader must tell them
+// apart from real data: an update whose Err is set (the value did not
+// convert into the type; the subscription goes on), and a key that was
+// never written or was deleted (Initialized is false). Check both before
+// using Value.
+//
+// A value watched as any (or map[string]any, []any) is the client's own
+// copy, shared with every untyped reader of the key: it must not be
+// modified. WithMutationCheck (or SODP_MUTATION_CHECK=1) makes tests
+// panic, naming the key and the path, when it is.
 //
 // # Writing
 //
@@ -74,6 +88,8 @@
 //
 // Get reads a key once (the client's copy when it is watched, else WATCH,
 // first value, UNWATCH); a Ref's Cached reads only the client's copy.
+// CallAs decodes a call's result into a type. Ping measures the round trip
+// to the server; Stats().RTT keeps the last one the heartbeat measured.
 //
 // Values written are encoded by the rules values read are decoded with
 // (msgpack tag, else json tag, else field name; "-" and omitempty
@@ -112,5 +128,7 @@
 //
 // Package sodptest runs a real SODP server in-process, in the style of
 // net/http/httptest, with switches that reproduce each known server's
-// deviations.
+// deviations. In a testing/synctest bubble, start it WithInMemory and dial
+// it through its DialContext (see sodptest's examples): a client that
+// would dial a real socket there fails at once with ErrInvalidOption.
 package sodp

@@ -193,7 +193,7 @@ func (r receiver[T]) Finish(err error) { r.s.finish(err) }
 // rest is converted afresh, so a change deep inside a large struct costs
 // little more than the part it changed. With any, the value is the
 // client's own tree, shared with every untyped subscriber of the key: it
-// must not be modified.
+// must not be modified (WithMutationCheck checks it in tests).
 func Watch[T any](ctx context.Context, c *Client, key string, opts ...WatchOption) (*Subscription[T], error) {
 	if err := session.ValidKey(key); err != nil {
 		return nil, err

@@ -35,7 +35,7 @@ func (c *Client) Call(ctx context.Context, method string, args map[string]any) (
 	}
 	data, err := c.call(ctx, session.CallSpec{Method: method, Args: enc})
 	if err != nil {
-		return nil, exportErr(err)
+		return nil, err
 	}
 	return copyTree(data), nil
 }
@@ -64,7 +64,7 @@ func (c *Client) write(ctx context.Context, spec session.CallSpec) (uint64, erro
 	}
 	data, err := c.call(ctx, spec)
 	if err != nil {
-		return 0, exportErr(err)
+		return 0, err
 	}
 	return versionOf(data), nil
 }

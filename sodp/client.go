@@ -79,7 +79,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := exportErr(c.s.Ready(ctx)); err != nil {
+	if err := c.s.Ready(ctx); err != nil {
 		c.Close()
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) && !errors.Is(err, ErrConnectFailed) {
 			// No attempt completed before ctx ended: the attempt failed
@@ -103,7 +103,7 @@ func (c *Client) Ready(ctx context.Context) error {
 	if ctx == nil {
 		return errors.New("sodp: Ready: nil context")
 	}
-	return ctxWrap(ctx, "ready", exportErr(c.s.Ready(ctx)))
+	return ctxWrap(ctx, "ready", c.s.Ready(ctx))
 }
 
 // Close ends the client: pending calls fail with ErrClosed, every
@@ -121,20 +121,20 @@ func (c *Client) State() ConnState { return ConnState(c.s.State()) }
 // are dropped and counted in the next Event's Dropped, except the latest
 // state change, which is kept until it can be delivered. The channel is
 // closed when the client is closed. Reading it is optional.
-func (c *Client) Events() <-chan Event { return session.EventsAs(c.s, eventOf) }
+func (c *Client) Events() <-chan Event { return c.s.Events() }
 
 // Server returns what is known of the server of the current or last
 // session, or nil before the first session went live. Each call returns a
 // new copy; changing it changes nothing in the client.
-func (c *Client) Server() *ServerInfo { return serverInfoOf(c.s.Server()) }
+func (c *Client) Server() *ServerInfo { return serverInfoCopy(c.s.Server()) }
 
 // OtherErrorCode is the key of Stats.ErrorsByCode that counts server
 // errors whose code is neither 0 (no code given) nor between 100 and 599:
 // the map holds at most 502 entries, whatever codes a server sends.
-const OtherErrorCode = -1
+const OtherErrorCode = otherErrorCode
 
 // Stats returns a snapshot of the client's counters.
-func (c *Client) Stats() Stats { return statsOf(c.s.Stats()) }
+func (c *Client) Stats() Stats { return c.s.Stats() }
 
 // Ping measures the round-trip time to the server: it sends a WebSocket
 // ping and returns the time until its pong (every known server answers
@@ -151,5 +151,5 @@ func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 		return 0, errors.New("sodp: Ping: nil context")
 	}
 	d, err := c.s.Ping(ctx)
-	return d, exportErr(err)
+	return d, err
 }

@@ -130,121 +130,80 @@ type CallInfo struct {
 	Err         error // what the call returned
 }
 
-// ConnStage is a step of the connection lifecycle.
-type ConnStage uint8
+// ConnStage is a step of the connection lifecycle. Its String method
+// returns "attempt", "attempt_failed", "live", "lost", "backoff",
+// "failed", or "unknown" for any other value.
+type ConnStage = connStage
 
 // Connection lifecycle steps.
 const (
-	StageAttempt       ConnStage = iota + 1 // a connection attempt starts
-	StageAttemptFailed                      // the attempt failed before the session went live (dial, handshake, or a loss during the handshake)
-	StageLive                               // the session went live on the connection
-	StageLost                               // a live connection was lost
-	StageBackoff                            // the client waits Delay before the next attempt
-	StageFailed                             // a terminal error stopped the client
+	StageAttempt       = stageAttempt       // a connection attempt starts
+	StageAttemptFailed = stageAttemptFailed // the attempt failed before the session went live (dial, handshake, or a loss during the handshake)
+	StageLive          = stageLive          // the session went live on the connection
+	StageLost          = stageLost          // a live connection was lost
+	StageBackoff       = stageBackoff       // the client waits Delay before the next attempt
+	StageFailed        = stageFailed        // a terminal error stopped the client
 )
 
-// String returns "attempt", "attempt_failed", "live", "lost", "backoff",
-// "failed", or "unknown" for any other value.
-func (s ConnStage) String() string {
-	switch s {
-	case StageAttempt:
-		return "attempt"
-	case StageAttemptFailed:
-		return "attempt_failed"
-	case StageLive:
-		return "live"
-	case StageLost:
-		return "lost"
-	case StageBackoff:
-		return "backoff"
-	case StageFailed:
-		return "failed"
-	}
-	return "unknown"
-}
-
-// ConnectionEvent is one step of the connection lifecycle.
-type ConnectionEvent struct {
-	Time     time.Time
-	Stage    ConnStage
-	Endpoint string  // the URL of the attempt, without credentials or query
-	Attempt  uint64  // the number of the attempt, from 1
-	Dialect  Dialect // StageLive, StageLost: the server family
-	// Err says why, for StageAttemptFailed, StageLost and StageFailed.
-	Err error
-	// Duration is, for StageAttemptFailed and StageLive, the time since the
-	// attempt started; for StageLost, how long the session was live.
-	Duration time.Duration
-	Delay    time.Duration // StageBackoff: the wait before the next attempt
-}
+// ConnectionEvent is one step of the connection lifecycle. Its fields:
+//
+//	Time     time.Time
+//	Stage    ConnStage
+//	Endpoint string  // the URL of the attempt, without credentials or query
+//	Attempt  uint64  // the number of the attempt, from 1
+//	Dialect  Dialect // StageLive, StageLost: the server family
+//	// Err says why, for StageAttemptFailed, StageLost and StageFailed.
+//	Err error
+//	// Duration is, for StageAttemptFailed and StageLive, the time since the
+//	// attempt started; for StageLost, how long the session was live.
+//	Duration time.Duration
+//	Delay    time.Duration // StageBackoff: the wait before the next attempt
+type ConnectionEvent = connectionEvent
 
 // ResumeEvent is the outcome of the resume that followed going live on a
-// connection where the client resumed at least one key.
-type ResumeEvent struct {
-	Time     time.Time
-	Endpoint string
-	Dialect  Dialect
-	Keys     int    // keys watched when the session went live
-	Resumed  uint64 // RESUME frames sent during the resume
-	Replayed uint64 // deltas applied from replays during it
-	Resynced uint64 // fresh values that replaced a local copy during it (a gap that could not be replayed)
-	Duration time.Duration
-	// Err is nil when the resume finished, else the loss of the
-	// connection that cut it short.
-	Err error
-}
+// connection where the client resumed at least one key. Its fields:
+//
+//	Time     time.Time
+//	Endpoint string
+//	Dialect  Dialect
+//	Keys     int    // keys watched when the session went live
+//	Resumed  uint64 // RESUME frames sent during the resume
+//	Replayed uint64 // deltas applied from replays during it
+//	Resynced uint64 // fresh values that replaced a local copy during it (a gap that could not be replayed)
+//	Duration time.Duration
+//	// Err is nil when the resume finished, else the loss of the
+//	// connection that cut it short.
+//	Err error
+type ResumeEvent = resumeEvent
 
-// EndReason says why a subscription ended.
-type EndReason uint8
+// EndReason says why a subscription ended. Its String method returns
+// "open", "closed", "context", "client_closed", "slow_consumer",
+// "refused", "unauthorized", "failed", or "unknown" for any other value.
+type EndReason = endReason
 
 // Reasons a subscription ended.
 const (
-	EndNone         EndReason = iota // the subscription is open
-	EndClosed                        // its owner called Close
-	EndContext                       // its Watch context ended
-	EndClientClosed                  // the client was closed
-	EndSlowConsumer                  // a buffered reader fell behind (ErrSlowConsumer)
-	EndRefused                       // the server refused it (a *ServerError)
-	EndUnauthorized                  // the token was rejected (ErrUnauthorized)
-	EndFailed                        // the client stopped on another terminal error
+	EndNone         = endNone         // the subscription is open
+	EndClosed       = endClosed       // its owner called Close
+	EndContext      = endContext      // its Watch context ended
+	EndClientClosed = endClientClosed // the client was closed
+	EndSlowConsumer = endSlowConsumer // a buffered reader fell behind (ErrSlowConsumer)
+	EndRefused      = endRefused      // the server refused it (a *ServerError)
+	EndUnauthorized = endUnauthorized // the token was rejected (ErrUnauthorized)
+	EndFailed       = endFailed       // the client stopped on another terminal error
 )
 
-// String returns "open", "closed", "context", "client_closed",
-// "slow_consumer", "refused", "unauthorized", "failed", or "unknown" for
-// any other value.
-func (r EndReason) String() string {
-	switch r {
-	case EndNone:
-		return "open"
-	case EndClosed:
-		return "closed"
-	case EndContext:
-		return "context"
-	case EndClientClosed:
-		return "client_closed"
-	case EndSlowConsumer:
-		return "slow_consumer"
-	case EndRefused:
-		return "refused"
-	case EndUnauthorized:
-		return "unauthorized"
-	case EndFailed:
-		return "failed"
-	}
-	return "unknown"
-}
-
-// SubscriptionEvent is a subscription opening or ending.
-type SubscriptionEvent struct {
-	Time     time.Time
-	Opened   bool   // true when it opened, false when it ended
-	Key      string // its first key
-	Keys     int    // how many keys it watches
-	Path     bool   // a WatchPath subscription
-	Buffered bool   // WithBuffer
-	Reason   EndReason
-	Err      error // when it ended: what its Err returns
-}
+// SubscriptionEvent is a subscription opening or ending. Its fields:
+//
+//	Time     time.Time
+//	Opened   bool   // true when it opened, false when it ended
+//	Key      string // its first key
+//	Keys     int    // how many keys it watches
+//	Path     bool   // a WatchPath subscription
+//	Buffered bool   // WithBuffer
+//	Reason   EndReason
+//	Err      error // when it ended: what its Err returns
+type SubscriptionEvent = subscriptionEvent
 
 // hookSet is a client's hooks, and the session's Observer.
 type hookSet struct {
@@ -287,13 +246,11 @@ func (c *Client) call(ctx context.Context, spec session.CallSpec) (any, error) {
 	spec.Trace = &tr
 	start := time.Now()
 	data, err := c.s.Call(ctx, spec)
-	info := CallInfo{Method: spec.Method, Key: spec.Key, Start: start, Duration: time.Since(start), Err: exportErr(err)}
-	var d session.Dialect
-	info.Sent, d, info.Endpoint = tr.Sent()
-	info.Dialect = Dialect(d)
+	info := CallInfo{Method: spec.Method, Key: spec.Key, Start: start, Duration: time.Since(start), Err: err}
+	info.Sent, info.Dialect, info.Endpoint = tr.Sent()
 	if !info.Sent {
 		if si := c.s.Server(); si != nil {
-			info.Dialect, info.Endpoint = Dialect(si.Dialect), si.Endpoint
+			info.Dialect, info.Endpoint = si.Dialect, si.Endpoint
 		}
 	}
 	info.Outcome = outcomeOf(info.Err)
@@ -329,8 +286,8 @@ func outcomeOf(err error) CallOutcome {
 	return CallFailed
 }
 
-// endReason classifies the error a subscription ended with.
-func endReason(err error) EndReason {
+// reasonOf classifies the error a subscription ended with.
+func reasonOf(err error) EndReason {
 	var se *ServerError
 	switch {
 	case err == errSubscriptionClosed:
@@ -350,12 +307,8 @@ func endReason(err error) EndReason {
 }
 
 // Conn implements session.Observer.
-func (h *hookSet) Conn(ev session.ConnEvent) {
+func (h *hookSet) Conn(e ConnectionEvent) {
 	<-h.ready
-	e := ConnectionEvent{
-		Time: ev.Time, Stage: ConnStage(ev.Stage), Endpoint: ev.Endpoint, Attempt: ev.Attempt,
-		Dialect: Dialect(ev.Dialect), Err: exportErr(ev.Err), Duration: ev.Duration, Delay: ev.Delay,
-	}
 	for _, x := range h.hooks {
 		if x.Connection != nil {
 			x.Connection(e)
@@ -364,12 +317,8 @@ func (h *hookSet) Conn(ev session.ConnEvent) {
 }
 
 // Resume implements session.Observer.
-func (h *hookSet) Resume(ev session.ResumeEvent) {
+func (h *hookSet) Resume(e ResumeEvent) {
 	<-h.ready
-	e := ResumeEvent{
-		Time: ev.Time, Endpoint: ev.Endpoint, Dialect: Dialect(ev.Dialect), Keys: ev.Keys,
-		Resumed: ev.Resumed, Replayed: ev.Replayed, Resynced: ev.Resynced, Duration: ev.Duration, Err: exportErr(ev.Err),
-	}
 	for _, x := range h.hooks {
 		if x.Resume != nil {
 			x.Resume(e)
@@ -377,13 +326,12 @@ func (h *hookSet) Resume(ev session.ResumeEvent) {
 	}
 }
 
-// Subscription implements session.Observer.
-func (h *hookSet) Subscription(ev session.SubEvent) {
+// Subscription implements session.Observer: it adds the Reason an ended
+// subscription's error gives.
+func (h *hookSet) Subscription(e SubscriptionEvent) {
 	<-h.ready
-	e := SubscriptionEvent{Time: ev.Time, Opened: ev.Opened, Key: ev.Key, Keys: ev.Keys, Path: ev.Part, Buffered: ev.Buffered}
-	if !ev.Opened {
-		e.Err = exportErr(ev.Err)
-		e.Reason = endReason(e.Err)
+	if !e.Opened {
+		e.Reason = reasonOf(e.Err)
 	}
 	for _, x := range h.hooks {
 		if x.Subscription != nil {

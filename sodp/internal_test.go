@@ -13,73 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/sodp-go/client/internal/session"
 )
-
-// TestStatsMirrorsSession: every counter the session keeps reaches
-// Stats, with the same type.
-func TestStatsMirrorsSession(t *testing.T) {
-	st, pt := reflect.TypeFor[session.Stats](), reflect.TypeFor[Stats]()
-	for i := range st.NumField() {
-		f := st.Field(i)
-		g, ok := pt.FieldByName(f.Name)
-		if !ok || g.Type != f.Type {
-			t.Errorf("session.Stats.%s (%s) is not in Stats with the same type", f.Name, f.Type)
-		}
-	}
-	if st.NumField() != pt.NumField() {
-		t.Errorf("Stats has %d fields, session.Stats %d", pt.NumField(), st.NumField())
-	}
-	if OtherErrorCode != session.OtherErrorCode {
-		t.Errorf("OtherErrorCode = %d, the session counts under %d", OtherErrorCode, session.OtherErrorCode)
-	}
-	in := session.Stats{Connects: 3, ErrorsByCode: map[int]uint64{403: 2}, PendingCalls: 4}
-	out := statsOf(in)
-	if out.Connects != 3 || out.ErrorsByCode[403] != 2 || out.PendingCalls != 4 {
-		t.Errorf("statsOf = %+v", out)
-	}
-}
-
-// TestEnumsMatchSession: the package's enums are converted from the
-// session's by value, so the numbering must agree.
-func TestEnumsMatchSession(t *testing.T) {
-	kinds := map[session.Kind]Kind{
-		session.KindSnapshot: KindSnapshot, session.KindCached: KindCached, session.KindDelta: KindDelta,
-		session.KindReplayed: KindReplayed, session.KindResync: KindResync, session.KindRefused: KindRefused,
-	}
-	for s, p := range kinds {
-		if Kind(s) != p || s.String() != p.String() {
-			t.Errorf("Kind %v (%d) != %v (%d)", s, s, p, p)
-		}
-	}
-	states := map[session.ConnState]ConnState{
-		session.StateConnecting: StateConnecting, session.StateLive: StateLive, session.StateReconnecting: StateReconnecting,
-		session.StateFailed: StateFailed, session.StateClosed: StateClosed,
-	}
-	for s, p := range states {
-		if ConnState(s) != p || s.String() != p.String() {
-			t.Errorf("ConnState %v != %v", s, p)
-		}
-	}
-	dialects := map[session.Dialect]Dialect{
-		session.DialectSpec: DialectSpec, session.DialectGo: DialectGo, session.DialectTS: DialectTS, session.DialectRust: DialectRust,
-	}
-	for s, p := range dialects {
-		if Dialect(s) != p || s.String() != p.String() {
-			t.Errorf("Dialect %v != %v", s, p)
-		}
-	}
-	attrs := map[session.Attribution]Attribution{
-		session.AttrNone: AttrNone, session.AttrCallID: AttrCallID, session.AttrStream: AttrStream,
-		session.AttrKey: AttrKey, session.AttrOrder: AttrOrder,
-	}
-	for s, p := range attrs {
-		if Attribution(s) != p || s.String() != p.String() {
-			t.Errorf("Attribution %v != %v", s, p)
-		}
-	}
-}
 
 // TestDocMentionsNoInternals renders the package documentation as go doc
 // -all does and checks that no internal package shows through.
@@ -110,7 +44,10 @@ func TestDocMentionsNoInternals(t *testing.T) {
 	}
 	var out bytes.Buffer
 	out.WriteString(pkg.Doc)
+	internalNames := map[string]bool{}
+	var shown []ast.Decl
 	decl := func(d ast.Decl, docText string) {
+		shown = append(shown, d)
 		out.WriteString(docText)
 		if fd, ok := d.(*ast.FuncDecl); ok {
 			sig := *fd
@@ -139,10 +76,78 @@ func TestDocMentionsNoInternals(t *testing.T) {
 	if len(text) < 10000 {
 		t.Fatalf("rendered only %d bytes of documentation", len(text))
 	}
-	bad := regexp.MustCompile(`\b(session|wire|delta)\.[A-Za-z]|PROTOCOL\.md|§`)
+	// The comments name no internal package (the internal package sodp
+	// has this package's name, which the comments use for themselves).
+	internals, err := filepath.Glob("../internal/*")
+	if err != nil || len(internals) == 0 {
+		t.Fatalf("no internal packages found (%v)", err)
+	}
+	var names []string
+	for _, p := range internals {
+		if name := filepath.Base(p); name != "sodp" {
+			names = append(names, name)
+		}
+	}
+	bad := regexp.MustCompile(`\b(` + strings.Join(names, "|") + `)\.[A-Za-z]|PROTOCOL\.md|§`)
+	// The declarations go doc shows use no name of an internal package.
+	for _, f := range files {
+		for _, imp := range f.Imports {
+			if path := strings.Trim(imp.Path.Value, `"`); strings.Contains(path, "/internal/") {
+				name := filepath.Base(path)
+				if imp.Name != nil {
+					name = imp.Name.Name
+				}
+				internalNames[name] = true
+			}
+		}
+	}
+	for _, d := range shown {
+		ast.Inspect(d, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && internalNames[id.Name] {
+					t.Errorf("the declaration at %s shows %s.%s", fset.Position(sel.Pos()), id.Name, sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
 	for _, line := range strings.Split(text, "\n") {
 		if m := bad.FindString(line); m != "" {
 			t.Errorf("the documentation mentions %q: %s", m, strings.TrimSpace(line))
+		}
+	}
+}
+
+// TestDocListsFields: the documentation of each struct type the package
+// declares as an alias names every field of the struct, since go doc shows
+// the alias and its comment only.
+func TestDocListsFields(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := doc.New(pkgs["sodp"], "github.com/sodp-go/client/sodp", 0)
+	docs := map[string]string{}
+	for _, ty := range p.Types {
+		docs[ty.Name] = ty.Doc
+	}
+	for _, typ := range []reflect.Type{
+		reflect.TypeFor[Event](), reflect.TypeFor[ServerInfo](), reflect.TypeFor[Stats](),
+		reflect.TypeFor[ServerError](), reflect.TypeFor[CloseError](), reflect.TypeFor[ConnectionEvent](),
+		reflect.TypeFor[ResumeEvent](), reflect.TypeFor[SubscriptionEvent](),
+	} {
+		name := typ.Name()
+		text, ok := docs[name]
+		if !ok {
+			t.Errorf("no documentation for %s", typ)
+			continue
+		}
+		for i := range typ.NumField() {
+			f := typ.Field(i).Name
+			if !regexp.MustCompile(`\b` + f + `\b`).MatchString(text) {
+				t.Errorf("the documentation of %s does not name its field %s", name, f)
+			}
 		}
 	}
 }

@@ -154,5 +154,5 @@ func waitVersion(ctx context.Context, c *Client, key string, v uint64) error {
 	if v == 0 {
 		return fmt.Errorf("%w: WaitVersion(%s, 0): the write did not report a version (the server gave none)", ErrNoVersion, key)
 	}
-	return exportErr(c.s.WaitVersion(ctx, key, v))
+	return c.s.WaitVersion(ctx, key, v)
 }

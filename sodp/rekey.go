@@ -50,7 +50,7 @@ func (s *Subscription[T]) AddKeys(ctx context.Context, keys []string, opts ...Wa
 	if err != nil {
 		return err
 	}
-	return ctxWrap(ctx, "add keys", exportErr(s.c.s.AddKeys(ctx, &s.sub, keys, params, s.setKeys)))
+	return ctxWrap(ctx, "add keys", s.c.s.AddKeys(ctx, &s.sub, keys, params, s.setKeys))
 }
 
 // RemoveKeys stops watching keys; keys the subscription does not watch
@@ -70,7 +70,7 @@ func (s *Subscription[T]) RemoveKeys(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	return ctxWrap(ctx, "remove keys", exportErr(s.c.s.RemoveKeys(ctx, &s.sub, keys, s.setKeys)))
+	return ctxWrap(ctx, "remove keys", s.c.s.RemoveKeys(ctx, &s.sub, keys, s.setKeys))
 }
 
 // setKeys is the session's commit of a new key list: on the actor, under

@@ -301,7 +301,7 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, watchErr(keys, err)
 		}
-		return nil, exportErr(err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -435,7 +435,7 @@ func (s *Subscription[T]) stop(err error) {
 // releases the Close calls waiting for that.
 func (s *Subscription[T]) finish(err error) {
 	s.mu.Lock()
-	s.err = exportErr(err)
+	s.err = err
 	g := s.ctxGroup
 	s.mu.Unlock()
 	if g != nil {
@@ -490,7 +490,7 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 		}
 		d = s.conv.copies.Resolve(d)
 	}
-	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: Kind(d.Kind), Skipped: d.Skipped, Changed: d.Changed, Err: exportErr(d.Err)}
+	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: d.Kind, Skipped: d.Skipped, Changed: d.Changed, Err: d.Err}
 	if d.Err != nil || d.Value == nil {
 		if s.conv != nil && d.Key == s.conv.key {
 			s.forget()

@@ -12,13 +12,7 @@ import (
 
 // MaxChanged is the most paths an Update's Changed lists; beyond it the
 // list collapses to the single path "/" (anything may have changed).
-const MaxChanged = 64
-
-// The client's limit is the one documented here.
-var (
-	_ [MaxChanged - session.MaxChanged]struct{}
-	_ [session.MaxChanged - MaxChanged]struct{}
-)
+const MaxChanged = maxChanged
 
 // watchPart is the part a WatchPath subscription watches.
 type watchPart struct {
@@ -212,7 +206,7 @@ func getPart[U any](ctx context.Context, c *Client, key string, part *watchPart,
 func cachedPart[U any](ctx context.Context, c *Client, key string, part *watchPart) (u Update[U], ok bool, err error) {
 	v, ver, has, ok, err := c.s.CachedPart(ctx, key, part.segs)
 	if err != nil || !ok {
-		return Update[U]{}, false, exportErr(err)
+		return Update[U]{}, false, err
 	}
 	u = Update[U]{Key: key, Version: ver, Initialized: has, Kind: KindCached}
 	if v != nil {

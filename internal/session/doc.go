@@ -77,7 +77,7 @@
 //     and writes them in order. It ends when the connection's done is
 //     closed, or after sending connLost for a failed write.
 //   - The Events pump (pump in events.go). Started on the first call of
-//     Events or EventsAs, never before. It owns the Events channel: it
+//     Events, never before. It owns the Events channel: it
 //     moves events from the actor's eventQueue to the channel. It ends
 //     when done is closed, after handing over what the channel takes
 //     without waiting, and closes the channel.

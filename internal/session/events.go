@@ -59,11 +59,11 @@ func (q *eventQueue) next() (Event, bool) {
 	return ev, true
 }
 
-// pump delivers events, converted by conv, to out until done is closed;
+// pump delivers events to out until done is closed;
 // then it hands over what is still queued as far as the channel takes it
 // without waiting (so the final StateClosed event reaches a reader that
 // keeps up) and closes the channel.
-func pump[E any](q *eventQueue, done <-chan struct{}, out chan E, conv func(Event) E) {
+func pump(q *eventQueue, done <-chan struct{}, out chan Event) {
 	defer close(out)
 	for {
 		ev, ok := q.next()
@@ -72,17 +72,16 @@ func pump[E any](q *eventQueue, done <-chan struct{}, out chan E, conv func(Even
 			case <-q.signal:
 				continue
 			case <-done:
-				drain(q, out, conv)
+				drain(q, out)
 				return
 			}
 		}
-		e := conv(ev)
 		select {
-		case out <- e:
+		case out <- ev:
 		case <-done:
 			select {
-			case out <- e:
-				drain(q, out, conv)
+			case out <- ev:
+				drain(q, out)
 			default:
 			}
 			return
@@ -90,14 +89,14 @@ func pump[E any](q *eventQueue, done <-chan struct{}, out chan E, conv func(Even
 	}
 }
 
-func drain[E any](q *eventQueue, out chan E, conv func(Event) E) {
+func drain(q *eventQueue, out chan Event) {
 	for {
 		ev, ok := q.next()
 		if !ok {
 			return
 		}
 		select {
-		case out <- conv(ev):
+		case out <- ev:
 		default:
 			return
 		}

@@ -19,58 +19,6 @@ import (
 // maxObserved bounds the events waiting for the Observer.
 const maxObserved = 1024
 
-// ConnStage is a step of the connection lifecycle.
-type ConnStage uint8
-
-// Connection lifecycle steps.
-const (
-	ConnAttempt       ConnStage = iota + 1 // a connection attempt starts
-	ConnAttemptFailed                      // it failed before the session went live
-	ConnLive                               // the session went live
-	ConnLost                               // a live connection was lost
-	ConnBackoff                            // the next attempt waits Delay
-	ConnFailed                             // a terminal error stopped the session
-)
-
-// ConnEvent is one step of the connection lifecycle.
-type ConnEvent struct {
-	Time     time.Time
-	Stage    ConnStage
-	Endpoint string  // the URL of the attempt, without credentials or query
-	Attempt  uint64  // the number of the attempt, from 1
-	Dialect  Dialect // ConnLive, ConnLost: the server family
-	Err      error   // ConnAttemptFailed, ConnLost, ConnFailed: why
-	// Duration is, for ConnAttemptFailed and ConnLive, the time since the
-	// attempt started; for ConnLost, how long the session was live.
-	Duration time.Duration
-	Delay    time.Duration // ConnBackoff: the wait before the next attempt
-}
-
-// ResumeEvent is the outcome of the resume that followed going live on a
-// connection where at least one key was resumed (a RESUME was sent).
-type ResumeEvent struct {
-	Time     time.Time
-	Endpoint string
-	Dialect  Dialect
-	Keys     int    // keys watched when the session went live
-	Resumed  uint64 // RESUME frames sent during the resume
-	Replayed uint64 // deltas applied from replays during the resume
-	Resynced uint64 // fresh values that replaced a local copy during the resume
-	Duration time.Duration
-	Err      error // nil when the resume finished; the loss of the connection that cut it short
-}
-
-// SubEvent is a subscription opening (Opened) or ending.
-type SubEvent struct {
-	Time     time.Time
-	Opened   bool
-	Key      string // the first key
-	Keys     int    // how many keys
-	Part     bool   // a subscription of a part of a value
-	Buffered bool   // a buffered (not conflating) subscription
-	Err      error  // why it ended
-}
-
 // Observer receives what the session observes. Its methods are called one
 // at a time, in the order of the events, on the observer pump, never on
 // the actor; Stopped is the last call, made by Close.
@@ -310,7 +258,7 @@ func (s *Session) subEnded(sub *Subscriber, err error) {
 }
 
 func subEvent(sub *Subscriber, buffered, opened bool, err error) SubEvent {
-	ev := SubEvent{Time: time.Now(), Opened: opened, Keys: len(sub.Keys), Part: sub.Part != nil, Buffered: buffered, Err: err}
+	ev := SubEvent{Time: time.Now(), Opened: opened, Keys: len(sub.Keys), Path: sub.Part != nil, Buffered: buffered, Err: err}
 	if len(sub.Keys) > 0 {
 		ev.Key = sub.Keys[0]
 	}

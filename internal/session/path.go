@@ -7,10 +7,6 @@ import (
 	"github.com/sodp-go/client/internal/delta"
 )
 
-// MaxChanged is the most paths a Delivery's Changed lists; a longer list,
-// or one that would hold the whole value, is the single path "/".
-const MaxChanged = 64
-
 // whole is the Changed list that stands for everything.
 func whole() []string { return []string{"/"} }
 

@@ -12,7 +12,11 @@ func pending(m *Mailbox) []string {
 		if !ok {
 			return out
 		}
-		out = append(out, d.Key+":"+d.Kind.String())
+		kind := d.Kind.String()
+		if d.Kind == KindForget {
+			kind = "forget"
+		}
+		out = append(out, d.Key+":"+kind)
 	}
 }
 

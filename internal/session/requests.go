@@ -205,11 +205,6 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 	s.keyRefused(key, se)
 }
 
-// OtherErrorCode is the Stats.ErrorsByCode entry that counts the errors
-// whose code is neither 0 (none given) nor between 100 and 599, so that a
-// server sending ever new codes cannot grow the map.
-const OtherErrorCode = -1
-
 func (s *Session) countError(code int) {
 	s.stats.errors.Add(1)
 	if code != 0 && (code < 100 || code > 599) {

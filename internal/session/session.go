@@ -87,8 +87,8 @@ type Session struct {
 	gauges      gauges         // under mu
 
 	evq     *eventQueue
-	evOut   any  // under mu: the Events channel (a chan E), once started
-	stopped bool // under mu: the actor is stopping; no goroutine may start
+	evOut   chan Event // under mu: the Events channel, once started
+	stopped bool       // under mu: the actor is stopping; no goroutine may start
 
 	callSeq atomic.Uint64
 	callPfx string
@@ -242,21 +242,12 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // The goroutine that feeds the channel starts on the first call, so a
 // client whose events nobody reads runs none.
 func (s *Session) Events() <-chan Event {
-	return EventsAs(s, func(ev Event) Event { return ev })
-}
-
-// EventsAs is Events with each event converted by conv, for a caller
-// that hands out its own event type. Only the first call of Events or
-// EventsAs on a session starts the channel; a later one returns the same
-// channel, or nil when it was started with another event type.
-func EventsAs[E any](s *Session, conv func(Event) E) <-chan E {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.evOut != nil {
-		out, _ := s.evOut.(chan E)
-		return out
+		return s.evOut
 	}
-	out := make(chan E, 1)
+	out := make(chan Event, 1)
 	s.evOut = out
 	if s.stopped {
 		close(out)
@@ -264,7 +255,7 @@ func EventsAs[E any](s *Session, conv func(Event) E) <-chan E {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			pump(s.evq, s.done, out, conv)
+			pump(s.evq, s.done, out)
 		}()
 	}
 	return out

@@ -154,7 +154,7 @@ func TestEventQueueKeepsLatestState(t *testing.T) {
 	done := make(chan struct{})
 	close(done)
 	out := make(chan Event, 1)
-	pump(q, done, out, func(ev Event) Event { return ev }) // returns at once and closes the channel
+	pump(q, done, out) // returns at once and closes the channel
 	if _, ok := <-out; ok {
 		t.Fatal("channel not closed")
 	}

@@ -15,21 +15,20 @@ import (
 // So such a client fails at once instead, saying what to use.
 
 // A bubble's clock reads the year 2000 for a year of fake time; a real
-// clock never does (one that was never set reads 1970). A dialer of one's
-// own (WithDialer with NetDialContext, NetDial or NetDialTLSContext) is
-// never refused.
+// clock never does (one that was never set reads 1970). A client with a
+// dial function of its own (WithNetDialContext) is never refused.
 var (
 	bubbleEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	bubbleEnd   = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
 // checkBubble refuses a client that would dial a real socket from a
-// synctest bubble: no dialer of its own reaches its server.
+// synctest bubble: no dial function of its own reaches its server.
 func checkBubble(o *options) error {
 	if now := time.Now(); now.Before(bubbleEpoch) || !now.Before(bubbleEnd) {
 		return nil
 	}
-	if d := o.cfg.Dialer; d != nil && (d.NetDialContext != nil || d.NetDial != nil || d.NetDialTLSContext != nil) {
+	if o.cfg.NetDialContext != nil {
 		return nil
 	}
 	for _, e := range o.cfg.Endpoints {
@@ -37,6 +36,6 @@ func checkBubble(o *options) error {
 			return nil // reported as such, by New
 		}
 	}
-	return fmt.Errorf("%w: the clock reads %s, so the client runs in a testing/synctest bubble, where a real socket would stop the clock and hang the test: start the server with sodptest.WithInMemory and dial it with sodp.WithDialer(&websocket.Dialer{NetDialContext: srv.DialContext})",
+	return fmt.Errorf("%w: the clock reads %s, so the client runs in a testing/synctest bubble, where a real socket would stop the clock and hang the test: start the server with sodptest.WithInMemory and connect with its Dial method (or sodp.WithNetDialContext(srv.DialContext))",
 		ErrInvalidOption, time.Now().UTC().Format("2006-01-02"))
 }

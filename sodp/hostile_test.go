@@ -18,7 +18,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/sodp-go/client/internal/wire"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
@@ -54,7 +53,7 @@ func newPipeRawServer(t testing.TB, script func(c net.Conn)) *rawServer {
 
 // viaRawPipe makes a client reach s (a newPipeRawServer) in memory.
 func viaRawPipe(s *rawServer) sodp.Option {
-	return sodp.WithDialer(&websocket.Dialer{NetDialContext: s.ln.(*sodptest.PipeListener).DialContext})
+	return sodp.WithNetDialContext(s.ln.(*sodptest.PipeListener).DialContext)
 }
 
 func serveRaw(t testing.TB, ln net.Listener, script func(c net.Conn)) *rawServer {
@@ -279,7 +278,7 @@ func TestCloseWhileConnectionOpens(t *testing.T) {
 	srv := newRawServer(t, untilClosed)
 	dialing := make(chan struct{})
 	var once sync.Once
-	d := &websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
@@ -287,8 +286,8 @@ func TestCloseWhileConnectionOpens(t *testing.T) {
 		once.Do(func() { close(dialing) })
 		<-ctx.Done() // the connection comes back after the attempt was given up
 		return c, nil
-	}}
-	c, err := sodp.New(srv.URL, sodp.WithDialer(d))
+	}
+	c, err := sodp.New(srv.URL, sodp.WithNetDialContext(d))
 	if err != nil {
 		t.Fatal(err)
 	}

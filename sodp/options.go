@@ -5,10 +5,10 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/sodp-go/client/internal/session"
 )
@@ -45,7 +45,7 @@ func (o *options) positive(name string, d time.Duration) bool {
 
 // apply runs opts over a fresh configuration for url.
 func apply(url string, opts []Option) (*options, error) {
-	o := &options{cfg: session.Config{Endpoints: []string{url}}}
+	o := &options{cfg: session.Config{Endpoints: []string{url}, Proxy: http.ProxyFromEnvironment}}
 	for _, f := range opts {
 		if f != nil {
 			f(o)
@@ -209,14 +209,25 @@ func WithMaxMessageSize(n int64) Option {
 	}
 }
 
-// WithDialer sets the WebSocket dialer (proxy, buffer sizes, net dialer).
-// Its HandshakeTimeout and EnableCompression are not used: the handshake
-// is bounded by WithHandshakeTimeout, and the client negotiates no
-// WebSocket extension (an upgrade response that turns one on fails the
-// attempt with ErrProtocol). Default: a dialer with the environment's
-// proxy.
-func WithDialer(d *websocket.Dialer) Option {
-	return func(o *options) { o.cfg.Dialer = d }
+// WithNetDialContext sets the function that opens the connection the
+// WebSocket runs over, for each connection attempt: with network "tcp"
+// and the address of the URL's host (or of the proxy), and a context that
+// ends with the attempt (WithHandshakeTimeout, Close). The connection may
+// be anything that implements net.Conn; for a wss:// or sodps:// URL the
+// client runs TLS over it (WithTLSConfig). A client made inside a
+// testing/synctest bubble needs it (the connection of
+// sodptest.Server.Dial, for example): a real socket would stop the
+// bubble's clock. Default: a net.Dialer's DialContext; nil restores it.
+func WithNetDialContext(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(o *options) { o.cfg.NetDialContext = dial }
+}
+
+// WithProxy sets the function that returns the proxy URL for the HTTP
+// request that opens the WebSocket (nil URL: no proxy), as
+// http.Transport.Proxy does; an http:// or socks5:// proxy.
+// WithProxy(nil) connects directly. Default: http.ProxyFromEnvironment.
+func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {
+	return func(o *options) { o.cfg.Proxy = proxy }
 }
 
 // WithHeader adds HTTP headers to the WebSocket handshake. Default: none.

@@ -150,7 +150,7 @@ func newPipeScriptServer(t *testing.T, handle func(c *scriptConn, n int)) *scrip
 
 // viaPipe makes a client reach rs (a newPipeScriptServer) in memory.
 func (rs *scriptServer) viaPipe() sodp.Option {
-	return sodp.WithDialer(&websocket.Dialer{NetDialContext: rs.Listener.(*sodptest.PipeListener).DialContext})
+	return sodp.WithNetDialContext(rs.Listener.(*sodptest.PipeListener).DialContext)
 }
 
 // serveScript serves handle on ln, or on a loopback port when ln is nil.

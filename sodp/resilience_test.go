@@ -19,8 +19,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
@@ -632,22 +630,22 @@ func TestURLSchemes(t *testing.T) {
 
 	// The default port is 7777; a dialer that sends every address to the
 	// test servers shows which one the client asked for.
-	redirect := func(to string, asked *[]string) *websocket.Dialer {
+	redirect := func(to string, asked *[]string) sodp.Option {
 		var mu sync.Mutex
-		return &websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return sodp.WithNetDialContext(func(ctx context.Context, network, addr string) (net.Conn, error) {
 			mu.Lock()
 			*asked = append(*asked, addr)
 			mu.Unlock()
 			var d net.Dialer
 			return d.DialContext(ctx, network, to)
-		}}
+		})
 	}
 	var plain, secure []string
-	c = dial(t, "sodp://example.com", sodp.WithDialer(redirect(host, &plain)))
+	c = dial(t, "sodp://example.com", redirect(host, &plain))
 	if ep := c.Server().Endpoint; ep != "ws://example.com:7777" || plain[0] != "example.com:7777" {
 		t.Fatalf("endpoint %q, dialed %v", ep, plain)
 	}
-	c = dial(t, "sodps://example.com", sodp.WithDialer(redirect(tlsHost, &secure)), sodp.WithTLSConfig(trusting(front)))
+	c = dial(t, "sodps://example.com", redirect(tlsHost, &secure), sodp.WithTLSConfig(trusting(front)))
 	if ep := c.Server().Endpoint; ep != "wss://example.com:7777" || secure[0] != "example.com:7777" {
 		t.Fatalf("endpoint %q, dialed %v", ep, secure)
 	}

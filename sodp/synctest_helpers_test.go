@@ -3,8 +3,6 @@ package sodp_test
 import (
 	"testing"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
@@ -19,5 +17,5 @@ func newPipeServer(t testing.TB, opts ...sodptest.Option) *sodptest.Server {
 
 // viaPipe makes a client reach srv (a newPipeServer) in memory.
 func viaPipe(srv *sodptest.Server) sodp.Option {
-	return sodp.WithDialer(&websocket.Dialer{NetDialContext: srv.DialContext})
+	return sodp.WithNetDialContext(srv.DialContext)
 }

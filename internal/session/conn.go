@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/sodp-go/client/internal/wire"
 )
 
@@ -20,6 +18,40 @@ var writeBufferPool = &sync.Pool{}
 
 // writeWait bounds one WebSocket write; a peer that takes longer is dead.
 const writeWait = 10 * time.Second
+
+// transport is the WebSocket connection under a conn: the boundary
+// between the session and the WebSocket library, whose one implementation
+// is wsTransport (websocket.go). Only the conn's reader calls NextReader;
+// only its writer and, at shutdown, the actor call Write (the writer is
+// stopped by then); Close may be called from any goroutine.
+type transport interface {
+	// OnControl sets what is told of each ping (pong false) and pong the
+	// server sends, from inside NextReader; a ping is answered with a pong
+	// by the transport itself. Called once, before the first NextReader.
+	OnControl(func(pong bool, data string))
+	// NextReader waits for the next data message and returns whether it is
+	// binary and a reader of it, valid until the next call. A close frame
+	// from the server ends it with a *CloseError.
+	NextReader() (binary bool, r io.Reader, err error)
+	// Write writes one message of kind m, giving up at deadline. Once a
+	// close frame was sent (by the session, or in answer to the server's)
+	// it fails with errCloseSent.
+	Write(m message, data []byte, deadline time.Time) error
+	// Close closes the connection at once; NextReader and Write fail.
+	Close() error
+}
+
+// message is the kind of a message Write sends.
+type message uint8
+
+const (
+	msgBinary message = iota // a data message: one frame
+	msgPing                  // a WebSocket ping carrying data
+	msgClose                 // a close frame, normal closure, reason data
+)
+
+// errCloseSent: a Write after a close frame was sent.
+var errCloseSent = errors.New("websocket: close sent")
 
 // outFrame is one frame queued for the writer. A ping asks for a WebSocket
 // ping instead of a frame.
@@ -36,7 +68,7 @@ type conn struct {
 	epoch    uint64
 	endpoint string
 	token    string
-	ws       *websocket.Conn
+	ws       transport
 	outMu    sync.Mutex
 	out      []outFrame    // frames waiting for the writer; grows on demand
 	outLimit int           // more waiting frames than this: the connection is stalled
@@ -52,7 +84,7 @@ type conn struct {
 }
 
 // startConn wraps ws and starts its reader and writer.
-func (s *Session) startConn(ws *websocket.Conn, endpoint, token string) *conn {
+func (s *Session) startConn(ws transport, endpoint, token string) *conn {
 	s.epoch++
 	c := &conn{
 		epoch:    s.epoch,
@@ -68,15 +100,12 @@ func (s *Session) startConn(ws *websocket.Conn, endpoint, token string) *conn {
 	// No read limit on ws: one over it would close the connection. The
 	// reader bounds each message itself (see oversize.go).
 	c.readLimit = s.readLimit()
-	ws.SetPingHandler(func(data string) error {
+	ws.OnControl(func(pong bool, data string) {
 		c.touch()
-		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
-		if errors.Is(err, websocket.ErrCloseSent) {
-			return nil
+		if pong {
+			s.rtt.pong(data)
 		}
-		return err
 	})
-	ws.SetPongHandler(func(data string) error { c.touch(); s.rtt.pong(data); return nil })
 	s.wg.Add(2)
 	go s.reader(c)
 	go s.writer(c)
@@ -165,7 +194,7 @@ func (s *Session) reader(c *conn) {
 	var buf bytes.Buffer
 	limit := c.readLimit
 	for {
-		mt, r, err := c.ws.NextReader()
+		binary, r, err := c.ws.NextReader()
 		if err == nil {
 			buf.Reset()
 			_, err = buf.ReadFrom(io.LimitReader(r, limit+1))
@@ -175,7 +204,6 @@ func (s *Session) reader(c *conn) {
 			tl, err = readTooLarge(buf.Bytes(), r, limit)
 		}
 		if err != nil {
-			err = readErr(err)
 			if ce, ok := err.(*CloseError); ok {
 				ce.Text = redact(ce.Text, s.cfg.Token, c.token)
 			}
@@ -189,7 +217,7 @@ func (s *Session) reader(c *conn) {
 		c.touch()
 		var in frameIn
 		switch {
-		case mt != websocket.BinaryMessage:
+		case !binary:
 			in = frameIn{err: fmt.Errorf("%w: text message received", ErrProtocol)}
 		case tl != nil:
 			in = frameIn{size: int(tl.size), err: tl}
@@ -227,14 +255,6 @@ func (s *Session) report(c *conn, msg any) bool {
 	}
 }
 
-func readErr(err error) error {
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
-		return &CloseError{Code: ce.Code, Text: ce.Text}
-	}
-	return err
-}
-
 func (s *Session) writer(c *conn) {
 	defer s.wg.Done()
 	var seq uint64
@@ -250,21 +270,20 @@ func (s *Session) writer(c *conn) {
 		for i, f := range batch {
 			var err error
 			if f.ping {
-				err = c.ws.WriteControl(websocket.PingMessage, s.rtt.payload(), time.Now().Add(writeWait))
+				err = c.ws.Write(msgPing, s.rtt.payload(), time.Now().Add(writeWait))
 			} else {
 				seq++
 				buf, err = wire.Encode(buf[:0], wire.Frame{Type: f.typ, Stream: f.stream, Seq: seq, Body: f.body})
 				if err == nil {
 					c.noteWritten(seq, len(buf))
-					c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-					err = c.ws.WriteMessage(websocket.BinaryMessage, buf)
+					err = c.ws.Write(msgBinary, buf, time.Now().Add(writeWait))
 					s.stats.framesOut.Add(1)
 					s.stats.bytesOut.Add(uint64(len(buf)))
 				}
 			}
 			batch[i] = outFrame{}
 			if err != nil {
-				if errors.Is(err, websocket.ErrCloseSent) {
+				if err == errCloseSent {
 					// The reader answered the server's close frame; it
 					// reports the close with its code (1009: too big).
 					return

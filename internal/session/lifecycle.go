@@ -1,7 +1,7 @@
 package session
 
 // The connection lifecycle, as the actor runs it: dial (startDial, dial,
-// upgrade, onDialed), handshake (HELLO, AUTH, AUTH_OK, goLive, the
+// upgrade in websocket.go, onDialed), handshake (HELLO, AUTH, AUTH_OK, goLive, the
 // handshake deadline), liveness (the tick: HEARTBEATs, pings, and dropping a
 // connection silent for two heartbeat intervals),
 // and the loss of a connection with the back-off before the next dial
@@ -14,14 +14,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/sodp-go/client/internal/wire"
 )
@@ -98,7 +93,7 @@ func (s *Session) startDial() {
 type dialResult struct {
 	attempt  uint64
 	endpoint string
-	ws       *websocket.Conn
+	ws       transport
 	token    string
 	deadline time.Time // the end of the handshake: HELLO (and AUTH_OK) must come by then
 	err      error
@@ -136,150 +131,6 @@ func (s *Session) dial(ctx context.Context, attempt uint64, endpoint string) {
 			ws.Close()
 		}
 	}
-}
-
-// MaxUpgradeResponse bounds the HTTP response to the WebSocket upgrade
-// (status line and headers); a longer one fails the attempt.
-const MaxUpgradeResponse = 64 << 10
-
-// upgrade opens the WebSocket connection. It gives up when ctx ends, at
-// once, whatever the dial is doing: the connection is closed under the
-// HTTP upgrade. It refuses an upgrade response longer than
-// MaxUpgradeResponse and one that turns on an extension: the client
-// offers none, so a server answering with permessage-deflate (which would
-// make the read limit count compressed bytes) is not speaking the
-// protocol.
-func (s *Session) upgrade(ctx context.Context, deadline time.Time, endpoint string) (*websocket.Conn, error) {
-	var dc websocket.Dialer
-	if s.cfg.Dialer != nil {
-		dc = *s.cfg.Dialer
-	} else {
-		dc = websocket.Dialer{
-			Proxy:           http.ProxyFromEnvironment,
-			ReadBufferSize:  2048,
-			WriteBufferPool: writeBufferPool,
-		}
-	}
-	dc.HandshakeTimeout = 0 // the deadline below bounds it
-	dc.EnableCompression = false
-	if s.cfg.TLSConfig != nil {
-		dc.TLSClientConfig = s.cfg.TLSConfig
-	}
-	// What the client reads before the upgrade completes: the response,
-	// plus what the reader buffered beyond it, plus the TLS handshake.
-	budget := int64(MaxUpgradeResponse) + int64(max(dc.ReadBufferSize, 4096))
-	if strings.HasPrefix(endpoint, "wss:") {
-		budget += 64 << 10
-	}
-	var mu sync.Mutex
-	var opened []*upgradeConn
-	var stopped bool // the attempt was given up: every connection is closed
-	wrap := func(dial func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
-		return func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dial(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			uc := &upgradeConn{Conn: c, left: budget}
-			mu.Lock()
-			opened = append(opened, uc)
-			if stopped {
-				// Given up while this connection was being opened: the
-				// upgrade would otherwise wait on it until the deadline.
-				c.Close()
-			}
-			mu.Unlock()
-			return uc, nil
-		}
-	}
-	switch {
-	case dc.NetDialContext != nil:
-	case dc.NetDial != nil:
-		nd := dc.NetDial
-		dc.NetDialContext = func(_ context.Context, network, addr string) (net.Conn, error) { return nd(network, addr) }
-	default:
-		var nd net.Dialer
-		dc.NetDialContext = nd.DialContext
-	}
-	dc.NetDial = nil
-	dc.NetDialContext = wrap(dc.NetDialContext)
-	if dc.NetDialTLSContext != nil {
-		dc.NetDialTLSContext = wrap(dc.NetDialTLSContext)
-	}
-	dctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	// The dialer reads the upgrade response without watching ctx; closing
-	// the connection ends that read.
-	stop := context.AfterFunc(dctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		stopped = true
-		for _, uc := range opened {
-			uc.Conn.Close()
-		}
-	})
-	ws, resp, err := dc.DialContext(dctx, endpoint, s.cfg.Header)
-	cancelled := !stop()
-	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
-	}
-	mu.Lock()
-	over := false
-	for _, uc := range opened {
-		over = over || uc.over.Load()
-		uc.done.Store(true)
-	}
-	mu.Unlock()
-	switch {
-	case over:
-		err = fmt.Errorf("%w: the upgrade response is longer than %d KiB", ErrProtocol, MaxUpgradeResponse>>10)
-	case err != nil && cancelled && dctx.Err() != nil:
-		if ctx.Err() == nil {
-			err = fmt.Errorf("%w: no WebSocket upgrade within %s", context.DeadlineExceeded, s.cfg.HandshakeTime)
-		} else {
-			err = ctx.Err()
-		}
-	case err == nil && cancelled:
-		err = dctx.Err()
-	case err == nil && resp != nil && resp.Header.Get("Sec-WebSocket-Extensions") != "":
-		err = fmt.Errorf("%w: the server turned on the WebSocket extension %q, which the client did not offer (compressed messages are refused)",
-			ErrProtocol, resp.Header.Get("Sec-WebSocket-Extensions"))
-	}
-	if err != nil {
-		if ws != nil {
-			ws.Close()
-		}
-		return nil, err
-	}
-	return ws, nil
-}
-
-// upgradeConn counts what is read from a connection until the WebSocket
-// upgrade completes, and fails the reads once more than its budget has
-// been read.
-type upgradeConn struct {
-	net.Conn
-	left int64
-	over atomic.Bool
-	done atomic.Bool
-}
-
-var errUpgradeTooLong = errors.New("upgrade response too long")
-
-func (c *upgradeConn) Read(p []byte) (int, error) {
-	if c.done.Load() {
-		return c.Conn.Read(p)
-	}
-	if c.left <= 0 {
-		c.over.Store(true)
-		return 0, errUpgradeTooLong
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.Conn.Read(p)
-	c.left -= int64(n)
-	return n, err
 }
 
 func (s *Session) onDialed(r dialResult) {

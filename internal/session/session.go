@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/sodp-go/client/internal/wire"
 )
 
@@ -566,8 +564,7 @@ func (s *Session) shutdown() {
 	if s.conn != nil {
 		c := s.conn
 		s.conn = nil
-		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "client closed")
-		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(100*time.Millisecond))
+		_ = c.ws.Write(msgClose, []byte("client closed"), time.Now().Add(100*time.Millisecond))
 		c.close()
 	}
 	for _, pc := range s.calls {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/sodp-go/client/internal/delta"
 )
@@ -59,11 +59,15 @@ type Config struct {
 	// it was ever live, one attempt on every endpoint has failed.
 	FailFast       bool
 	MaxMessageSize int64
-	Dialer         *websocket.Dialer
-	Header         http.Header
-	TLSConfig      *tls.Config
-	EventBuffer    int
-	OutboundQueue  int
+	// NetDialContext opens the connection the WebSocket runs over (TLS is
+	// added on it for wss:// URLs); nil: a net.Dialer's.
+	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Proxy gives the proxy of a request to upgrade; nil: none.
+	Proxy         func(*http.Request) (*url.URL, error)
+	Header        http.Header
+	TLSConfig     *tls.Config
+	EventBuffer   int
+	OutboundQueue int
 	// Observer, when set, is told of the connection lifecycle, resumes
 	// and subscriptions (observe.go).
 	Observer Observer

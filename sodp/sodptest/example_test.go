@@ -9,8 +9,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
@@ -48,8 +46,7 @@ func ExampleWithInMemory() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	client, err := sodp.Dial(ctx, srv.URL,
-		sodp.WithDialer(&websocket.Dialer{NetDialContext: srv.DialContext}))
+	client, err := srv.Dial(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -101,7 +98,7 @@ func ExampleServer_DropConnections() {
 
 // TestSynctestBubble is how a test runs client and server on a
 // testing/synctest bubble's fake clock: the server WithInMemory, the
-// client dialling it through srv.DialContext. Timeouts, heartbeats and
+// client connected to it by srv.Dial (over net.Pipe). Timeouts, heartbeats and
 // back-off then take no real time, and the test cannot flake. (A client
 // that would dial a real socket in a bubble fails at once, naming
 // WithInMemory.)
@@ -110,8 +107,7 @@ func TestSynctestBubble(t *testing.T) {
 		srv := sodptest.NewServer(sodptest.WithInMemory())
 		defer srv.Close()
 		ctx := context.Background()
-		client, err := sodp.Dial(ctx, srv.URL,
-			sodp.WithDialer(&websocket.Dialer{NetDialContext: srv.DialContext}))
+		client, err := srv.Dial(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -123,9 +123,10 @@ func WithMaxMessageSize(n int64) Option { return func(c *config) { c.maxMessage 
 func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
 
 // WithInMemory starts the server without a socket: clients connect through
-// Server.DialContext, over net.Pipe, for example with
-// sodp.WithDialer(&websocket.Dialer{NetDialContext: srv.DialContext}).
-// URL is then "ws://sodptest.pipe", which only such a dialer reaches.
+// Server.DialContext, over net.Pipe: Server.Dial makes such a client, and
+// Server.ClientOptions gives the option it uses,
+// sodp.WithNetDialContext(srv.DialContext). URL is then
+// "ws://sodptest.pipe", which only such a client reaches.
 // WithAddr has no effect with it.
 func WithInMemory() Option { return func(c *config) { c.inMemory = true } }
 

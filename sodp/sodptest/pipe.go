@@ -11,8 +11,7 @@ import (
 // a net.Pipe, returns its client end and hands the other end to Accept.
 // A server started WithInMemory listens on one; a test can serve its own
 // handler on another (http.Server.Serve, or Accept directly) and make a
-// client reach it with sodp.WithDialer(&websocket.Dialer{NetDialContext:
-// l.DialContext}). In a testing/synctest bubble everything such a
+// client reach it with sodp.WithNetDialContext(l.DialContext). In a testing/synctest bubble everything such a
 // connection does runs on the bubble's clock.
 type PipeListener struct {
 	conns     chan net.Conn
@@ -81,7 +80,7 @@ var errNotInMemory = errors.New("sodptest: DialContext needs a server started Wi
 // DialContext connects to a server started WithInMemory without a socket:
 // it returns the client end of a net.Pipe whose other end the server
 // serves like an accepted TCP connection. network and addr are ignored, so
-// it fits websocket.Dialer.NetDialContext (sodp.WithDialer). It fails when
+// it fits sodp.WithNetDialContext (Dial and ClientOptions use it). It fails when
 // ctx ends before the server accepts, when the server is closed, and on a
 // server that was not started WithInMemory.
 //

@@ -22,6 +22,7 @@ type Option func(*options)
 type options struct {
 	cfg   session.Config
 	retry bool    // WithRetryOnFailedConnect
+	proxy bool    // WithProxy was given
 	hooks []Hooks // WithHooks, in order
 	err   error   // the first invalid option
 
@@ -45,11 +46,14 @@ func (o *options) positive(name string, d time.Duration) bool {
 
 // apply runs opts over a fresh configuration for url.
 func apply(url string, opts []Option) (*options, error) {
-	o := &options{cfg: session.Config{Endpoints: []string{url}, Proxy: http.ProxyFromEnvironment}}
+	o := &options{cfg: session.Config{Endpoints: []string{url}}}
 	for _, f := range opts {
 		if f != nil {
 			f(o)
 		}
+	}
+	if !o.proxy && o.cfg.NetDialContext == nil {
+		o.cfg.Proxy = http.ProxyFromEnvironment
 	}
 	if o.err != nil {
 		return nil, o.err
@@ -217,7 +221,9 @@ func WithMaxMessageSize(n int64) Option {
 // client runs TLS over it (WithTLSConfig). A client made inside a
 // testing/synctest bubble needs it (the connection of
 // sodptest.Server.Dial, for example): a real socket would stop the
-// bubble's clock. Default: a net.Dialer's DialContext; nil restores it.
+// bubble's clock. With it, the client dials the URL's host itself: the
+// environment's proxy is not used, unless WithProxy gives one. Default: a
+// net.Dialer's DialContext; nil restores it.
 func WithNetDialContext(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
 	return func(o *options) { o.cfg.NetDialContext = dial }
 }
@@ -225,9 +231,10 @@ func WithNetDialContext(dial func(ctx context.Context, network, addr string) (ne
 // WithProxy sets the function that returns the proxy URL for the HTTP
 // request that opens the WebSocket (nil URL: no proxy), as
 // http.Transport.Proxy does; an http:// or socks5:// proxy.
-// WithProxy(nil) connects directly. Default: http.ProxyFromEnvironment.
+// WithProxy(nil) connects directly. Default: http.ProxyFromEnvironment,
+// or no proxy with WithNetDialContext.
 func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {
-	return func(o *options) { o.cfg.Proxy = proxy }
+	return func(o *options) { o.cfg.Proxy, o.proxy = proxy, true }
 }
 
 // WithHeader adds HTTP headers to the WebSocket handshake. Default: none.

@@ -1,6 +1,9 @@
 package session
 
-import "github.com/sodp-go/client/internal/sodp"
+import (
+	"github.com/sodp-go/client/internal/sodp"
+	"github.com/sodp-go/client/internal/wire"
+)
 
 // The public API's types, constants and sentinel errors, declared in
 // the internal package sodp, under the names the session's code uses.
@@ -84,3 +87,6 @@ const (
 	// list, or one that would hold the whole value, is the single path "/".
 	MaxChanged = sodp.MaxChanged
 )
+
+// ValidKey checks a state key (see wire.ValidKey).
+func ValidKey(key string) error { return wire.ValidKey(key) }

@@ -14,19 +14,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestValidKey(t *testing.T) {
-	for _, k := range []string{"a", "game.player", "user.alice_1.profile", "A9_.b"} {
-		if err := ValidKey(k); err != nil {
-			t.Errorf("ValidKey(%q) = %v", k, err)
-		}
-	}
-	for _, k := range []string{"", ".", "a.", ".a", "a..b", "a b", "a/b", "a-b", "é", strings.Repeat("a", 1025)} {
-		if err := ValidKey(k); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("ValidKey(%q) = %v", k, err)
-		}
-	}
-}
-
 func TestNormalizeURL(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"ws://h:1/x", "ws://h:1/x"},

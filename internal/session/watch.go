@@ -9,17 +9,6 @@ import (
 	"github.com/sodp-go/client/internal/wire"
 )
 
-// ValidKey checks a state key against the protocol's key syntax.
-func ValidKey(key string) error {
-	if len(key) > 0 && len(key) <= 1024 && wire.ValidKeySyntax(key) {
-		return nil
-	}
-	if len(key) > 1024 {
-		return fmt.Errorf("%w: key too long (%d bytes, at most 1024): %q…", ErrInvalidKey, len(key), key[:32])
-	}
-	return fmt.Errorf("%w %q: keys are 1 to 1024 characters: dot-separated words of letters, digits and _ (like game.player)", ErrInvalidKey, key)
-}
-
 // keyPhase is where a watched key stands on the current connection.
 type keyPhase uint8
 

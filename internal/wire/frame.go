@@ -37,6 +37,7 @@ import (
 	"regexp"
 
 	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/sodp"
 )
 
 // Type is a frame type (the first element of a frame).
@@ -217,3 +218,19 @@ var keyPattern = regexp.MustCompile(`^[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)*$`)
 // dot-separated words of ASCII letters, digits and _ (like game.player),
 // no empty word. It does not bound the length.
 func ValidKeySyntax(key string) bool { return keyPattern.MatchString(key) }
+
+// MaxKeyLength is the longest key the protocol allows, in bytes.
+const MaxKeyLength = 1024
+
+// ValidKey checks a state key: 1 to MaxKeyLength characters of the key
+// syntax (ValidKeySyntax). Its error wraps ErrInvalidKey; a key over the
+// limit is reported as too long, without repeating it whole.
+func ValidKey(key string) error {
+	if len(key) > 0 && len(key) <= MaxKeyLength && ValidKeySyntax(key) {
+		return nil
+	}
+	if len(key) > MaxKeyLength {
+		return fmt.Errorf("%w: key too long (%d bytes, at most %d): %q…", sodp.ErrInvalidKey, len(key), MaxKeyLength, key[:32])
+	}
+	return fmt.Errorf("%w %q: keys are 1 to %d characters: dot-separated words of letters, digits and _ (like game.player)", sodp.ErrInvalidKey, key, MaxKeyLength)
+}

@@ -6,23 +6,32 @@
 //
 //   - session.go: the Session, the actor loop (run, handle) and the
 //     command channel, state and events, shutdown.
-//   - lifecycle.go: dial, upgrade, handshake (HELLO, AUTH, AUTH_OK),
-//     liveness (HEARTBEAT, ping, read deadline), connection loss and the
-//     reconnect back-off.
+//   - lifecycle.go: dial, handshake (HELLO, AUTH, AUTH_OK), liveness
+//     (HEARTBEAT, ping, read deadline), connection loss and the reconnect
+//     back-off.
+//   - websocket.go: the WebSocket library behind the transport boundary:
+//     upgrade (the HTTP upgrade, bounded) and wsTransport. No other file
+//     names the library.
+//   - conn.go: one connection: the transport interface, the reader and
+//     writer goroutines and the outbound queue.
+//   - urlhint.go: the error for a URL written without its scheme.
 //   - hello.go: what a HELLO with fields of the wrong type means for the
 //     connection.
 //   - heartbeat.go: the HEARTBEATs the client sends and answers, and
 //     which inbound HEARTBEAT is the echo of one of its own.
-//   - conn.go: one WebSocket connection, its reader and writer goroutines
-//     and its outbound queue.
+//   - rtt.go: the round trip measured by each ping and pong, and Ping.
 //   - oversize.go: frames over the size limit: the read limit, the
 //     reader's skip of such a frame and the actor's handling of it (the
 //     key's subscriptions end, or the call fails; the connection goes on).
+//   - limits.go: how many new objects a DELTA may create.
 //   - frames.go: the dispatch of an inbound frame to its handler.
 //   - requests.go: the request FIFO shared by WATCH, RESUME and CALL, the
 //     attribution of ERROR frames to requests, flow control (the window of
 //     frames a server may owe) and the replay barrier.
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
+//   - subset.go: the set of a key's subscribers.
+//   - rekey.go: changing the keys of a live subscription (AddKeys,
+//     RemoveKeys), and what its mailbox and own copies drop then.
 //   - replay.go: the DELTAs of a RESUME's replay, held until the replay
 //     is over and then applied in order, or dropped when one came early.
 //   - streams.go: the binding of stream ids to keys, for frames that name
@@ -30,17 +39,28 @@
 //   - verify.go: the STATE_INIT and DELTA frames not taken as they come
 //     (an unsolicited STATE_INIT, ops whose value the Go server left out):
 //     the key is verified instead.
+//   - path.go: what a DELTA changes for each subscriber: the Changed
+//     lists, the part a part subscription watches, and deliverDelta, which
+//     pushes both to the key's subscribers.
 //   - mailbox.go: the per-subscription queue between the actor and the
 //     subscription's pump, and the pump.
-//   - path.go: sub-value (part) subscriptions.
+//   - owncopy.go: the copies of a subscriber that keeps its own value of
+//     each key, resolved on its pump.
 //   - calls.go: CALL and RESULT, presence.
+//   - notsent.go: the error of a call that ended before its CALL frame
+//     was queued.
 //   - events.go: the Events queue and its pump.
 //   - observe.go: what the session tells a Config.Observer (the
 //     connection lifecycle, resumes, subscriptions), its queue and its
 //     pump; the counters only observing needs.
-//   - limits.go: how many new objects a DELTA may create.
 //   - redact.go: the client's token taken out of server texts.
-//   - errors.go, types.go: errors, kinds, states, statistics and Config.
+//   - errors.go: the error wrappers the session builds its messages with,
+//     and the error of a WaitVersion whose key's last subscription ended.
+//   - public.go: the names the session uses for the public API's types,
+//     constants and sentinel errors (declared in the internal package
+//     sodp), and for ValidKey (package wire).
+//   - types.go: Delivery (an update on its way to a subscriber) and
+//     Config.
 //
 // # Goroutines
 //
@@ -58,23 +78,24 @@
 //     closes done.
 //   - The dial goroutine (Session.dial). Started by the actor (startDial)
 //     for each connection attempt, one at a time. It owns the attempt: it
-//     asks the token provider, upgrades the connection (upgrade) and
-//     sends one dialResult on in. It ends after that send, or when quit is
+//     asks the token provider, upgrades the connection (upgrade, in
+//     websocket.go) and sends one dialResult on in. It ends after that send, or when quit is
 //     closed first (the connection it made is then closed). Inside
 //     upgrade a context.AfterFunc closes the half-open TCP connection when
 //     the attempt's context ends; upgrade stops it before it returns.
 //   - The reader (Session.reader). Started by the actor (startConn) for
-//     each connection that upgraded. It owns reading the WebSocket: it
-//     reads each message up to the read limit, decodes it
-//     (wire.DecodeWithin) and sends a frameIn on in; a message over the
+//     each connection that upgraded. It owns reading the WebSocket
+//     (transport.NextReader, inside which the transport answers the
+//     server's pings and reports pings and pongs): it reads each message
+//     up to the read limit, decodes it (wire.DecodeWithin) and sends a frameIn on in; a message over the
 //     limit it reads through without keeping it (readTooLarge) and sends
 //     as a frameIn whose err is a *frameTooLarge. On a read error it sends
 //     connLost. It ends after connLost, or when the
 //     connection's done or quit is closed while it waits to send.
 //   - The writer (Session.writer). Started with the reader. It owns
-//     writing the WebSocket (data frames and pings; the reader answers
-//     pings with pongs): woken by outReady, it takes the queued frames
-//     and writes them in order. It ends when the connection's done is
+//     writing the WebSocket (transport.Write of data frames and pings):
+//     woken by outReady, it takes the queued frames and writes them in
+//     order. It ends when the connection's done is
 //     closed, or after sending connLost for a failed write.
 //   - The Events pump (pump in events.go). Started on the first call of
 //     Events, never before. It owns the Events channel: it

@@ -12,50 +12,6 @@ import (
 	"github.com/sodp-go/client/sodp/sodptest"
 )
 
-// benchFlat is the typed form of the flat10 value.
-type benchFlat struct {
-	F0 string  `msgpack:"f0"`
-	F1 int64   `msgpack:"f1"`
-	F2 float64 `msgpack:"f2"`
-	F3 int64   `msgpack:"f3"`
-	F4 bool    `msgpack:"f4"`
-	F5 string  `msgpack:"f5"`
-	F6 int64   `msgpack:"f6"`
-	F7 float64 `msgpack:"f7"`
-	F8 int64   `msgpack:"f8"`
-	F9 string  `msgpack:"f9"`
-}
-
-// benchNested is the typed form of the nested100 value.
-type benchNested struct {
-	G0 benchFlat `msgpack:"g0"`
-	G1 benchFlat `msgpack:"g1"`
-	G2 benchFlat `msgpack:"g2"`
-	G3 benchFlat `msgpack:"g3"`
-	G4 benchFlat `msgpack:"g4"`
-	G5 benchFlat `msgpack:"g5"`
-	G6 benchFlat `msgpack:"g6"`
-	G7 benchFlat `msgpack:"g7"`
-	G8 benchFlat `msgpack:"g8"`
-	G9 benchFlat `msgpack:"g9"`
-}
-
-func benchFlatValue(i int) map[string]any {
-	return map[string]any{
-		"f0": fmt.Sprintf("name-%d", i), "f1": int64(i), "f2": float64(i) + 0.5,
-		"f3": int64(0), "f4": i%2 == 0, "f5": "some text", "f6": int64(1000 + i),
-		"f7": 3.25, "f8": int64(-i), "f9": "last field",
-	}
-}
-
-func benchNestedValue() map[string]any {
-	m := make(map[string]any, 10)
-	for g := range 10 {
-		m[fmt.Sprintf("g%d", g)] = benchFlatValue(g)
-	}
-	return m
-}
-
 // benchShape is a value and the field its DELTAs update.
 type benchShape struct {
 	name    string
@@ -77,18 +33,18 @@ type benchShape struct {
 // The server runs in the process: its encoding and writing share the CPU,
 // but it allocates nothing per frame.
 func BenchmarkUpdateThroughActor(b *testing.B) {
-	flat := benchShape{name: "flat10", initial: benchFlatValue(0), path: "/f3"}
-	nested := benchShape{name: "nested100", initial: benchNestedValue(), path: "/g7/f3"}
+	flat := benchShape{name: "flat10", initial: firehose.FlatValue(0), path: "/f3"}
+	nested := benchShape{name: "nested100", initial: firehose.NestedValue(), path: "/g7/f3"}
 	for _, mode := range []string{"buffered", "conflated"} {
 		buffered := mode == "buffered"
 		b.Run("flat10/typed/"+mode, func(b *testing.B) {
-			benchThroughActor(b, flat, buffered, func(v benchFlat) int64 { return v.F3 })
+			benchThroughActor(b, flat, buffered, func(v firehose.Flat10) int64 { return v.F3 })
 		})
 		b.Run("flat10/any/"+mode, func(b *testing.B) {
 			benchThroughActor(b, flat, buffered, func(v any) int64 { return benchField(v, "f3") })
 		})
 		b.Run("nested100/typed/"+mode, func(b *testing.B) {
-			benchThroughActor(b, nested, buffered, func(v benchNested) int64 { return v.G7.F3 })
+			benchThroughActor(b, nested, buffered, func(v firehose.Nested100) int64 { return v.G7.F3 })
 		})
 		b.Run("nested100/any/"+mode, func(b *testing.B) {
 			benchThroughActor(b, nested, buffered, func(v any) int64 { return benchField(v, "g7", "f3") })
@@ -233,21 +189,6 @@ func BenchmarkResumeKeys(b *testing.B) {
 	}
 }
 
-// benchWideEntry is the typed form of one entry of the wide value.
-type benchWideEntry struct {
-	V    int64  `msgpack:"v"`
-	Name string `msgpack:"name"`
-}
-
-// benchWideValue is the wide shape: a map of 10,000 small entries.
-func benchWideValue() map[string]any {
-	m := make(map[string]any, 10000)
-	for i := range 10000 {
-		m[fmt.Sprintf("e%d", i)] = map[string]any{"v": int64(i), "name": fmt.Sprintf("entry %d", i)}
-	}
-	return m
-}
-
 // BenchmarkWideWatchPath is the wide shape, a 10,000-entry map whose DELTAs
 // each update one entry, read through WatchPath on that entry, next to the
 // flat10 shape read through Watch, in the same run: with every update
@@ -258,38 +199,36 @@ func benchWideValue() map[string]any {
 // Watch, for comparison: every delta then copies the map, since each
 // update hands all of it to the reader.
 func BenchmarkWideWatchPath(b *testing.B) {
-	flat := benchShape{name: "flat10", initial: benchFlatValue(0), path: "/f3"}
-	wide := benchShape{name: "wide", initial: benchWideValue(), path: "/e4711/v"}
+	flat := benchShape{name: "flat10", initial: firehose.FlatValue(0), path: "/f3"}
+	entry := "/" + firehose.WideKey(4711)
+	wide := benchShape{name: "wide", initial: firehose.WideValue(), path: entry + "/n"}
 	b.Run("flat10/watch/typed", func(b *testing.B) {
-		benchThroughActor(b, flat, true, func(v benchFlat) int64 { return v.F3 })
+		benchThroughActor(b, flat, true, func(v firehose.Flat10) int64 { return v.F3 })
 	})
 	b.Run("wide/path/typed", func(b *testing.B) {
-		benchSubscription(b, wide, true, func(v benchWideEntry) int64 { return v.V },
-			func(ctx context.Context, c *sodp.Client, key string, opts ...sodp.WatchOption) (*sodp.Subscription[benchWideEntry], error) {
-				return sodp.WatchPath[benchWideEntry](ctx, c, key, "/e4711", opts...)
+		benchSubscription(b, wide, true, func(v firehose.WideEntry) int64 { return v.N },
+			func(ctx context.Context, c *sodp.Client, key string, opts ...sodp.WatchOption) (*sodp.Subscription[firehose.WideEntry], error) {
+				return sodp.WatchPath[firehose.WideEntry](ctx, c, key, entry, opts...)
 			})
 	})
 	b.Run("wide/path/int", func(b *testing.B) {
 		benchSubscription(b, wide, true, func(v int64) int64 { return v },
 			func(ctx context.Context, c *sodp.Client, key string, opts ...sodp.WatchOption) (*sodp.Subscription[int64], error) {
-				return sodp.WatchPath[int64](ctx, c, key, "/e4711/v", opts...)
+				return sodp.WatchPath[int64](ctx, c, key, entry+"/n", opts...)
 			})
 	})
 	// Each DELTA updates another entry: the reader of one entry gets one
 	// update in 10,000, and ns/op is the cost of a DELTA it does not see.
 	rotating := wide
-	rotating.others = make([]string, 10000)
-	for i := range rotating.others {
-		rotating.others[i] = fmt.Sprintf("/e%d/v", (i*7919)%10000)
-	}
+	rotating.others = firehose.WidePaths()
 	b.Run("wide/path-rotating/typed", func(b *testing.B) {
-		benchSubscription(b, rotating, true, func(v benchWideEntry) int64 { return v.V },
-			func(ctx context.Context, c *sodp.Client, key string, opts ...sodp.WatchOption) (*sodp.Subscription[benchWideEntry], error) {
-				return sodp.WatchPath[benchWideEntry](ctx, c, key, "/e4711", opts...)
+		benchSubscription(b, rotating, true, func(v firehose.WideEntry) int64 { return v.N },
+			func(ctx context.Context, c *sodp.Client, key string, opts ...sodp.WatchOption) (*sodp.Subscription[firehose.WideEntry], error) {
+				return sodp.WatchPath[firehose.WideEntry](ctx, c, key, entry, opts...)
 			})
 	})
 	b.Run("wide/watch/any", func(b *testing.B) {
-		benchThroughActor(b, wide, true, func(v any) int64 { return benchField(v, "e4711", "v") })
+		benchThroughActor(b, wide, true, func(v any) int64 { return benchField(v, firehose.WideKey(4711), "n") })
 	})
 }
 
@@ -309,7 +248,7 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 	keys := make([]string, n)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("idle.k%d", i)
-		srv.Set(keys[i], benchFlatValue(i))
+		srv.Set(keys[i], firehose.FlatValue(i))
 	}
 	heap := func() (uint64, int) {
 		runtime.GC()
@@ -329,7 +268,7 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	firstOf := func(sub *sodp.Subscription[benchFlat], want int) {
+	firstOf := func(sub *sodp.Subscription[firehose.Flat10], want int) {
 		for range want {
 			select {
 			case u, ok := <-sub.Updates():
@@ -345,13 +284,13 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 	ctx := context.Background()
 	for range b.N {
 		c := dial(b, srv.URL)
-		subs := make([]*sodp.Subscription[benchFlat], 0, 4*n)
+		subs := make([]*sodp.Subscription[firehose.Flat10], 0, 4*n)
 		// round watches every key once more and returns the heap and
 		// goroutines it added per subscription.
 		round := func(ctx context.Context, opts ...sodp.WatchOption) (float64, float64) {
 			h0, g0 := heap()
 			for _, k := range keys {
-				sub, err := sodp.Watch[benchFlat](ctx, c, k, opts...)
+				sub, err := sodp.Watch[firehose.Flat10](ctx, c, k, opts...)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -379,7 +318,7 @@ func BenchmarkIdleSubscriptions(b *testing.B) {
 
 		c = dial(b, srv.URL)
 		h0, g0 := heap()
-		many, err := sodp.WatchMany[benchFlat](ctx, c, keys)
+		many, err := sodp.WatchMany[firehose.Flat10](ctx, c, keys)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func BenchmarkHooksFirehose(b *testing.B) {
 }
 
 func benchFirehose(b *testing.B, opts ...sodp.Option) {
-	f, err := firehose.Start(firehose.Shape{Initial: benchFlatValue(0), Path: "/f3"}, firehose.Options{Batch: 256, Count: b.N})
+	f, err := firehose.Start(firehose.Shape{Initial: firehose.FlatValue(0), Path: "/f3"}, firehose.Options{Batch: 256, Count: b.N})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func benchFirehose(b *testing.B, opts ...sodp.Option) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	sub, err := sodp.Watch[benchFlat](ctx, c, "bench.key", sodp.WithBuffer(b.N+16))
+	sub, err := sodp.Watch[firehose.Flat10](ctx, c, "bench.key", sodp.WithBuffer(b.N+16))
 	if err != nil {
 		b.Fatal(err)
 	}

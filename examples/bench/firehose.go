@@ -18,89 +18,6 @@ import (
 	"github.com/sodp-go/client/sodp"
 )
 
-// Flat10 is the typed form of the flat10 value: ten fields of mixed types.
-type Flat10 struct {
-	F0 string  `msgpack:"f0"`
-	F1 int64   `msgpack:"f1"`
-	F2 float64 `msgpack:"f2"`
-	F3 int64   `msgpack:"f3"`
-	F4 bool    `msgpack:"f4"`
-	F5 string  `msgpack:"f5"`
-	F6 int64   `msgpack:"f6"`
-	F7 float64 `msgpack:"f7"`
-	F8 int64   `msgpack:"f8"`
-	F9 string  `msgpack:"f9"`
-}
-
-// Nested100 is the typed form of the nested100 value: ten groups of ten
-// fields.
-type Nested100 struct {
-	G0 Flat10 `msgpack:"g0"`
-	G1 Flat10 `msgpack:"g1"`
-	G2 Flat10 `msgpack:"g2"`
-	G3 Flat10 `msgpack:"g3"`
-	G4 Flat10 `msgpack:"g4"`
-	G5 Flat10 `msgpack:"g5"`
-	G6 Flat10 `msgpack:"g6"`
-	G7 Flat10 `msgpack:"g7"`
-	G8 Flat10 `msgpack:"g8"`
-	G9 Flat10 `msgpack:"g9"`
-}
-
-// flatValue is a flat10 value in the normalised form the wire encoder takes.
-func flatValue(i int) map[string]any {
-	return map[string]any{
-		"f0": fmt.Sprintf("name-%d", i),
-		"f1": int64(i),
-		"f2": float64(i) + 0.5,
-		"f3": int64(0),
-		"f4": i%2 == 0,
-		"f5": "some text",
-		"f6": int64(1000 + i),
-		"f7": 3.25,
-		"f8": int64(-i),
-		"f9": "last field",
-	}
-}
-
-func nestedValue() map[string]any {
-	m := make(map[string]any, 10)
-	for g := range 10 {
-		m[fmt.Sprintf("g%d", g)] = flatValue(g)
-	}
-	return m
-}
-
-// WideEntry is the typed form of one entry of the wide value.
-type WideEntry struct {
-	N int64  `msgpack:"n"`
-	S string `msgpack:"s"`
-}
-
-// wideEntries is the number of entries of the wide value.
-const wideEntries = 10000
-
-func wideKey(i int) string { return fmt.Sprintf("e%05d", i) }
-
-// wideValue is a map of wideEntries small objects.
-func wideValue() map[string]any {
-	m := make(map[string]any, wideEntries)
-	for i := range wideEntries {
-		m[wideKey(i)] = map[string]any{"n": int64(i), "s": "entry"}
-	}
-	return m
-}
-
-// widePaths are the fields the wide shape's DELTAs update, one entry
-// after the other.
-var widePaths = func() []string {
-	p := make([]string, wideEntries)
-	for i := range p {
-		p[i] = "/" + wideKey((i*7919)%wideEntries) + "/n"
-	}
-	return p
-}()
-
 // shape is a value and the field its DELTAs update: path, or, when paths
 // is set, paths[version % len(paths)].
 type shape struct {
@@ -112,9 +29,9 @@ type shape struct {
 }
 
 var shapes = []*shape{
-	{name: "flat10", initial: flatValue(0), path: "/f3", fanOut: true},
-	{name: "nested100", initial: nestedValue(), path: "/g7/f3", fanOut: true},
-	{name: "wide10k", initial: wideValue(), paths: widePaths},
+	{name: "flat10", initial: firehose.FlatValue(0), path: "/f3", fanOut: true},
+	{name: "nested100", initial: firehose.NestedValue(), path: "/g7/f3", fanOut: true},
+	{name: "wide10k", initial: firehose.WideValue(), paths: firehose.WidePaths()},
 }
 
 // counter is what one reader has seen; padded to a cache line of its own.
@@ -432,11 +349,11 @@ func consume[T any](sub *sodp.Subscription[T], cnt *counter, use func(T) int64) 
 // consumed keeps what subscribers read alive.
 var consumed atomic.Int64
 
-func useFlat(v Flat10) int64      { return v.F3 }
-func useNested(v Nested100) int64 { return v.G7.F3 }
+func useFlat(v firehose.Flat10) int64      { return v.F3 }
+func useNested(v firehose.Nested100) int64 { return v.G7.F3 }
 
 // useWide reads one entry of a typed wide value.
-func useWide(v map[string]WideEntry) int64 { return v["e00000"].N + int64(len(v)) }
+func useWide(v map[string]firehose.WideEntry) int64 { return v["e00000"].N + int64(len(v)) }
 
 // useAny reads the updated field of an untyped value.
 func useAny(path ...string) func(any) int64 {

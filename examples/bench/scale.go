@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sodp-go/client/internal/firehose"
 	"github.com/sodp-go/client/internal/wire"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
@@ -223,7 +224,7 @@ func (s *scaleScenario) notes() []string {
 func (s *scaleScenario) server(keys []string) *sodptest.Server {
 	srv := sodptest.NewServer(sodptest.WithMaxRecorded(1), sodptest.WithDialect(s.dialect))
 	for i, k := range keys {
-		srv.Set(k, flatValue(i))
+		srv.Set(k, firehose.FlatValue(i))
 	}
 	return srv
 }
@@ -373,7 +374,7 @@ func (s *scaleScenario) idleClients(ctx context.Context, k int) (mem, error) {
 				return err
 			}
 			clients[i] = c
-			sub, err := sodp.Watch[Flat10](ctx, c, keys[i])
+			sub, err := sodp.Watch[firehose.Flat10](ctx, c, keys[i])
 			if err != nil {
 				return err
 			}
@@ -455,7 +456,7 @@ func (s *scaleScenario) watchManyAndResume(ctx context.Context, m, queue int) (p
 	srv := s.server(keys)
 	defer srv.Close()
 	var c *sodp.Client
-	var sub *sodp.Subscription[Flat10]
+	var sub *sodp.Subscription[firehose.Flat10]
 	opts := []sodp.Option{sodp.WithBackoff(time.Millisecond, 100*time.Millisecond)}
 	if queue > 0 {
 		opts = append(opts, sodp.WithOutboundQueue(queue))
@@ -472,7 +473,7 @@ func (s *scaleScenario) watchManyAndResume(ctx context.Context, m, queue int) (p
 	}
 	m0 := sampleMem()
 	pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
-		sub, err = sodp.WatchMany[Flat10](ctx, c, keys)
+		sub, err = sodp.WatchMany[firehose.Flat10](ctx, c, keys)
 	})
 	if err != nil {
 		return perSub, 0, 0, err
@@ -526,7 +527,7 @@ func (s *scaleScenario) watchManyAndResume(ctx context.Context, m, queue int) (p
 	}
 	want = make(map[string]uint64, m)
 	for i, k := range keys {
-		v := flatValue(i)
+		v := firehose.FlatValue(i)
 		v["f3"] = int64(1)
 		want[k] = srv.Set(k, v)
 		if got[k] >= want[k] {
@@ -584,12 +585,12 @@ func (s *scaleScenario) watchEach(ctx context.Context, m, queue int) (perSub, ag
 	defer check.Stop()
 	// watchAll makes m subscriptions, one per key, and waits for the first
 	// update of each.
-	watchAll := func() ([]*sodp.Subscription[Flat10], error) {
-		subs := make([]*sodp.Subscription[Flat10], m)
+	watchAll := func() ([]*sodp.Subscription[firehose.Flat10], error) {
+		subs := make([]*sodp.Subscription[firehose.Flat10], m)
 		var err error
 		pprof.Do(ctx, pprof.Labels("role", "client"), func(ctx context.Context) {
 			for i, k := range keys {
-				if subs[i], err = sodp.Watch[Flat10](ctx, c, k); err != nil {
+				if subs[i], err = sodp.Watch[firehose.Flat10](ctx, c, k); err != nil {
 					return
 				}
 			}

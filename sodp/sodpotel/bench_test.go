@@ -13,19 +13,6 @@ import (
 	"github.com/sodp-go/client/sodp/sodpotel"
 )
 
-type benchFlat struct {
-	F0 string  `msgpack:"f0"`
-	F1 int64   `msgpack:"f1"`
-	F2 float64 `msgpack:"f2"`
-	F3 int64   `msgpack:"f3"`
-	F4 bool    `msgpack:"f4"`
-	F5 string  `msgpack:"f5"`
-	F6 int64   `msgpack:"f6"`
-	F7 float64 `msgpack:"f7"`
-	F8 int64   `msgpack:"f8"`
-	F9 string  `msgpack:"f9"`
-}
-
 // BenchmarkFirehose sends b.N DELTAs (a flat value of ten fields, one
 // UPDATE op each) to one buffered subscriber, without instrumentation and
 // with sodpotel installed on SDK providers (a manual reader collecting
@@ -57,7 +44,7 @@ func benchFirehose(b *testing.B, tel *telemetry, opts ...sodp.Option) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	sub, err := sodp.Watch[benchFlat](ctx, c, "bench.key", sodp.WithBuffer(b.N+16))
+	sub, err := sodp.Watch[firehose.Flat10](ctx, c, "bench.key", sodp.WithBuffer(b.N+16))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
@@ -529,13 +530,10 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 				u, _ = r.lastOf(k)
 				return u.Version == wantV && reflect.DeepEqual(u.Value, want)
 			}
-			deadline := time.Now().Add(2 * wait)
-			for !catchUp() {
-				if time.Now().After(deadline) {
-					t.Fatalf("%s %s: last update %+v, server %v at %d", r.name, k, u, want, wantV)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			testutil.EventuallyWhy(t, 2*wait, r.name+" "+k+" caught up", func() (bool, string) {
+				ok := catchUp()
+				return ok, fmt.Sprintf("last update %+v, server %v at %d", u, want, wantV)
+			})
 		}
 	}
 	if presence {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
@@ -460,13 +461,10 @@ func TestClusterFailoverUnderWriters(t *testing.T) {
 					}
 					return true
 				}
-				deadline := time.Now().Add(wait)
-				for !equal() {
-					if time.Now().After(deadline) {
-						t.Fatalf("%s never equal to its node: %s", cc.w.name, why)
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
+				testutil.EventuallyWhy(t, wait, cc.w.name+" equal to its node", func() (bool, string) {
+					ok := equal()
+					return ok, why
+				})
 			}
 			var backwards, wrong, resyncs int
 			var reconnects uint64

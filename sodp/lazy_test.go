@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
@@ -35,17 +36,10 @@ func pumps() int {
 // servers and clients may take a moment to wind down).
 func goroutinesAtMost(t *testing.T, what string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
+	testutil.EventuallyWhy(t, wait, what, func() (bool, string) {
 		got := runtime.NumGoroutine()
-		if got <= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d goroutines, want at most %d (%d pumps)", what, got, n, pumps())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return got <= n, fmt.Sprintf("%d goroutines, want at most %d (%d pumps)", got, n, pumps())
+	})
 }
 
 // stableGoroutines returns the goroutine count once it has stopped

@@ -20,13 +20,9 @@ func TestRun(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-secret", "s", "-dialect", "rust", "-heartbeat", "1s"}, &stdout, &stderr)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(stdout.String(), "token:") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no URL and token printed; stderr:\n%s", stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.EventuallyWhy(t, 5*time.Second, "the URL and token printed", func() (bool, string) {
+		return strings.Contains(stdout.String(), "token:"), "stderr:\n" + stderr.String()
+	})
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ws://127.0.0.1:") || strings.Count(lines[1], ".") != 2 {
 		t.Fatalf("stdout %q", stdout.String())

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -181,13 +182,10 @@ func TestStreamEndsWithRequest(t *testing.T) {
 	cancel()
 	// The handler's subscription ends with the request: the key is no
 	// longer watched on the server.
-	deadline := time.Now().Add(3 * time.Second)
-	for e.srv.Stats().Subscriptions != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("server still has %d subscriptions after the request ended", e.srv.Stats().Subscriptions)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.EventuallyWhy(t, 3*time.Second, "the request's subscription ended on the server", func() (bool, string) {
+		n := e.srv.Stats().Subscriptions
+		return n == 0, fmt.Sprintf("server still has %d subscriptions after the request ended", n)
+	})
 }
 
 func TestGetState(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sodp-go/client/internal/session"
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp/sodptest"
 )
 
@@ -30,13 +31,10 @@ func liveSession(t *testing.T, srv *sodptest.Server) *session.Session {
 
 func waitFramesIn(t *testing.T, s *session.Session, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().FramesIn < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d frames in, want %d", s.Stats().FramesIn, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.EventuallyWhy(t, 5*time.Second, "the frames read", func() (bool, string) {
+		got := s.Stats().FramesIn
+		return got >= n, fmt.Sprintf("%d frames in, want %d", got, n)
+	})
 }
 
 // STATE_INITs of keys no one watches leave nothing behind.

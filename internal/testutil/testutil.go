@@ -49,9 +49,23 @@ func (s *SyncBuffer) Lines() []string {
 // the test naming what when it still does not hold after timeout.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	EventuallyWhy(t, timeout, what, func() (bool, string) { return cond(), "" })
+}
+
+// EventuallyWhy is Eventually for a condition that says why it does not
+// hold yet: the failure reports the last reason it gave.
+func EventuallyWhy(t testing.TB, timeout time.Duration, what string, cond func() (ok bool, why string)) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for !cond() {
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
 		if time.Now().After(deadline) {
+			if why != "" {
+				t.Fatalf("timed out waiting for %s: %s", what, why)
+			}
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(2 * time.Millisecond)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/internal/wire"
 
 	"github.com/sodp-go/client/sodp"
@@ -484,13 +485,10 @@ func TestPresenceRemovedOnDisconnect(t *testing.T) {
 // waitLive waits until exactly n connections are live.
 func waitLive(t *testing.T, srv *Server, n int) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for len(srv.Conns()) != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d live connections, want %d", len(srv.Conns()), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.EventuallyWhy(t, waitTimeout, "the live connections", func() (bool, string) {
+		got := len(srv.Conns())
+		return got == n, fmt.Sprintf("%d live connections, want %d", got, n)
+	})
 }
 
 func TestInjectAndSend(t *testing.T) {

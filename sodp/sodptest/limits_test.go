@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/internal/wire"
 	"github.com/sodp-go/client/sodp"
 )
@@ -42,13 +42,10 @@ func TestSendBufferByDialect(t *testing.T) {
 			}
 			// Even answers are dropped while the buffer is full.
 			c.watch(11, "other")
-			deadline := time.Now().Add(waitTimeout)
-			for srv.Stats().Dropped != writes-buf+1 {
-				if time.Now().After(deadline) {
-					t.Fatalf("Dropped %d after a WATCH, want %d", srv.Stats().Dropped, writes-buf+1)
-				}
-				time.Sleep(time.Millisecond)
-			}
+			testutil.EventuallyWhy(t, waitTimeout, "the answer to a WATCH dropped", func() (bool, string) {
+				got := srv.Stats().Dropped
+				return got == writes-buf+1, fmt.Sprintf("Dropped %d after a WATCH, want %d", got, writes-buf+1)
+			})
 		case sodp.DialectTS:
 			if q := conn.Queued(); q != writes || st.Dropped+st.Evictions != 0 {
 				t.Fatalf("queued %d, stats %+v", q, st)

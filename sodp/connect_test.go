@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,17 +75,24 @@ func TestDialFailsFast(t *testing.T) {
 func TestDialRetryOnFailedConnect(t *testing.T) {
 	addr := deadAddr(t)
 	done := make(chan error, 1)
+	failed := make(chan struct{})
+	var once sync.Once
 	var c *sodp.Client
 	go func() {
 		var err error
-		c, err = sodp.Dial(ctxT(t), "ws://"+addr, sodp.WithRetryOnFailedConnect(), sodp.WithBackoff(5*time.Millisecond, 20*time.Millisecond))
+		c, err = sodp.Dial(ctxT(t), "ws://"+addr, sodp.WithRetryOnFailedConnect(), sodp.WithBackoff(5*time.Millisecond, 20*time.Millisecond),
+			sodp.WithHooks(sodp.Hooks{Connection: func(ev sodp.ConnectionEvent) {
+				if ev.Stage == sodp.StageAttemptFailed {
+					once.Do(func() { close(failed) })
+				}
+			}}))
 		done <- err
 	}()
 	// Wait until an attempt has failed, then start the server.
 	select {
 	case err := <-done:
 		t.Fatalf("Dial returned %v before a server was there", err)
-	case <-time.After(50 * time.Millisecond):
+	case <-failed:
 	}
 	newServer(t, sodptest.WithAddr(addr))
 	if err := <-done; err != nil {

@@ -106,16 +106,19 @@ func closed[T any](t testing.TB, sub *sodp.Subscription[T]) error {
 	}
 }
 
-// noUpdate asserts nothing arrives for d.
-func noUpdate[T any](t testing.TB, sub *sodp.Subscription[T], d time.Duration) {
+// onlyNext asserts that the next update of sub is version v of key, with
+// nothing before it and nothing folded into it (Skipped 0). Called after
+// a write that makes version v, it shows that the reader had nothing else
+// waiting: an update the client held for sub would come first, or be
+// counted in the write's Skipped. The write is the barrier; no wait for
+// "nothing" is timed.
+func onlyNext[T any](t testing.TB, sub *sodp.Subscription[T], key string, v uint64) sodp.Update[T] {
 	t.Helper()
-	select {
-	case u, ok := <-sub.Updates():
-		if ok {
-			t.Fatalf("unexpected update %+v", u)
-		}
-	case <-time.After(d):
+	u := next(t, sub)
+	if u.Key != key || u.Version != v || u.Skipped != 0 || u.Err != nil {
+		t.Fatalf("update %+v, want only version %d of %s", u, v, key)
 	}
+	return u
 }
 
 // frames returns what the server received of one frame type.

@@ -135,7 +135,9 @@ func TestResumeWithNothingMissedDeliversNothing(t *testing.T) {
 			if _, err := c.Set(ctxT(t), "other", 1); err != nil {
 				t.Fatal(err)
 			}
-			noUpdate(t, sub, 50*time.Millisecond)
+			if u := onlyNext(t, sub, "n", srv.Set("n", 2)); u.Value != 2 || u.Kind != sodp.KindDelta {
+				t.Fatalf("update %+v", u)
+			}
 		})
 	}
 }

@@ -244,19 +244,17 @@ func TestRunEmbedded(t *testing.T) {
 
 	listening := regexp.MustCompile(`listening on (http://\S+)`)
 	var base string
-	for base == "" {
-		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
-			base = m[1]
-			break
-		}
+	testutil.EventuallyWhy(t, 5*time.Second, "run listening", func() (bool, string) {
 		select {
 		case code := <-done:
 			t.Fatalf("run returned %d before listening; stderr: %s", code, stderr.String())
-		case <-ctx.Done():
-			t.Fatal("run did not start listening")
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
-	}
+		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+		}
+		return base != "", "stderr: " + stderr.String()
+	})
 	if !strings.Contains(stdout.String(), "embedded test server") {
 		t.Errorf("output does not mention the embedded server:\n%s", stdout.String())
 	}

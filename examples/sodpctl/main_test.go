@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -142,16 +143,12 @@ func TestWatchUntilInterrupted(t *testing.T) {
 	}()
 	waitLines := func(n int) []string {
 		t.Helper()
-		for {
-			if l := stdout.Lines(); len(l) >= n && l[0] != "" {
-				return l
-			}
-			select {
-			case <-ctx.Done():
-				t.Fatalf("waiting for %d lines; have %q", n, stdout.Lines())
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
+		var l []string
+		testutil.EventuallyWhy(t, 5*time.Second, fmt.Sprintf("%d lines", n), func() (bool, string) {
+			l = stdout.Lines()
+			return len(l) >= n && l[0] != "", fmt.Sprintf("have %q", l)
+		})
+		return l
 	}
 	waitLines(2) // both snapshots
 

@@ -310,42 +310,7 @@ func TestLiveness(t *testing.T) {
 
 func TestPauseResume(t *testing.T) {
 	t.Run("spec", func(t *testing.T) {
-		srv := newServer(t)
-		c := dial(t, srv)
-		c.watch(10, "k")
-		c.expect(wire.TypeStateInit)
-		conn := connOf(t, srv)
-		conn.Pause()
-		for i := range 3 {
-			srv.Set("k", i)
-		}
-		c.send(wire.TypeHeartbeat, 0, nil)
-		c.wmu.Lock()
-		_ = c.ws.WriteControl(websocket.PingMessage, []byte("held"), time.Now().Add(time.Second))
-		c.wmu.Unlock()
-		waitFor(t, "4 queued frames", func() bool { return conn.Queued() == 4 })
-		select {
-		case r := <-c.frames:
-			t.Fatalf("frame while paused: %v", r)
-		case p := <-c.pongs:
-			t.Fatalf("pong %q while paused", p)
-		case <-time.After(100 * time.Millisecond):
-		}
-		conn.Resume()
-		for i := range 3 {
-			if dl := deltaOf(t, c.next()); dl.Version != uint64(i+1) {
-				t.Errorf("DELTA v%d, want v%d", dl.Version, i+1)
-			}
-		}
-		c.expect(wire.TypeHeartbeat)
-		select {
-		case p := <-c.pongs:
-			if p != "held" {
-				t.Errorf("pong %q", p)
-			}
-		case <-time.After(waitTimeout):
-			t.Fatal("no pong after Resume")
-		}
+		synctest.Test(t, func(t *testing.T) { pauseResume(t) })
 	})
 	t.Run("pings", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
@@ -368,6 +333,51 @@ func TestPauseResume(t *testing.T) {
 			c.expectNothing()
 		})
 	})
+}
+
+// pauseResume: frames, an answer and a pong queued while the connection is
+// paused are held, and sent in order on Resume. In a testing/synctest
+// bubble: the server is in memory.
+func pauseResume(t *testing.T) {
+	srv := newServer(t, WithInMemory())
+	c := dial(t, srv)
+	c.watch(10, "k")
+	c.expect(wire.TypeStateInit)
+	conn := connOf(t, srv)
+	conn.Pause()
+	for i := range 3 {
+		srv.Set("k", i)
+	}
+	c.send(wire.TypeHeartbeat, 0, nil)
+	c.wmu.Lock()
+	_ = c.ws.WriteControl(websocket.PingMessage, []byte("held"), time.Now().Add(time.Second))
+	c.wmu.Unlock()
+	waitFor(t, "4 queued frames", func() bool { return conn.Queued() == 4 })
+	// Every goroutine of the bubble is blocked: nothing more is on
+	// its way to the client.
+	synctest.Wait()
+	select {
+	case r := <-c.frames:
+		t.Fatalf("frame while paused: %v", r)
+	case p := <-c.pongs:
+		t.Fatalf("pong %q while paused", p)
+	default:
+	}
+	conn.Resume()
+	for i := range 3 {
+		if dl := deltaOf(t, c.next()); dl.Version != uint64(i+1) {
+			t.Errorf("DELTA v%d, want v%d", dl.Version, i+1)
+		}
+	}
+	c.expect(wire.TypeHeartbeat)
+	select {
+	case p := <-c.pongs:
+		if p != "held" {
+			t.Errorf("pong %q", p)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("no pong after Resume")
+	}
 }
 
 func TestDropConnectionsAndConnClose(t *testing.T) {

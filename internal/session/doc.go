@@ -20,6 +20,8 @@
 //     subscription's pump, and the pump.
 //   - path.go: sub-value (part) subscriptions.
 //   - calls.go: CALL and RESULT, presence.
+//   - fifo.go: a FIFO queue with removal from the middle at constant cost
+//     (the calls waiting to be sent).
 //   - events.go: the Events queue and its pump.
 //   - errors.go, types.go: errors, kinds, states, statistics and Config.
 //

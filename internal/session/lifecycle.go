@@ -397,7 +397,7 @@ func (s *Session) goLive() {
 	s.stats.connects.Add(1)
 	info := s.server0
 	s.server.Store(&info)
-	s.requests = nil
+	s.requests, s.abandoned = nil, 0
 	s.reqQueue = nil
 	s.keysInFlight = 0
 	clear(s.streams)
@@ -531,7 +531,7 @@ func (s *Session) connectionLost(err error) {
 		}
 		delete(s.calls, id)
 	}
-	s.requests = nil
+	s.requests, s.abandoned = nil, 0
 	s.reqQueue = nil
 	s.keysInFlight = 0
 	s.barrierQueued, s.barrierAt = false, 0

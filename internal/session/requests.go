@@ -71,6 +71,11 @@ func (s *Session) loseBefore(i int, done bool) {
 	if done {
 		from++
 	}
+	for _, r := range s.requests[:from] {
+		if r.kind == reqCall && r.call.finished && s.abandoned > 0 {
+			s.abandoned--
+		}
+	}
 	n := copy(s.requests, s.requests[from:])
 	clear(s.requests[n:])
 	s.requests = s.requests[:n]

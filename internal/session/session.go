@@ -88,6 +88,9 @@ type Session struct {
 
 	callSeq atomic.Uint64
 	callPfx string
+	// left is a stack of calls whose callers left: callers push (leave),
+	// the actor takes them all (cancelCalls).
+	left atomic.Pointer[pendingCall]
 
 	// Actor-only state.
 	ph             phase
@@ -114,7 +117,8 @@ type Session struct {
 	nextStream     uint32
 	requests       []*request
 	calls          map[string]*pendingCall // sent on the current connection
-	queued         []*pendingCall          // waiting for a live session
+	queued         fifo[*pendingCall]      // waiting for a live session or a place in the window
+	abandoned      int                     // calls in requests whose callers left (see cancelCall)
 	presence       map[string]map[string]any
 	nSubs          int           // subscriptions added and not yet detached; each is in the subs of one key at least
 	ending         []*Subscriber // subscriptions whose mailbox stopped taking updates
@@ -509,7 +513,7 @@ func (s *Session) publishGauges() {
 		n += len(p)
 	}
 	s.mu.Lock()
-	s.gauges = gauges{subs: s.nSubs, keys: len(s.keys), calls: len(s.calls) + len(s.queued), presence: n}
+	s.gauges = gauges{subs: s.nSubs, keys: len(s.keys), calls: len(s.calls) + s.queued.len(), presence: n}
 	s.mu.Unlock()
 }
 
@@ -545,11 +549,11 @@ func (s *Session) fail(err error) {
 		pc.finish(nil, err)
 		delete(s.calls, id)
 	}
-	for _, pc := range s.queued {
+	for pc := range s.queued.all {
 		pc.finish(nil, err)
 	}
-	s.queued = nil
-	s.requests = nil
+	s.queued.reset()
+	s.requests, s.abandoned = nil, 0
 	s.removeAllSubs(err)
 	s.log.Error("sodp: session failed", "err", err)
 	s.publishGauges()
@@ -571,10 +575,11 @@ func (s *Session) shutdown() {
 	for _, pc := range s.calls {
 		pc.finish(nil, ErrClosed)
 	}
-	for _, pc := range s.queued {
+	for pc := range s.queued.all {
 		pc.finish(nil, ErrClosed)
 	}
-	s.calls, s.queued = nil, nil
+	s.calls = nil
+	s.queued.reset()
 	s.removeAllSubs(ErrClosed)
 	s.setState(StateClosed, nil)
 	s.publishGauges()

@@ -398,7 +398,7 @@ func (s *Session) goLive() {
 	info := s.server0
 	s.server.Store(&info)
 	s.requests, s.abandoned = nil, 0
-	s.reqQueue = nil
+	s.reqQueue.reset()
 	s.keysInFlight = 0
 	clear(s.streams)
 	s.nextStream = wire.FirstSubscriptionStream
@@ -532,14 +532,14 @@ func (s *Session) connectionLost(err error) {
 		delete(s.calls, id)
 	}
 	s.requests, s.abandoned = nil, 0
-	s.reqQueue = nil
+	s.reqQueue.reset()
 	s.keysInFlight = 0
 	s.barrierQueued, s.barrierAt = false, 0
 	clear(s.replaying)
 	s.replaying, s.nReplaying, s.charge = nil, 0, 0
 	clear(s.streams)
 	for _, ks := range s.keys {
-		ks.phase = kpIdle
+		ks.phase, ks.queued = kpIdle, nil
 		ks.replay, ks.charge = false, 0
 	}
 	s.publishGauges()

@@ -278,12 +278,6 @@ const (
 	maxAbandonedCalls = 256
 )
 
-// subRequest is a WATCH (of one or more keys) or a RESUME not sent yet.
-type subRequest struct {
-	keys   []string
-	resume bool
-}
-
 // capInt reads a numeric HELLO capability.
 func capInt(caps map[string]any, name string) (int64, bool) {
 	switch v := caps[name].(type) {
@@ -331,52 +325,6 @@ func (s *Session) resumeCharge() int {
 		return s.budget // one replay at a time
 	}
 	return max(s.resumeEst, 2)
-}
-
-// pumpRequests sends queued WATCH and RESUME requests while the window
-// allows; once the queue is empty it sends the replay barrier if a RESUME
-// asked for one.
-func (s *Session) pumpRequests() {
-	for s.ph == phLive && s.conn != nil && len(s.reqQueue) > 0 {
-		r := s.reqQueue[0]
-		keys := r.keys[:0:0]
-		for _, k := range r.keys {
-			if ks := s.keys[k]; ks != nil && ks.phase == kpQueued {
-				keys = append(keys, k)
-			}
-		}
-		resume := r.resume && !s.watchOnly
-		cost := len(keys)
-		if resume && len(keys) > 0 {
-			cost = s.resumeCharge()
-		}
-		if len(keys) > 0 && (s.keysInFlight > 0 || s.charge > 0) &&
-			(s.keysInFlight+len(keys) > s.keyLimit() || s.charge+cost > s.budget) {
-			// The window is full. A server that may end a replay without a
-			// STATE_INIT gets a barrier now, so the replays in flight end.
-			if s.nReplaying > 0 && s.barrierAt == 0 && s.needsBarrier() {
-				s.sendBarrier()
-			}
-			break
-		}
-		s.reqQueue[0] = subRequest{}
-		s.reqQueue = s.reqQueue[1:]
-		switch {
-		case len(keys) == 0:
-		case resume:
-			s.sendResume(s.keys[keys[0]], cost)
-		default:
-			s.sendWatch(keys)
-		}
-	}
-	if len(s.reqQueue) == 0 {
-		s.reqQueue = nil
-		if s.barrierQueued && s.ph == phLive && s.barrierAt == 0 {
-			s.barrierQueued = false
-			s.sendBarrier()
-		}
-		s.checkRoundDone()
-	}
 }
 
 // newRequest numbers a request and puts it in the FIFO of requests
@@ -633,7 +581,7 @@ func (s *Session) rewatch(keys ...*keyState) {
 // checkRoundDone notes the end of a reconnect's resume: nothing queued,
 // no replay under way, no barrier out.
 func (s *Session) checkRoundDone() {
-	if !s.roundActive || len(s.reqQueue) > 0 || s.nReplaying > 0 || s.barrierAt != 0 || s.barrierQueued {
+	if !s.roundActive || s.reqQueue.len() > 0 || s.nReplaying > 0 || s.barrierAt != 0 || s.barrierQueued {
 		return
 	}
 	for _, r := range s.requests {

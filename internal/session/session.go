@@ -120,12 +120,12 @@ type Session struct {
 	queued         fifo[*pendingCall]      // waiting for a live session or a place in the window
 	abandoned      int                     // calls in requests whose callers left (see cancelCall)
 	presence       map[string]map[string]any
-	nSubs          int           // subscriptions added and not yet detached; each is in the subs of one key at least
-	ending         []*Subscriber // subscriptions whose mailbox stopped taking updates
-	inSize         int           // wire size of the frame being handled
-	reqQueue       []subRequest  // WATCH/RESUME requests waiting for flow control
-	keysInFlight   int           // keys of sent WATCH/RESUME requests not answered yet
-	lastBeat       time.Time     // when the last periodic HEARTBEAT and ping went out
+	nSubs          int               // subscriptions added and not yet detached; each is in the subs of one key at least
+	ending         []*Subscriber     // subscriptions whose mailbox stopped taking updates
+	inSize         int               // wire size of the frame being handled
+	reqQueue       fifo[*subRequest] // WATCH/RESUME requests waiting for flow control
+	keysInFlight   int               // keys of sent WATCH/RESUME requests not answered yet
+	lastBeat       time.Time         // when the last periodic HEARTBEAT and ping went out
 
 	// Flow control and replay tracking (requests.go), per connection unless
 	// noted.

@@ -62,11 +62,12 @@ type keyState struct {
 	own *delta.Owner
 
 	// The current WATCH or RESUME on this connection (requests.go).
-	reqSeq   uint64 // its request number
-	charge   int    // frames charged to the window for it
-	got      int    // replay frames received
-	framesAt uint64 // frames received on the session when it was sent
-	replay   bool   // a RESUME whose replay may not be over
+	queued   *subRequest // the request it waits in to be sent (kpQueued), or nil
+	reqSeq   uint64      // its request number
+	charge   int         // frames charged to the window for it
+	got      int         // replay frames received
+	framesAt uint64      // frames received on the session when it was sent
+	replay   bool        // a RESUME whose replay may not be over
 }
 
 // keyExtra is the part of a keyState that few keys need at a time.
@@ -378,6 +379,7 @@ func (s *Session) unmapStream(ks *keyState) {
 // dropKey forgets a key: no subscriber is left, or the server refused it.
 func (s *Session) dropKey(ks *keyState, err error) {
 	delete(s.keys, ks.key)
+	s.unqueue(ks)
 	s.unmapStream(ks)
 	s.endReplay(ks)
 	if x := ks.extra; x != nil {
@@ -407,18 +409,14 @@ func (s *Session) watch(keys []string) {
 		n := min(len(keys), s.watchChunk())
 		chunk := keys[:n:n]
 		keys = keys[n:]
-		for _, key := range chunk {
-			s.keys[key].phase = kpQueued
-		}
-		s.reqQueue = append(s.reqQueue, subRequest{keys: chunk})
+		s.enqueue(chunk, false)
 	}
 	s.pumpRequests()
 }
 
 // resume queues a RESUME for a key that holds a version.
 func (s *Session) resume(ks *keyState) {
-	ks.phase = kpQueued
-	s.reqQueue = append(s.reqQueue, subRequest{keys: []string{ks.key}, resume: true})
+	s.enqueue([]string{ks.key}, true)
 	s.pumpRequests()
 }
 

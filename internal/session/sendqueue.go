@@ -1,0 +1,96 @@
+package session
+
+// The send queue. WATCH and RESUME requests wait in s.reqQueue until flow
+// control (requests.go) lets them out; pumpRequests sends them in order.
+// A key waits in at most one queued request (keyState.queued): a key
+// queued again leaves its older request, and a key no one watches any
+// more leaves its request at once, so a request whose keys all went is
+// dropped without waiting for its turn, whatever waits before it.
+
+// subRequest is a WATCH (of one or more keys) or a RESUME not sent yet.
+type subRequest struct {
+	keys    []string
+	resume  bool
+	waiting int // keys whose queued names this request
+	qi      int // index in Session.reqQueue
+}
+
+func (r *subRequest) fifoIndex() *int { return &r.qi }
+
+// enqueue queues a WATCH of keys (a RESUME of keys[0] when resume is
+// set); the keys leave any request they were queued in.
+func (s *Session) enqueue(keys []string, resume bool) {
+	r := &subRequest{keys: keys, resume: resume}
+	for _, key := range keys {
+		ks := s.keys[key]
+		s.unqueue(ks)
+		ks.phase, ks.queued = kpQueued, r
+		r.waiting++
+	}
+	s.reqQueue.push(r)
+}
+
+// unqueue takes ks out of the request it waits in to be sent; a request
+// left with no key is dropped.
+func (s *Session) unqueue(ks *keyState) {
+	r := ks.queued
+	if r == nil {
+		return
+	}
+	ks.queued = nil
+	if r.waiting--; r.waiting == 0 {
+		s.reqQueue.remove(r)
+	}
+}
+
+// pumpRequests sends queued WATCH and RESUME requests while the window
+// allows; once the queue is empty it sends the replay barrier if a RESUME
+// asked for one.
+func (s *Session) pumpRequests() {
+	for s.ph == phLive && s.conn != nil {
+		r, ok := s.reqQueue.front()
+		if !ok {
+			break
+		}
+		keys := r.keys[:0:0]
+		for _, k := range r.keys {
+			if ks := s.keys[k]; ks != nil && ks.queued == r && ks.phase == kpQueued {
+				keys = append(keys, k)
+			}
+		}
+		resume := r.resume && !s.watchOnly
+		cost := len(keys)
+		if resume && len(keys) > 0 {
+			cost = s.resumeCharge()
+		}
+		if len(keys) > 0 && (s.keysInFlight > 0 || s.charge > 0) &&
+			(s.keysInFlight+len(keys) > s.keyLimit() || s.charge+cost > s.budget) {
+			// The window is full. A server that may end a replay without a
+			// STATE_INIT gets a barrier now, so the replays in flight end.
+			if s.nReplaying > 0 && s.barrierAt == 0 && s.needsBarrier() {
+				s.sendBarrier()
+			}
+			break
+		}
+		s.reqQueue.pop()
+		for _, k := range r.keys {
+			if ks := s.keys[k]; ks != nil && ks.queued == r {
+				ks.queued = nil
+			}
+		}
+		switch {
+		case len(keys) == 0:
+		case resume:
+			s.sendResume(s.keys[keys[0]], cost)
+		default:
+			s.sendWatch(keys)
+		}
+	}
+	if s.reqQueue.len() == 0 {
+		if s.barrierQueued && s.ph == phLive && s.barrierAt == 0 {
+			s.barrierQueued = false
+			s.sendBarrier()
+		}
+		s.checkRoundDone()
+	}
+}

@@ -409,6 +409,7 @@ func (s *Session) goLive() {
 	s.source = s.conn.endpoint + "\x00" + s.helloID
 	s.liveSince = time.Now()
 	s.setWindow()
+	s.startPacing(s.liveSince)
 	if s.server0.Dialect == DialectTS {
 		s.hbEchoed = s.hbSent // that server never echoes
 	}

@@ -72,6 +72,9 @@ func (s *Session) pumpRequests() {
 			}
 			break
 		}
+		if len(keys) > 0 && !s.paced() {
+			break
+		}
 		s.reqQueue.pop()
 		for _, k := range r.keys {
 			if ks := s.keys[k]; ks != nil && ks.queued == r {

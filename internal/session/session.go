@@ -148,6 +148,7 @@ type Session struct {
 	barrierSent    time.Time   // when the barrier went out
 	barrierRounds  int         // extra barriers sent against a server's own HEARTBEATs
 	replayActivity bool        // a replay frame arrived since the barrier went out
+	pace           pacer       // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
 	wakeT          *time.Timer // deadlines and retries
 	wakeAt         time.Time   // when wakeT fires; zero when stopped
 }

@@ -186,6 +186,7 @@ func (c *Conn) onWatch(f wire.Frame) {
 		return
 	}
 	if !c.watchBucket.take() {
+		c.s.count(func(st *Stats) { st.RateLimited++ })
 		c.sendError(c.errStream(f.Stream), 429, "rate limited")
 		return
 	}
@@ -249,6 +250,7 @@ func (c *Conn) onResume(f wire.Frame, data []byte) {
 		return
 	}
 	if !c.watchBucket.take() {
+		c.s.count(func(st *Stats) { st.RateLimited++ })
 		c.sendError(c.errStream(f.Stream), 429, "rate limited")
 		return
 	}
@@ -345,6 +347,7 @@ func (c *Conn) onCall(f wire.Frame) {
 		return
 	}
 	if !c.writeBucket.take() {
+		s.count(func(st *Stats) { st.RateLimited++ })
 		c.callFail(b.CallID, 429, "rate limited")
 		return
 	}

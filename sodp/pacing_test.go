@@ -1,7 +1,9 @@
 package sodp_test
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,5 +32,153 @@ func TestWatchesPacedToAnnouncedRate(t *testing.T) {
 	}
 	if n := srv.Stats().RateLimited; n != 0 {
 		t.Errorf("the server refused %d WATCH frames over its announced rate", n)
+	}
+}
+
+// Thirty keys, each its own subscription, on DialectTS with its rate
+// limit (10 WATCH/RESUME frames per second, refusals overtaking the
+// answers of the frames accepted), the connection dropped four times while
+// the keys change: after each reconnect the server watches every key again
+// for this client, and every subscription ends with the server's value.
+func TestTSKeysConvergeAcrossReconnects(t *testing.T) {
+	srv := newServer(t, sodptest.WithDialect(sodp.DialectTS), sodptest.WithRateLimit(0, 10))
+	c := dial(t, srv.URL, sodp.WithCallTimeout(time.Minute))
+	const n = 30
+	keys := make([]string, n)
+	latest := make([]atomic.Int64, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("c%d", i)
+		srv.Set(keys[i], 1)
+		sub, err := sodp.Watch[int64](context.Background(), c, keys[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sub.Close() })
+		go func() {
+			for u := range sub.Updates() {
+				latest[i].Store(u.Value)
+			}
+		}()
+	}
+	v := int64(1)
+	converged := func() bool {
+		for i := range latest {
+			if latest[i].Load() != v {
+				return false
+			}
+		}
+		return srv.Stats().Subscriptions == n
+	}
+	settle := func(d time.Duration) {
+		deadline := time.Now().Add(d)
+		for !converged() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	writeAll := func() {
+		v++
+		for _, k := range keys {
+			srv.Set(k, v)
+		}
+	}
+	settle(10 * time.Second)
+	for round := range 6 {
+		writeAll()
+		srv.DropConnections()
+		writeAll()
+		if err := srv.WaitConns(ctxT(t), 1); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "live again", func() bool { return c.State() == sodp.StateLive })
+		for range round {
+			time.Sleep(100 * time.Millisecond)
+			writeAll() // while the client resumes
+		}
+	}
+	writeAll()
+	settle(20 * time.Second)
+	if !converged() {
+		var behind []string
+		for i := range latest {
+			if latest[i].Load() != v {
+				behind = append(behind, fmt.Sprintf("%s=%d", keys[i], latest[i].Load()))
+			}
+		}
+		t.Fatalf("want %d everywhere; behind: %v; server subscriptions %d", v, behind, srv.Stats().Subscriptions)
+	}
+}
+
+// A RESUME whose answer is held up past the call timeout (a blackholed
+// link) is given up and the key asked for again; when the held answers
+// arrive at last, the server must still be watching every key for this
+// client: thirty keys on DialectTS, whose UNWATCH ends a key's
+// subscription at once and whose rate limit refuses part of a burst.
+func TestTSHeldAnswersAfterRewatch(t *testing.T) {
+	srv := newServer(t, sodptest.WithDialect(sodp.DialectTS), sodptest.WithRateLimit(0, 10))
+	c := dial(t, srv.URL, sodp.WithCallTimeout(300*time.Millisecond), sodp.WithBackoff(50*time.Millisecond, time.Second))
+	const n = 30
+	keys := make([]string, n)
+	latest := make([]atomic.Int64, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("h%d", i)
+		srv.Set(keys[i], 1)
+	}
+	sub, err := sodp.WatchMany[int64](context.Background(), c, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	index := map[string]int{}
+	for i, k := range keys {
+		index[k] = i
+	}
+	go func() {
+		for u := range sub.Updates() {
+			latest[index[u.Key]].Store(u.Value)
+		}
+	}()
+	v := int64(1)
+	converged := func() bool {
+		for i := range latest {
+			if latest[i].Load() != v {
+				return false
+			}
+		}
+		return srv.Stats().Subscriptions == n
+	}
+	eventually(t, "first values", converged)
+	for range 2 {
+		resumes := srv.Stats().Resumes
+		v++
+		for _, key := range keys {
+			srv.Set(key, v)
+		}
+		srv.DropConnections()
+		if err := srv.WaitConns(ctxT(t), 1); err != nil {
+			t.Fatal(err)
+		}
+		conn := srv.Conns()[0]
+		eventually(t, "HELLO written", func() bool { return conn.Queued() == 0 })
+		conn.Pause() // the answers wait past the call timeout
+		eventually(t, "RESUMEs sent", func() bool { return srv.Stats().Resumes > resumes })
+		time.Sleep(time.Second)
+		conn.Resume()
+	}
+	v++ // a change every watcher must see
+	for _, key := range keys {
+		srv.Set(key, v)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !converged() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !converged() {
+		var behind []string
+		for i := range latest {
+			if latest[i].Load() != v {
+				behind = append(behind, fmt.Sprintf("%s=%d", keys[i], latest[i].Load()))
+			}
+		}
+		t.Fatalf("want %d everywhere; behind: %v; server subscriptions %d of %d", v, behind, srv.Stats().Subscriptions, n)
 	}
 }

@@ -564,7 +564,7 @@ func (s *Session) rewatch(keys ...*keyState) {
 	var gone, names []string
 	for _, ks := range keys {
 		s.endReplay(ks)
-		if ks.onServer() {
+		if s.unwatchFirst(ks) {
 			gone = append(gone, ks.key)
 		}
 		s.unmapStream(ks)

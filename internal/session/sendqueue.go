@@ -97,3 +97,19 @@ func (s *Session) pumpRequests() {
 		s.checkRoundDone()
 	}
 }
+
+// unwatchFirst reports whether a key asked for again (a lost answer, a
+// copy re-synchronised) is unwatched before its new WATCH. A server that
+// keeps one subscription per key (the specification's rule, and the
+// TypeScript server) answers a WATCH of a key it watches already with a
+// fresh STATE_INIT, so the key is not unwatched there: its UNWATCH is by
+// key and takes effect at once, and an answer to the earlier request that
+// arrives after it (held up on the way, or overtaken by refusals) would
+// make the key look watched again while the server, which may refuse the
+// new WATCH, watches it no more. The Go and Rust servers make a second
+// subscription of a key watched twice, each DELTA then coming twice: the
+// key is unwatched first there.
+func (s *Session) unwatchFirst(ks *keyState) bool {
+	d := s.server0.Dialect
+	return ks.onServer() && d != DialectSpec && d != DialectTS
+}

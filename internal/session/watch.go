@@ -477,7 +477,7 @@ func (s *Session) resync(ks *keyState, why error) {
 	// Every caller has reported why (one Warn line with the error); this
 	// line only follows the mechanism.
 	s.log.Debug("sodp: re-synchronising key", "key", ks.key, "reason", why)
-	if ks.onServer() {
+	if s.unwatchFirst(ks) {
 		s.sendUnwatch([]string{ks.key})
 	}
 	s.unmapStream(ks)

@@ -49,7 +49,7 @@ func (c *Conn) handleMessage(mt int, data []byte) {
 		c.refuse(s.tr.beforeAuth, 401, "authentication required")
 		return
 	}
-	if f.Type == wire.TypeCall || f.Type == wire.TypeUnwatch {
+	if f.Type == wire.TypeCall {
 		c.flushAnswers()
 	}
 	switch f.Type {

@@ -10,10 +10,10 @@ import (
 // answers the requests it accepted only after an asynchronous step
 // (authorisation, loading the key): the refusals of a burst of requests
 // reach the client before the STATE_INITs (and replays) of the requests
-// it accepted in that burst. DialectTS reproduces that order: the answers
-// of accepted requests are held (Conn.late) until the connection's
-// messages pause for burstGap, or until a CALL or UNWATCH arrives (those
-// are answered in their turn).
+// it accepted in that burst, and an UNWATCH (handled at once) takes effect
+// before them. DialectTS reproduces that order: the answers of accepted
+// requests are held (Conn.late) until the connection's messages pause for
+// burstGap, or until a CALL arrives (it is answered in its turn).
 
 // burstGap is how long a pause between inbound messages ends a burst
 // (config.burstGap, for tests of this package, overrides it).

@@ -2,6 +2,7 @@ package sodp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -180,5 +181,54 @@ func TestTSHeldAnswersAfterRewatch(t *testing.T) {
 			}
 		}
 		t.Fatalf("want %d everywhere; behind: %v; server subscriptions %d of %d", v, behind, srv.Stats().Subscriptions, n)
+	}
+}
+
+// A 429 that names neither a stream nor a key, sent before the answers of
+// the requests the server accepted (DialectTS over its watch limit), is
+// not blamed on the oldest request: the keys retried, and reported on
+// Events, are the ones the server refused, and they get their values once
+// the server has room.
+func TestUnattributedRefusalsRetryTheRefusedKeys(t *testing.T) {
+	srv := newServer(t, sodptest.WithDialect(sodp.DialectTS), sodptest.WithMaxWatches(5))
+	c := dial(t, srv.URL, sodp.WithCallTimeout(time.Minute), sodp.WithBackoff(50*time.Millisecond, 200*time.Millisecond))
+	events := c.Events()
+	subs := map[string]*sodp.Subscription[any]{}
+	for i := range 8 {
+		key := fmt.Sprintf("w%d", i)
+		srv.Set(key, key)
+		subs[key] = watch[any](t, c, key)
+	}
+	for i := range 5 {
+		key := fmt.Sprintf("w%d", i)
+		if u := next(t, subs[key]); u.Value != key {
+			t.Fatalf("%s: %+v", key, u)
+		}
+	}
+	blamed := map[string]bool{}
+	for len(blamed) < 3 {
+		select {
+		case ev := <-events:
+			var se *sodp.ServerError
+			if errors.As(ev.Err, &se) && se.Code == 429 && se.Key != "" {
+				blamed[se.Key] = true
+			}
+		case <-time.After(wait):
+			t.Fatalf("refusals reported for %v only", blamed)
+		}
+	}
+	for key := range blamed {
+		if key < "w5" {
+			t.Errorf("the refusal of a WATCH was blamed on %s, which the server accepted (blamed: %v)", key, blamed)
+		}
+	}
+	for i := range 3 {
+		subs[fmt.Sprintf("w%d", i)].Close()
+	}
+	for i := 5; i < 8; i++ {
+		key := fmt.Sprintf("w%d", i)
+		if u := next(t, subs[key]); u.Value != key {
+			t.Fatalf("%s: %+v", key, u)
+		}
 	}
 }

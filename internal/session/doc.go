@@ -24,6 +24,8 @@
 //     sent, and the pump that sends them as flow control and pacing allow.
 //   - pacer.go: pacing WATCH and RESUME frames to the rate a server
 //     announced.
+//   - refusals.go: ERROR 429s that name no request, held until the
+//     requests they may concern have had their answers.
 //   - fifo.go: a FIFO queue with removal from the middle at constant cost
 //     (the calls waiting to be sent).
 //   - events.go: the Events queue and its pump.

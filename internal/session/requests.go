@@ -99,6 +99,9 @@ func (s *Session) answer(key string) {
 // Requests older than i lost their answers.
 func (s *Session) answerAt(i int, key string) {
 	r := s.requests[i]
+	if s.answeredAfter(r.seq); s.requests[i] != r {
+		i = slices.Index(s.requests, r)
+	}
 	if j := slices.Index(r.keys, key); j >= 0 {
 		r.keys = slices.Delete(r.keys, j, j+1)
 		r.streams = slices.Delete(r.streams, j, j+1)
@@ -153,6 +156,9 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 				break
 			}
 		}
+	}
+	if idx < 0 && s.holdRefusal(se) {
+		return
 	}
 	if idx < 0 && len(s.requests) > 0 {
 		idx, se.Attribution = 0, AttrOrder
@@ -639,6 +645,7 @@ func (s *Session) onWake(now time.Time) {
 	if !next.IsZero() {
 		s.armWake(next)
 	}
+	s.checkRefusals(now)
 }
 
 // keyInMessage finds which of keys an error message names.

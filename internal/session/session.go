@@ -149,6 +149,8 @@ type Session struct {
 	barrierRounds  int         // extra barriers sent against a server's own HEARTBEATs
 	replayActivity bool        // a replay frame arrived since the barrier went out
 	pace           pacer       // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
+	refusedUpTo    uint64      // held refusals concern the requests up to this number (refusals.go)
+	refusalAt      time.Time   // when they are settled; zero when none is held
 	wakeT          *time.Timer // deadlines and retries
 	wakeAt         time.Time   // when wakeT fires; zero when stopped
 }

@@ -1,0 +1,107 @@
+package session
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Refusals that name no request. A server over its rate or watch limit
+// may answer a WATCH or RESUME with an ERROR 429 that names neither a
+// stream nor a key (the TypeScript server sends it on stream 0), and may
+// send it before the answers of requests sent earlier (that server
+// refuses the excess of a burst at once and answers the requests it
+// accepted afterwards). Order then says nothing about which request was
+// refused, and blaming the oldest one would retry a key the server
+// watches and leave a refused one waiting for the call timeout. Such a
+// refusal is held instead: once a later request has been answered, or
+// refusalSettle has passed (the answers of the accepted requests have had
+// the time to arrive), every WATCH and RESUME sent before the refusal and
+// still without an answer is taken as refused, and its keys are watched
+// again after the back-off, each reported on Events.
+
+// refusalSettle is how long after an unattributed refusal the requests
+// sent before it are given to be answered.
+const refusalSettle = 250 * time.Millisecond
+
+// holdRefusal holds a 429 that named no waiting request, unless it is
+// better matched by order: no WATCH or RESUME waits, or the oldest request
+// is a call and the message does not speak of watches. It reports whether
+// it held it.
+func (s *Session) holdRefusal(se *ServerError) bool {
+	if se.Code != 429 || len(s.requests) == 0 {
+		return false
+	}
+	if s.requests[0].kind == reqCall && !strings.Contains(strings.ToLower(se.Message), "watch") {
+		return false
+	}
+	waiting := 0
+	for _, r := range s.requests {
+		if r.kind != reqCall {
+			waiting++
+		}
+	}
+	if waiting == 0 {
+		return false
+	}
+	s.refusedUpTo = s.reqSeq
+	if s.refusalAt.IsZero() {
+		s.refusalAt = time.Now().Add(refusalSettle)
+		s.armWake(s.refusalAt)
+	}
+	s.reportErr(fmt.Errorf("%w; it names no request: of the %d WATCH/RESUME requests waiting, those still unanswered when the others have been are watched again after the back-off", se, waiting))
+	return true
+}
+
+// checkRefusals settles the held refusals when their time has come, or
+// makes the actor wake for it.
+func (s *Session) checkRefusals(now time.Time) {
+	if s.refusalAt.IsZero() {
+		return
+	}
+	if now.Before(s.refusalAt) {
+		s.armWake(s.refusalAt)
+		return
+	}
+	s.settleRefusals()
+}
+
+// answeredAfter notes the answer of request seq: an answer to a request
+// sent after a held refusal means the requests sent before it have had
+// theirs.
+func (s *Session) answeredAfter(seq uint64) {
+	if !s.refusalAt.IsZero() && seq > s.refusedUpTo {
+		s.settleRefusals()
+	}
+}
+
+// settleRefusals takes the WATCH and RESUME requests sent before the held
+// refusals and still unanswered as refused: their keys are watched again
+// after the back-off (keyRefused).
+func (s *Session) settleRefusals() {
+	upTo := s.refusedUpTo
+	s.refusalAt, s.refusedUpTo = time.Time{}, 0
+	var refused []*request
+	for _, r := range s.requests {
+		if r.kind != reqCall && r.seq <= upTo {
+			refused = append(refused, r)
+		}
+	}
+	if len(refused) == 0 {
+		return
+	}
+	s.requests = deleteRequests(s.requests, refused)
+	for _, r := range refused {
+		s.keysInFlight -= len(r.keys)
+		for _, key := range r.keys {
+			ks := s.keys[key]
+			if ks == nil || ks.reqSeq != r.seq || !(ks.phase == kpWatching || ks.phase == kpResuming && ks.got == 0) {
+				continue
+			}
+			s.unmapStream(ks)
+			s.keyRefused(key, &ServerError{Code: 429, Key: key, Attribution: AttrOrder,
+				Message: fmt.Sprintf("%s not answered after a rate or watch limit refusal that named no request", r.kind)})
+		}
+	}
+	s.checkRoundDone()
+}

@@ -535,6 +535,7 @@ func (s *Session) connectionLost(err error) {
 	s.requests, s.abandoned = nil, 0
 	s.reqQueue.reset()
 	s.keysInFlight = 0
+	s.refusals, s.refusalAt = nil, time.Time{}
 	s.barrierQueued, s.barrierAt = false, 0
 	clear(s.replaying)
 	s.replaying, s.nReplaying, s.charge = nil, 0, 0

@@ -27,7 +27,9 @@ const refusalSettle = 250 * time.Millisecond
 // holdRefusal holds a 429 that named no waiting request, unless it is
 // better matched by order: no WATCH or RESUME waits, or the oldest request
 // is a call and the message does not speak of watches. It reports whether
-// it held it.
+// it held it. When as many refusals are held as WATCH/RESUME requests
+// wait, and no call does, every one of them was refused: they are settled
+// at once.
 func (s *Session) holdRefusal(se *ServerError) bool {
 	if se.Code != 429 || len(s.requests) == 0 {
 		return false
@@ -35,28 +37,34 @@ func (s *Session) holdRefusal(se *ServerError) bool {
 	if s.requests[0].kind == reqCall && !strings.Contains(strings.ToLower(se.Message), "watch") {
 		return false
 	}
-	waiting := 0
+	waiting, calls := 0, 0
 	for _, r := range s.requests {
 		if r.kind != reqCall {
 			waiting++
+		} else {
+			calls++
 		}
 	}
 	if waiting == 0 {
 		return false
 	}
 	s.refusedUpTo = s.reqSeq
+	s.refusals = append(s.refusals, se)
+	if len(s.refusals) >= waiting && calls == 0 {
+		s.settleRefusals()
+		return true
+	}
 	if s.refusalAt.IsZero() {
 		s.refusalAt = time.Now().Add(refusalSettle)
 		s.armWake(s.refusalAt)
 	}
-	s.reportErr(fmt.Errorf("%w; it names no request: of the %d WATCH/RESUME requests waiting, those still unanswered when the others have been are watched again after the back-off", se, waiting))
 	return true
 }
 
 // checkRefusals settles the held refusals when their time has come, or
 // makes the actor wake for it.
 func (s *Session) checkRefusals(now time.Time) {
-	if s.refusalAt.IsZero() {
+	if len(s.refusals) == 0 {
 		return
 	}
 	if now.Before(s.refusalAt) {
@@ -70,27 +78,26 @@ func (s *Session) checkRefusals(now time.Time) {
 // sent after a held refusal means the requests sent before it have had
 // theirs.
 func (s *Session) answeredAfter(seq uint64) {
-	if !s.refusalAt.IsZero() && seq > s.refusedUpTo {
+	if len(s.refusals) > 0 && seq > s.refusedUpTo {
 		s.settleRefusals()
 	}
 }
 
 // settleRefusals takes the WATCH and RESUME requests sent before the held
 // refusals and still unanswered as refused: their keys are watched again
-// after the back-off (keyRefused).
+// after the back-off (keyRefused, which reports each on Events). Held
+// refusals that concerned none of them are reported as they came.
 func (s *Session) settleRefusals() {
-	upTo := s.refusedUpTo
-	s.refusalAt, s.refusedUpTo = time.Time{}, 0
+	upTo, held := s.refusedUpTo, s.refusals
+	s.refusalAt, s.refusedUpTo, s.refusals = time.Time{}, 0, nil
 	var refused []*request
 	for _, r := range s.requests {
 		if r.kind != reqCall && r.seq <= upTo {
 			refused = append(refused, r)
 		}
 	}
-	if len(refused) == 0 {
-		return
-	}
 	s.requests = deleteRequests(s.requests, refused)
+	n := 0
 	for _, r := range refused {
 		s.keysInFlight -= len(r.keys)
 		for _, key := range r.keys {
@@ -98,10 +105,15 @@ func (s *Session) settleRefusals() {
 			if ks == nil || ks.reqSeq != r.seq || !(ks.phase == kpWatching || ks.phase == kpResuming && ks.got == 0) {
 				continue
 			}
+			se := *held[min(n, len(held)-1)]
+			se.Key, se.Attribution = key, AttrOrder
+			n++
 			s.unmapStream(ks)
-			s.keyRefused(key, &ServerError{Code: 429, Key: key, Attribution: AttrOrder,
-				Message: fmt.Sprintf("%s not answered after a rate or watch limit refusal that named no request", r.kind)})
+			s.keyRefused(key, &se)
 		}
+	}
+	for _, se := range held[min(n, len(held)):] {
+		s.reportErr(fmt.Errorf("%w (it named no request, and every request it may have concerned was answered)", se))
 	}
 	s.checkRoundDone()
 }

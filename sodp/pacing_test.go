@@ -34,6 +34,11 @@ func TestWatchesPacedToAnnouncedRate(t *testing.T) {
 	if n := srv.Stats().RateLimited; n != 0 {
 		t.Errorf("the server refused %d WATCH frames over its announced rate", n)
 	}
+	// A multi-key WATCH is one frame to that server: keys that wait for
+	// their turn go out together.
+	if n := srv.Stats().Watches; n > 8 {
+		t.Errorf("%d WATCH frames for 16 keys", n)
+	}
 }
 
 // Thirty keys, each its own subscription, on DialectTS with its rate

@@ -1,5 +1,7 @@
 package session
 
+import "github.com/sodp-go/client/internal/delta"
+
 // The send queue. WATCH and RESUME requests wait in s.reqQueue until flow
 // control (requests.go) lets them out; pumpRequests sends them in order.
 // A key waits in at most one queued request (keyState.queued): a key
@@ -86,7 +88,7 @@ func (s *Session) pumpRequests() {
 		case resume:
 			s.sendResume(s.keys[keys[0]], cost)
 		default:
-			s.sendWatch(keys)
+			s.sendWatch(s.mergeWatches(keys))
 		}
 	}
 	if s.reqQueue.len() == 0 {
@@ -95,6 +97,44 @@ func (s *Session) pumpRequests() {
 			s.sendBarrier()
 		}
 		s.checkRoundDone()
+	}
+}
+
+// mergeWatches adds to keys, about to go out in one WATCH, the keys of
+// the WATCH requests queued right behind with the same params, as the
+// window and the chunk size allow, when the server limits the frames it
+// takes per second: a multi-key WATCH counts as one frame there, so keys
+// watched one by one do not wait for a frame each.
+func (s *Session) mergeWatches(keys []string) []string {
+	if s.pace.rate == 0 {
+		return keys
+	}
+	params := s.keys[keys[0]].params
+	for {
+		r, ok := s.reqQueue.front()
+		if !ok || r.resume {
+			return keys
+		}
+		var more []string
+		for _, k := range r.keys {
+			if ks := s.keys[k]; ks != nil && ks.queued == r && ks.phase == kpQueued {
+				if !delta.Equal(ks.params, params) {
+					return keys
+				}
+				more = append(more, k)
+			}
+		}
+		n := len(keys) + len(more)
+		if n > s.watchChunk() || s.keysInFlight+n > s.keyLimit() || s.charge+n > s.budget {
+			return keys
+		}
+		s.reqQueue.pop()
+		for _, k := range r.keys {
+			if ks := s.keys[k]; ks != nil && ks.queued == r {
+				ks.queued = nil
+			}
+		}
+		keys = append(keys[:len(keys):len(keys)], more...)
 	}
 }
 

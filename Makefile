@@ -5,6 +5,10 @@ STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 SOAKTIME      ?= 10m
 CLUSTERTIME   ?= 2m
 PKGS          := ./...
+# The modules of the repository: the client, and its OpenTelemetry
+# instrumentation, a module of its own so that the client depends on none
+# of OpenTelemetry. test and lint cover both.
+MODULES       := . sodp/sodpotel
 
 .PHONY: all test short lint vet fmt staticcheck vuln fuzz bench gobench demo devserver soak cluster-soak
 
@@ -13,12 +17,15 @@ all: lint test
 ## test: every benchmark once (so they keep compiling and running), then
 ## the full test suite with the race detector (includes example smoke tests)
 test:
-	$(GO) test -run=NONE -bench=. -benchtime=1x $(PKGS)
-	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+	@set -e; for m in $(MODULES); do \
+		echo "== $$m"; \
+		(cd $$m && $(GO) test -run=NONE -bench=. -benchtime=1x $(PKGS) && \
+			$(GO) test -race -count=1 -timeout 10m $(PKGS)); \
+	done
 
 ## short: a quick test run without the race detector
 short:
-	$(GO) test -count=1 -short $(PKGS)
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -count=1 -short $(PKGS)); done
 
 ## lint: gofmt check, go vet, staticcheck and govulncheck
 lint: fmt vet staticcheck vuln
@@ -28,10 +35,10 @@ fmt:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet $(PKGS)
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet $(PKGS)); done
 
 staticcheck:
-	$(GO) run $(STATICCHECK) $(PKGS)
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) run $(STATICCHECK) $(PKGS)); done
 
 ## vuln: govulncheck against an offline snapshot of the Go vulnerability database
 vuln:

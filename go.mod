@@ -2,8 +2,6 @@ module github.com/sodp-go/client
 
 go 1.25.0
 
-toolchain go1.26.11
-
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/shamaton/msgpack/v2 v2.4.1

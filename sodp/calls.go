@@ -33,7 +33,7 @@ func (c *Client) Call(ctx context.Context, method string, args map[string]any) (
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.s.Call(ctx, session.CallSpec{Method: method, Args: enc})
+	data, err := c.call(ctx, session.CallSpec{Method: method, Args: enc})
 	if err != nil {
 		return nil, exportErr(err)
 	}
@@ -62,7 +62,7 @@ func (c *Client) write(ctx context.Context, spec session.CallSpec) (uint64, erro
 	if err := session.ValidKey(spec.Key); err != nil {
 		return 0, err
 	}
-	data, err := c.s.Call(ctx, spec)
+	data, err := c.call(ctx, spec)
 	if err != nil {
 		return 0, exportErr(err)
 	}

@@ -17,6 +17,7 @@ import (
 type Client struct {
 	s    *session.Session
 	ctxs ctxWatch // the Watch contexts of the subscriptions
+	obs  *hookSet // WithHooks; nil without
 }
 
 // New returns a Client that connects to url in the background and keeps
@@ -31,15 +32,22 @@ func New(url string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newClient(o.cfg)
+	return newClient(o.cfg, o.hooks)
 }
 
-func newClient(cfg session.Config) (*Client, error) {
+func newClient(cfg session.Config, hooks []Hooks) (*Client, error) {
+	c := &Client{}
+	obs := newHookSet(c, hooks)
+	if obs != nil {
+		cfg.Observer = obs
+	}
 	s, err := session.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{s: s}, nil
+	c.s, c.obs = s, obs
+	obs.opened()
+	return c, nil
 }
 
 // Dial connects to url and returns once the session is live: HELLO
@@ -61,7 +69,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	o.cfg.FailFast = !o.retry
-	c, err := newClient(o.cfg)
+	c, err := newClient(o.cfg, o.hooks)
 	if err != nil {
 		return nil, err
 	}

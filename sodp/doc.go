@@ -63,8 +63,9 @@
 //
 // Set, Patch, SetIn, Delete, Presence and the generic Call take a context
 // that bounds the wait (WithCallTimeout applies when it has no deadline).
-// Writes return the version the server assigned, when the server says; a
-// Ref's WaitVersion waits until the client's copy has caught up with it
+// Writes return the version the server assigned, when the server says (0
+// when it does not, which WaitVersion refuses with ErrNoVersion); a Ref's
+// WaitVersion waits until the client's copy has caught up with it
 // (read-your-writes). Server failures are *ServerError values that match
 // the sentinels (ErrForbidden, ErrRateLimited, …) with errors.Is, whether
 // the server answered with a failed RESULT or an ERROR frame. A call whose
@@ -98,6 +99,14 @@
 // re-synchronised with a fresh value) is logged (WithLogger) and sent on
 // Events. Bad input from the network never panics the client and never
 // silently corrupts a cached value.
+//
+// # Observing
+//
+// Stats returns the client's counters. WithHooks installs functions told
+// of each call, each step of the connection lifecycle, each resume and
+// each subscription that opens or ends, without ever holding up the
+// client (see Hooks); package sodpotel, a module of its own, builds them
+// for OpenTelemetry metrics and traces.
 //
 // # Testing
 //

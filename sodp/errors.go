@@ -37,8 +37,10 @@ var (
 	// ErrRateLimited: the server's rate limit refused the request (429).
 	ErrRateLimited = errors.New("sodp: rate limited")
 	// ErrTooLarge: a message over the size limit — an outgoing call
-	// refused locally (nothing was sent), a server ERROR 413, or a server
-	// close 1009.
+	// refused locally (nothing was sent), a server ERROR 413, a server
+	// close 1009, or an incoming frame over the client's limit
+	// (WithMaxMessageSize): the subscriptions of its key end with it, or
+	// the call its RESULT answers fails with it.
 	ErrTooLarge = errors.New("sodp: message too large")
 	// ErrServerInternal: the server failed (500).
 	ErrServerInternal = errors.New("sodp: server internal error")
@@ -86,10 +88,17 @@ var (
 	// ErrConvert: a value does not convert into the Go type asked for (an
 	// Update's Err, or Ref.Cached and Get). The error is a *ConvertError.
 	ErrConvert = errors.New("sodp: value does not convert")
-	// ErrNotCached: Ref.Cached or WaitVersion on a key that no
-	// subscription of this client watches, or whose first value has not
-	// arrived yet.
+	// ErrNotCached: Ref.Cached on a key that no subscription of this
+	// client watches, or whose first value has not arrived yet; WaitVersion
+	// on a key that no subscription of this client watches, or whose last
+	// subscription ended (closed, or its context ended) while it waited.
 	ErrNotCached = errors.New("sodp: key not watched or not received yet")
+	// ErrNoVersion: WaitVersion with version 0, which no write names: a
+	// write returns 0 when the server did not say which version it made —
+	// the TypeScript server never does, the Go server does not for a write
+	// that left the value as it was — so there is nothing to wait for.
+	// Nothing was waited for.
+	ErrNoVersion = errors.New("sodp: no version to wait for")
 )
 
 // The session reports the public sentinels: every error it makes wraps

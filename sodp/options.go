@@ -21,8 +21,9 @@ type Option func(*options)
 // options collects what the options set.
 type options struct {
 	cfg   session.Config
-	retry bool  // WithRetryOnFailedConnect
-	err   error // the first invalid option
+	retry bool    // WithRetryOnFailedConnect
+	hooks []Hooks // WithHooks, in order
+	err   error   // the first invalid option
 }
 
 func (o *options) invalid(format string, args ...any) {
@@ -57,6 +58,14 @@ func apply(url string, opts []Option) (*options, error) {
 // WithToken sets a fixed JWT sent in AUTH when the server asks for one.
 // A 401 with a fixed token is terminal: the client stops reconnecting and
 // everything waiting fails with ErrUnauthorized. Default: no token.
+//
+// A server may repeat the token in its texts ("invalid token: …"): in the
+// message of an ERROR or a failed RESULT and in the reason of a close
+// frame, the token, and each part of it (between dots) of 16 characters or
+// more, is replaced by "[redacted]" before the text reaches an error,
+// Events or a log line. So is the token a provider returned
+// (WithTokenProvider), on its connection. A token under 4 characters is
+// not looked for.
 func WithToken(token string) Option {
 	return func(o *options) { o.cfg.Token = token }
 }
@@ -151,13 +160,40 @@ func WithEndpoints(urls ...string) Option {
 	return func(o *options) { o.cfg.Endpoints = append(o.cfg.Endpoints, urls...) }
 }
 
-// WithMaxMessageSize limits the size of one message in each direction: a
-// call that would encode larger fails locally with ErrTooLarge (nothing is
-// sent and the connection stays up), and a larger incoming message drops
-// the connection. n must be positive. Default: 1 MiB, except for calls to
-// a server recognised as the Go SODP server, which closes the connection
-// (1009) on any message over 64 KiB: there the outbound default is 64 KiB.
-// A value set here applies to every server.
+// WithMaxMessageSize limits the size of one message in each direction.
+//
+// Outgoing: a call that would encode larger fails locally with ErrTooLarge
+// (nothing is sent and the connection stays up).
+//
+// Incoming: a message is read into memory up to n bytes. A larger one is
+// not kept: the client reads only as far as its frame type, stream and key
+// (or call id), discards the rest as it arrives, and the frame costs what
+// it concerns. The subscriptions of its key end with an error matching
+// ErrTooLarge that names the key, the frame's size and this option (a
+// WatchMany gets an Update of Kind KindRefused for the key and goes on
+// with its other keys); the same error is reported on Events, the key is
+// no longer watched and its cached copy is dropped, and a later Watch of
+// it tries again. A RESULT over the limit fails its call the same way
+// (the server did answer it). The connection and every other key go on.
+// Only a HELLO (or AUTH_OK) over the limit fails the connection attempt:
+// the session cannot start without it. A message within the limit whose
+// values would take more than 16*n bytes of memory once decoded is refused
+// the same way, before it is decoded.
+//
+// Memory: the message being read takes up to n bytes (in a buffer of up
+// to 2*n while it grows), its decoded values at most 16*n (an array of
+// small numbers takes about 16 times its size on the wire, objects of a few
+// fields about 5 to 12 times, an array of one-field objects about 60
+// times), and the client keeps the decoded value of every watched key.
+// A message over the limit costs a few KiB, whatever its size.
+//
+// n must be positive. Default for incoming messages: 8 MiB (so at most
+// 128 MiB once decoded), eight times the largest message the TypeScript and
+// Rust servers accept, as every server lets a value grow past its own limit
+// through state.set_in and state.patch. Default for outgoing messages:
+// 1 MiB, except for a server recognised as the Go SODP server, which closes
+// the connection (1009) on any message over 64 KiB: there it is 64 KiB. A
+// value set here applies in both directions and to every server.
 func WithMaxMessageSize(n int64) Option {
 	return func(o *options) {
 		if n <= 0 {

@@ -123,8 +123,20 @@ func (r Ref[T]) Presence(ctx context.Context, path string, value any) (uint64, e
 // WaitVersion waits until the client's copy of the key reaches version v
 // (for example the version Set returned): read-your-writes. The key must
 // be watched by a subscription of this client, else it fails at once with
-// ErrNotCached. It returns the context's error when ctx ends first, and
-// ErrClosed when the client closes.
+// ErrNotCached; it fails with ErrNotCached too when the key's last
+// subscription is closed (or its context ends) while it waits, and with
+// the error that ended it when it ended on an error (ErrSlowConsumer, a
+// *ServerError such as ErrForbidden, ErrUnauthorized). It returns the
+// context's error when ctx ends first, and ErrClosed when the client
+// closes.
+//
+// Version 0 fails at once with ErrNoVersion. A write returns 0 when the
+// server did not say which version it made: the TypeScript server never
+// does (its writes reach this client's subscriptions of the key before
+// the write returns: it sends the writer its change first), and the Go
+// server does not for a write that left the value as it was (nothing
+// changed, nothing to wait for). Against such a server another client
+// cannot tell when it has seen the write.
 func (r Ref[T]) WaitVersion(ctx context.Context, v uint64) error {
 	return waitVersion(ctx, r.c, r.key, v)
 }
@@ -138,6 +150,9 @@ func waitVersion(ctx context.Context, c *Client, key string, v uint64) error {
 	}
 	if err := session.ValidKey(key); err != nil {
 		return err
+	}
+	if v == 0 {
+		return fmt.Errorf("%w: WaitVersion(%s, 0): the write did not report a version (the server gave none)", ErrNoVersion, key)
 	}
 	return exportErr(c.s.WaitVersion(ctx, key, v))
 }

@@ -434,9 +434,14 @@ func TestStatsAddUp(t *testing.T) {
 		Replayed: 2, Resyncs: 1, Deltas: 13,
 		CallsSent: 5, Errors: 4, ErrorsByCode: map[int]uint64{403: 3, 404: 1},
 		Subscriptions: 2, WatchedKeys: 2,
+		Snapshots: 2, // the first values of a and b
 	}
 	st.Conflated, want.Conflated = 0, 0
+	if st.BytesIn < st.FramesIn || st.BytesOut < st.FramesOut || st.FramesOut == 0 {
+		t.Fatalf("bytes in/out %d/%d for frames in/out %d/%d", st.BytesIn, st.BytesOut, st.FramesIn, st.FramesOut)
+	}
 	st.FramesIn, st.FramesOut = 0, 0
+	st.BytesIn, st.BytesOut = 0, 0
 	if fmt.Sprintf("%+v", st) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("stats\n got %+v\nwant %+v", st, want)
 	}

@@ -39,7 +39,9 @@ const (
 	KindResync
 	// KindRefused: an update of a WatchMany subscription that carries no
 	// value: the server refused its Key (Err says why, for example a
-	// *ServerError matching ErrForbidden); the other keys go on.
+	// *ServerError matching ErrForbidden), or a frame of the key was over
+	// the size limit (Err matches ErrTooLarge, see WithMaxMessageSize);
+	// the key is no longer watched, and the other keys go on.
 	KindRefused
 )
 
@@ -192,6 +194,15 @@ type Stats struct {
 	WatchedKeys     int // keys with at least one subscription
 	PendingCalls    int // calls waiting for an answer
 	PresenceEntries int // presence entries re-sent after reconnects
+
+	BytesIn  uint64 // bytes of the frames received (WebSocket message payloads)
+	BytesOut uint64 // bytes of the frames sent
+	// Snapshots counts STATE_INITs that gave a key its first value (one
+	// that replaced a value subscribers had counts in Resyncs): with
+	// Deltas, Replayed and Resyncs, every update received, by Kind.
+	Snapshots     uint64
+	SlowConsumers uint64 // buffered subscriptions ended by ErrSlowConsumer
+	OutboundQueue int    // frames waiting to be written on the current connection (a gauge)
 }
 
 // statsOf copies the session's counters field by field, by name; a test

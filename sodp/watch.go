@@ -336,8 +336,12 @@ func (s *Subscription[T]) Close() error {
 // update carrying it is on its way to Updates, or was conflated into a
 // newer one. A WatchMany subscription has several keys: WaitVersion waits
 // on its first key (Keys()[0]); use WaitKeyVersion for another. It
-// returns the context's error when ctx ends first, ErrNotCached when the
-// key is no longer watched, and ErrClosed when the client closes.
+// returns the context's error when ctx ends first; ErrNotCached when the
+// key is no longer watched (this subscription and every other of the key
+// closed, or their contexts ended); the error that ended the subscription
+// when it ended on one (ErrSlowConsumer, a *ServerError such as
+// ErrForbidden, ErrUnauthorized); and ErrClosed when the client closes.
+// Version 0 fails at once with ErrNoVersion (see Ref.WaitVersion).
 func (s *Subscription[T]) WaitVersion(ctx context.Context, v uint64) error {
 	return waitVersion(ctx, s.c, s.sub.Keys[0], v)
 }

@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -24,8 +26,10 @@ type pendingCall struct {
 	adapt    func(Dialect) (wire.Raw, error) // builds the body for the server's dialect
 	reply    chan callResult                 // actor (finish) → the caller of Call: the answer; capacity 1, sent once
 	finished bool
-	onOK     func() // runs on the actor after a successful result
-	seq      uint64 // the number of its CALL frame on the connection it was sent on (see conn.queued)
+	onOK     func()      // runs on the actor after a successful result
+	onFail   func(error) // runs on the actor when a call no caller waits for fails
+	seq      uint64      // the number of its CALL frame on the connection it was sent on (see conn.queued)
+	trace    *CallTrace
 	// ctx is the caller's context (with the call timeout): a call whose
 	// caller has left is not sent.
 	ctx context.Context
@@ -44,6 +48,8 @@ func (pc *pendingCall) finish(data any, err error) {
 	pc.finished = true
 	if pc.reply != nil {
 		pc.reply <- callResult{data: data, err: err}
+	} else if err != nil && pc.onFail != nil {
+		pc.onFail(err)
 	}
 }
 
@@ -62,6 +68,8 @@ type CallSpec struct {
 	// DropPresence forgets every presence entry of Key on success
 	// (state.delete).
 	DropPresence bool
+	// Trace, when set, records whether the call was sent, and where.
+	Trace *CallTrace
 }
 
 // PresenceEntry is one remembered presence value.
@@ -100,6 +108,7 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 		method: spec.Method,
 		key:    spec.Key,
 		reply:  make(chan callResult, 1),
+		trace:  spec.Trace,
 		ctx:    ctx,
 	}
 	if spec.Adapt != nil {
@@ -232,6 +241,7 @@ func (s *Session) sendCall(pc *pendingCall) {
 	s.calls[pc.id] = pc
 	s.newRequest(&request{kind: reqCall, call: pc})
 	s.stats.callsSent.Add(1)
+	pc.trace.sentTo(&s.server0)
 	if s.send(wire.TypeCall, wire.ControlStream, body) && s.conn != nil {
 		pc.seq = s.conn.queued
 	}
@@ -308,11 +318,27 @@ func (s *Session) rememberPresence(p PresenceEntry) {
 }
 
 // resendPresence sends every remembered presence entry again; the server
-// removed them when the old session ended.
+// removed them when the old session ended. A server without presence gets
+// none of them: that is reported on Events, and the entries are kept for a
+// later connection to a server that has presence. A refusal of an entry
+// sent again is reported on Events too (see presenceRefused).
 func (s *Session) resendPresence() {
+	if len(s.presence) == 0 {
+		return
+	}
+	if !hasPresence(s.server0.Dialect) {
+		keys := slices.Sorted(maps.Keys(s.presence))
+		if len(keys) > 5 {
+			keys = append(keys[:5], "…")
+		}
+		s.reportErr(fmt.Errorf("%w: state.presence (the Go SODP server has no presence): the presence entries of keys %s are not restored on this server; they are kept for a server that has presence",
+			ErrNotSupported, strings.Join(keys, ", ")))
+		return
+	}
 	for key, m := range s.presence {
 		for path, v := range m {
 			pc := &pendingCall{id: s.callPfx + fmt.Sprint(s.callSeq.Add(1)), method: "state.presence", key: key}
+			pc.onFail = func(err error) { s.presenceRefused(key, path, err) }
 			body, err := s.encodeCall(pc.id, pc.method, map[string]any{"state": key, "path": path, "value": v})
 			if err != nil {
 				s.reportErr(err, "key", key)
@@ -323,6 +349,29 @@ func (s *Session) resendPresence() {
 		}
 	}
 }
+
+// presenceRefused reports a presence entry sent again after a reconnect
+// that did not get through. The server refused it: the entry is forgotten,
+// unless the refusal is a passing one (429, a server error), and is then
+// sent again after the next reconnect. The connection was lost or the
+// client closes: it is sent again on the next connection, or never.
+func (s *Session) presenceRefused(key, path string, err error) {
+	if errors.Is(err, ErrConnectionLost) || errors.Is(err, ErrClosed) {
+		return
+	}
+	what := "forgotten"
+	var se *ServerError
+	if errors.As(err, &se) && (se.Code == 429 || se.Code == 0 || se.Code >= 500) {
+		what = "kept, to be sent again after the next reconnect"
+	} else {
+		s.rememberPresence(PresenceEntry{Key: key, Path: path})
+	}
+	s.reportErr(fmt.Errorf("sodp: presence entry %s %s not restored after reconnecting (%s): %w", key, path, what, err), "key", key)
+}
+
+// hasPresence reports whether the server family supports state.presence:
+// the Go SODP server does not.
+func hasPresence(d Dialect) bool { return d != DialectGo }
 
 // onResult matches a RESULT to its call by call_id.
 func (s *Session) onResult(b *wire.Result) {
@@ -397,7 +446,7 @@ func SetInArgs(key, path string, value any) func(Dialect) (map[string]any, error
 // locally with ErrNotSupported on servers without presence.
 func PresenceArgs(key, path string, value any) func(Dialect) (map[string]any, error) {
 	return func(d Dialect) (map[string]any, error) {
-		if d == DialectGo {
+		if !hasPresence(d) {
 			return nil, fmt.Errorf("%w: state.presence (the Go SODP server has no presence)", ErrNotSupported)
 		}
 		return map[string]any{"state": key, "path": path, "value": value}, nil

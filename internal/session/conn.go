@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,7 @@ type conn struct {
 	// Under outMu, set by the writer: the number and wire size of the
 	// largest frame it has started to write (see refusedFrom).
 	largestSeq, largestSize uint64
+	readLimit               int64 // set before the reader starts: the largest message it reads into memory
 }
 
 // startConn wraps ws and starts its reader and writer.
@@ -62,9 +64,10 @@ func (s *Session) startConn(ws *websocket.Conn, endpoint, token string) *conn {
 		done:     make(chan struct{}),
 	}
 	c.touch()
-	if s.cfg.MaxMessageSize > 0 {
-		ws.SetReadLimit(s.cfg.MaxMessageSize)
-	}
+	s.outConn.Store(c)
+	// No read limit on ws: one over it would close the connection. The
+	// reader bounds each message itself (see oversize.go).
+	c.readLimit = s.readLimit()
 	ws.SetPingHandler(func(data string) error {
 		c.touch()
 		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
@@ -160,14 +163,23 @@ func (s *Session) reader(c *conn) {
 	defer s.wg.Done()
 	// One buffer for every message: Decode copies what it keeps.
 	var buf bytes.Buffer
+	limit := c.readLimit
 	for {
 		mt, r, err := c.ws.NextReader()
 		if err == nil {
 			buf.Reset()
-			_, err = buf.ReadFrom(r)
+			_, err = buf.ReadFrom(io.LimitReader(r, limit+1))
+		}
+		var tl *frameTooLarge
+		if err == nil && int64(buf.Len()) > limit {
+			tl, err = readTooLarge(buf.Bytes(), r, limit)
 		}
 		if err != nil {
-			s.report(c, connLost{epoch: c.epoch, err: readErr(err)})
+			err = readErr(err)
+			if ce, ok := err.(*CloseError); ok {
+				ce.Text = redact(ce.Text, s.cfg.Token, c.token)
+			}
+			s.report(c, connLost{epoch: c.epoch, err: err})
 			return
 		}
 		data := buf.Bytes()
@@ -175,12 +187,21 @@ func (s *Session) reader(c *conn) {
 			buf = bytes.Buffer{}
 		}
 		c.touch()
-		if mt != websocket.BinaryMessage {
-			s.report(c, frameIn{epoch: c.epoch, err: fmt.Errorf("%w: text message received", ErrProtocol)})
-			continue
+		var in frameIn
+		switch {
+		case mt != websocket.BinaryMessage:
+			in = frameIn{err: fmt.Errorf("%w: text message received", ErrProtocol)}
+		case tl != nil:
+			in = frameIn{size: int(tl.size), err: tl}
+		default:
+			in.frame, in.err = wire.DecodeWithin(data, costFactor*limit)
+			in.size = len(data)
+			if de, ok := in.err.(*wire.DecodeError); ok && errors.Is(de, wire.ErrTooCostly) {
+				in = frameIn{size: len(data), err: tooCostly(data, de, limit)}
+			}
 		}
-		f, err := wire.Decode(data)
-		if !s.report(c, frameIn{epoch: c.epoch, frame: f, size: len(data), err: err}) {
+		in.epoch = c.epoch
+		if !s.report(c, in) {
 			return
 		}
 	}
@@ -211,9 +232,6 @@ func readErr(err error) error {
 	if errors.As(err, &ce) {
 		return &CloseError{Code: ce.Code, Text: ce.Text}
 	}
-	if errors.Is(err, websocket.ErrReadLimit) {
-		return fmt.Errorf("%w: an incoming message exceeded the read limit", ErrTooLarge)
-	}
 	return err
 }
 
@@ -241,6 +259,7 @@ func (s *Session) writer(c *conn) {
 					c.ws.SetWriteDeadline(time.Now().Add(writeWait))
 					err = c.ws.WriteMessage(websocket.BinaryMessage, buf)
 					s.stats.framesOut.Add(1)
+					s.stats.bytesOut.Add(uint64(len(buf)))
 				}
 			}
 			batch[i] = outFrame{}

@@ -9,13 +9,27 @@
 //   - lifecycle.go: dial, upgrade, handshake (HELLO, AUTH, AUTH_OK),
 //     liveness (HEARTBEAT, ping, read deadline), connection loss and the
 //     reconnect back-off.
+//   - hello.go: what a HELLO with fields of the wrong type means for the
+//     connection.
+//   - heartbeat.go: the HEARTBEATs the client sends and answers, and
+//     which inbound HEARTBEAT is the echo of one of its own.
 //   - conn.go: one WebSocket connection, its reader and writer goroutines
 //     and its outbound queue.
+//   - oversize.go: frames over the size limit: the read limit, the
+//     reader's skip of such a frame and the actor's handling of it (the
+//     key's subscriptions end, or the call fails; the connection goes on).
 //   - frames.go: the dispatch of an inbound frame to its handler.
 //   - requests.go: the request FIFO shared by WATCH, RESUME and CALL, the
 //     attribution of ERROR frames to requests, flow control (the window of
 //     frames a server may owe) and the replay barrier.
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
+//   - replay.go: the DELTAs of a RESUME's replay, held until the replay
+//     is over and then applied in order, or dropped when one came early.
+//   - streams.go: the binding of stream ids to keys, for frames that name
+//     no key.
+//   - verify.go: the STATE_INIT and DELTA frames not taken as they come
+//     (an unsolicited STATE_INIT, ops whose value the Go server left out):
+//     the key is verified instead.
 //   - mailbox.go: the per-subscription queue between the actor and the
 //     subscription's pump, and the pump.
 //   - path.go: sub-value (part) subscriptions.
@@ -29,6 +43,11 @@
 //   - fifo.go: a FIFO queue with removal from the middle at constant cost
 //     (the calls waiting to be sent).
 //   - events.go: the Events queue and its pump.
+//   - observe.go: what the session tells a Config.Observer (the
+//     connection lifecycle, resumes, subscriptions), its queue and its
+//     pump; the counters only observing needs.
+//   - limits.go: how many new objects a DELTA may create.
+//   - redact.go: the client's token taken out of server texts.
 //   - errors.go, types.go: errors, kinds, states, statistics and Config.
 //
 // # Goroutines
@@ -54,8 +73,11 @@
 //     the attempt's context ends; upgrade stops it before it returns.
 //   - The reader (Session.reader). Started by the actor (startConn) for
 //     each connection that upgraded. It owns reading the WebSocket: it
-//     decodes each message (wire.Decode) and sends a frameIn on in; on a
-//     read error it sends connLost. It ends after connLost, or when the
+//     reads each message up to the read limit, decodes it
+//     (wire.DecodeWithin) and sends a frameIn on in; a message over the
+//     limit it reads through without keeping it (readTooLarge) and sends
+//     as a frameIn whose err is a *frameTooLarge. On a read error it sends
+//     connLost. It ends after connLost, or when the
 //     connection's done or quit is closed while it waits to send.
 //   - The writer (Session.writer). Started with the reader. It owns
 //     writing the WebSocket (data frames and pings; the reader answers
@@ -67,6 +89,13 @@
 //     moves events from the actor's eventQueue to the channel. It ends
 //     when done is closed, after handing over what the channel takes
 //     without waiting, and closes the channel.
+//   - The observer pump (observer.run in observe.go). Started by New when
+//     the Config has an Observer, never otherwise. It owns calling the
+//     Observer: it takes the events the actor (and whoever ends a
+//     subscription) queued and hands them over in order. It is not
+//     counted in Session.wg: Close waits for wg, then closes its stop
+//     channel and waits for it to hand over what is left, call Stopped
+//     and end.
 //   - A subscription's pump (Session.pump). Started on the actor by the
 //     mailbox's start (startPump) when an update is pushed into a mailbox
 //     with no pump running. It owns the subscription's delivery while it

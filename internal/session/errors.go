@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,6 +29,22 @@ var (
 	ErrNotCached      = errors.New("sodp: key not watched or not received yet")
 	ErrConnectFailed  = errors.New("sodp: connection attempt failed")
 )
+
+// notWatched is the error a WaitVersion on key gets when the key's last
+// subscription ends with why: ErrClosed when the client closes (closing);
+// why itself when it is an error of the key or of the session (a server's
+// refusal, ErrSlowConsumer, a terminal failure such as ErrUnauthorized);
+// and, when the subscription was closed by its owner or its context ended,
+// ErrNotCached, as for a key no subscription watches.
+func notWatched(key string, why error, closing bool) error {
+	switch {
+	case closing:
+		return ErrClosed
+	case why == nil || errors.Is(why, ErrClosed) || errors.Is(why, context.Canceled) || errors.Is(why, context.DeadlineExceeded):
+		return fmt.Errorf("%w (WaitVersion on %s): its last subscription ended", ErrNotCached, key)
+	}
+	return why
+}
 
 // Attribution says how an error frame was matched to the request it fails.
 type Attribution int

@@ -9,6 +9,21 @@ import (
 
 // onFrame dispatches one frame read from the current connection.
 func (s *Session) onFrame(f wire.Frame, err error) {
+	if tl, ok := err.(*frameTooLarge); ok {
+		s.onTooLarge(tl)
+		return
+	}
+	if f.Type == wire.TypeHello {
+		h, _ := f.Body.(*wire.Hello)
+		s.onHello(h, err)
+		return
+	}
+	switch b := f.Body.(type) {
+	case *wire.Error:
+		b.Message = s.redactServer(b.Message)
+	case *wire.Result:
+		b.Message = s.redactServer(b.Message)
+	}
 	if err != nil {
 		switch f.Body.(type) {
 		case *wire.Error, *wire.Result:
@@ -22,9 +37,6 @@ func (s *Session) onFrame(f wire.Frame, err error) {
 		}
 	}
 	switch b := f.Body.(type) {
-	case *wire.Hello:
-		s.onHello(b)
-		return
 	case *wire.AuthOK:
 		s.onAuthOK(b)
 		return

@@ -84,6 +84,7 @@ func (s *Session) startDial() {
 	endpoint := s.cfg.Endpoints[s.endpointIdx%len(s.cfg.Endpoints)]
 	s.endpointIdx++
 	s.attempt++
+	s.obs.attemptStart(s.attempt, endpoint)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.dialCancel = cancel
 	s.wg.Add(1)
@@ -287,6 +288,7 @@ func (s *Session) onDialed(r dialResult) {
 	}
 	s.dialCancel()
 	if r.err != nil {
+		s.obs.attemptFailed(r.err)
 		s.setLastErr(r.err)
 		if !s.failsFast() {
 			// Otherwise the failure is the session's terminal error,
@@ -305,7 +307,7 @@ func (s *Session) onDialed(r dialResult) {
 	s.authSent = false
 	s.server0 = ServerInfo{Endpoint: RedactURL(r.endpoint)}
 	s.helloID = ""
-	s.hbSent, s.hbEchoed = 0, 0
+	s.hbSent, s.hbEchoed, s.hbAt = 0, 0, time.Time{}
 	s.barrierAt, s.barrierQueued = 0, false
 }
 
@@ -333,10 +335,27 @@ func recognise(h *wire.Hello) Dialect {
 	return DialectSpec
 }
 
-func (s *Session) onHello(h *wire.Hello) {
+// onHello handles a frame of type HELLO: h is its body, nil when it had
+// none or could not be decoded (err), and err what decoding it found.
+func (s *Session) onHello(h *wire.Hello, err error) {
+	if err != nil {
+		s.stats.decodeErrors.Add(1)
+	}
 	if s.ph != phHandshake {
+		if err != nil {
+			s.reportErr(fmt.Errorf("%w: %w", ErrProtocol, err))
+		}
 		s.log.Debug("sodp: unexpected HELLO ignored")
 		return
+	}
+	fatal, note := helloProblems(h, err)
+	if fatal != nil {
+		s.reportErr(fatal)
+		s.dropConn(fatal)
+		return
+	}
+	if note != nil {
+		s.reportErr(note)
 	}
 	name := h.Server
 	if name == "" {
@@ -408,11 +427,9 @@ func (s *Session) goLive() {
 	// is watched afresh and the STATE_INIT is authoritative.
 	s.source = s.conn.endpoint + "\x00" + s.helloID
 	s.liveSince = time.Now()
+	s.obs.live(s)
 	s.setWindow()
 	s.startPacing(s.liveSince)
-	if s.server0.Dialect == DialectTS {
-		s.hbEchoed = s.hbSent // that server never echoes
-	}
 	// After connections lost while resuming, replays are sent one at a
 	// time, then not at all: each key gets a fresh STATE_INIT.
 	s.watchOnly = s.resumeFails >= 2
@@ -469,29 +486,6 @@ func (s *Session) onTick() {
 	}
 }
 
-// sendHeartbeat sends a HEARTBEAT, counting the echo that servers other
-// than the TypeScript one send back.
-func (s *Session) sendHeartbeat() {
-	if s.send(wire.TypeHeartbeat, wire.ControlStream, nil) && s.server0.Dialect != DialectTS {
-		s.hbSent++
-	}
-}
-
-// onHeartbeat counts an echo of our own HEARTBEAT, or echoes the
-// server's. Only the echo of the replay barrier ends replays; a HEARTBEAT
-// the server sends on its own is answered, not taken for it (a server that
-// sends both gets more than one barrier, see barrierEcho).
-func (s *Session) onHeartbeat() {
-	if s.server0.Dialect != DialectTS && s.hbEchoed < s.hbSent {
-		s.hbEchoed++
-		if s.barrierAt != 0 && s.hbEchoed >= s.barrierAt {
-			s.barrierEcho()
-		}
-		return
-	}
-	s.sendHeartbeat()
-}
-
 // dropConn closes the current connection and reacts as to a lost one.
 func (s *Session) dropConn(err error) {
 	if s.conn == nil {
@@ -506,6 +500,7 @@ func (s *Session) connectionLost(err error) {
 	s.conn = nil
 	c.close()
 	wasLive := s.ph == phLive
+	s.obs.lost(s, wasLive, err)
 	s.stats.disconnects.Add(1)
 	if err != nil && !errors.Is(err, ErrConnectionLost) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrProtocol) {
 		// A read or write failure: say what it means.
@@ -543,6 +538,7 @@ func (s *Session) connectionLost(err error) {
 	for _, ks := range s.keys {
 		ks.phase, ks.queued = kpIdle, nil
 		ks.replay, ks.charge = false, 0
+		s.dropHeld(ks)
 	}
 	s.publishGauges()
 	if s.ph == phFailed || s.ph == phClosed {
@@ -597,6 +593,7 @@ func (s *Session) scheduleRedial() {
 	if s.everLive {
 		s.setState(StateReconnecting, nil)
 	}
+	s.obs.backoff(d)
 	s.backoff.Reset(d)
 }
 

@@ -271,6 +271,17 @@ func (m *Mailbox) Live() bool {
 	return m.err == nil && m.drained == nil
 }
 
+// Reason returns the error the mailbox ended, or is ending, with; nil
+// while it is live.
+func (m *Mailbox) Reason() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	return m.drained
+}
+
 // Fail ends the mailbox with err at once, dropping what is queued; the
 // first error wins. If no pump runs, Fail calls finish itself; otherwise
 // the pump does once it sees Ended.

@@ -190,6 +190,7 @@ func TestFailedApplyInPlaceIsResynced(t *testing.T) {
 		t.Fatalf("a delta that does not apply was delivered: %#v", d)
 	}
 	s.source = "B"
+	ks.phase = kpWatching // the WATCH of the resync went out (the session is not live here)
 	s.onStateInit(wire.Frame{Type: wire.TypeStateInit}, &wire.StateInit{State: "k", Version: 40, Initialized: true,
 		Value: map[string]any{"a": int64(3), "l": []any{int64(1)}}})
 	d, ok := next()

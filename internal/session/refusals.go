@@ -108,7 +108,7 @@ func (s *Session) settleRefusals() {
 			se := *held[min(n, len(held)-1)]
 			se.Key, se.Attribution = key, AttrOrder
 			n++
-			s.unmapStream(ks)
+			s.streams.unbind(ks)
 			s.keyRefused(key, &se)
 		}
 	}

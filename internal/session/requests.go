@@ -376,6 +376,7 @@ func (s *Session) replayDone(ks *keyState, init bool) {
 	if init {
 		n++
 	}
+	s.flushReplay(ks)
 	s.endReplay(ks)
 	s.resumeEst = max(n, s.resumeEst/2, 2)
 	if ks.phase == kpResuming {
@@ -391,6 +392,7 @@ func (s *Session) endReplay(ks *keyState) {
 		ks.replay = false
 		s.nReplaying--
 	}
+	s.dropHeld(ks)
 	s.release(ks)
 }
 
@@ -573,7 +575,7 @@ func (s *Session) rewatch(keys ...*keyState) {
 		if s.unwatchFirst(ks) {
 			gone = append(gone, ks.key)
 		}
-		s.unmapStream(ks)
+		s.streams.unbind(ks)
 		names = append(names, ks.key)
 	}
 	for len(gone) > 0 {
@@ -597,6 +599,7 @@ func (s *Session) checkRoundDone() {
 	}
 	s.roundActive = false
 	s.resumeFails = 0
+	s.obs.resumeEnd(s, nil)
 }
 
 // armWake makes the actor wake at t (or earlier) for request deadlines.

@@ -49,6 +49,7 @@ type counters struct {
 	connects, reconnects, disconnects, resumes, replayed, resyncs, deltas atomic.Uint64
 	conflated, callsSent, errors, framesIn, framesOut, decodeErrors       atomic.Uint64
 	applyErrors                                                           atomic.Uint64
+	bytesIn, bytesOut, snapshots, slowConsumers                           atomic.Uint64
 }
 
 // Session is one client's session actor and everything it started.
@@ -71,6 +72,8 @@ type Session struct {
 
 	closeOnce sync.Once
 	stats     counters
+	obs       *observer            // nil without Config.Observer (observe.go)
+	outConn   atomic.Pointer[conn] // the latest connection, for Stats.OutboundQueue
 
 	// Published by the actor, read by anyone.
 	mu          sync.Mutex
@@ -113,7 +116,7 @@ type Session struct {
 	helloID        string     // the server identity HELLO announced (server_id), "" if none
 	source         string     // endpoint and identity of the live connection's server
 	keys           map[string]*keyState
-	streams        map[uint32]string
+	streams        streamMap
 	nextStream     uint32
 	requests       []*request
 	calls          map[string]*pendingCall // sent on the current connection
@@ -140,8 +143,9 @@ type Session struct {
 	roundActive    bool           // the resume that followed going live is not finished
 	resumeFails    int            // across connections: connections lost during their resume
 	liveSince      time.Time      // when the session went live on this connection
-	hbSent         uint64         // HEARTBEATs sent that the server will echo
-	hbEchoed       uint64         // echoes of them received
+	hbSent         uint64         // HEARTBEATs sent on this connection (heartbeat.go)
+	hbEchoed       uint64         // of them, echoed or given up on
+	hbAt           time.Time      // when the last HEARTBEAT went out
 	barrierQueued  bool           // send the replay barrier once reqQueue is empty
 	barrierAt      uint64         // hbSent count whose echo is the barrier's; 0 when none is out
 	barrierReq     uint64         // the barrier covers requests up to this number
@@ -190,6 +194,7 @@ func New(cfg Config) (*Session, error) {
 		streams:      make(map[uint32]string),
 		calls:        make(map[string]*pendingCall),
 		presence:     make(map[string]map[string]any),
+		obs:          newObserver(cfg.Observer),
 	}
 	s.wg.Add(1)
 	go s.run()
@@ -232,6 +237,7 @@ func setDefaults(c *Config) {
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() { close(s.quit) })
 	s.wg.Wait()
+	s.obs.close()
 	return nil
 }
 
@@ -332,6 +338,7 @@ func (s *Session) Stats() Stats {
 		ApplyErrors:  s.stats.applyErrors.Load(),
 		ErrorsByCode: map[int]uint64{},
 	}
+	s.moreStats(&st)
 	s.mu.Lock()
 	for k, v := range s.byCode {
 		st.ErrorsByCode[k] = v
@@ -464,6 +471,7 @@ func (s *Session) handle(msg any) {
 			return
 		}
 		s.stats.framesIn.Add(1)
+		s.stats.bytesIn.Add(uint64(m.size))
 		s.inSize = m.size
 		s.onFrame(m.frame, m.err)
 		s.pumpRequests()
@@ -542,6 +550,7 @@ func (s *Session) fail(err error) {
 		c.close()
 	}
 	s.ph = phFailed
+	s.obs.failed(err)
 	s.backoff.Stop()
 	if s.dialCancel != nil {
 		s.dialCancel()

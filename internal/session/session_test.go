@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -156,5 +157,39 @@ func TestEventQueueKeepsLatestState(t *testing.T) {
 	pump(q, done, out, func(ev Event) Event { return ev }) // returns at once and closes the channel
 	if _, ok := <-out; ok {
 		t.Fatal("channel not closed")
+	}
+}
+
+// What a WaitVersion gets when the key's last subscription ends.
+func TestNotWatched(t *testing.T) {
+	refused := &ServerError{Code: 403}
+	cases := []struct {
+		why     error
+		closing bool
+		want    error
+	}{
+		{ErrClosed, true, ErrClosed},
+		{refused, true, ErrClosed},
+		{nil, false, ErrNotCached},
+		{fmt.Errorf("%w: subscription closed", ErrClosed), false, ErrNotCached},
+		{context.Canceled, false, ErrNotCached},
+		{ErrSlowConsumer, false, ErrSlowConsumer},
+		{refused, false, refused},
+	}
+	for i, c := range cases {
+		got := notWatched("k", c.why, c.closing)
+		if !errors.Is(got, c.want) || c.want == ErrNotCached && errors.Is(got, ErrClosed) {
+			t.Errorf("case %d: %v, want %v", i, got, c.want)
+		}
+	}
+}
+
+// A small DELTA may create ordinary depths of new objects; a large one as
+// many as its size pays for.
+func TestNewContainersFor(t *testing.T) {
+	for _, c := range []struct{ size, want int }{{0, 32}, {60, 32}, {768, 32}, {1000, 41}, {24_000, 1000}} {
+		if got := newContainersFor(c.size); got != c.want {
+			t.Errorf("newContainersFor(%d) = %d, want %d", c.size, got, c.want)
+		}
 	}
 }

@@ -35,7 +35,8 @@ const (
 	// comparable.
 	KindResync
 	// KindRefused carries no value: the server refused one key of a
-	// multi-key subscription (Err says why); the other keys go on.
+	// multi-key subscription, or a frame of the key was over the size
+	// limit (Err says why); the other keys go on.
 	KindRefused
 )
 
@@ -181,6 +182,14 @@ type Stats struct {
 	WatchedKeys     int // keys with at least one subscription
 	PendingCalls    int // calls waiting for an answer
 	PresenceEntries int // presence entries re-sent after reconnects
+
+	BytesIn  uint64 // bytes of the frames received (WebSocket message payloads)
+	BytesOut uint64 // bytes of the frames sent
+	// Snapshots counts STATE_INITs that gave a key its first value (one
+	// that replaced a value subscribers had counts in Resyncs).
+	Snapshots     uint64
+	SlowConsumers uint64 // buffered subscriptions ended by ErrSlowConsumer
+	OutboundQueue int    // frames waiting to be written on the current connection
 }
 
 // Config holds everything the session needs; the public package fills it
@@ -205,4 +214,7 @@ type Config struct {
 	TLSConfig      *tls.Config
 	EventBuffer    int
 	OutboundQueue  int
+	// Observer, when set, is told of the connection lifecycle, resumes
+	// and subscriptions (observe.go).
+	Observer Observer
 }

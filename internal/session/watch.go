@@ -77,6 +77,7 @@ type keyExtra struct {
 	waiters    []versionWaiter
 	resyncs    int       // re-synchronisations since a delta last applied
 	lastResync time.Time // when the last one started
+	hold       replayHold
 }
 
 // freeze makes v, about to be handed out, unchangeable by later deltas
@@ -97,7 +98,7 @@ func (ks *keyState) more() *keyExtra {
 
 // tidy drops ks.extra once none of it is in use.
 func (ks *keyState) tidy() {
-	if x := ks.extra; x != nil && x.retryAt.IsZero() && x.retries == 0 && len(x.waiters) == 0 && x.resyncs == 0 {
+	if x := ks.extra; x != nil && x.retryAt.IsZero() && x.retries == 0 && len(x.waiters) == 0 && x.resyncs == 0 && x.hold.empty() {
 		ks.extra = nil
 	}
 }
@@ -143,7 +144,7 @@ type Subscriber struct {
 	// key's value.
 	Part    *Part
 	sess    *Session
-	refused int32 // keys the server refused
+	refused int32 // keys the server refused or ended as too large
 	removed bool
 	ownCopy bool // see KeepOwnCopy
 }
@@ -171,7 +172,7 @@ func (sub *Subscriber) OwnsCopy() bool { return sub.ownCopy }
 
 // startPump and finished make sub the hooks of its mailbox.
 func (sub *Subscriber) startPump()         { sub.sess.startPump(sub) }
-func (sub *Subscriber) finished(err error) { sub.Receiver.Finish(err) }
+func (sub *Subscriber) finished(err error) { sub.sess.subEnded(sub, err); sub.Receiver.Finish(err) }
 
 // Subscribe makes sub's mailbox and registers sub with the actor, running
 // start, unless nil, on the actor just before, so start runs before the
@@ -205,6 +206,7 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, params map[str
 			start()
 		}
 		s.addSub(sub, params, refuse)
+		s.obs.subOpened(sub, buffer)
 	})
 	if derr != nil {
 		return derr
@@ -341,7 +343,7 @@ func (s *Session) detachSub(sub *Subscriber, unwatch bool) {
 		}
 		ks.subs.remove(sub)
 		if ks.subs.len() == 0 {
-			s.dropKey(ks, ErrClosed)
+			s.dropKey(ks, notWatched(key, sub.Mailbox.Reason(), s.ph == phClosed))
 			if ks.onServer() {
 				gone = append(gone, key)
 			}
@@ -369,18 +371,11 @@ func (s *Session) sendUnwatch(keys []string) {
 // current connection, so the server holds a subscription for it.
 func (ks *keyState) onServer() bool { return ks.phase != kpIdle && ks.phase != kpQueued }
 
-// unmapStream forgets the key's stream id on this connection.
-func (s *Session) unmapStream(ks *keyState) {
-	if ks.stream != 0 && s.streams[ks.stream] == ks.key {
-		delete(s.streams, ks.stream)
-	}
-}
-
 // dropKey forgets a key: no subscriber is left, or the server refused it.
 func (s *Session) dropKey(ks *keyState, err error) {
 	delete(s.keys, ks.key)
 	s.unqueue(ks)
-	s.unmapStream(ks)
+	s.streams.unbind(ks)
 	s.endReplay(ks)
 	if x := ks.extra; x != nil {
 		for _, w := range x.waiters {
@@ -397,8 +392,7 @@ func (s *Session) allocStream(ks *keyState) uint32 {
 	}
 	id := s.nextStream
 	s.nextStream++
-	ks.stream = id
-	s.streams[id] = ks.key
+	s.streams.bind(ks, id)
 	return id
 }
 
@@ -480,7 +474,7 @@ func (s *Session) resync(ks *keyState, why error) {
 	if s.unwatchFirst(ks) {
 		s.sendUnwatch([]string{ks.key})
 	}
-	s.unmapStream(ks)
+	s.streams.unbind(ks)
 	if d := s.resyncDelay(ks, time.Now()); d > 0 {
 		ks.phase = kpIdle
 		s.retryLater(ks, d)
@@ -521,7 +515,7 @@ func (s *Session) keyFor(named string, stream uint32) string {
 	if named != "" {
 		return named
 	}
-	return s.streams[stream]
+	return s.streams.key(stream)
 }
 
 func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
@@ -530,23 +524,20 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 		s.reportErr(fmt.Errorf("%w: STATE_INIT on stream %d names no key", ErrProtocol, f.Stream))
 		return
 	}
-	s.answer(key)
 	ks := s.keys[key]
 	if ks == nil {
 		// Nothing is kept of a key no one watches.
+		s.answer(key)
 		return
 	}
+	if !ks.waiting() {
+		s.unsolicitedInit(f, ks, b)
+		return
+	}
+	s.answer(key)
 	if f.Stream >= wire.FirstSubscriptionStream {
-		// A STATE_INIT on a stream of another key (one server answers a
-		// multi-key WATCH on its first stream) leaves that stream alone.
-		switch s.streams[f.Stream] {
-		case "":
-			s.unmapStream(ks)
-			s.streams[f.Stream] = key
-			ks.stream = f.Stream
-		case key:
-			ks.stream = f.Stream
-		}
+		// The answer's stream is the server's choice (see streams.go).
+		s.streams.bind(ks, f.Stream)
 	}
 	if ks.reqSeq <= s.barrierReq {
 		s.replayActivity = true
@@ -589,6 +580,7 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindResync})
 		}
 	}
+	s.countSnapshot(changed && !counted)
 	s.wake(ks)
 }
 
@@ -601,15 +593,14 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 		}
 		return
 	}
-	kind := KindDelta
 	switch ks.phase {
 	case kpResuming:
 		s.answer(key)
 		s.replayFrame(ks)
-		if b.Version <= ks.version {
-			return
+		if ks.phase == kpResuming && ks.have {
+			s.holdReplayed(ks, b)
 		}
-		kind = KindReplayed
+		return
 	case kpWatching, kpIdle, kpQueued:
 		// The fresh value comes with the STATE_INIT; earlier deltas are
 		// already in it.
@@ -618,15 +609,24 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	if !ks.have {
 		return
 	}
-	if kind == KindDelta && b.Version <= ks.version && !s.stale(ks, b) {
+	if b.Version <= ks.version && !s.stale(ks, b) {
 		return
 	}
-	limit := newContainersFor(s.inSize)
+	if s.unvalued(ks, b) {
+		return
+	}
+	s.applyDelta(ks, b.Version, b.Ops, newContainersFor(s.inSize), KindDelta)
+}
+
+// applyDelta applies ops, the change to version, to the key's copy and
+// delivers it as kind; ops that do not apply make the key re-synchronise.
+// limit bounds the containers the ops may create (newContainersFor).
+func (s *Session) applyDelta(ks *keyState, version uint64, ops []delta.Op, limit int, kind Kind) {
 	if ks.own == nil {
 		ks.own = new(delta.Owner)
 	}
 	inPlace := ks.own.Owned() > 0
-	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, b.Ops, limit)
+	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, ops, limit)
 	if err != nil {
 		if inPlace {
 			// The ops before the failing one may have changed the copy
@@ -637,13 +637,13 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 		}
 		ks.own = nil
 		s.stats.applyErrors.Add(1)
-		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, key, b.Version, err)
-		s.reportErr(err, "key", key)
+		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, ks.key, version, err)
+		s.reportErr(err, "key", ks.key)
 		s.resync(ks, err)
 		return
 	}
-	ks.value, ks.version, ks.initialized = v, b.Version, initialized
-	ks.lastOps, ks.src = b.Ops, s.source
+	ks.value, ks.version, ks.initialized = v, version, initialized
+	ks.lastOps, ks.src = ops, s.source
 	if x := ks.extra; x != nil {
 		x.resyncs = 0
 		ks.tidy()
@@ -653,7 +653,7 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	} else {
 		s.stats.deltas.Add(1)
 	}
-	s.deliverDelta(ks, b.Ops, limit, kind)
+	s.deliverDelta(ks, ops, limit, kind)
 	s.wake(ks)
 }
 
@@ -694,13 +694,6 @@ func sameOps(a, b []delta.Op) bool {
 	}
 	return true
 }
-
-// newContainersFor is how many new objects and arrays a DELTA of size
-// wire bytes may create where its paths run through nothing. A new object
-// holds about 350 bytes, so the containers a frame creates take at most
-// about 16 times its size (at most four for a small frame). A DELTA that
-// needs more does not apply, and the key is re-synchronised.
-func newContainersFor(size int) int { return max(4, size/24) }
 
 // WaitVersion waits until the local copy of key is at version v or later.
 // The key must be watched by a subscription.

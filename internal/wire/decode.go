@@ -21,6 +21,9 @@ var (
 	ErrFieldType   = errors.New("field has the wrong type")
 	ErrUnknownType = errors.New("unknown frame type")
 	ErrTrailing    = errors.New("trailing bytes after the frame")
+	// ErrTooCostly: the frame's values would take more memory once decoded
+	// than the bound given to DecodeWithin (see DecodeError.Cost).
+	ErrTooCostly = errors.New("frame too large once decoded")
 )
 
 // DecodeError describes a frame that could not be decoded. Type, Stream and
@@ -32,6 +35,7 @@ type DecodeError struct {
 	Stream uint32 // 0 when unknown
 	Key    string // the key the body named, when it could be read
 	Detail string
+	Cost   int64 // with ErrTooCostly: the estimated bytes of Go values the frame holds
 }
 
 func (e *DecodeError) Error() string {
@@ -60,11 +64,28 @@ func Decode(data []byte) (Frame, error) {
 	return decode(data, true)
 }
 
+// DecodeWithin is Decode for a frame whose decoded values may take at
+// most maxCost bytes of memory (no bound when maxCost <= 0). The cost is
+// estimated from the MessagePack structure before anything is decoded:
+// each value counts what Go takes to hold it (an interface slot, a
+// string's bytes, a slice's backing array, a map's buckets; see Cost). A
+// frame over the bound is not decoded: the error wraps ErrTooCostly and
+// says the cost, and the returned Frame carries the frame type and stream
+// id when they can be read (the key is left to ReadHeader).
+func DecodeWithin(data []byte, maxCost int64) (Frame, error) {
+	return decodeWithin(data, true, maxCost)
+}
+
 // decode checks the structure of data and decodes it, trying the fast
 // decoders first when fast is set (Decode); with fast unset every frame goes
 // through the generic MessagePack tree, and the result must be the same. Whatever a fast decoder does not accept
 // is decoded, or rejected, by the generic path.
 func decode(data []byte, fast bool) (f Frame, err error) {
+	return decodeWithin(data, fast, 0)
+}
+
+// decodeWithin is decode with DecodeWithin's bound on the decoded cost.
+func decodeWithin(data []byte, fast bool, maxCost int64) (f Frame, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f = Frame{}
@@ -80,6 +101,11 @@ func decode(data []byte, fast bool) (f Frame, err error) {
 		f.Type, f.Stream, _ = peekHeader(data)
 		de.Type, de.Stream = f.Type, f.Stream
 		return f, de
+	}
+	if maxCost > 0 && layout.cost > maxCost {
+		f.Type, f.Stream, _ = peekHeader(data)
+		return f, &DecodeError{Err: ErrTooCostly, Type: f.Type, Stream: f.Stream, Cost: layout.cost,
+			Detail: fmt.Sprintf("about %d bytes once decoded, over the bound of %d", layout.cost, maxCost)}
 	}
 	if fast {
 		if f, ok := decodeFast(data, &layout); ok {
@@ -166,11 +192,7 @@ func (d *bodyDecoder) body() (any, error) {
 	var err error
 	switch d.f.Type {
 	case TypeHello:
-		b := &Hello{}
-		err = d.all(
-			d.str("protocol", &b.Protocol), d.str("version", &b.Version), d.str("server", &b.Server),
-			d.str("server_id", &b.ServerID), d.boolean("auth", &b.Auth), d.mapField("capabilities", &b.Capabilities))
-		return b, err
+		return d.hello()
 	case TypeWatch:
 		b := &Watch{}
 		err = d.all(d.keyField(&b.State), d.strs("states", &b.States), d.mapField("params", &b.Params))
@@ -182,7 +204,9 @@ func (d *bodyDecoder) body() (any, error) {
 		return b, err
 	case TypeDelta:
 		b := &Delta{}
-		err = d.all(d.keyField(&b.State), d.version("version", &b.Version), d.ops(&b.Ops))
+		// A DELTA without a version cannot be ordered: version 0 would
+		// make it look stale.
+		err = d.all(d.keyField(&b.State), d.required("version"), d.version("version", &b.Version), d.ops(b))
 		return b, err
 	case TypeCall:
 		b := &Call{}
@@ -236,6 +260,46 @@ func (d *bodyDecoder) body() (any, error) {
 	}
 	// HEARTBEAT with a non-nil body: the body carries nothing.
 	return nil, nil
+}
+
+// hello reads every field of a HELLO, so that one of the wrong type does
+// not hide the others: a text field holding another scalar (a number, a
+// bool) keeps it written as text, any other field of the wrong type is
+// left empty; each is named in Mistyped and in the error, which lists them
+// all.
+func (d *bodyDecoder) hello() (*Hello, error) {
+	b := &Hello{}
+	var first error
+	var details []string
+	check := func(name string, err error) {
+		if err == nil {
+			return
+		}
+		b.Mistyped = append(b.Mistyped, name)
+		if first == nil {
+			first = err
+		}
+		var de *DecodeError
+		if errors.As(err, &de) {
+			details = append(details, de.Detail)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"protocol", &b.Protocol}, {"version", &b.Version}, {"server", &b.Server}, {"server_id", &b.ServerID}} {
+		var err error
+		*f.dst, err = d.text(f.name)
+		check(f.name, err)
+	}
+	check("auth", d.boolean("auth", &b.Auth))
+	check("capabilities", d.mapField("capabilities", &b.Capabilities))
+	if first == nil {
+		return b, nil
+	}
+	var de *DecodeError
+	errors.As(first, &de)
+	return b, d.fail(de.Err, strings.Join(details, "; "))
 }
 
 func (d *bodyDecoder) all(errs ...error) error {
@@ -335,6 +399,14 @@ func (d *bodyDecoder) boolean(name string, dst *bool) error {
 	return nil
 }
 
+// required fails when the field is missing or nil.
+func (d *bodyDecoder) required(name string) error {
+	if v, ok := d.m[name]; !ok || v == nil {
+		return d.fail(ErrFieldType, fmt.Sprintf("%q: missing", name))
+	}
+	return nil
+}
+
 // version reads an unsigned integer of any width; an integral non-negative
 // float is accepted too.
 func (d *bodyDecoder) version(name string, dst *uint64) error {
@@ -400,7 +472,7 @@ func (d *bodyDecoder) strs(name string, dst *[]string) error {
 	return nil
 }
 
-func (d *bodyDecoder) ops(dst *[]delta.Op) error {
+func (d *bodyDecoder) ops(b *Delta) error {
 	v, ok := d.m["ops"]
 	if !ok || v == nil {
 		return d.fail(ErrFieldType, `"ops": missing`)
@@ -420,15 +492,22 @@ func (d *bodyDecoder) ops(dst *[]delta.Op) error {
 		if !ok1 || !ok2 {
 			return d.fail(ErrFieldType, fmt.Sprintf(`"ops"[%d]: want string "op" and "path"`, i))
 		}
-		val, err := Normalize(m["value"])
+		raw, has := m["value"]
+		val, err := Normalize(raw)
 		if err != nil {
 			return d.fail(ErrValue, fmt.Sprintf(`"ops"[%d].value: %v`, i, err))
 		}
 		out[i] = delta.Op{Op: op, Path: path, Value: val}
+		if !has && setsValue(op) {
+			b.NoValue = append(b.NoValue, i)
+		}
 	}
-	*dst = out
+	b.Ops = out
 	return nil
 }
+
+// setsValue reports whether op is one whose value matters (ADD, UPDATE).
+func setsValue(op string) bool { return op == delta.OpAdd || op == delta.OpUpdate }
 
 // uintOf converts any non-negative integer width, or an integral
 // non-negative float, to uint64.

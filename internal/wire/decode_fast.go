@@ -67,18 +67,18 @@ func decodeFast(data []byte, layout *frameLayout) (f Frame, ok bool) {
 }
 
 func decodeDeltaFast(body []byte, layout *frameLayout) (any, bool) {
-	// Without an array of ops (none, nil, another kind) the frame is the
-	// generic path's to report.
+	// Without an array of ops (none, nil, another kind) or a version
+	// (none, nil) the frame is the generic path's to report.
 	var kb keyedBody
 	d := &Delta{}
 	_, ok := readFields(body, 0, func(name []byte, at int) (next int, ok bool) {
 		if string(name) == "ops" {
-			d.Ops, next, ok = readOps(body, at)
+			d.Ops, d.NoValue, next, ok = readOps(body, at)
 			return next, ok
 		}
 		return kb.field(body, name, at)
 	})
-	if !ok || d.Ops == nil {
+	if !ok || d.Ops == nil || !kb.versioned {
 		return nil, false
 	}
 	d.State, d.Version = kb.keyOf(layout), kb.version
@@ -90,6 +90,7 @@ func decodeDeltaFast(body []byte, layout *frameLayout) (any, bool) {
 type keyedBody struct {
 	state, key string
 	version    uint64
+	versioned  bool // "version" was there and not nil
 }
 
 func (kb *keyedBody) field(body, name []byte, at int) (next int, ok bool) {
@@ -99,6 +100,7 @@ func (kb *keyedBody) field(body, name []byte, at int) (next int, ok bool) {
 	case "key":
 		kb.key, next, ok = readString(body, at)
 	case "version":
+		kb.versioned = body[at] != 0xc0
 		kb.version, next, ok = readUint(body, at)
 	default:
 		next, ok = skipValue(body, at), true
@@ -114,15 +116,17 @@ func (kb *keyedBody) keyOf(layout *frameLayout) string {
 	return kb.key
 }
 
-// readOps reads the array of ops at data[i].
-func readOps(data []byte, i int) (ops []delta.Op, next int, ok bool) {
+// readOps reads the array of ops at data[i], and the indexes of the ADD
+// and UPDATE ops among them that have no value (see Delta.NoValue).
+func readOps(data []byte, i int) (ops []delta.Op, noValue []int, next int, ok bool) {
 	kind, n, at := head(data, i)
 	if kind != kindArray {
-		return nil, 0, false
+		return nil, nil, 0, false
 	}
 	ops = make([]delta.Op, n)
 	for k := range ops {
 		op := &ops[k]
+		has := false
 		at, ok = readFields(data, at, func(name []byte, at int) (next int, ok bool) {
 			switch string(name) {
 			case "op":
@@ -130,6 +134,7 @@ func readOps(data []byte, i int) (ops []delta.Op, next int, ok bool) {
 			case "path":
 				op.Path, next, ok = readString(data, at)
 			case "value":
+				has = true
 				op.Value, next, ok = readValue(data, at, 0)
 			default:
 				next, ok = skipValue(data, at), true
@@ -137,10 +142,13 @@ func readOps(data []byte, i int) (ops []delta.Op, next int, ok bool) {
 			return next, ok
 		})
 		if !ok {
-			return nil, 0, false
+			return nil, nil, 0, false
+		}
+		if !has && setsValue(op.Op) {
+			noValue = append(noValue, k)
 		}
 	}
-	return ops, at, true
+	return ops, noValue, at, true
 }
 
 // readOpName reads an op's name, the constant for a known one, so that no

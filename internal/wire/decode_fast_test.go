@@ -370,12 +370,12 @@ func TestDecodeFastPath(t *testing.T) {
 		{"delta with str8 keys", frameBytes(TypeDelta, 10, 1, omap(str8("state"), "k", str16("version"), 1, str8("ops"), ops))},
 		{"delta with unknown fields", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", ops, "zz", omap(1, arr(), nil, 2), "value", 3))},
 		{"delta with a nil field name", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", ops, nil, 1))},
-		{"delta without version", frameBytes(TypeDelta, 10, 1, omap("ops", ops))},
-		{"delta with version nil", frameBytes(TypeDelta, 10, 1, omap("version", nil, "ops", ops))},
 		{"delta with empty ops", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr()))},
 		{"delta with ops array16", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", Raw{0xdc, 0, 0}))},
 		{"op at the root", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "UPDATE", "path", "", "value", 1))))},
 		{"op without value", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "REMOVE", "path", "/a"))))},
+		{"ops setting no value", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "UPDATE", "path", "/a"),
+			omap("op", "ADD", "path", "/b", "value", nil), omap("path", "/c", "op", "ADD"), omap("op", "add", "path", "/d"))))},
 		{"op with unknown fields", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "ADD", "path", "/", "from", "/b", "ts", omap("a", 1)))))},
 		{"op with bin value", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "ADD", "path", "/", "value", bin8("v")))))},
 		{"state_init with key", frameBytes(TypeStateInit, 10, 1, omap("key", "k", "version", 1, "value", omap(1, "one")))},
@@ -414,6 +414,8 @@ func TestDecodeFastPath(t *testing.T) {
 		name string
 		data []byte
 	}{
+		{"delta without version", frameBytes(TypeDelta, 10, 1, omap("ops", ops))},
+		{"delta with version nil", frameBytes(TypeDelta, 10, 1, omap("version", nil, "ops", ops))},
 		{"repeated version", frameBytes(TypeDelta, 10, 1, omap("version", 1, "version", nil, "ops", ops))},
 		{"repeated ops", frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", ops, "ops", nil))},
 		{"repeated op value", withOp("op", "ADD", "path", "/", "value", 1, "value", nil)},

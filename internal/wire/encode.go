@@ -24,6 +24,9 @@ type EncodeOptions struct {
 	// OmitNilOpValues leaves out the "value" field of an op whose value is
 	// nil.
 	OmitNilOpValues bool
+	// OmitEmptyOpValues leaves out the "value" field of an op whose value
+	// is nil, false, a number equal to 0 or "", as the Go server does.
+	OmitEmptyOpValues bool
 	// DeltaKeyField names the field that carries the key in DELTA bodies:
 	// "" or "state" writes "state", "key" writes "key", "-" writes none.
 	DeltaKeyField string
@@ -205,8 +208,13 @@ func (e *encoder) body(f Frame) error {
 		e.field("version").uint(b.Version)
 		e.field("ops")
 		e.b = appendArrayHeader(e.b, len(b.Ops))
-		for _, op := range b.Ops {
-			if err := e.op(op); err != nil {
+		bare := b.NoValue
+		for i, op := range b.Ops {
+			omit := len(bare) > 0 && bare[0] == i
+			if omit {
+				bare = bare[1:]
+			}
+			if err := e.op(op, omit); err != nil {
 				return err
 			}
 		}
@@ -302,8 +310,11 @@ func (e *encoder) keysBody(state string, states []string, params map[string]any,
 	return nil
 }
 
-func (e *encoder) op(op delta.Op) error {
-	withValue := op.Op != delta.OpRemove && !(op.Value == nil && e.o.OmitNilOpValues)
+// op writes one op; a REMOVE, an op listed in Delta.NoValue (omit) and one
+// whose value the options leave out have no "value" field.
+func (e *encoder) op(op delta.Op, omit bool) error {
+	withValue := op.Op != delta.OpRemove && !omit &&
+		!(op.Value == nil && e.o.OmitNilOpValues) && !(e.o.OmitEmptyOpValues && isEmptyValue(op.Value))
 	n := 2
 	if withValue {
 		n++
@@ -316,6 +327,43 @@ func (e *encoder) op(op delta.Op) error {
 		return e.val(op.Value)
 	}
 	return nil
+}
+
+// isEmptyValue reports whether v is nil, false, a number equal to 0 or "".
+func isEmptyValue(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case string:
+		return x == ""
+	case int64:
+		return x == 0
+	case uint64:
+		return x == 0
+	case float64:
+		return x == 0
+	case int:
+		return x == 0
+	case int8:
+		return x == 0
+	case int16:
+		return x == 0
+	case int32:
+		return x == 0
+	case uint:
+		return x == 0
+	case uint8:
+		return x == 0
+	case uint16:
+		return x == 0
+	case uint32:
+		return x == 0
+	case float32:
+		return x == 0
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -20,7 +20,10 @@
 //     client writes the most compact form except since_version, a uint64.
 //   - Body field names differ between servers: a DELTA names its key in
 //     "state", in "key", or not at all (then the stream says which key);
-//     an op without "value" has a nil value.
+//     an op without "value" has a nil value, and Delta.NoValue says
+//     which ADD and UPDATE ops had none.
+//   - A DELTA without a version (missing or nil) is malformed: it could
+//     not be placed among the key's changes.
 //   - An ERROR frame carries a code and a message but no call id; a RESULT
 //     with success false names the call (call_id) and carries the message
 //     in "error" and sometimes a code.
@@ -125,6 +128,10 @@ type Hello struct {
 	ServerID     string         // "server_id", sent by the Go server
 	Auth         bool           // whether AUTH is required
 	Capabilities map[string]any // nil when absent
+	// Mistyped names the fields, in the order above, that had the wrong
+	// type: a text field holding another scalar holds it written as text,
+	// any other is left empty. Set by decoding only.
+	Mistyped []string
 }
 
 // Watch is the body of a WATCH frame: State for one key, States for several.
@@ -149,6 +156,11 @@ type Delta struct {
 	Version uint64
 	Ops     []delta.Op
 	State   string
+	// NoValue lists, in order, the indexes in Ops of the ADD and UPDATE
+	// ops that have no "value" field (their Value is nil, as for a nil
+	// value); nil when there are none. One server leaves out 0, false
+	// and "" as well as nil, which the receiver then cannot tell apart.
+	NoValue []int
 }
 
 // Call is the body of a CALL frame.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,8 +200,8 @@ func TestRoundTrip(t *testing.T) {
 			t.Run(tc.name+"/"+os.name, func(t *testing.T) {
 				data := mustEncode(t, tc.frame, os.o)
 				got := mustDecode(t, data)
-				if !reflect.DeepEqual(got, tc.frame) {
-					t.Errorf("round trip changed the frame\n got: %s\nwant: %s", dump(got), dump(tc.frame))
+				if want := omitted(tc.frame, os.o); !reflect.DeepEqual(got, want) {
+					t.Errorf("round trip changed the frame\n got: %s\nwant: %s", dump(got), dump(want))
 				}
 			})
 		}
@@ -210,6 +211,29 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("no round-trip case for %s", typ)
 		}
 	}
+}
+
+// omitted returns f as it decodes after encoding with o: a DELTA whose
+// ADD and UPDATE ops the options write without a value lists them in
+// NoValue.
+func omitted(f Frame, o EncodeOptions) Frame {
+	d, ok := f.Body.(*Delta)
+	if !ok {
+		return f
+	}
+	var bare []int
+	for i, op := range d.Ops {
+		if setsValue(op.Op) && (o.OmitNilOpValues && op.Value == nil || o.OmitEmptyOpValues && isEmptyValue(op.Value)) {
+			bare = append(bare, i)
+		}
+	}
+	if bare == nil {
+		return f
+	}
+	c := *d
+	c.NoValue = bare
+	f.Body = &c
+	return f
 }
 
 var allTypes = []Type{TypeHello, TypeWatch, TypeStateInit, TypeDelta, TypeCall, TypeResult,
@@ -603,13 +627,61 @@ func TestOmitNilOpValues(t *testing.T) {
 		t.Errorf("OmitNilOpValues dropped a non-nil value: % x", data)
 	}
 	got := mustDecode(t, data)
-	if !reflect.DeepEqual(got, d) {
-		t.Errorf("got %s, want %s", dump(got), dump(d))
+	want := *d.Body.(*Delta)
+	want.NoValue = []int{0}
+	if !reflect.DeepEqual(got.Body, &want) {
+		t.Errorf("got %s, want %+v", dump(got), want)
 	}
-	// An op without value, built by hand, decodes to Value nil.
+	// An op without value, built by hand, decodes to Value nil, listed in
+	// NoValue; one with value nil is not listed.
 	f := mustDecode(t, frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "ADD", "path", "/x")))))
-	if ops := f.Body.(*Delta).Ops; len(ops) != 1 || ops[0].Value != nil || ops[0].Op != "ADD" || ops[0].Path != "/x" {
-		t.Errorf("ops = %#v", ops)
+	if b := f.Body.(*Delta); len(b.Ops) != 1 || b.Ops[0].Value != nil || b.Ops[0].Op != "ADD" || b.Ops[0].Path != "/x" || !slices.Equal(b.NoValue, []int{0}) {
+		t.Errorf("body = %+v", b)
+	}
+	f = mustDecode(t, frameBytes(TypeDelta, 10, 1, omap("version", 1, "ops", arr(omap("op", "ADD", "path", "/x", "value", nil)))))
+	if b := f.Body.(*Delta); b.NoValue != nil {
+		t.Errorf("value nil: body = %+v", b)
+	}
+}
+
+// The Go server leaves out op values that are 0, false or "" as well as
+// nil; the decoder then lists those ops in NoValue, and the encoder writes
+// an op listed there without a value.
+func TestOmitEmptyOpValues(t *testing.T) {
+	ops := []delta.Op{
+		{Op: delta.OpUpdate, Path: "/z", Value: int64(0)},
+		{Op: delta.OpUpdate, Path: "/f", Value: false},
+		{Op: delta.OpAdd, Path: "/s", Value: ""},
+		{Op: delta.OpUpdate, Path: "/n", Value: nil},
+		{Op: delta.OpUpdate, Path: "/x", Value: 0.0},
+		{Op: delta.OpRemove, Path: "/r"},
+		{Op: delta.OpUpdate, Path: "/one", Value: int64(1)},
+		{Op: delta.OpUpdate, Path: "/t", Value: true},
+		{Op: delta.OpUpdate, Path: "/e", Value: map[string]any{}},
+	}
+	data := mustEncode(t, Frame{TypeDelta, 10, 1, &Delta{Version: 3, Ops: ops}}, EncodeOptions{OmitEmptyOpValues: true})
+	for fast, name := range map[bool]string{true: "fast", false: "generic"} {
+		f, err := decode(data, fast)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		b := f.Body.(*Delta)
+		if !slices.Equal(b.NoValue, []int{0, 1, 2, 3, 4}) {
+			t.Errorf("%s: NoValue %v, want [0 1 2 3 4]", name, b.NoValue)
+		}
+		for i, op := range b.Ops[:5] {
+			if op.Value != nil {
+				t.Errorf("%s: op %d value %v, want nil", name, i, op.Value)
+			}
+		}
+		if b.Ops[6].Value != int64(1) || b.Ops[7].Value != true || !reflect.DeepEqual(b.Ops[8].Value, map[string]any{}) {
+			t.Errorf("%s: values kept %v", name, b.Ops[6:])
+		}
+		// Written again, the ops listed stay without a value.
+		again := mustEncode(t, f, EncodeOptions{})
+		if !bytes.Equal(again, data) {
+			t.Errorf("%s: re-encoded % x, want % x", name, again, data)
+		}
 	}
 }
 
@@ -752,6 +824,12 @@ func TestDecodeErrors(t *testing.T) {
 			ErrFieldType, TypeDelta, 10, "game.score"},
 		{"ops missing", frameBytes(TypeDelta, 10, 1, omap("state", "game.score", "version", 5)),
 			ErrFieldType, TypeDelta, 10, "game.score"},
+		{"version missing", frameBytes(TypeDelta, 10, 1, omap("state", "game.score", "ops", arr(omap("op", "ADD", "path", "/", "value", 1)))),
+			ErrFieldType, TypeDelta, 10, "game.score"},
+		{"version nil", frameBytes(TypeDelta, 10, 1, omap("key", "game.score", "version", nil, "ops", arr())),
+			ErrFieldType, TypeDelta, 10, "game.score"},
+		{"version missing, no key", frameBytes(TypeDelta, 12, 1, omap("ops", arr(omap("op", "ADD", "path", "/", "value", 1)))),
+			ErrFieldType, TypeDelta, 12, ""},
 		{"op not a map", frameBytes(TypeDelta, 10, 1, omap("state", "game.score", "version", 5, "ops", arr("ADD"))),
 			ErrFieldType, TypeDelta, 10, "game.score"},
 		{"op missing path", frameBytes(TypeDelta, 10, 1, omap("state", "game.score", "version", 5, "ops", arr(omap("op", "ADD", "value", 1)))),
@@ -984,5 +1062,59 @@ func TestAppendValueJSONNumber(t *testing.T) {
 	}
 	if _, err := AppendValue(nil, json.Number("nope")); !errors.Is(err, ErrValue) {
 		t.Errorf("bad json.Number: %v", err)
+	}
+}
+
+// A HELLO with fields of the wrong type is read as far as it can be, and
+// every such field is named, in Mistyped and in the error.
+func TestDecodeHelloMistyped(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     Raw
+		want     Hello
+		mistyped []string
+	}{
+		{"server_id number", omap("protocol", "sodp", "version", "1.0", "server_id", 42),
+			Hello{Protocol: "sodp", Version: "1.0", ServerID: "42"}, []string{"server_id"}},
+		{"version number", omap("protocol", "sodp", "version", 1.5, "server", "x"),
+			Hello{Protocol: "sodp", Version: "1.5", Server: "x"}, []string{"version"}},
+		{"server map", omap("protocol", "sodp", "version", "1.0", "server", omap("n", 1), "auth", true),
+			Hello{Protocol: "sodp", Version: "1.0", Auth: true}, []string{"server"}},
+		{"protocol bool", omap("protocol", true, "version", "1.0"),
+			Hello{Protocol: "true", Version: "1.0"}, []string{"protocol"}},
+		{"auth string", omap("protocol", "sodp", "version", "1.0", "auth", "false", "server", "s"),
+			Hello{Protocol: "sodp", Version: "1.0", Server: "s"}, []string{"auth"}},
+		{"auth number", omap("protocol", "sodp", "version", "1.0", "auth", 1),
+			Hello{Protocol: "sodp", Version: "1.0"}, []string{"auth"}},
+		{"capabilities array", omap("protocol", "sodp", "version", "1.0", "capabilities", arr(1, 2), "auth", true),
+			Hello{Protocol: "sodp", Version: "1.0", Auth: true}, []string{"capabilities"}},
+		{"several", omap("protocol", "sodp", "version", 1, "server_id", 7, "auth", "yes", "capabilities", 3),
+			Hello{Protocol: "sodp", Version: "1", ServerID: "7"}, []string{"version", "server_id", "auth", "capabilities"}},
+	}
+	for _, tc := range tests {
+		for _, fast := range []bool{true, false} {
+			f, err := decode(frameBytes(TypeHello, 0, 1, tc.body), fast)
+			h, ok := f.Body.(*Hello)
+			if !ok {
+				t.Errorf("%s: body %#v, err %v", tc.name, f.Body, err)
+				continue
+			}
+			if !errors.Is(err, ErrFieldType) && !errors.Is(err, ErrValue) {
+				t.Errorf("%s: err %v, want a field type or value error", tc.name, err)
+			}
+			for _, name := range tc.mistyped {
+				if err == nil || !strings.Contains(err.Error(), `"`+name+`"`) {
+					t.Errorf("%s: err %v does not name %q", tc.name, err, name)
+				}
+			}
+			if !reflect.DeepEqual(h.Mistyped, tc.mistyped) {
+				t.Errorf("%s: Mistyped %q, want %q", tc.name, h.Mistyped, tc.mistyped)
+			}
+			got := *h
+			got.Mistyped = nil
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+			}
+		}
 	}
 }

@@ -174,6 +174,25 @@ func TestHeartbeatEcho(t *testing.T) {
 	})
 }
 
+// WithHeartbeatEcho overrides the dialect's echo both ways.
+func TestWithHeartbeatEcho(t *testing.T) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
+		for _, echo := range []bool{true, false} {
+			srv := newServer(t, WithDialect(d), WithHeartbeatEcho(echo))
+			c := dial(t, srv)
+			c.send(wire.TypeHeartbeat, 0, nil)
+			got := c.barrier()
+			want := 0
+			if echo {
+				want = 1
+			}
+			if len(got) != want || (want == 1 && (got[0].f.Type != wire.TypeHeartbeat || got[0].f.Body != nil)) {
+				t.Errorf("echo %v: after a client HEARTBEAT: %v, want %d HEARTBEAT", echo, got, want)
+			}
+		}
+	})
+}
+
 // Heartbeat intervals for tests: hb where the test expects the liveness
 // check to close a connection, hbKeep where a live client must survive it.
 // The tests that use them run in a synctest bubble, where the intervals

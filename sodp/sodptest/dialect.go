@@ -120,6 +120,7 @@ type traits struct {
 	firstOp          string
 	perKeyVersions   bool
 	resume           resumeMode
+	liveBeforeReplay bool // a RESUME subscribes to live changes, then queues the replay unlocked
 	since64Only      bool
 	slow             slowMode
 	rawPaths         bool // diff paths without ~0/~1 escaping
@@ -138,7 +139,7 @@ func traitsOf(d dialect) *traits {
 	switch d {
 	case dialectGo:
 		return &traits{
-			enc:              wire.EncodeOptions{FixedWidthInts: true, OmitNilOpValues: true, DeltaKeyField: "key"},
+			enc:              wire.EncodeOptions{FixedWidthInts: true, OmitEmptyOpValues: true, DeltaKeyField: "key"},
 			pings:            true,
 			echo:             true,
 			live:             livePong,
@@ -160,6 +161,7 @@ func traitsOf(d dialect) *traits {
 			dottedSetIn:      true,
 			firstOp:          delta.OpUpdate,
 			resume:           resumeNoInit,
+			liveBeforeReplay: true,
 			since64Only:      true,
 			slow:             slowDrop,
 			rawPaths:         true,

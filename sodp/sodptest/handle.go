@@ -275,8 +275,16 @@ func (c *Conn) resumeKey(f wire.Frame, b *wire.Resume, data []byte) {
 		c.sendError(c.errStream(f.Stream), 429, "watch limit reached")
 		return
 	}
-	s.resumeLocked(c, b.State, since, stream, own, b.Params)
+	sub, replay, sent := s.resumeLocked(c, b.State, since, stream, own, b.Params)
 	s.mu.Unlock()
+	for i, e := range replay {
+		if !sent {
+			c.sendFrame(deltaFrame(sub.stream, b.State, e.version, e.ops))
+		}
+		if hook := s.cfg.replayHook; hook != nil {
+			hook(b.State, i+1)
+		}
+	}
 }
 
 // since64 reports whether the RESUME's since_version is encoded as a 64-bit

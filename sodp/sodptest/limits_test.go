@@ -1,6 +1,8 @@
 package sodptest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,5 +92,55 @@ func TestMaxWatches(t *testing.T) {
 		c.send(wire.TypeUnwatch, 0, &wire.Unwatch{State: "a"})
 		c.watch(30, "e")
 		c.expect(wire.TypeStateInit)
+	})
+}
+
+// The inbound limit applies only to what a client sends: a value grown
+// past it (and past a client's 1 MiB) by writes that each fit goes out
+// whole, in a STATE_INIT to a new watcher and in a DELTA to a live one,
+// and the writer's connection stays open.
+func TestValuesGrowPastTheInboundLimit(t *testing.T) {
+	forDialects(t, func(t *testing.T, d sodp.Dialect) {
+		srv := newServer(t, WithDialect(d))
+		const chunk = 60_000 // under the Go dialect's 64 KiB
+		w := dial(t, srv)
+		live := dial(t, srv)
+		live.watch(10, "big")
+		live.expect(wire.TypeStateInit)
+		pad := strings.Repeat("x", chunk)
+		const writes = 20
+		for i := range writes {
+			path := fmt.Sprintf("/p%d", i)
+			if d == sodp.DialectGo {
+				path = path[1:] // that server takes dotted paths
+			}
+			w.callOK("state.set_in", map[string]any{"state": "big", "path": path, "value": pad})
+			if r := live.expect(wire.TypeDelta); len(r.raw) > 2*chunk {
+				t.Fatalf("DELTA of set_in %d is %d bytes", i, len(r.raw))
+			}
+		}
+		value, _, _ := srv.Get("big")
+		if m, _ := value.(map[string]any); len(m) != writes {
+			t.Fatalf("server holds %d fields, want %d", len(m), writes)
+		}
+		fresh := dial(t, srv)
+		fresh.watch(10, "big")
+		r := fresh.expect(wire.TypeStateInit)
+		if len(r.raw) <= writes*chunk || len(r.raw) <= 1<<20 {
+			t.Fatalf("STATE_INIT is %d bytes, want the whole value, over 1 MiB", len(r.raw))
+		}
+		if m, _ := r.f.Body.(*wire.StateInit).Value.(map[string]any); len(m) != writes {
+			t.Fatalf("STATE_INIT holds %d fields", len(m))
+		}
+		// A server-side replacement of the whole value: one DELTA as large.
+		repl := map[string]any{}
+		for i := range writes {
+			repl[fmt.Sprintf("p%d", i)] = strings.Repeat("y", chunk)
+		}
+		srv.Set("big", repl)
+		if r := live.expect(wire.TypeDelta); len(r.raw) <= 1<<20 {
+			t.Fatalf("DELTA replacing the value is %d bytes, want over 1 MiB", len(r.raw))
+		}
+		w.expectNothing() // the writer's connection is still open and answering
 	})
 }

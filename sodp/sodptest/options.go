@@ -18,6 +18,8 @@ type config struct {
 	deltaLog    int
 	heartbeat   time.Duration
 	hbSet       bool
+	echo        bool
+	echoSet     bool
 	writeRate   float64
 	watchRate   float64
 	acl         func(sub, key string, write bool) bool
@@ -28,6 +30,7 @@ type config struct {
 	maxRecorded int
 	reorder     int
 	onChange    func(Change)
+	replayHook  func(key string, n int)
 
 	// Set by Cluster for its nodes.
 	serverID   string                                                                           // HELLO server_id (sodp.DialectGo)
@@ -80,6 +83,16 @@ func WithHeartbeat(d time.Duration) Option {
 	return func(c *config) { c.heartbeat, c.hbSet = d, true }
 }
 
+// WithHeartbeatEcho makes the server echo every client HEARTBEAT (true)
+// or none (false), whatever the dialect does by default: sodp.DialectTS
+// never echoes, like the TypeScript server today, and WithHeartbeatEcho(true)
+// reproduces a version of it (or a proxy in front of it) that does; the
+// other dialects echo. The echo is a HEARTBEAT like the server's own: the
+// client cannot tell them apart.
+func WithHeartbeatEcho(echo bool) Option {
+	return func(c *config) { c.echo, c.echoSet = echo, true }
+}
+
 // WithRateLimit limits each connection to writesPerSec CALLs and
 // watchesPerSec WATCH/RESUME frames per second, with a burst equal to the
 // rate (at least 1). Over the limit a request is refused with code 429 in
@@ -100,7 +113,10 @@ func WithACL(allow func(sub, key string, write bool) bool) Option {
 // WithMaxMessageSize sets the largest inbound message in bytes. The default
 // depends on the dialect: 64 KiB for sodp.DialectGo, 1 MiB for the others. A
 // larger message closes the connection with code 1009 (sodp.DialectRust sends
-// ERROR 413 first). Zero or less restores the dialect's default.
+// ERROR 413 first). Zero or less restores the dialect's default. As on the
+// real servers, the limit applies only to what a client sends: a value
+// grown past it by writes that each fit (state.set_in, state.patch) is
+// held, and sent in STATE_INIT and DELTA frames, whatever its size.
 func WithMaxMessageSize(n int64) Option { return func(c *config) { c.maxMessage = n } }
 
 // WithAddr sets the listening address (default "127.0.0.1:0", a free
@@ -150,6 +166,20 @@ type Change struct {
 // fn runs with the server's state locked and must not call back into the
 // Server. nil, the default, calls nothing.
 func WithOnChange(fn func(Change)) Option { return func(c *config) { c.onChange = fn } }
+
+// WithReplayHook calls fn after the n-th DELTA of a RESUME's replay of key
+// is queued to the client, without the server's state locked: fn may
+// change state (Set, SetIn…), for instance to make a live change land
+// inside a replay on cue. sodp.DialectGo does what the Go server does: it
+// subscribes the resuming client to live changes before it queues the
+// replay, outside its state lock, so a change made meanwhile (by fn or by
+// any writer) reaches the client in the middle of the replay, ahead of the
+// older versions still to come. The other dialects queue the replay and
+// its STATE_INIT at once, and fn's changes follow them. fn runs on the
+// connection's goroutine; nil, the default, calls nothing.
+func WithReplayHook(fn func(key string, n int)) Option {
+	return func(c *config) { c.replayHook = fn }
+}
 
 // WithSendBuffer sets the bound of each connection's outbound queue, in
 // frames not yet written to the socket. What happens at the bound is the

@@ -38,7 +38,9 @@
 // mutation, from a client or from the test, takes the next one, even when
 // the value does not change, and is delivered as a DELTA — except with
 // sodp.DialectGo, where a write that changes nothing takes no version, sends no
-// DELTA and is answered RESULT {}. A failed call answered by RESULT
+// DELTA and is answered RESULT {}. sodp.DialectGo also writes a DELTA op
+// without its value when the value is nil, false, 0 or "", as the Go
+// server's encoder does; its STATE_INIT carries the real values. A failed call answered by RESULT
 // success:false (sodp.DialectSpec, sodp.DialectTS) carries its message string in
 // "data".
 package sodptest
@@ -134,6 +136,9 @@ func startServer(cfg config) *Server {
 	for key, e := range cfg.preload {
 		s.keys[key] = &keyState{value: e.value, version: e.version, initialized: e.initialized}
 		s.version = max(s.version, e.version)
+	}
+	if cfg.echoSet {
+		s.tr.echo = cfg.echo
 	}
 	s.heartbeat = s.tr.defaultHeartbeat
 	if cfg.hbSet {

@@ -307,10 +307,11 @@ func (s *Server) stateInitLocked(sub *subscription, params map[string]any) {
 }
 
 // resumeLocked registers the subscription and answers a RESUME with the
-// dialect's replay policy. s.mu must be held.
-func (s *Server) resumeLocked(c *Conn, key string, since uint64, stream uint32, own bool, params map[string]any) {
-	sub := s.subscribeLocked(c, key, stream, own)
-	var replay []logEntry
+// dialect's replay policy. It returns the subscription and the replay;
+// sent is false when the dialect queues the replay after its subscription
+// is live, which the caller does once s.mu is released. s.mu must be held.
+func (s *Server) resumeLocked(c *Conn, key string, since uint64, stream uint32, own bool, params map[string]any) (sub *subscription, replay []logEntry, sent bool) {
+	sub = s.subscribeLocked(c, key, stream, own)
 	sendInit := true
 	if k := s.keys[key]; k != nil {
 		log := s.logged(k)
@@ -331,12 +332,18 @@ func (s *Server) resumeLocked(c *Conn, key string, since uint64, stream uint32, 
 			replay = newer
 		}
 	}
+	if s.tr.liveBeforeReplay && !sendInit {
+		// Log entries are never changed once written: the caller may send
+		// them unlocked.
+		return sub, replay, false
+	}
 	for _, e := range replay {
 		c.sendFrame(deltaFrame(sub.stream, key, e.version, e.ops))
 	}
 	if sendInit {
 		s.stateInitLocked(sub, params)
 	}
+	return sub, replay, true
 }
 
 // dropConnLocked forgets a closed connection: its subscriptions go and its

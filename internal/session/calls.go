@@ -217,8 +217,12 @@ func (s *Session) sendCall(pc *pendingCall) {
 	}
 	if pc.ctx != nil && pc.ctx.Err() != nil {
 		// The caller has left (or is leaving) with its context's error:
-		// the call is not sent, and takes no place in the window.
-		pc.finish(nil, pc.ctx.Err())
+		// the call is not sent, takes no place in the window, and no
+		// answer is sent to a caller who does not wait for one (waking
+		// each of many callers that share a deadline would cost the actor
+		// a goroutine switch apiece).
+		pc.finished = true
+		pc.body, pc.adapt = nil, nil
 		return
 	}
 	body := pc.body

@@ -236,7 +236,10 @@ func (r *recorder) add(u sodp.Update[any]) {
 		}
 	}
 	if u.Kind == sodp.KindRefused {
-		if !isSecret(u.Key) || !errors.Is(u.Err, sodp.ErrForbidden) {
+		switch {
+		case isSecret(u.Key) && errors.Is(u.Err, sodp.ErrForbidden):
+		case u.Key == chaosBig && errors.Is(u.Err, sodp.ErrTooLarge):
+		default:
 			bad("refused: %v", u.Err)
 		}
 		kr.refused = true
@@ -268,6 +271,14 @@ func (r *recorder) add(u sodp.Update[any]) {
 	kr.kinds[u.Kind]++
 	kr.last, kr.seen = u, true
 }
+
+// chaosBig is the key whose value grows past the read limit of one client
+// of the chaos test (chaosBigLimit) during the run: its subscriptions there
+// end with ErrTooLarge, and nothing else on that client suffers.
+const (
+	chaosBig      = "chaos.big"
+	chaosBigLimit = 64 << 10
+)
 
 // isSecret tells the keys the chaos server's ACL refuses to every reader.
 func isSecret(key string) bool { return strings.HasPrefix(key, "chaos.secret") }
@@ -363,6 +374,8 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 	}
 	chaotic := dial(t, proxy.url(), sodp.WithHeartbeat(hb), sodp.WithCallTimeout(2*time.Second))
 	other := dial(t, proxy.url(), sodp.WithHeartbeat(hb))
+	bigc := dial(t, proxy.url(), sodp.WithHeartbeat(hb), sodp.WithMaxMessageSize(chaosBigLimit))
+	srv.Set(chaosBig, map[string]any{"n": 0})
 	writer := dial(t, srv.URL)
 	observer := dial(t, srv.URL)
 
@@ -398,6 +411,9 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 		}
 	}
 	newRec(other, "many", append([]string{"chaos.secret0"}, keys...), false, nil)
+	// The big key on a client of its own, whose read limit it crosses.
+	many := newRec(bigc, "big many", []string{chaosBig, keys[1]}, true, nil)
+	big := newRec(bigc, "big", []string{chaosBig}, true, nil)
 	newRec(other, "single", keys[:1], false, nil)
 	secret := newRec(chaotic, "secret", []string{"chaos.secret1"}, false, nil)
 	var room *recorder
@@ -432,7 +448,7 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 	}
 
 	versions := &versionLog{v: map[string][]uint64{}, perKey: d == sodp.DialectTS}
-	for _, k := range keys {
+	for _, k := range append([]string{chaosBig}, keys...) {
 		_, v, _ := srv.Get(k)
 		versions.add(k, v)
 	}
@@ -504,6 +520,23 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 			}
 		}
 	}()
+	// The big key grows by small writes, each change well within the
+	// big client's read limit, then one write makes it cross it: a
+	// DELTA (or, after a cut, a STATE_INIT) over the limit.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 12 {
+			select {
+			case <-stop:
+			case <-time.After(dur / 24):
+			}
+			versions.add(chaosBig, srv.Set(chaosBig, map[string]any{"n": i, "part": strings.Repeat("b", 4000*i)}))
+			writes.Add(1)
+		}
+		versions.add(chaosBig, srv.Set(chaosBig, map[string]any{"n": 12, "blob": strings.Repeat("B", chaosBigLimit+1000)}))
+		writes.Add(1)
+	}()
 	// The cutter.
 	wg.Add(1)
 	go func() {
@@ -561,14 +594,28 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 			p.close()
 		}
 	}
-	for _, c := range []*sodp.Client{chaotic, other} {
+	for _, c := range []*sodp.Client{chaotic, other, bigc} {
 		if err := c.Ready(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The big key's subscriptions end (or, in a
+	// WatchMany, are refused) with ErrTooLarge; nothing else ends.
+	select {
+	case <-big.done:
+		if err := big.sub.Err(); !errors.Is(err, sodp.ErrTooLarge) || !strings.Contains(err.Error(), chaosBig) {
+			t.Fatalf("the subscription of the big key ended with %v, want ErrTooLarge naming it", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the subscription of the big key did not end")
+	}
+	eventually(t, "the WatchMany's refusal of the big key", func() bool { return many.refusedKey(chaosBig) })
 	for _, r := range recs {
+		if r == big {
+			continue
+		}
 		for _, k := range r.sub.Keys() {
-			if isSecret(k) {
+			if isSecret(k) || k == chaosBig {
 				continue // refused above; a value would have been a problem
 			}
 			var u sodp.Update[any]
@@ -639,7 +686,7 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 					}
 				}
 			}
-			if r.buffered {
+			if r.buffered && c == chaotic {
 				replayedSeen += uint64(kr.kinds[sodp.KindReplayed])
 				resyncSeen += uint64(kr.kinds[sodp.KindResync])
 				deltaSeen += uint64(kr.kinds[sodp.KindDelta])

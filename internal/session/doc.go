@@ -49,6 +49,14 @@
 //   - calls.go: CALL and RESULT, presence.
 //   - notsent.go: the error of a call that ended before its CALL frame
 //     was queued.
+//   - sendqueue.go: the queue of WATCH and RESUME requests waiting to be
+//     sent, and the pump that sends them as flow control and pacing allow.
+//   - pacer.go: pacing WATCH and RESUME frames to the rate a server
+//     announced.
+//   - refusals.go: ERROR 429s that name no request, held until the
+//     requests they may concern have had their answers.
+//   - fifo.go: a FIFO queue with removal from the middle at constant cost
+//     (the calls waiting to be sent).
 //   - events.go: the Events queue and its pump.
 //   - observe.go: what the session tells a Config.Observer (the
 //     connection lifecycle, resumes, subscriptions), its queue and its
@@ -79,17 +87,19 @@
 //   - The dial goroutine (Session.dial). Started by the actor (startDial)
 //     for each connection attempt, one at a time. It owns the attempt: it
 //     asks the token provider, upgrades the connection (upgrade, in
-//     websocket.go) and sends one dialResult on in. It ends after that send, or when quit is
-//     closed first (the connection it made is then closed). Inside
+//     websocket.go) and sends one dialResult on in. It ends after that
+//     send, or when quit is closed first (the connection it made is then
+//     closed). Inside
 //     upgrade a context.AfterFunc closes the half-open TCP connection when
 //     the attempt's context ends; upgrade stops it before it returns.
 //   - The reader (Session.reader). Started by the actor (startConn) for
 //     each connection that upgraded. It owns reading the WebSocket
 //     (transport.NextReader, inside which the transport answers the
 //     server's pings and reports pings and pongs): it reads each message
-//     up to the read limit, decodes it (wire.DecodeWithin) and sends a frameIn on in; a message over the
-//     limit it reads through without keeping it (readTooLarge) and sends
-//     as a frameIn whose err is a *frameTooLarge. On a read error it sends
+//     up to the read limit, decodes it (wire.DecodeWithin) and sends a
+//     frameIn on in; a message over the limit it reads through without
+//     keeping it (readTooLarge) and sends as a frameIn whose err is a
+//     *frameTooLarge. On a read error it sends
 //     connLost. It ends after connLost, or when the
 //     connection's done or quit is closed while it waits to send.
 //   - The writer (Session.writer). Started with the reader. It owns

@@ -128,7 +128,9 @@
 //
 // Package sodptest runs a real SODP server in-process, in the style of
 // net/http/httptest, with switches that reproduce each known server's
-// deviations. In a testing/synctest bubble, start it WithInMemory and dial
-// it through its DialContext (see sodptest's examples): a client that
-// would dial a real socket there fails at once with ErrInvalidOption.
+// deviations; its Server.Dial connects a client in one call. In a
+// testing/synctest bubble, start it WithInMemory and connect with its Dial
+// (or WithNetDialContext and its DialContext; see sodptest's examples): a
+// client that would dial a real socket there fails at once with
+// ErrInvalidOption.
 package sodp

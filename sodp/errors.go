@@ -149,17 +149,17 @@ type Attribution = attribution
 const (
 	// AttrNone: the error belongs to no request (a session-level error,
 	// delivered on Events).
-	AttrNone = attrNone
+	AttrNone Attribution = attrNone
 	// AttrCallID: a RESULT named the call.
-	AttrCallID = attrCallID
+	AttrCallID Attribution = attrCallID
 	// AttrStream: the frame's stream id named the subscription.
-	AttrStream = attrStream
+	AttrStream Attribution = attrStream
 	// AttrKey: the error message named the key of a waiting request.
-	AttrKey = attrKey
+	AttrKey Attribution = attrKey
 	// AttrOrder: a guess. Nothing in the frame named the request; it was
 	// matched to the oldest request still waiting (servers answer in
 	// order).
-	AttrOrder = attrOrder
+	AttrOrder Attribution = attrOrder
 )
 
 // ConvertError reports a value that does not convert into the Go type it

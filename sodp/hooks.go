@@ -137,12 +137,12 @@ type ConnStage = connStage
 
 // Connection lifecycle steps.
 const (
-	StageAttempt       = stageAttempt       // a connection attempt starts
-	StageAttemptFailed = stageAttemptFailed // the attempt failed before the session went live (dial, handshake, or a loss during the handshake)
-	StageLive          = stageLive          // the session went live on the connection
-	StageLost          = stageLost          // a live connection was lost
-	StageBackoff       = stageBackoff       // the client waits Delay before the next attempt
-	StageFailed        = stageFailed        // a terminal error stopped the client
+	StageAttempt       ConnStage = stageAttempt       // a connection attempt starts
+	StageAttemptFailed ConnStage = stageAttemptFailed // the attempt failed before the session went live (dial, handshake, or a loss during the handshake)
+	StageLive          ConnStage = stageLive          // the session went live on the connection
+	StageLost          ConnStage = stageLost          // a live connection was lost
+	StageBackoff       ConnStage = stageBackoff       // the client waits Delay before the next attempt
+	StageFailed        ConnStage = stageFailed        // a terminal error stopped the client
 )
 
 // ConnectionEvent is one step of the connection lifecycle. Its fields:
@@ -183,14 +183,14 @@ type EndReason = endReason
 
 // Reasons a subscription ended.
 const (
-	EndNone         = endNone         // the subscription is open
-	EndClosed       = endClosed       // its owner called Close
-	EndContext      = endContext      // its Watch context ended
-	EndClientClosed = endClientClosed // the client was closed
-	EndSlowConsumer = endSlowConsumer // a buffered reader fell behind (ErrSlowConsumer)
-	EndRefused      = endRefused      // the server refused it (a *ServerError)
-	EndUnauthorized = endUnauthorized // the token was rejected (ErrUnauthorized)
-	EndFailed       = endFailed       // the client stopped on another terminal error
+	EndNone         EndReason = endNone         // the subscription is open
+	EndClosed       EndReason = endClosed       // its owner called Close
+	EndContext      EndReason = endContext      // its Watch context ended
+	EndClientClosed EndReason = endClientClosed // the client was closed
+	EndSlowConsumer EndReason = endSlowConsumer // a buffered reader fell behind (ErrSlowConsumer)
+	EndRefused      EndReason = endRefused      // the server refused it (a *ServerError)
+	EndUnauthorized EndReason = endUnauthorized // the token was rejected (ErrUnauthorized)
+	EndFailed       EndReason = endFailed       // the client stopped on another terminal error
 )
 
 // SubscriptionEvent is a subscription opening or ending. Its fields:

@@ -13,16 +13,16 @@ type Kind = kind
 const (
 	// KindSnapshot: the first update of a subscription, from the server's
 	// STATE_INIT.
-	KindSnapshot = kindSnapshot
+	KindSnapshot Kind = kindSnapshot
 	// KindCached: the first update of a subscription, from the copy another
 	// subscription of the same key already holds (no round trip); also the
 	// Kind of what Ref.Cached returns.
-	KindCached = kindCached
+	KindCached Kind = kindCached
 	// KindDelta: a live change.
-	KindDelta = kindDelta
+	KindDelta Kind = kindDelta
 	// KindReplayed: a change made while the client was disconnected,
 	// replayed by the server after the reconnect.
-	KindReplayed = kindReplayed
+	KindReplayed Kind = kindReplayed
 	// KindResync: a fresh value that replaced the local copy, because the
 	// missed changes could not be replayed after a reconnect, or because
 	// the local copy could not be trusted any more (a delta that did not
@@ -30,13 +30,13 @@ const (
 	// client moved to another server, whose STATE_INIT is authoritative.
 	// Changes between the previous update and this one are lost; the value
 	// itself is exact.
-	KindResync = kindResync
+	KindResync Kind = kindResync
 	// KindRefused: an update of a WatchMany subscription that carries no
 	// value: the server refused its Key (Err says why, for example a
 	// *ServerError matching ErrForbidden), or a frame of the key was over
 	// the size limit (Err matches ErrTooLarge, see WithMaxMessageSize);
 	// the key is no longer watched, and the other keys go on.
-	KindRefused = kindRefused
+	KindRefused Kind = kindRefused
 )
 
 // ConnState is the state of a Client's connection. Its String method
@@ -46,11 +46,11 @@ type ConnState = connState
 
 // Connection states reported by State and Events.
 const (
-	StateConnecting   = stateConnecting   // dialing, or waiting for HELLO / AUTH_OK
-	StateLive         = stateLive         // the session is live
-	StateReconnecting = stateReconnecting // the connection dropped; reconnecting with back-off
-	StateFailed       = stateFailed       // a terminal error stopped the client (see Event.Err)
-	StateClosed       = stateClosed       // Close was called
+	StateConnecting   ConnState = stateConnecting   // dialing, or waiting for HELLO / AUTH_OK
+	StateLive         ConnState = stateLive         // the session is live
+	StateReconnecting ConnState = stateReconnecting // the connection dropped; reconnecting with back-off
+	StateFailed       ConnState = stateFailed       // a terminal error stopped the client (see Event.Err)
+	StateClosed       ConnState = stateClosed       // Close was called
 )
 
 // Dialect is a known SODP server family, recognised from HELLO. The client
@@ -62,10 +62,10 @@ type Dialect = dialect
 
 // Server families.
 const (
-	DialectSpec = dialectSpec // unknown server, assumed to follow the specification
-	DialectGo   = dialectGo   // the Go SODP server library
-	DialectTS   = dialectTS   // the TypeScript SODP server library
-	DialectRust = dialectRust // the Rust reference server
+	DialectSpec Dialect = dialectSpec // unknown server, assumed to follow the specification
+	DialectGo   Dialect = dialectGo   // the Go SODP server library
+	DialectTS   Dialect = dialectTS   // the TypeScript SODP server library
+	DialectRust Dialect = dialectRust // the Rust reference server
 )
 
 // ParseDialect returns the dialect named by s, the inverse of String

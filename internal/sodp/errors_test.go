@@ -1,6 +1,12 @@
 package sodp
 
-import "testing"
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestNamesKey(t *testing.T) {
 	tests := []struct {

@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/pmap"
 )
 
 // UnsupportedError reports a Go value that has no SODP encoding: a cycle,
@@ -304,6 +305,9 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 				return e.text(v.Addr())
 			}
 		case jsonValue:
+			if ops := pmap.OpsOf(t); ops != nil {
+				return e.collection(v, ops)
+			}
 			return e.json(v)
 		case jsonPointer:
 			if v.CanAddr() {

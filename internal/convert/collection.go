@@ -27,6 +27,7 @@ import (
 func (b *planBuilder) collectionDecoder(t reflect.Type, ops *pmap.Ops) decodeFunc {
 	et := ops.Elem
 	ed := b.decoder(et)
+	size := et.Size()
 	return func(p unsafe.Pointer, v any, depth int) *Error {
 		src, ok := v.(map[string]any)
 		if !ok {
@@ -38,17 +39,21 @@ func (b *planBuilder) collectionDecoder(t reflect.Type, ops *pmap.Ops) decodeFun
 		if depth >= maxConvertDepth {
 			return tooDeep(t, v)
 		}
-		ed2 := ops.Edit(nil)
-		ev := reflect.New(et).Elem()
-		ep := ev.Addr().UnsafePointer()
+		if len(src) == 0 {
+			ops.Build(p, nil, nil)
+			return nil
+		}
+		// The entries are converted into one array, then the map is
+		// built from it at once.
+		keys := make([]string, 0, len(src))
+		vals := reflect.MakeSlice(reflect.SliceOf(et), len(src), len(src)).UnsafePointer()
 		for k, x := range src {
-			ev.SetZero()
-			if err := ed(ep, x, depth+1); err != nil {
+			if err := ed(unsafe.Add(vals, uintptr(len(keys))*size), x, depth+1); err != nil {
 				return err.at(k)
 			}
-			ed2.Set(k, ep)
+			keys = append(keys, k)
 		}
-		ed2.Finish(p)
+		ops.Build(p, keys, vals)
 		return nil
 	}
 }

@@ -20,6 +20,9 @@ type Ops struct {
 	// Each calls f with every key and a pointer to its value (not to be
 	// modified) until f returns false.
 	Each func(m unsafe.Pointer, f func(key string, val unsafe.Pointer) bool)
+	// Build stores at m the map of keys[i] to the values of the array of
+	// len(keys) values at vals (keys must not repeat).
+	Build func(m unsafe.Pointer, keys []string, vals unsafe.Pointer)
 	// Edit returns the changes to a new map starting from the map at m
 	// (the empty map when m is nil).
 	Edit func(m unsafe.Pointer) Edits
@@ -50,6 +53,9 @@ func (Map[V]) opsOf() *Ops {
 		},
 		Each: func(m unsafe.Pointer, f func(string, unsafe.Pointer) bool) {
 			(*Map[V])(m).Each(func(k string, v *V) bool { return f(k, unsafe.Pointer(v)) })
+		},
+		Build: func(m unsafe.Pointer, keys []string, vals unsafe.Pointer) {
+			*(*Map[V])(m) = FromSlices(keys, unsafe.Slice((*V)(vals), len(keys)))
 		},
 		Edit: func(m unsafe.Pointer) Edits {
 			if m == nil {

@@ -134,6 +134,29 @@ func TestSetDeleteKeepOld(t *testing.T) {
 	}
 }
 
+// TestFromSlices checks a map built at once against a plain map, and
+// that it can then be changed like any other.
+func TestFromSlices(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 31, 33, 1000, 20000} {
+		keys := make([]string, n)
+		vals := make([]int, n)
+		want := map[string]int{}
+		for i := range n {
+			keys[i], vals[i] = fmt.Sprintf("key%d", i), i
+			want[keys[i]] = i
+		}
+		m := FromSlices(keys, vals)
+		check(t, m, want, Map[int].Get)
+		if n > 0 {
+			m2 := m.Set("key0", -1).Delete(keys[n-1])
+			check(t, m, want, Map[int].Get)
+			want["key0"] = -1
+			delete(want, keys[n-1])
+			check(t, m2, want, Map[int].Get)
+		}
+	}
+}
+
 func BenchmarkBuild10k(b *testing.B) {
 	keys := make([]string, 10000)
 	for i := range keys {
@@ -146,6 +169,12 @@ func BenchmarkBuild10k(b *testing.B) {
 				e.Set(k, [3]int{})
 			}
 			e.Finish()
+		}
+	})
+	b.Run("slices", func(b *testing.B) {
+		vals := make([][3]int, len(keys))
+		for b.Loop() {
+			FromSlices(keys, vals)
 		}
 	})
 	b.Run("gomap", func(b *testing.B) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/pmap"
+	"github.com/sodp-go/client/internal/pvec"
 )
 
 // Persistent collections (package pmap, made public by package sodp).
@@ -126,6 +127,8 @@ func collectionReuser(t reflect.Type, ops *pmap.Ops) reuseFunc {
 	}
 }
 
+func trailingZero(m uint64) int { return bits.TrailingZeros64(m) }
+
 // done reports whether an earlier path of the set (bits of c.mask below
 // bit i, which mk no longer holds) named the same entry k.
 func done(c *changes, mk uint64, i, level int, k string) bool {
@@ -159,6 +162,8 @@ func shareable(t reflect.Type) bool {
 		s = true
 	case pmap.OpsOf(t) != nil:
 		s = shareable(pmap.OpsOf(t).Elem)
+	case pvec.OpsOf(t) != nil:
+		s = shareable(pvec.OpsOf(t).Elem)
 	case t.Kind() == reflect.Array:
 		s = shareable(t.Elem())
 	case t.Kind() == reflect.Struct:
@@ -177,7 +182,7 @@ func shareable(t reflect.Type) bool {
 // pathTypes caches ByPath.
 var pathTypes sync.Map // reflect.Type → bool
 
-// ByPath reports whether T holds a collection (at any depth of its
+// ByPath reports whether T holds a collection (a map or a list) (at any depth of its
 // structs) whose entries a conversion by path shares: ReusingChanged
 // then costs the change rather than the value, where Reusing costs the
 // collection's size, and should be preferred whenever the changed paths
@@ -198,6 +203,9 @@ func holdsCollection(t reflect.Type, seen map[reflect.Type]bool) bool {
 	}
 	seen[t] = true
 	if ops := pmap.OpsOf(t); ops != nil {
+		return shareable(ops.Elem)
+	}
+	if ops := pvec.OpsOf(t); ops != nil {
 		return shareable(ops.Elem)
 	}
 	if t.Kind() != reflect.Struct {

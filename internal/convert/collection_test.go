@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/pmap"
+	"github.com/sodp-go/client/internal/pvec"
 )
 
 type cursor struct {
@@ -21,6 +23,7 @@ type room struct {
 	Cursors pmap.Map[cursor]    `msgpack:"cursors"`
 	Nested  pmap.Map[nestedRow] `msgpack:"nested"`
 	Seen    int64               `msgpack:"seen"`
+	Log     pvec.Vec[cursor]    `msgpack:"log"`
 }
 
 type nestedRow struct {
@@ -35,6 +38,7 @@ type plainRoom struct {
 	Cursors map[string]cursor
 	Nested  map[string]plainRow
 	Seen    int64
+	Log     []cursor
 }
 
 type plainRow struct {
@@ -55,11 +59,14 @@ func toPlain(r room) plainRoom {
 		}
 		p.Nested[k] = row
 	}
+	for _, c := range r.Log.All() {
+		p.Log = append(p.Log, c)
+	}
 	return p
 }
 
 func equalPlain(a, b plainRoom) bool {
-	if a.Title != b.Title || a.Seen != b.Seen || !maps.Equal(a.Cursors, b.Cursors) || len(a.Nested) != len(b.Nested) {
+	if a.Title != b.Title || a.Seen != b.Seen || !maps.Equal(a.Cursors, b.Cursors) || len(a.Nested) != len(b.Nested) || !slices.Equal(a.Log, b.Log) {
 		return false
 	}
 	for k, ra := range a.Nested {
@@ -77,7 +84,28 @@ func randomOps(r *rand.Rand, v map[string]any) []delta.Op {
 	for range 1 + r.IntN(4) {
 		k := fmt.Sprintf("u%d", r.IntN(40))
 		var op delta.Op
-		switch r.IntN(10) {
+		logLen := 0
+		if l, ok := v["log"].([]any); ok {
+			logLen = len(l)
+		}
+		switch r.IntN(14) {
+		case 10, 11:
+			if logLen == 0 {
+				op = delta.Op{Op: delta.OpAdd, Path: "/log/-", Value: map[string]any{"name": "first"}}
+			} else {
+				op = delta.Op{Op: delta.OpUpdate, Path: fmt.Sprintf("/log/%d/x", r.IntN(logLen)), Value: float64(r.IntN(100))}
+			}
+		case 12:
+			op = delta.Op{Op: delta.OpAdd, Path: "/log/-", Value: map[string]any{"x": float64(r.IntN(100)), "name": k}}
+		case 13:
+			if logLen > 0 && r.IntN(2) == 0 {
+				op = delta.Op{Op: delta.OpRemove, Path: fmt.Sprintf("/log/%d", r.IntN(logLen))}
+			} else {
+				op = delta.Op{Op: delta.OpUpdate, Path: fmt.Sprintf("/log/%d", max(logLen-1, 0)), Value: map[string]any{"y": 3.0}}
+				if logLen == 0 {
+					op = delta.Op{Op: delta.OpAdd, Path: "/log/-", Value: map[string]any{"y": 3.0}}
+				}
+			}
 		case 0:
 			op = delta.Op{Op: delta.OpRemove, Path: "/cursors/" + k}
 			if c, _ := v["cursors"].(map[string]any); c[k] == nil {
@@ -131,7 +159,7 @@ func TestCollectionReuseAgainstTo(t *testing.T) {
 	for _, inPlace := range []bool{true, false} {
 		t.Run(fmt.Sprintf("inPlace=%v", inPlace), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(7, 11))
-			var v any = map[string]any{"title": "a", "cursors": map[string]any{}, "nested": map[string]any{}}
+			var v any = map[string]any{"title": "a", "cursors": map[string]any{}, "nested": map[string]any{}, "log": []any{}}
 			var own delta.Owner
 			var prev room
 			if err := To(v, &prev); err != nil {
@@ -222,8 +250,11 @@ func TestCollectionSharesUntouched(t *testing.T) {
 		t.Error("Reuses/ByPath")
 	}
 	// A value type with a slice is never shared: every entry converted.
-	if Reuses[pmap.Map[[]int]]() || ByPath[pmap.Map[[]int]]() {
-		t.Error("a Map of slices must not share its entries")
+	if Reuses[pmap.Map[[]int]]() || ByPath[pmap.Map[[]int]]() || Reuses[pvec.Vec[[]int]]() {
+		t.Error("a Map or list of slices must not share its entries")
+	}
+	if !Reuses[pvec.Vec[cursor]]() || !ByPath[pvec.Vec[cursor]]() {
+		t.Error("a list of flat structs must share its elements")
 	}
 }
 

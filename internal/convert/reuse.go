@@ -8,6 +8,7 @@ import (
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/pmap"
+	"github.com/sodp-go/client/internal/pvec"
 	"github.com/sodp-go/client/internal/wire"
 )
 
@@ -202,6 +203,9 @@ type reuseField struct {
 func buildReuser(t reflect.Type) reuseFunc {
 	if ops := pmap.OpsOf(t); ops != nil {
 		return collectionReuser(t, ops)
+	}
+	if ops := pvec.OpsOf(t); ops != nil {
+		return listReuser(t, ops)
 	}
 	if t.Kind() != reflect.Struct || t == timeType || reflect.PointerTo(t).Implements(textUnmarshalerType) || unmarshalsJSON(t) {
 		return nil

@@ -8,7 +8,10 @@ import (
 	"unsafe"
 
 	"github.com/sodp-go/client/internal/pmap"
+	"github.com/sodp-go/client/internal/pvec"
 )
+
+// Persistent collections are written as the object or array they hold.
 
 // collection writes a persistent map (package pmap, or a type wrapping
 // one) as the map it holds, its keys sorted.
@@ -44,4 +47,34 @@ func (e *valueEncoder) collection(v reflect.Value, ops *pmap.Ops) *UnsupportedEr
 		}
 	}
 	return nil
+}
+
+// list writes a persistent list (package pvec, or a type wrapping one) as
+// the array it holds.
+func (e *valueEncoder) list(v reflect.Value, ops *pvec.Ops) *UnsupportedError {
+	if len(e.stack) >= maxDepth {
+		return unsupported(v.Type(), "nesting deeper than "+strconv.Itoa(maxDepth)+" levels")
+	}
+	var p unsafe.Pointer
+	if v.CanAddr() {
+		p = v.Addr().UnsafePointer()
+	} else {
+		c := reflect.New(v.Type())
+		c.Elem().Set(v)
+		p = c.UnsafePointer()
+	}
+	e.b = appendArrayHeader(e.b, ops.Len(p))
+	e.stack = append(e.stack, visit{p, -1})
+	defer e.leave()
+	i := 0
+	var err *UnsupportedError
+	ops.Each(p, func(val unsafe.Pointer) bool {
+		if err = e.reflect(reflect.NewAt(ops.Elem, val).Elem()); err != nil {
+			err = err.at(strconv.Itoa(i))
+			return false
+		}
+		i++
+		return true
+	})
+	return err
 }

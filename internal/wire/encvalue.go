@@ -14,6 +14,7 @@ import (
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/pmap"
+	"github.com/sodp-go/client/internal/pvec"
 )
 
 // UnsupportedError reports a Go value that has no SODP encoding: a cycle,
@@ -307,6 +308,9 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 		case jsonValue:
 			if ops := pmap.OpsOf(t); ops != nil {
 				return e.collection(v, ops)
+			}
+			if ops := pvec.OpsOf(t); ops != nil {
+				return e.list(v, ops)
 			}
 			return e.json(v)
 		case jsonPointer:

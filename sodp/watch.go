@@ -170,9 +170,9 @@ func (r receiver[T]) Finish(err error) { r.s.finish(err) }
 // doubling per refusal, each refusal reported on Events; the subscription
 // waits for its first value meanwhile.
 //
-// T may be any, a struct, a map, a slice, a scalar or a Map (an immutable
-// map built at the cost of each change; see Map); with any, the value is a
-// tree of nil, bool, int64, uint64, float64, string, []any and
+// T may be any, a struct, a map, a slice, a scalar, a Map or a List
+// (immutable collections built at the cost of each change); with any, the
+// value is a tree of nil, bool, int64, uint64, float64, string, []any and
 // map[string]any. A struct is filled by the rules Set encodes with: each
 // exported field is named by its `msgpack` tag, else its `json` tag, else
 // the field's name, and a tag of "-" skips it; a key matches a field by

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -153,6 +154,10 @@ func (p *chaosProxy) close() {
 	p.wg.Wait()
 }
 
+// chaosWatchRate is the WATCH/RESUME frames per second the chaos server
+// takes on a connection.
+const chaosWatchRate = 5
+
 // chaosDuration is SODP_SOAK (a Go duration) or a default that keeps
 // `make test` short.
 func chaosDuration(t *testing.T) time.Duration {
@@ -184,10 +189,11 @@ type transition struct {
 }
 
 type keyRecord struct {
-	last  sodp.Update[any]
-	seen  bool
-	trans []transition
-	kinds map[sodp.Kind]int
+	last    sodp.Update[any]
+	seen    bool
+	refused bool // refused by the ACL (KindRefused)
+	trans   []transition
+	kinds   map[sodp.Kind]int
 }
 
 // recorder reads a subscription to its end and checks each update as it
@@ -229,6 +235,19 @@ func (r *recorder) add(u sodp.Update[any]) {
 			r.problems = append(r.problems, fmt.Sprintf("%s %s: ", r.name, u.Key)+fmt.Sprintf(format, args...))
 		}
 	}
+	if u.Kind == sodp.KindRefused {
+		switch {
+		case isSecret(u.Key) && errors.Is(u.Err, sodp.ErrForbidden):
+		case u.Key == chaosBig && errors.Is(u.Err, sodp.ErrTooLarge):
+		default:
+			bad("refused: %v", u.Err)
+		}
+		kr.refused = true
+		return
+	}
+	if isSecret(u.Key) {
+		bad("a value of a key the ACL refuses: %+v", u)
+	}
 	if u.Err != nil {
 		bad("update error %v", u.Err)
 	}
@@ -251,6 +270,24 @@ func (r *recorder) add(u sodp.Update[any]) {
 	}
 	kr.kinds[u.Kind]++
 	kr.last, kr.seen = u, true
+}
+
+// chaosBig is the key whose value grows past the read limit of one client
+// of the chaos test (chaosBigLimit) during the run: its subscriptions there
+// end with ErrTooLarge, and nothing else on that client suffers.
+const (
+	chaosBig      = "chaos.big"
+	chaosBigLimit = 64 << 10
+)
+
+// isSecret tells the keys the chaos server's ACL refuses to every reader.
+func isSecret(key string) bool { return strings.HasPrefix(key, "chaos.secret") }
+
+func (r *recorder) refusedKey(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kr := r.keys[key]
+	return kr != nil && kr.refused
 }
 
 func (r *recorder) lastOf(key string) (sodp.Update[any], bool) {
@@ -314,7 +351,11 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 	// The default 1,000-entry log: after a long blackhole the keys
 	// together missed far more versions than a server queues per
 	// connection.
-	srv := newServer(t, sodptest.WithDialect(d), sodptest.WithMaxRecorded(1000))
+	// Keys refused by the ACL, and at most chaosWatchRate WATCH/RESUME
+	// frames per second on each connection (announced by the TypeScript,
+	// Rust and Go dialects; the spec dialect refuses the excess with 429s).
+	srv := newServer(t, sodptest.WithDialect(d), sodptest.WithMaxRecorded(1000), sodptest.WithRateLimit(0, chaosWatchRate),
+		sodptest.WithACL(func(_, key string, write bool) bool { return write || !isSecret(key) }))
 	proxy := newChaosProxy(t, srv.URL[len("ws://"):])
 	keys := []string{"chaos.k0", "chaos.k1", "chaos.k2", "chaos.k3", "chaos.k4", "chaos.k5"}
 	for i, k := range keys {
@@ -333,6 +374,8 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 	}
 	chaotic := dial(t, proxy.url(), sodp.WithHeartbeat(hb), sodp.WithCallTimeout(2*time.Second))
 	other := dial(t, proxy.url(), sodp.WithHeartbeat(hb))
+	bigc := dial(t, proxy.url(), sodp.WithHeartbeat(hb), sodp.WithMaxMessageSize(chaosBigLimit))
+	srv.Set(chaosBig, map[string]any{"n": 0})
 	writer := dial(t, srv.URL)
 	observer := dial(t, srv.URL)
 
@@ -367,16 +410,36 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 			newRec(chaotic, "conflating "+k, []string{k}, false, nil)
 		}
 	}
-	newRec(other, "many", keys, false, nil)
+	newRec(other, "many", append([]string{"chaos.secret0"}, keys...), false, nil)
+	// The big key on a client of its own, whose read limit it crosses.
+	many := newRec(bigc, "big many", []string{chaosBig, keys[1]}, true, nil)
+	big := newRec(bigc, "big", []string{chaosBig}, true, nil)
 	newRec(other, "single", keys[:1], false, nil)
+	secret := newRec(chaotic, "secret", []string{"chaos.secret1"}, false, nil)
 	var room *recorder
 	if presence {
 		room = newRec(observer, "room", []string{"chaos.room"}, false, nil)
 	}
 	for _, r := range recs {
 		for _, k := range r.sub.Keys() {
+			if r == secret {
+				continue // it ends, below
+			}
+			if isSecret(k) {
+				eventually(t, r.name+" refusal of "+k, func() bool { return r.refusedKey(k) })
+				continue
+			}
 			eventually(t, r.name+" first value", func() bool { _, ok := r.lastOf(k); return ok })
 		}
+	}
+	// A subscription whose every key is refused ends with the refusal.
+	select {
+	case <-secret.done:
+		if err := secret.sub.Err(); !errors.Is(err, sodp.ErrForbidden) {
+			t.Fatalf("the subscription of a refused key ended with %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the subscription of a refused key did not end")
 	}
 	if presence {
 		if _, err := chaotic.Presence(ctx, "chaos.room", "/who/chaotic", true); err != nil {
@@ -385,7 +448,7 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 	}
 
 	versions := &versionLog{v: map[string][]uint64{}, perKey: d == sodp.DialectTS}
-	for _, k := range keys {
+	for _, k := range append([]string{chaosBig}, keys...) {
 		_, v, _ := srv.Get(k)
 		versions.add(k, v)
 	}
@@ -457,6 +520,23 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 			}
 		}
 	}()
+	// The big key grows by small writes, each change well within the
+	// big client's read limit, then one write makes it cross it: a
+	// DELTA (or, after a cut, a STATE_INIT) over the limit.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 12 {
+			select {
+			case <-stop:
+			case <-time.After(dur / 24):
+			}
+			versions.add(chaosBig, srv.Set(chaosBig, map[string]any{"n": i, "part": strings.Repeat("b", 4000*i)}))
+			writes.Add(1)
+		}
+		versions.add(chaosBig, srv.Set(chaosBig, map[string]any{"n": 12, "blob": strings.Repeat("B", chaosBigLimit+1000)}))
+		writes.Add(1)
+	}()
 	// The cutter.
 	wg.Add(1)
 	go func() {
@@ -514,13 +594,30 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 			p.close()
 		}
 	}
-	for _, c := range []*sodp.Client{chaotic, other} {
+	for _, c := range []*sodp.Client{chaotic, other, bigc} {
 		if err := c.Ready(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The big key's subscriptions end (or, in a
+	// WatchMany, are refused) with ErrTooLarge; nothing else ends.
+	select {
+	case <-big.done:
+		if err := big.sub.Err(); !errors.Is(err, sodp.ErrTooLarge) || !strings.Contains(err.Error(), chaosBig) {
+			t.Fatalf("the subscription of the big key ended with %v, want ErrTooLarge naming it", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the subscription of the big key did not end")
+	}
+	eventually(t, "the WatchMany's refusal of the big key", func() bool { return many.refusedKey(chaosBig) })
 	for _, r := range recs {
+		if r == big {
+			continue
+		}
 		for _, k := range r.sub.Keys() {
+			if isSecret(k) || k == chaosBig {
+				continue // refused above; a value would have been a problem
+			}
 			var u sodp.Update[any]
 			var want any
 			var wantV uint64
@@ -589,7 +686,7 @@ func chaosRun(t *testing.T, d sodp.Dialect, dur time.Duration, seed uint64, hb t
 					}
 				}
 			}
-			if r.buffered {
+			if r.buffered && c == chaotic {
 				replayedSeen += uint64(kr.kinds[sodp.KindReplayed])
 				resyncSeen += uint64(kr.kinds[sodp.KindResync])
 				deltaSeen += uint64(kr.kinds[sodp.KindDelta])

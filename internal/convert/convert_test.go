@@ -904,6 +904,7 @@ func TestConvertUnsupportedDestinations(t *testing.T) {
 	cvWantError(t, To(int64(1), new(chan int)), "", "chan int", "integer", true)
 	// A struct with no field a key can name is filled by nothing but nil:
 	// anything else is an error, not a silent zero.
+	//lint:ignore U1000 the fields exist to be unreachable by any key
 	type onlyUnexported struct{ a, b int }
 	cvWantError(t, To(map[string]any{"a": int64(1), "B": int64(2)}, new(onlyUnexported)), "", "convert.onlyUnexported", "map", true)
 	cvWantError(t, To(map[string]any{"O": map[string]any{}}, new(struct{ O onlyUnexported })), "/O", "convert.onlyUnexported", "map", true)

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
@@ -30,7 +31,18 @@ type pendingCall struct {
 	onFail   func(error) // runs on the actor when a call no caller waits for fails
 	seq      uint64      // the number of its CALL frame on the connection it was sent on (see conn.queued)
 	trace    *CallTrace
+	// ctx is the caller's context (with the call timeout): a call whose
+	// caller has left is not sent.
+	ctx context.Context
+	qi  int // index in Session.queued (fifo)
+	// nextLeft links the calls whose callers left, from the caller that
+	// pushed it (leave) to the actor (cancelCalls).
+	nextLeft *pendingCall
+	// sending is set by the actor when it starts sending the call (sendCall).
+	sending atomic.Bool
 }
+
+func (pc *pendingCall) fifoIndex() *int { return &pc.qi }
 
 func (pc *pendingCall) finish(data any, err error) {
 	if pc.finished {
@@ -100,6 +112,7 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 		key:    spec.Key,
 		reply:  make(chan callResult, 1),
 		trace:  spec.Trace,
+		ctx:    ctx,
 	}
 	if spec.Adapt != nil {
 		adapt := spec.Adapt
@@ -137,7 +150,8 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 		}
 		return r.data, nil
 	case <-ctx.Done():
-		if !s.cancelSent(pc) {
+		s.leave(pc)
+		if !pc.sending.Load() {
 			return nil, s.notSent(spec.Method, timeout, ctx)
 		}
 		return nil, ctxErr()
@@ -197,7 +211,7 @@ func (s *Session) startCall(pc *pendingCall) {
 	case phFailed:
 		pc.finish(nil, s.failErr)
 	default:
-		s.queued = append(s.queued, pc)
+		s.queued.push(pc)
 		s.pumpCalls()
 	}
 	s.publishGauges()
@@ -205,6 +219,19 @@ func (s *Session) startCall(pc *pendingCall) {
 
 func (s *Session) sendCall(pc *pendingCall) {
 	if pc.finished {
+		return
+	}
+	// Set before the context is looked at: a caller who left and finds it
+	// unset knows the frame was not, and will not be, sent.
+	pc.sending.Store(true)
+	if pc.ctx != nil && pc.ctx.Err() != nil {
+		// The caller has left (or is leaving) with its context's error:
+		// the call is not sent, takes no place in the window, and no
+		// answer is sent to a caller who does not wait for one (waking
+		// each of many callers that share a deadline would cost the actor
+		// a goroutine switch apiece).
+		pc.finished = true
+		pc.body, pc.adapt = nil, nil
 		return
 	}
 	body := pc.body
@@ -233,37 +260,55 @@ func (s *Session) sendCall(pc *pendingCall) {
 	}
 }
 
+// leave tells the actor that the caller of pc has left, without waiting
+// for it: callers that leave together (calls sharing one deadline) push
+// their calls on one lock-free stack that the actor takes whole
+// (cancelCalls), and only the first of them posts a command.
+func (s *Session) leave(pc *pendingCall) {
+	for {
+		top := s.left.Load()
+		pc.nextLeft = top
+		if s.left.CompareAndSwap(top, pc) {
+			if top == nil {
+				s.post(s.cancelCalls)
+			}
+			return
+		}
+	}
+}
+
+// cancelCalls gives up on the calls whose callers left (leave).
+func (s *Session) cancelCalls() {
+	for pc := s.left.Swap(nil); pc != nil; {
+		next := pc.nextLeft
+		pc.nextLeft = nil
+		s.cancelCall(pc)
+		pc = next
+	}
+	s.pumpCalls() // their slots are free
+	s.publishGauges()
+}
+
 // cancelCall gives up on a call whose caller left. A call already sent
 // keeps its place in the request FIFO so the server's answer is still
 // matched to it.
 //
 // Only a placeholder stays: the encoded arguments are released, and when
 // more than maxAbandonedCalls placeholders wait (a server that answers
-// nothing), the oldest is dropped.
+// nothing), the oldest is dropped. A call still queued is taken out of
+// the queue at constant cost, so that many callers leaving at once cost
+// the actor time in proportion to their number.
 func (s *Session) cancelCall(pc *pendingCall) {
 	pc.finished = true
 	pc.body, pc.adapt = nil, nil
-	abandoned, oldest := 0, -1
-	for i, r := range s.requests {
-		if r.kind == reqCall && r.call.finished {
-			if oldest < 0 {
-				oldest = i
-			}
-			abandoned++
+	s.queued.remove(pc)
+	if s.calls[pc.id] == pc {
+		delete(s.calls, pc.id)
+		s.abandoned++
+		if s.abandoned > maxAbandonedCalls {
+			s.dropAbandoned()
 		}
 	}
-	if abandoned > maxAbandonedCalls {
-		s.requests = slices.Delete(s.requests, oldest, oldest+1)
-	}
-	for i, q := range s.queued {
-		if q == pc {
-			s.queued = append(s.queued[:i], s.queued[i+1:]...)
-			break
-		}
-	}
-	delete(s.calls, pc.id)
-	s.pumpCalls() // its slot is free
-	s.publishGauges()
 }
 
 func (s *Session) rememberPresence(p PresenceEntry) {
@@ -424,13 +469,30 @@ func PresenceArgs(key, path string, value any) func(Dialect) (map[string]any, er
 // pumpCalls sends queued calls while few enough wait for their result.
 func (s *Session) pumpCalls() {
 	limit := max(min(maxCallsInFlight, s.budget), 1)
-	for s.ph == phLive && s.conn != nil && len(s.queued) > 0 && len(s.calls) < limit {
-		pc := s.queued[0]
-		s.queued[0] = nil
-		s.queued = s.queued[1:]
+	for s.ph == phLive && s.conn != nil && len(s.calls) < limit {
+		pc, ok := s.queued.pop()
+		if !ok {
+			break
+		}
 		s.sendCall(pc)
 	}
-	if len(s.queued) == 0 {
-		s.queued = nil
+}
+
+// dropAbandoned drops the oldest placeholder of a call whose caller left
+// when more than maxAbandonedCalls wait, recounting them on the way.
+func (s *Session) dropAbandoned() {
+	n, oldest := 0, -1
+	for i, r := range s.requests {
+		if r.kind == reqCall && r.call.finished {
+			if oldest < 0 {
+				oldest = i
+			}
+			n++
+		}
 	}
+	if n > maxAbandonedCalls {
+		s.requests = slices.Delete(s.requests, oldest, oldest+1)
+		n--
+	}
+	s.abandoned = n
 }

@@ -34,6 +34,14 @@
 //     subscription's pump, and the pump.
 //   - path.go: sub-value (part) subscriptions.
 //   - calls.go: CALL and RESULT, presence.
+//   - sendqueue.go: the queue of WATCH and RESUME requests waiting to be
+//     sent, and the pump that sends them as flow control and pacing allow.
+//   - pacer.go: pacing WATCH and RESUME frames to the rate a server
+//     announced.
+//   - refusals.go: ERROR 429s that name no request, held until the
+//     requests they may concern have had their answers.
+//   - fifo.go: a FIFO queue with removal from the middle at constant cost
+//     (the calls waiting to be sent).
 //   - events.go: the Events queue and its pump.
 //   - observe.go: what the session tells a Config.Observer (the
 //     connection lifecycle, resumes, subscriptions), its queue and its

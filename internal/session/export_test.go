@@ -39,3 +39,14 @@ func (s *Session) WaitingCalls(t testing.TB) (calls, held int) {
 	}
 	return calls, held
 }
+
+// WaitingRequests returns, from the actor, how many WATCH/RESUME/CALL
+// requests wait for their answer and how many WATCH/RESUME requests wait
+// to be sent.
+func (s *Session) WaitingRequests(t testing.TB) (sent, queued int) {
+	t.Helper()
+	if err := s.do(context.Background(), func() { sent, queued = len(s.requests), s.reqQueue.len() }); err != nil {
+		t.Fatal(err)
+	}
+	return sent, queued
+}

@@ -419,8 +419,8 @@ func (s *Session) goLive() {
 	s.stats.connects.Add(1)
 	info := s.server0
 	s.server.Store(&info)
-	s.requests = nil
-	s.reqQueue = nil
+	s.requests, s.abandoned = nil, 0
+	s.reqQueue.reset()
 	s.keysInFlight = 0
 	clear(s.streams)
 	s.nextStream = wire.FirstSubscriptionStream
@@ -432,6 +432,7 @@ func (s *Session) goLive() {
 	s.liveSince = time.Now()
 	s.obs.live(s)
 	s.setWindow()
+	s.startPacing(s.liveSince)
 	// After connections lost while resuming, replays are sent one at a
 	// time, then not at all: each key gets a fresh STATE_INIT.
 	s.watchOnly = s.resumeFails >= 2
@@ -529,15 +530,16 @@ func (s *Session) connectionLost(err error) {
 		}
 		delete(s.calls, id)
 	}
-	s.requests = nil
-	s.reqQueue = nil
+	s.requests, s.abandoned = nil, 0
+	s.reqQueue.reset()
 	s.keysInFlight = 0
+	s.refusals, s.refusalAt = nil, time.Time{}
 	s.barrierQueued, s.barrierAt = false, 0
 	clear(s.replaying)
 	s.replaying, s.nReplaying, s.charge = nil, 0, 0
 	clear(s.streams)
 	for _, ks := range s.keys {
-		ks.phase = kpIdle
+		ks.phase, ks.queued = kpIdle, nil
 		ks.replay, ks.charge = false, 0
 		s.dropHeld(ks)
 	}

@@ -5,28 +5,9 @@ import (
 	"fmt"
 )
 
-// A call whose context ends before its CALL frame was queued was not sent:
-// its error says so, and why it waited, rather than that no answer came.
-
-// cancelSent gives up on pc (cancelCall, on the actor) and reports whether
-// its frame had been queued on a connection (or it had ended otherwise);
-// true too when the session ended first.
-func (s *Session) cancelSent(pc *pendingCall) bool {
-	sent := make(chan bool, 1)
-	if !s.post(func() {
-		_, ok := s.calls[pc.id]
-		sent <- ok || pc.finished // finished: answered or failed, not waiting to be sent
-		s.cancelCall(pc)
-	}) {
-		return true
-	}
-	select {
-	case ok := <-sent:
-		return ok
-	case <-s.done:
-		return true
-	}
-}
+// A call whose context ends before the actor started sending its CALL frame
+// was not sent: its error says so, and why it waited, rather than that no
+// answer came.
 
 // notSent is the error of a call method whose ctx ended before its frame
 // was queued. timeout, when set, is the cause of the client's call timeout.

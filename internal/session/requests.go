@@ -71,6 +71,11 @@ func (s *Session) loseBefore(i int, done bool) {
 	if done {
 		from++
 	}
+	for _, r := range s.requests[:from] {
+		if r.kind == reqCall && r.call.finished && s.abandoned > 0 {
+			s.abandoned--
+		}
+	}
 	n := copy(s.requests, s.requests[from:])
 	clear(s.requests[n:])
 	s.requests = s.requests[:n]
@@ -94,6 +99,9 @@ func (s *Session) answer(key string) {
 // Requests older than i lost their answers.
 func (s *Session) answerAt(i int, key string) {
 	r := s.requests[i]
+	if s.answeredAfter(r.seq); s.requests[i] != r {
+		i = slices.Index(s.requests, r)
+	}
 	if j := slices.Index(r.keys, key); j >= 0 {
 		r.keys = slices.Delete(r.keys, j, j+1)
 		r.streams = slices.Delete(r.streams, j, j+1)
@@ -148,6 +156,9 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 				break
 			}
 		}
+	}
+	if idx < 0 && s.holdRefusal(se) {
+		return
 	}
 	if idx < 0 && len(s.requests) > 0 {
 		idx, se.Attribution = 0, AttrOrder
@@ -277,12 +288,6 @@ const (
 	maxAbandonedCalls = 256
 )
 
-// subRequest is a WATCH (of one or more keys) or a RESUME not sent yet.
-type subRequest struct {
-	keys   []string
-	resume bool
-}
-
 // capInt reads a numeric HELLO capability.
 func capInt(caps map[string]any, name string) (int64, bool) {
 	switch v := caps[name].(type) {
@@ -330,52 +335,6 @@ func (s *Session) resumeCharge() int {
 		return s.budget // one replay at a time
 	}
 	return max(s.resumeEst, 2)
-}
-
-// pumpRequests sends queued WATCH and RESUME requests while the window
-// allows; once the queue is empty it sends the replay barrier if a RESUME
-// asked for one.
-func (s *Session) pumpRequests() {
-	for s.ph == phLive && s.conn != nil && len(s.reqQueue) > 0 {
-		r := s.reqQueue[0]
-		keys := r.keys[:0:0]
-		for _, k := range r.keys {
-			if ks := s.keys[k]; ks != nil && ks.phase == kpQueued {
-				keys = append(keys, k)
-			}
-		}
-		resume := r.resume && !s.watchOnly
-		cost := len(keys)
-		if resume && len(keys) > 0 {
-			cost = s.resumeCharge()
-		}
-		if len(keys) > 0 && (s.keysInFlight > 0 || s.charge > 0) &&
-			(s.keysInFlight+len(keys) > s.keyLimit() || s.charge+cost > s.budget) {
-			// The window is full. A server that may end a replay without a
-			// STATE_INIT gets a barrier now, so the replays in flight end.
-			if s.nReplaying > 0 && s.barrierAt == 0 && s.needsBarrier() {
-				s.sendBarrier()
-			}
-			break
-		}
-		s.reqQueue[0] = subRequest{}
-		s.reqQueue = s.reqQueue[1:]
-		switch {
-		case len(keys) == 0:
-		case resume:
-			s.sendResume(s.keys[keys[0]], cost)
-		default:
-			s.sendWatch(keys)
-		}
-	}
-	if len(s.reqQueue) == 0 {
-		s.reqQueue = nil
-		if s.barrierQueued && s.ph == phLive && s.barrierAt == 0 {
-			s.barrierQueued = false
-			s.sendBarrier()
-		}
-		s.checkRoundDone()
-	}
 }
 
 // newRequest numbers a request and puts it in the FIFO of requests
@@ -617,7 +576,7 @@ func (s *Session) rewatch(keys ...*keyState) {
 	var gone, names []string
 	for _, ks := range keys {
 		s.endReplay(ks)
-		if ks.onServer() {
+		if s.unwatchFirst(ks) {
 			gone = append(gone, ks.key)
 		}
 		s.streams.unbind(ks)
@@ -634,7 +593,7 @@ func (s *Session) rewatch(keys ...*keyState) {
 // checkRoundDone notes the end of a reconnect's resume: nothing queued,
 // no replay under way, no barrier out.
 func (s *Session) checkRoundDone() {
-	if !s.roundActive || len(s.reqQueue) > 0 || s.nReplaying > 0 || s.barrierAt != 0 || s.barrierQueued {
+	if !s.roundActive || s.reqQueue.len() > 0 || s.nReplaying > 0 || s.barrierAt != 0 || s.barrierQueued {
 		return
 	}
 	for _, r := range s.requests {
@@ -693,6 +652,7 @@ func (s *Session) onWake(now time.Time) {
 	if !next.IsZero() {
 		s.armWake(next)
 	}
+	s.checkRefusals(now)
 }
 
 // keyInMessage finds which of keys an error message names.

@@ -92,6 +92,9 @@ type Session struct {
 
 	callSeq atomic.Uint64
 	callPfx string
+	// left is a stack of calls whose callers left: callers push (leave),
+	// the actor takes them all (cancelCalls).
+	left atomic.Pointer[pendingCall]
 
 	// Actor-only state.
 	ph             phase
@@ -118,39 +121,44 @@ type Session struct {
 	nextStream     uint32
 	requests       []*request
 	calls          map[string]*pendingCall // sent on the current connection
-	queued         []*pendingCall          // waiting for a live session
+	queued         fifo[*pendingCall]      // waiting for a live session or a place in the window
+	abandoned      int                     // calls in requests whose callers left (see cancelCall)
 	presence       map[string]map[string]any
-	nSubs          int           // subscriptions added and not yet detached; each is in the subs of one key at least
-	ending         []*Subscriber // subscriptions whose mailbox stopped taking updates
-	inSize         int           // wire size of the frame being handled
-	reqQueue       []subRequest  // WATCH/RESUME requests waiting for flow control
-	keysInFlight   int           // keys of sent WATCH/RESUME requests not answered yet
-	lastBeat       time.Time     // when the last periodic HEARTBEAT and ping went out
+	nSubs          int               // subscriptions added and not yet detached; each is in the subs of one key at least
+	ending         []*Subscriber     // subscriptions whose mailbox stopped taking updates
+	inSize         int               // wire size of the frame being handled
+	reqQueue       fifo[*subRequest] // WATCH/RESUME requests waiting for flow control
+	keysInFlight   int               // keys of sent WATCH/RESUME requests not answered yet
+	lastBeat       time.Time         // when the last periodic HEARTBEAT and ping went out
 
 	// Flow control and replay tracking (requests.go), per connection unless
 	// noted.
-	reqSeq         uint64      // number of the last request sent
-	qcap           int         // the server's per-connection queue, in frames
-	budget         int         // frames the server may owe for requests in flight
-	charge         int         // frames charged to requests in flight
-	resumeEst      int         // frames the next RESUME is expected to bring
-	replaying      []*keyState // keys whose replay may be under way, in request order
-	nReplaying     int         // keys of replaying still replaying
-	watchOnly      bool        // send WATCH instead of RESUME (frames may have been dropped)
-	roundActive    bool        // the resume that followed going live is not finished
-	resumeFails    int         // across connections: connections lost during their resume
-	liveSince      time.Time   // when the session went live on this connection
-	hbSent         uint64      // HEARTBEATs sent on this connection (heartbeat.go)
-	hbEchoed       uint64      // of them, echoed or given up on
-	hbAt           time.Time   // when the last HEARTBEAT went out
-	barrierQueued  bool        // send the replay barrier once reqQueue is empty
-	barrierAt      uint64      // hbSent count whose echo is the barrier's; 0 when none is out
-	barrierReq     uint64      // the barrier covers requests up to this number
-	barrierSent    time.Time   // when the barrier went out
-	barrierRounds  int         // extra barriers sent against a server's own HEARTBEATs
-	replayActivity bool        // a replay frame arrived since the barrier went out
-	wakeT          *time.Timer // deadlines and retries
-	wakeAt         time.Time   // when wakeT fires; zero when stopped
+	reqSeq         uint64         // number of the last request sent
+	qcap           int            // the server's per-connection queue, in frames
+	budget         int            // frames the server may owe for requests in flight
+	charge         int            // frames charged to requests in flight
+	resumeEst      int            // frames the next RESUME is expected to bring
+	replaying      []*keyState    // keys whose replay may be under way, in request order
+	nReplaying     int            // keys of replaying still replaying
+	watchOnly      bool           // send WATCH instead of RESUME (frames may have been dropped)
+	roundActive    bool           // the resume that followed going live is not finished
+	resumeFails    int            // across connections: connections lost during their resume
+	liveSince      time.Time      // when the session went live on this connection
+	hbSent         uint64         // HEARTBEATs sent on this connection (heartbeat.go)
+	hbEchoed       uint64         // of them, echoed or given up on
+	hbAt           time.Time      // when the last HEARTBEAT went out
+	barrierQueued  bool           // send the replay barrier once reqQueue is empty
+	barrierAt      uint64         // hbSent count whose echo is the barrier's; 0 when none is out
+	barrierReq     uint64         // the barrier covers requests up to this number
+	barrierSent    time.Time      // when the barrier went out
+	barrierRounds  int            // extra barriers sent against a server's own HEARTBEATs
+	replayActivity bool           // a replay frame arrived since the barrier went out
+	pace           pacer          // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
+	refusals       []*ServerError // 429s that named no request, held (refusals.go)
+	refusedUpTo    uint64         // they concern the requests up to this number
+	refusalAt      time.Time      // when they are settled
+	wakeT          *time.Timer    // deadlines and retries
+	wakeAt         time.Time      // when wakeT fires; zero when stopped
 }
 
 type gauges struct {
@@ -519,7 +527,7 @@ func (s *Session) publishGauges() {
 		n += len(p)
 	}
 	s.mu.Lock()
-	s.gauges = gauges{subs: s.nSubs, keys: len(s.keys), calls: len(s.calls) + len(s.queued), presence: n}
+	s.gauges = gauges{subs: s.nSubs, keys: len(s.keys), calls: len(s.calls) + s.queued.len(), presence: n}
 	s.mu.Unlock()
 }
 
@@ -556,11 +564,11 @@ func (s *Session) fail(err error) {
 		pc.finish(nil, err)
 		delete(s.calls, id)
 	}
-	for _, pc := range s.queued {
+	for pc := range s.queued.all {
 		pc.finish(nil, err)
 	}
-	s.queued = nil
-	s.requests = nil
+	s.queued.reset()
+	s.requests, s.abandoned = nil, 0
 	s.removeAllSubs(err)
 	s.log.Error("sodp: session failed", "err", err)
 	s.publishGauges()
@@ -582,10 +590,11 @@ func (s *Session) shutdown() {
 	for _, pc := range s.calls {
 		pc.finish(nil, ErrClosed)
 	}
-	for _, pc := range s.queued {
+	for pc := range s.queued.all {
 		pc.finish(nil, ErrClosed)
 	}
-	s.calls, s.queued = nil, nil
+	s.calls = nil
+	s.queued.reset()
 	s.removeAllSubs(ErrClosed)
 	s.setState(StateClosed, nil)
 	s.publishGauges()

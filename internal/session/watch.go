@@ -62,11 +62,12 @@ type keyState struct {
 	own *delta.Owner
 
 	// The current WATCH or RESUME on this connection (requests.go).
-	reqSeq   uint64 // its request number
-	charge   int    // frames charged to the window for it
-	got      int    // replay frames received
-	framesAt uint64 // frames received on the session when it was sent
-	replay   bool   // a RESUME whose replay may not be over
+	queued   *subRequest // the request it waits in to be sent (kpQueued), or nil
+	reqSeq   uint64      // its request number
+	charge   int         // frames charged to the window for it
+	got      int         // replay frames received
+	framesAt uint64      // frames received on the session when it was sent
+	replay   bool        // a RESUME whose replay may not be over
 }
 
 // keyExtra is the part of a keyState that few keys need at a time.
@@ -378,6 +379,7 @@ func (ks *keyState) onServer() bool { return ks.phase != kpIdle && ks.phase != k
 // dropKey forgets a key: no subscriber is left, or the server refused it.
 func (s *Session) dropKey(ks *keyState, err error) {
 	delete(s.keys, ks.key)
+	s.unqueue(ks)
 	s.streams.unbind(ks)
 	s.endReplay(ks)
 	if x := ks.extra; x != nil {
@@ -406,18 +408,14 @@ func (s *Session) watch(keys []string) {
 		n := min(len(keys), s.watchChunk())
 		chunk := keys[:n:n]
 		keys = keys[n:]
-		for _, key := range chunk {
-			s.keys[key].phase = kpQueued
-		}
-		s.reqQueue = append(s.reqQueue, subRequest{keys: chunk})
+		s.enqueue(chunk, false)
 	}
 	s.pumpRequests()
 }
 
 // resume queues a RESUME for a key that holds a version.
 func (s *Session) resume(ks *keyState) {
-	ks.phase = kpQueued
-	s.reqQueue = append(s.reqQueue, subRequest{keys: []string{ks.key}, resume: true})
+	s.enqueue([]string{ks.key}, true)
 	s.pumpRequests()
 }
 
@@ -478,7 +476,7 @@ func (s *Session) resync(ks *keyState, why error) {
 	// Every caller has reported why (one Warn line with the error); this
 	// line only follows the mechanism.
 	s.log.Debug("sodp: re-synchronising key", "key", ks.key, "reason", why)
-	if ks.onServer() {
+	if s.unwatchFirst(ks) {
 		s.sendUnwatch([]string{ks.key})
 	}
 	s.streams.unbind(ks)

@@ -32,6 +32,7 @@ type Conn struct {
 	closeSent bool
 
 	// Owned by the reader goroutine.
+	late        []func() // handlings of accepted requests held to the end of a burst (late.go)
 	authed      bool
 	writeBucket *bucket
 	watchBucket *bucket

@@ -111,6 +111,8 @@ type traits struct {
 	presenceAlways   bool // presence teardown sends REMOVE for every entry, present or not
 	failAsError      bool // CALL failures are ERROR frames
 	rate429Error     bool // a rate-limited CALL is an ERROR frame
+	windowLimit      bool // rate limits count per one-second window, not by token bucket
+	lateAnswers      bool // a burst's WATCH/RESUME answers follow its rate-limit refusals
 	unknownMethod    int
 	deepPatch        bool
 	dottedSetIn      bool
@@ -179,6 +181,8 @@ func traitsOf(d dialect) *traits {
 			streams:          streamOwn,
 			dedup:            true,
 			rate429Error:     true,
+			windowLimit:      true,
+			lateAnswers:      true,
 			unknownMethod:    404,
 			presence:         true,
 			presenceAlways:   true,
@@ -291,19 +295,31 @@ func (s *Server) hello() *wire.Hello {
 			},
 		}
 	}
+	caps := map[string]any{
+		"heartbeat_ms":     s.heartbeat.Milliseconds(),
+		"max_message_size": s.maxMessage,
+		"delta_log":        int64(cfg.deltaLog),
+		"presence":         s.tr.presence,
+		"resume":           true,
+		"methods":          methods,
+	}
+	if cfg.dialect == dialectTS {
+		// That server announces its per-connection rates (WATCH/RESUME
+		// frames and CALLs per second).
+		caps["multi_watch"] = true
+		if cfg.watchRate > 0 {
+			caps["rate_limit_watches"] = cfg.watchRate
+		}
+		if cfg.writeRate > 0 {
+			caps["rate_limit_writes"] = cfg.writeRate
+		}
+	}
 	return &wire.Hello{
-		Protocol: "sodp",
-		Version:  "1.0",
-		Server:   s.tr.helloName,
-		Auth:     auth,
-		Capabilities: map[string]any{
-			"heartbeat_ms":     s.heartbeat.Milliseconds(),
-			"max_message_size": s.maxMessage,
-			"delta_log":        int64(cfg.deltaLog),
-			"presence":         s.tr.presence,
-			"resume":           true,
-			"methods":          methods,
-		},
+		Protocol:     "sodp",
+		Version:      "1.0",
+		Server:       s.tr.helloName,
+		Auth:         auth,
+		Capabilities: caps,
 	}
 }
 

@@ -49,6 +49,9 @@ func (c *Conn) handleMessage(mt int, data []byte) {
 		c.refuse(s.tr.beforeAuth, 401, "authentication required")
 		return
 	}
+	if f.Type == wire.TypeCall {
+		c.flushAnswers()
+	}
 	switch f.Type {
 	case wire.TypeWatch:
 		c.onWatch(f)
@@ -177,16 +180,22 @@ func (c *Conn) pickStream(frameStream uint32, multi bool) (stream uint32, own bo
 }
 
 func (c *Conn) onWatch(f wire.Frame) {
-	s := c.s
 	b, _ := f.Body.(*wire.Watch)
 	if b == nil {
 		c.nilBody(f)
 		return
 	}
 	if !c.watchBucket.take() {
+		c.s.count(func(st *Stats) { st.RateLimited++ })
 		c.sendError(c.errStream(f.Stream), 429, "rate limited")
 		return
 	}
+	c.answer(func() { c.watchKeys(f, b) })
+}
+
+// watchKeys subscribes the keys of an accepted WATCH and answers it.
+func (c *Conn) watchKeys(f wire.Frame, b *wire.Watch) {
+	s := c.s
 	keys, multi := b.States, b.States != nil
 	if !multi && b.State != "" {
 		keys = []string{b.State}
@@ -235,16 +244,22 @@ func (s *Server) watchSlotLocked(c *Conn, key string) bool {
 }
 
 func (c *Conn) onResume(f wire.Frame, data []byte) {
-	s := c.s
 	b, _ := f.Body.(*wire.Resume)
 	if b == nil {
 		c.nilBody(f)
 		return
 	}
 	if !c.watchBucket.take() {
+		c.s.count(func(st *Stats) { st.RateLimited++ })
 		c.sendError(c.errStream(f.Stream), 429, "rate limited")
 		return
 	}
+	c.answer(func() { c.resumeKey(f, b, data) })
+}
+
+// resumeKey subscribes the key of an accepted RESUME and answers it.
+func (c *Conn) resumeKey(f wire.Frame, b *wire.Resume, data []byte) {
+	s := c.s
 	stream, own := c.pickStream(f.Stream, false)
 	if code, msg := c.checkKey(b.State, false); code != 0 {
 		c.sendError(c.errStream(stream), code, msg)
@@ -340,6 +355,7 @@ func (c *Conn) onCall(f wire.Frame) {
 		return
 	}
 	if !c.writeBucket.take() {
+		s.count(func(st *Stats) { st.RateLimited++ })
 		c.callFail(b.CallID, 429, "rate limited")
 		return
 	}

@@ -39,6 +39,8 @@ type config struct {
 	applied    func(key string, v uint64, ops []delta.Op, value any, initialized, relayed bool) // every change applied
 	sendBuffer int
 	maxWatches int
+
+	burstGap time.Duration // set by tests of this package (late.go)
 }
 
 func defaultConfig() config {

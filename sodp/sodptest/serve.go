@@ -39,8 +39,8 @@ func (s *Server) serveConn(ws *websocket.Conn, remote string) {
 		writerDone: make(chan struct{}),
 		finished:   make(chan struct{}),
 	}
-	c.writeBucket = newBucket(s.cfg.writeRate)
-	c.watchBucket = newBucket(s.cfg.watchRate)
+	c.writeBucket = newBucket(s.cfg.writeRate, s.tr.windowLimit)
+	c.watchBucket = newBucket(s.cfg.watchRate, s.tr.windowLimit)
 	// HELLO goes first, before anyone can queue anything else.
 	c.queue = append(c.queue, outItem{frame: wire.Frame{Type: wire.TypeHello, Body: s.hello()}})
 
@@ -105,28 +105,41 @@ func (s *Server) serveConn(ws *websocket.Conn, remote string) {
 
 // readLoop reads messages until the connection fails and returns the error.
 func (c *Conn) readLoop() error {
-	limit := c.s.maxMessage
-	for {
-		mt, r, err := c.ws.NextReader()
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(io.LimitReader(r, limit+1))
-		if err != nil {
-			return err
-		}
-		if c.isClosing() {
-			continue
-		}
-		if int64(len(data)) > limit {
-			c.tooBig()
-			continue
-		}
-		if c.s.tr.live == liveAnyTraffic {
-			c.extendLiveness()
-		}
-		c.handleMessage(mt, data)
+	if c.s.tr.lateAnswers {
+		return c.readLoopLate()
 	}
+	for {
+		mt, data, err := c.readMessage()
+		if err != nil {
+			return err
+		}
+		c.received(mt, data)
+	}
+}
+
+// readMessage reads the next message, up to one byte past the limit.
+func (c *Conn) readMessage() (int, []byte, error) {
+	mt, r, err := c.ws.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, c.s.maxMessage+1))
+	return mt, data, err
+}
+
+// received handles one message read from the connection.
+func (c *Conn) received(mt int, data []byte) {
+	if c.isClosing() {
+		return
+	}
+	if int64(len(data)) > c.s.maxMessage {
+		c.tooBig()
+		return
+	}
+	if c.s.tr.live == liveAnyTraffic {
+		c.extendLiveness()
+	}
+	c.handleMessage(mt, data)
 }
 
 func (c *Conn) tooBig() {

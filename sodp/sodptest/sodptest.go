@@ -307,6 +307,7 @@ type Stats struct {
 	Dropped            int // frames dropped because a connection's send buffer was full (sodp.DialectGo)
 	Evictions          int // connections closed because their outbound queue was full (sodp.DialectSpec, sodp.DialectRust)
 	WatchLimited       int // WATCH/RESUME keys refused with 429 "watch limit reached" (WithMaxWatches)
+	RateLimited        int // WATCH/RESUME frames and CALLs refused with 429 "rate limited" (WithRateLimit)
 	BadFrames          int // messages that did not decode as a request frame
 }
 

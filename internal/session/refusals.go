@@ -1,0 +1,119 @@
+package session
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Refusals that name no request. A server over its rate or watch limit
+// may answer a WATCH or RESUME with an ERROR 429 that names neither a
+// stream nor a key (the TypeScript server sends it on stream 0), and may
+// send it before the answers of requests sent earlier (that server
+// refuses the excess of a burst at once and answers the requests it
+// accepted afterwards). Order then says nothing about which request was
+// refused, and blaming the oldest one would retry a key the server
+// watches and leave a refused one waiting for the call timeout. Such a
+// refusal is held instead: once a later request has been answered, or
+// refusalSettle has passed (the answers of the accepted requests have had
+// the time to arrive), every WATCH and RESUME sent before the refusal and
+// still without an answer is taken as refused, and its keys are watched
+// again after the back-off, each reported on Events.
+
+// refusalSettle is how long after an unattributed refusal the requests
+// sent before it are given to be answered.
+const refusalSettle = 250 * time.Millisecond
+
+// holdRefusal holds a 429 that named no waiting request, unless it is
+// better matched by order: no WATCH or RESUME waits, or the oldest request
+// is a call and the message does not speak of watches. It reports whether
+// it held it. When as many refusals are held as WATCH/RESUME requests
+// wait, and no call does, every one of them was refused: they are settled
+// at once.
+func (s *Session) holdRefusal(se *ServerError) bool {
+	if se.Code != 429 || len(s.requests) == 0 {
+		return false
+	}
+	if s.requests[0].kind == reqCall && !strings.Contains(strings.ToLower(se.Message), "watch") {
+		return false
+	}
+	waiting, calls := 0, 0
+	for _, r := range s.requests {
+		if r.kind != reqCall {
+			waiting++
+		} else {
+			calls++
+		}
+	}
+	if waiting == 0 {
+		return false
+	}
+	s.refusedUpTo = s.reqSeq
+	s.refusals = append(s.refusals, se)
+	if len(s.refusals) >= waiting && calls == 0 {
+		s.settleRefusals()
+		return true
+	}
+	if s.refusalAt.IsZero() {
+		s.refusalAt = time.Now().Add(refusalSettle)
+		s.armWake(s.refusalAt)
+	}
+	return true
+}
+
+// checkRefusals settles the held refusals when their time has come, or
+// makes the actor wake for it.
+func (s *Session) checkRefusals(now time.Time) {
+	if len(s.refusals) == 0 {
+		return
+	}
+	if now.Before(s.refusalAt) {
+		s.armWake(s.refusalAt)
+		return
+	}
+	s.settleRefusals()
+}
+
+// answeredAfter notes the answer of request seq: an answer to a request
+// sent after a held refusal means the requests sent before it have had
+// theirs.
+func (s *Session) answeredAfter(seq uint64) {
+	if len(s.refusals) > 0 && seq > s.refusedUpTo {
+		s.settleRefusals()
+	}
+}
+
+// settleRefusals takes the WATCH and RESUME requests sent before the held
+// refusals and still unanswered as refused: their keys are watched again
+// after the back-off (keyRefused, which reports each on Events). Held
+// refusals that concerned none of them are reported as they came.
+func (s *Session) settleRefusals() {
+	upTo, held := s.refusedUpTo, s.refusals
+	s.refusalAt, s.refusedUpTo, s.refusals = time.Time{}, 0, nil
+	var refused []*request
+	for _, r := range s.requests {
+		if r.kind != reqCall && r.seq <= upTo {
+			refused = append(refused, r)
+		}
+	}
+	s.requests = deleteRequests(s.requests, refused)
+	n := 0
+	for _, r := range refused {
+		s.keysInFlight -= len(r.keys)
+		for _, key := range r.keys {
+			ks := s.keys[key]
+			if ks == nil || ks.reqSeq != r.seq || !(ks.phase == kpWatching || ks.phase == kpResuming && ks.got == 0) {
+				continue
+			}
+			se := *held[min(n, len(held)-1)]
+			se.Key, se.Attribution = key, AttrOrder
+			n++
+			s.streams.unbind(ks)
+			s.keyRefused(key, &se)
+		}
+	}
+	for _, se := range held[min(n, len(held)):] {
+		s.reportErr(fmt.Errorf("%w (it named no request, and every request it may have concerned was answered)", se))
+	}
+	s.checkRoundDone()
+}

@@ -1,0 +1,74 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/sodp-go/client/internal/wire"
+)
+
+// actorForTest is a live session on a connection with no socket: what the
+// actor sends stays in the connection's queue.
+func actorForTest(t *testing.T, d Dialect) *Session {
+	t.Helper()
+	s := &Session{keys: map[string]*keyState{}, streams: map[uint32]string{}, calls: map[string]*pendingCall{},
+		presence: map[string]map[string]any{}, byCode: map[int]uint64{}, log: slog.New(slog.DiscardHandler), evq: newEventQueue(64),
+		cfg: Config{CallTimeout: 30 * time.Second, BackoffMin: time.Second, BackoffMax: 30 * time.Second},
+		ph:  phLive, conn: &conn{outLimit: 1 << 20, outReady: make(chan struct{}, 1)}}
+	s.server0.Dialect = d
+	s.wakeT, s.retry = time.NewTimer(time.Hour), time.NewTimer(time.Hour)
+	t.Cleanup(func() { s.wakeT.Stop(); s.retry.Stop() })
+	s.setWindow()
+	return s
+}
+
+// The TypeScript server refuses the excess of a burst of WATCHes at once,
+// with 429s on stream 0 that name no key, and answers the WATCHes it
+// accepted after them. The keys retried are the refused ones: not the
+// oldest, whose answers come after the refusals.
+func TestUnattributedRefusalBlamesNoAcceptedKey(t *testing.T) {
+	s := actorForTest(t, DialectTS)
+	for i := range 6 {
+		sub := &Subscriber{Keys: []string{fmt.Sprintf("k%d", i)}}
+		sub.Mailbox.init(0, nil, noHooks{})
+		s.addSub(sub, nil, nil)
+	}
+	if len(s.requests) != 6 {
+		t.Fatalf("%d requests sent, want 6 WATCH frames", len(s.requests))
+	}
+	for range 2 {
+		s.onError(wire.Frame{Type: wire.TypeError}, &wire.Error{Code: 429, Message: "watch rate limit exceeded"})
+	}
+	for i := range 4 {
+		key := fmt.Sprintf("k%d", i)
+		s.onStateInit(wire.Frame{Type: wire.TypeStateInit, Stream: uint32(10 + i)}, &wire.StateInit{State: key, Version: 1, Value: key, Initialized: true})
+	}
+	s.onWake(time.Now().Add(time.Second)) // the answers had time to arrive
+	for i := range 6 {
+		ks := s.keys[fmt.Sprintf("k%d", i)]
+		retrying := ks.phase == kpIdle && ks.extra != nil && !ks.extra.retryAt.IsZero()
+		if want := i >= 4; retrying != want || !want && ks.phase != kpLive {
+			t.Errorf("%s: phase %d, retrying %v; want retrying %v", ks.key, ks.phase, retrying, want)
+		}
+	}
+	if len(s.requests) != 0 {
+		t.Errorf("%d requests still wait", len(s.requests))
+	}
+	var blamed []string
+	for {
+		ev, ok := s.evq.next()
+		if !ok {
+			break
+		}
+		var se *ServerError
+		if errors.As(ev.Err, &se) && se.Key != "" {
+			blamed = append(blamed, se.Key)
+		}
+	}
+	if fmt.Sprint(blamed) != "[k4 k5]" {
+		t.Errorf("refusals reported for %v, want [k4 k5]", blamed)
+	}
+}

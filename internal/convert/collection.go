@@ -101,7 +101,7 @@ func collectionReuser(t reflect.Type, ops *pmap.Ops) reuseFunc {
 		lv := b.changes.level
 		for mk := b.changes.mask; mk != 0; mk &= mk - 1 {
 			i := bits.TrailingZeros64(mk)
-			k := b.changes.all[i][lv]
+			k := b.changes.path(i)[lv]
 			if done(&b.changes, mk, i, lv, k) {
 				continue
 			}
@@ -133,7 +133,7 @@ func trailingZero(m uint64) int { return bits.TrailingZeros64(m) }
 // bit i, which mk no longer holds) named the same entry k.
 func done(c *changes, mk uint64, i, level int, k string) bool {
 	for m := c.mask &^ mk; m != 0; m &= m - 1 {
-		if c.all[bits.TrailingZeros64(m)][level] == k {
+		if c.path(bits.TrailingZeros64(m))[level] == k {
 			return true
 		}
 	}

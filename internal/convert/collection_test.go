@@ -81,7 +81,7 @@ func equalPlain(a, b plainRoom) bool {
 // randomOps returns one delta's ops on a room value.
 func randomOps(r *rand.Rand, v map[string]any) []delta.Op {
 	var ops []delta.Op
-	for range 1 + r.IntN(4) {
+	for range 1 + r.IntN(8) {
 		k := fmt.Sprintf("u%d", r.IntN(40))
 		var op delta.Op
 		logLen := 0

@@ -93,7 +93,7 @@ func listReuser(t reflect.Type, ops *pvec.Ops) reuseFunc {
 		// Check every path first: one that names no element in range
 		// means the array changed otherwise.
 		for mk := b.changes.mask; mk != 0; mk &= mk - 1 {
-			if _, ok := listIndex(b.changes.all[trailingZero(mk)][lv], len(a)); !ok {
+			if _, ok := listIndex(b.changes.path(trailingZero(mk))[lv], len(a)); !ok {
 				return dec(p, v, depth)
 			}
 		}
@@ -103,7 +103,7 @@ func listReuser(t reflect.Type, ops *pvec.Ops) reuseFunc {
 		ep := ev.Addr().UnsafePointer()
 		for mk := b.changes.mask; mk != 0; mk &= mk - 1 {
 			i := trailingZero(mk)
-			seg := b.changes.all[i][lv]
+			seg := b.changes.path(i)[lv]
 			if done(&b.changes, mk, i, lv, seg) {
 				continue
 			}

@@ -52,20 +52,31 @@ type basis struct {
 // converted afresh.
 const maxReusePaths = 64
 
-// changes is a set of changed paths below one value: each of the paths
-// all[i] with bit i set in mask, whose segments from level on are below
-// the value (the first level segments named the value itself).
+// changes is a set of changed paths below one value: each of the paths i
+// (path(i)) with bit i set in mask, whose segments from level on are
+// below the value (the first level segments named the value itself). Up
+// to four paths are held in few, so that the common case allocates
+// nothing; more in many.
 type changes struct {
-	all   [][]string
+	few   [4][]string
+	many  [][]string
 	mask  uint64
 	level int
+}
+
+// path returns path i of the set.
+func (c *changes) path(i int) []string {
+	if c.many != nil {
+		return c.many[i]
+	}
+	return c.few[i]
 }
 
 // whole reports whether the value itself was replaced, or something above
 // it: a path ends at it.
 func (c *changes) whole() bool {
 	for m := c.mask; m != 0; m &= m - 1 {
-		if len(c.all[bits.TrailingZeros64(m)]) <= c.level {
+		if len(c.path(bits.TrailingZeros64(m))) <= c.level {
 			return true
 		}
 	}
@@ -77,10 +88,10 @@ func (c *changes) none() bool { return c.mask == 0 }
 
 // below returns the changes under the field name.
 func (c *changes) below(name string) changes {
-	out := changes{all: c.all, level: c.level + 1}
+	out := changes{few: c.few, many: c.many, level: c.level + 1}
 	for m := c.mask; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
-		if p := c.all[i]; len(p) > c.level && p[c.level] == name {
+		if p := c.path(i); len(p) > c.level && p[c.level] == name {
 			out.mask |= 1 << i
 		}
 	}
@@ -131,13 +142,19 @@ func ReusingChanged[T any](v any, changed []string, prevDst, dst *T) error {
 		return To(v, dst)
 	}
 	b := basis{byPath: true}
-	b.changes.all = make([][]string, len(changed))
+	if len(changed) > len(b.changes.few) {
+		b.changes.many = make([][]string, len(changed))
+	}
 	for i, ptr := range changed {
 		p, err := delta.ParsePointer(ptr)
 		if err != nil || len(p) == 0 {
 			return To(v, dst)
 		}
-		b.changes.all[i] = p
+		if b.changes.many != nil {
+			b.changes.many[i] = p
+		} else {
+			b.changes.few[i] = p
+		}
 		b.changes.mask |= 1 << i
 	}
 	var zero T

@@ -68,6 +68,13 @@
 // never written or was deleted (Initialized is false). Check both before
 // using Value.
 //
+// A large object watched whole (a room's cursors, a leaderboard) is best
+// watched as a Map: an immutable map whose each update shares every entry
+// the change did not touch with the previous one, so an update costs the
+// change rather than the object; ChangedKeys names the entries to redraw
+// (List is the immutable list of the same kind).
+// WatchPath watches one part of a value alone.
+//
 // A value watched as any (or map[string]any, []any) is the client's own
 // copy, shared with every untyped reader of the key: it must not be
 // modified. WithMutationCheck (or SODP_MUTATION_CHECK=1) makes tests

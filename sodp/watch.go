@@ -129,6 +129,7 @@ type Subscription[T any] struct {
 	ctxGroup  *ctxGroup     // the subscriptions whose Watch context ends with this one's (c.ctxs); nil for a context that never ends
 	closed    bool          // out is closed
 	reuse     bool          // T has parts convert.Reusing can take over
+	byPath    bool          // T holds a Map: convert by the Changed paths where known
 	converted bool          // a value was converted: the next one starts keeping conv
 }
 
@@ -169,8 +170,9 @@ func (r receiver[T]) Finish(err error) { r.s.finish(err) }
 // doubling per refusal, each refusal reported on Events; the subscription
 // waits for its first value meanwhile.
 //
-// T may be any, a struct, a map, a slice or a scalar; with any, the value
-// is a tree of nil, bool, int64, uint64, float64, string, []any and
+// T may be any, a struct, a map, a slice, a scalar, a Map or a List
+// (immutable collections built at the cost of each change); with any, the
+// value is a tree of nil, bool, int64, uint64, float64, string, []any and
 // map[string]any. A struct is filled by the rules Set encodes with: each
 // exported field is named by its `msgpack` tag, else its `json` tag, else
 // the field's name, and a tag of "-" skips it; a key matches a field by
@@ -257,7 +259,7 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 	if err != nil {
 		return nil, err
 	}
-	s := &Subscription[T]{c: c, out: make(chan Update[T]), reuse: convert.Reuses[T]()}
+	s := &Subscription[T]{c: c, out: make(chan Update[T]), reuse: convert.Reuses[T](), byPath: convert.ByPath[T]()}
 	if part != nil || wc.group != nil {
 		s.ext = &subExtra{part: part, group: wc.group}
 	}
@@ -520,9 +522,12 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 		switch {
 		case !cs.ok || cs.key != d.Key:
 			err = convert.To(d.Value, v)
-		case d.InPlace:
+		case d.InPlace, s.byPath && d.Changed != nil:
 			// The session's copy of the value, changed in place since
-			// the previous update at the Changed paths only.
+			// the previous update at the Changed paths only; or, for a
+			// T holding a Map, a value that differs from the previous
+			// one at those paths only (a Map's entries are found by
+			// path, not by comparing every one).
 			err = convert.ReusingChanged(d.Value, d.Changed, &cs.vals[cs.cur], v)
 		default:
 			err = convert.Reusing(d.Value, cs.tree, &cs.vals[cs.cur], v)

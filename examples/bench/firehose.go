@@ -26,12 +26,15 @@ type shape struct {
 	path    string
 	paths   []string
 	fanOut  bool // also measured with -clients clients
+	room    bool // watched as the room types (see room.go)
 }
 
 var shapes = []*shape{
 	{name: "flat10", initial: firehose.FlatValue(0), path: "/f3", fanOut: true},
 	{name: "nested100", initial: firehose.NestedValue(), path: "/g7/f3", fanOut: true},
 	{name: "wide10k", initial: firehose.WideValue(), paths: firehose.WidePaths()},
+	roomShape("room1k", 1000, true),
+	roomShape("room10k", 10000, false),
 }
 
 // counter is what one reader has seen; padded to a cache line of its own.
@@ -263,6 +266,12 @@ type result struct {
 // subscription buffers window updates (WithBuffer), so that it never
 // overflows and every update is delivered; else it conflates.
 func runClients[T any](ctx context.Context, cfg *config, sh *shape, n, window int, use func(T) int64) (res result, err error) {
+	return runWatch(ctx, cfg, sh, n, window, use, sodp.Watch[T])
+}
+
+// runWatch is runClients with the subscription made by watch.
+func runWatch[T any](ctx context.Context, cfg *config, sh *shape, n, window int, use func(T) int64,
+	watch func(context.Context, *sodp.Client, string, ...sodp.WatchOption) (*sodp.Subscription[T], error)) (res result, err error) {
 	f, err := startFirehose(ctx, sh, cfg.batch, window)
 	if err != nil {
 		return res, err
@@ -290,7 +299,7 @@ func runClients[T any](ctx context.Context, cfg *config, sh *shape, n, window in
 				return err
 			}
 			clients[i] = c
-			sub, err := sodp.Watch[T](ctx, c, fireKey(i), opts...)
+			sub, err := watch(ctx, c, fireKey(i), opts...)
 			if err != nil {
 				return err
 			}
@@ -416,6 +425,8 @@ func fhTarget(shape string, clients int, typ string) *target {
 func (s *firehoseScenario) runTyped(ctx context.Context, sh *shape, n, window int, typ string) (result, error) {
 	cfg := s.cfg
 	switch {
+	case sh.room:
+		return runRoom(ctx, cfg, sh, n, window, typ)
 	case typ == "typed" && sh.name == "flat10":
 		return runClients(ctx, cfg, sh, n, window, useFlat)
 	case typ == "typed" && sh.name == "nested100":
@@ -445,12 +456,21 @@ func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
 		if cfg.clients > 1 && sh.fanOut {
 			fans = append(fans, cfg.clients)
 		}
+		types := []string{"typed", "any"}
+		if sh.room {
+			types = roomTypes
+		}
 		for _, n := range fans {
 			id := fmt.Sprintf("%s/%s/%dc", scen, sh.name, n)
 			label := fmt.Sprintf("%s %s %dc", scen, sh.name, n)
-			typed, untyped := cfg.want(id+"/typed"), cfg.want(id+"/any")
+			var run []string
+			for _, typ := range types {
+				if cfg.want(id + "/" + typ) {
+					run = append(run, typ)
+				}
+			}
 			source := n == 1 && cfg.want(id+"/source")
-			if !typed && !untyped && !source && !cfg.want(id+"/baseline") {
+			if len(run) == 0 && !source && !cfg.want(id+"/baseline") {
 				continue
 			}
 			base := s.t.row(label+" baseline", "updates/s", fmtRate)
@@ -466,10 +486,7 @@ func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
 				baseCPU.add(r.cpu)
 			}
 
-			for _, typ := range []string{"typed", "any"} {
-				if (typ == "typed" && !typed) || (typ == "any" && !untyped) {
-					continue
-				}
+			for _, typ := range run {
 				cfg.logf("rep %d/%d: %s/%s", rep, cfg.reps, id, typ)
 				res, err := s.runTyped(ctx, sh, n, window, typ)
 				if err != nil {
@@ -488,14 +505,29 @@ func (s *firehoseScenario) rep(ctx context.Context, rep int) error {
 					cpu := s.t.row(label+" "+typ, "CPU/update", fmtNanos)
 					cpu.base = baseCPU
 					cpu.add(res.cpu)
-					if n == 1 && (sh.name == "flat10" || sh.name == "wide10k") {
-						// Cost per update, the wide shape against flat10.
+					if n == 1 && (sh.name == "flat10" || sh.name == "wide10k" || sh.room) {
+						// Cost per update, the wide shapes against flat10
+						// (typed against typed).
 						cost := s.t.row(label+" "+typ, "cost/update", fmtNanos)
-						if sh.name == "wide10k" {
-							cost.base = s.t.row(fmt.Sprintf("%s flat10 1c %s", scen, typ), "cost/update", fmtNanos)
+						if sh.name != "flat10" {
+							flatTyp := "typed"
+							if typ == "any" {
+								flatTyp = "any"
+							}
+							cost.base = s.t.row(fmt.Sprintf("%s flat10 1c %s", scen, flatTyp), "cost/update", fmtNanos)
 						}
 						if res.delivered > 0 {
 							cost.add(1e9 / res.delivered)
+						}
+						// CPU per update against flat10's, which moves
+						// less with the machine's load than the rate.
+						if sh.name != "flat10" {
+							rel := s.t.row(label+" "+typ, "CPU vs flat10", fmtNanos)
+							rel.base = s.t.row(fmt.Sprintf("%s flat10 1c %s", scen, map[bool]string{true: "any", false: "typed"}[typ == "any"]), "CPU/update", fmtNanos)
+							if sh.room {
+								rel.target = roomTarget(sh, n, typ)
+							}
+							rel.add(res.cpu)
 						}
 					}
 					continue

@@ -8,9 +8,11 @@
 //     reader has taken, to subscriptions that buffer as many: every update
 //     is delivered, and the figure is updates per second through the
 //     client to a subscriber (flat10, nested100 and wide10k values, typed
-//     and untyped subscribers, 1 client and -clients clients). The
-//     baseline is a bare gorilla/websocket ReadMessage plus
-//     msgpack.Unmarshal loop reading the same closed-loop stream.
+//     and untyped subscribers; the room of 1,000 and 10,000 cursors as
+//     any, map[string]Cursor, sodp.Map[Cursor] and WatchPath of one
+//     cursor; 1 client and -clients clients). The baseline is a bare
+//     gorilla/websocket ReadMessage plus msgpack.Unmarshal loop reading
+//     the same closed-loop stream.
 //   - conflation: the same server as fast as TCP takes the frames, to
 //     conflating subscriptions: versions covered per second, and updates
 //     delivered per second.

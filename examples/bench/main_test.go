@@ -45,6 +45,10 @@ func TestSmoke(t *testing.T) {
 		`(?m)^firehose wide10k 1c baseline +updates/s `,
 		`(?m)^firehose wide10k 1c typed +updates/s `,
 		`(?m)^firehose wide10k 1c any +cost/update( +[\d.]+µs){4} +[\d.]+x$`,
+		`(?m)^firehose room1k 2c Map +updates/s `,
+		`(?m)^firehose room10k 1c Map +CPU vs flat10( +[\d.]+µs){4} +[\d.]+x +<= 5x baseline +(met|NOT MET)$`,
+		`(?m)^firehose room1k 1c path +cost/update `,
+		`(?m)^firehose room10k 1c map +updates/s `,
 		`(?m)^conflation flat10 1c baseline +updates/s +[\d.]+[kM]?/s`,
 		`(?m)^conflation flat10 1c typed +covered/s( +[\d.]+[kM]?/s){4} +[\d.]+x$`,
 		`(?m)^conflation flat10 1c any +delivered/s `,
@@ -77,7 +81,7 @@ func TestRunFilter(t *testing.T) {
 		!regexp.MustCompile(`(?m)^firehose flat10 1c baseline `).MatchString(out) {
 		t.Errorf("the selected case or its baseline is missing:\n%s", out)
 	}
-	if regexp.MustCompile(`(?m)^(firehose flat10 1c any|firehose nested100|firehose wide10k|conflation|latency|scale) `).MatchString(out) {
+	if regexp.MustCompile(`(?m)^(firehose flat10 1c any|firehose nested100|firehose wide10k|firehose room|conflation|latency|scale) `).MatchString(out) {
 		t.Errorf("cases outside the filter ran:\n%s", out)
 	}
 }

@@ -10,6 +10,9 @@
 //   - containers.go: pointers, slices, arrays and maps.
 //   - structs.go: struct plans (field lookup by exact and folded name,
 //     embedded structs).
+//   - collection.go, list.go: the persistent maps and lists of packages
+//     pmap and pvec, converted by path at the cost of the entries that
+//     changed.
 //   - reuse.go: Reusing, which converts a new value taking over the parts
 //     it shares with the previous one.
 package convert
@@ -26,6 +29,8 @@ import (
 	"unsafe"
 
 	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/pmap"
+	"github.com/sodp-go/client/internal/pvec"
 )
 
 // Error reports a value of the normalised tree that does not fit the
@@ -250,6 +255,12 @@ var (
 )
 
 func (b *planBuilder) build(t reflect.Type) decodeFunc {
+	if ops := pmap.OpsOf(t); ops != nil {
+		return b.collectionDecoder(t, ops)
+	}
+	if ops := pvec.OpsOf(t); ops != nil {
+		return b.listDecoder(t, ops)
+	}
 	switch {
 	case t == timeType:
 		return decodeTime

@@ -1,11 +1,14 @@
 package convert
 
 import (
+	"math/bits"
 	"reflect"
 	"sync"
 	"unsafe"
 
 	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/pmap"
+	"github.com/sodp-go/client/internal/pvec"
 	"github.com/sodp-go/client/internal/wire"
 )
 
@@ -26,6 +29,8 @@ import (
 // (slices, maps, pointers, interfaces) converted afresh. The result is
 // therefore a value that shares no mutable memory with the previous one:
 // whoever holds either may modify it without affecting the other.
+// Collections (collection.go) are the exception that keeps the rule: they
+// never change, so their untouched entries are shared.
 
 // reuseFunc stores v into the zeroed variable at p, where prevP holds the
 // conversion of what v was before (see basis).
@@ -42,37 +47,52 @@ type basis struct {
 	changes changes
 }
 
-// maxReusePaths is the most changed paths a conversion by path follows;
-// with more, the value is converted afresh.
-const maxReusePaths = 8
+// maxReusePaths is the most changed paths a conversion by path follows
+// (as many as an update's Changed lists); with more, the value is
+// converted afresh.
+const maxReusePaths = 64
 
-// changes is a set of changed paths below one value: each of paths[:n]
-// has its segments from level on below the value (the first level
-// segments named the value itself).
+// changes is a set of changed paths below one value: each of the paths i
+// (path(i)) with bit i set in mask, whose segments from level on are
+// below the value (the first level segments named the value itself). Up
+// to four paths are held in few, so that the common case allocates
+// nothing; more in many.
 type changes struct {
-	paths [maxReusePaths][]string
-	n     int
+	few   [4][]string
+	many  [][]string
+	mask  uint64
 	level int
+}
+
+// path returns path i of the set.
+func (c *changes) path(i int) []string {
+	if c.many != nil {
+		return c.many[i]
+	}
+	return c.few[i]
 }
 
 // whole reports whether the value itself was replaced, or something above
 // it: a path ends at it.
 func (c *changes) whole() bool {
-	for _, p := range c.paths[:c.n] {
-		if len(p) <= c.level {
+	for m := c.mask; m != 0; m &= m - 1 {
+		if len(c.path(bits.TrailingZeros64(m))) <= c.level {
 			return true
 		}
 	}
 	return false
 }
 
+// none reports whether nothing below the value changed.
+func (c *changes) none() bool { return c.mask == 0 }
+
 // below returns the changes under the field name.
 func (c *changes) below(name string) changes {
-	out := changes{level: c.level + 1}
-	for _, p := range c.paths[:c.n] {
-		if len(p) > c.level && p[c.level] == name {
-			out.paths[out.n] = p
-			out.n++
+	out := changes{few: c.few, many: c.many, level: c.level + 1}
+	for m := c.mask; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros64(m)
+		if p := c.path(i); len(p) > c.level && p[c.level] == name {
+			out.mask |= 1 << i
 		}
 	}
 	return out
@@ -84,7 +104,8 @@ var reusers sync.Map // reflect.Type → reuseFunc
 
 // Reuses reports whether Reusing can take anything over from a
 // previous conversion for destinations of type T: T is a struct with flat
-// parts (see above). For any other T, Reusing is To.
+// parts (see above) or a collection, or a struct holding one. For any
+// other T, Reusing is To.
 func Reuses[T any]() bool { return reuserFor(reflect.TypeFor[T]()) != nil }
 
 // Reusing stores v into *dst as To does, taking over from
@@ -121,13 +142,20 @@ func ReusingChanged[T any](v any, changed []string, prevDst, dst *T) error {
 		return To(v, dst)
 	}
 	b := basis{byPath: true}
-	for _, ptr := range changed {
+	if len(changed) > len(b.changes.few) {
+		b.changes.many = make([][]string, len(changed))
+	}
+	for i, ptr := range changed {
 		p, err := delta.ParsePointer(ptr)
 		if err != nil || len(p) == 0 {
 			return To(v, dst)
 		}
-		b.changes.paths[b.changes.n] = p
-		b.changes.n++
+		if b.changes.many != nil {
+			b.changes.many[i] = p
+		} else {
+			b.changes.few[i] = p
+		}
+		b.changes.mask |= 1 << i
 	}
 	var zero T
 	*dst = zero
@@ -190,6 +218,12 @@ type reuseField struct {
 // part, is filled through UnmarshalText or UnmarshalJSON, or promotes fields through an
 // embedded pointer.
 func buildReuser(t reflect.Type) reuseFunc {
+	if ops := pmap.OpsOf(t); ops != nil {
+		return collectionReuser(t, ops)
+	}
+	if ops := pvec.OpsOf(t); ops != nil {
+		return listReuser(t, ops)
+	}
 	if t.Kind() != reflect.Struct || t == timeType || reflect.PointerTo(t).Implements(textUnmarshalerType) || unmarshalsJSON(t) {
 		return nil
 	}
@@ -226,7 +260,7 @@ func buildReuser(t reflect.Type) reuseFunc {
 		}
 		var pm map[string]any
 		if b.byPath {
-			if b.changes.n == 0 && flat {
+			if b.changes.none() && flat {
 				reflect.NewAt(t, p).Elem().Set(reflect.NewAt(t, prevP).Elem())
 				return nil
 			}

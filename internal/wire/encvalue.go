@@ -13,6 +13,8 @@ import (
 	"unsafe"
 
 	"github.com/sodp-go/client/internal/delta"
+	"github.com/sodp-go/client/internal/pmap"
+	"github.com/sodp-go/client/internal/pvec"
 )
 
 // UnsupportedError reports a Go value that has no SODP encoding: a cycle,
@@ -304,6 +306,12 @@ func (e *valueEncoder) reflect(v reflect.Value) *UnsupportedError {
 				return e.text(v.Addr())
 			}
 		case jsonValue:
+			if ops := pmap.OpsOf(t); ops != nil {
+				return e.collection(v, ops)
+			}
+			if ops := pvec.OpsOf(t); ops != nil {
+				return e.list(v, ops)
+			}
 			return e.json(v)
 		case jsonPointer:
 			if v.CanAddr() {

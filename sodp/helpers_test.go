@@ -59,51 +59,19 @@ func watch[T any](t testing.TB, c *sodp.Client, key string, opts ...sodp.WatchOp
 // next returns the next update or fails the test.
 func next[T any](t testing.TB, sub *sodp.Subscription[T]) sodp.Update[T] {
 	t.Helper()
-	select {
-	case u, ok := <-sub.Updates():
-		if !ok {
-			t.Fatalf("Updates closed: %v", sub.Err())
-		}
-		return u
-	case <-time.After(wait):
-		t.Fatalf("no update within %s", wait)
-	}
-	panic("unreachable")
+	return testutil.Next(t, wait, sub)
 }
 
 // nextUntil reads updates until one satisfies ok.
 func nextUntil[T any](t testing.TB, sub *sodp.Subscription[T], ok func(sodp.Update[T]) bool) sodp.Update[T] {
 	t.Helper()
-	deadline := time.After(wait)
-	for {
-		select {
-		case u, open := <-sub.Updates():
-			if !open {
-				t.Fatalf("Updates closed: %v", sub.Err())
-			}
-			if ok(u) {
-				return u
-			}
-		case <-deadline:
-			t.Fatalf("no matching update within %s", wait)
-		}
-	}
+	return testutil.NextUntil(t, wait, sub, ok)
 }
 
 // closed waits for Updates to close and returns Err.
 func closed[T any](t testing.TB, sub *sodp.Subscription[T]) error {
 	t.Helper()
-	deadline := time.After(wait)
-	for {
-		select {
-		case _, ok := <-sub.Updates():
-			if !ok {
-				return sub.Err()
-			}
-		case <-deadline:
-			t.Fatalf("Updates not closed within %s", wait)
-		}
-	}
+	return testutil.Closed(t, wait, sub)
 }
 
 // onlyNext asserts that the next update of sub is version v of key, with

@@ -213,34 +213,11 @@ func eventually(t testing.TB, what string, cond func() bool) {
 // nextUntil reads updates until one satisfies ok.
 func nextUntil[T any](t testing.TB, sub *sodp.Subscription[T], ok func(sodp.Update[T]) bool) sodp.Update[T] {
 	t.Helper()
-	deadline := time.After(wait)
-	for {
-		select {
-		case u, open := <-sub.Updates():
-			if !open {
-				t.Fatalf("Updates closed: %v", sub.Err())
-			}
-			if ok(u) {
-				return u
-			}
-		case <-deadline:
-			t.Fatalf("no matching update within %s", wait)
-		}
-	}
+	return testutil.NextUntil(t, wait, sub, ok)
 }
 
 // ended waits until the subscription's Updates is closed, and returns Err.
 func ended[T any](t testing.TB, sub *sodp.Subscription[T]) error {
 	t.Helper()
-	deadline := time.After(wait)
-	for {
-		select {
-		case _, open := <-sub.Updates():
-			if !open {
-				return sub.Err()
-			}
-		case <-deadline:
-			t.Fatalf("subscription did not end within %s", wait)
-		}
-	}
+	return testutil.Closed(t, wait, sub)
 }

@@ -5,11 +5,9 @@ package sodp_test
 import (
 	"context"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/sodp-go/client/internal/firehose"
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp"
 )
 
@@ -37,50 +35,5 @@ func BenchmarkHooksFirehose(b *testing.B) {
 }
 
 func benchFirehose(b *testing.B, opts ...sodp.Option) {
-	f, err := firehose.Start(firehose.Shape{Initial: firehose.FlatValue(0), Path: "/f3"}, firehose.Options{Batch: 256, Count: b.N})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c, err := sodp.Dial(ctx, f.URL, opts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	sub, err := sodp.Watch[firehose.Flat10](ctx, c, "bench.key", sodp.WithBuffer(b.N+16))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sub.Close()
-	select {
-	case <-sub.Updates():
-	case <-time.After(10 * time.Second):
-		b.Fatal("no snapshot within 10s")
-	}
-	last := uint64(b.N) + 1
-	b.ReportAllocs()
-	cpu0 := processCPU()
-	b.ResetTimer()
-	f.Release()
-	for u := range sub.Updates() {
-		if u.Version >= last {
-			break
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
-	if err := sub.Err(); err != nil {
-		b.Fatal(err)
-	}
-}
-
-// processCPU is the user and system CPU time the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	testutil.BenchFirehose(b, nil, opts...)
 }

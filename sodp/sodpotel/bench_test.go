@@ -3,12 +3,9 @@
 package sodpotel_test
 
 import (
-	"context"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/sodp-go/client/internal/firehose"
+	"github.com/sodp-go/client/internal/testutil"
 	"github.com/sodp-go/client/sodp"
 	"github.com/sodp-go/client/sodp/sodpotel"
 )
@@ -28,63 +25,20 @@ func BenchmarkFirehose(b *testing.B) {
 }
 
 func benchFirehose(b *testing.B, tel *telemetry, opts ...sodp.Option) {
-	initial := map[string]any{
-		"f0": "name", "f1": int64(1), "f2": 1.5, "f3": int64(0), "f4": true,
-		"f5": "some text", "f6": int64(1000), "f7": 3.25, "f8": int64(-1), "f9": "last field",
-	}
-	f, err := firehose.Start(firehose.Shape{Initial: initial, Path: "/f3"}, firehose.Options{Batch: 256, Count: b.N})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c, err := sodp.Dial(ctx, f.URL, opts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	sub, err := sodp.Watch[firehose.Flat10](ctx, c, "bench.key", sodp.WithBuffer(b.N+16))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sub.Close()
-	select {
-	case <-sub.Updates():
-	case <-time.After(10 * time.Second):
-		b.Fatal("no snapshot within 10s")
-	}
-	last := uint64(b.N) + 1
-	b.ReportAllocs()
-	cpu0 := processCPU()
-	b.ResetTimer()
-	f.Release()
-	n := 0
-	for u := range sub.Updates() {
-		if n++; tel != nil && n%10000 == 0 {
-			tel.collect(b)
-		}
-		if u.Version >= last {
-			break
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
-	if err := sub.Err(); err != nil {
-		b.Fatal(err)
-	}
+	var each func(int)
 	if tel != nil {
-		if v, _ := tel.collect(b).value("sodp.client.updates", sodpotel.AttrKind.String("delta")); v != int64(b.N) {
-			b.Fatalf("%d deltas counted, want %d", v, b.N)
+		each = func(n int) {
+			switch {
+			case n == b.N:
+				// The last update, read while the client is open (a closed
+				// client's series are no longer reported).
+				if v, _ := tel.collect(b).value("sodp.client.updates", sodpotel.AttrKind.String("delta")); v != int64(b.N) {
+					b.Fatalf("%d deltas counted, want %d", v, b.N)
+				}
+			case n%10000 == 0:
+				tel.collect(b)
+			}
 		}
 	}
-}
-
-// processCPU is the user and system CPU time the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	testutil.BenchFirehose(b, each, opts...)
 }

@@ -307,7 +307,9 @@ func (s *Session) startPump(sub *Subscriber) {
 
 // pump delivers the queued updates of sub, one at a time, through
 // sub.Receiver, and returns when the mailbox is empty. When the mailbox has
-// ended, its last Next calls Finish: no Deliver is in progress then.
+// ended, its last Next calls Finish: no Deliver is in progress then. For a
+// subscriber that keeps its own copies, each update is first made from
+// its copy (OwnCopies.Resolve): the Receiver is given finished updates.
 func (s *Session) pump(sub *Subscriber) {
 	mb := &sub.Mailbox
 	ended := mb.Ended()
@@ -315,6 +317,13 @@ func (s *Session) pump(sub *Subscriber) {
 		d, ok := mb.Next()
 		if !ok {
 			return
+		}
+		if c := sub.copies; c != nil {
+			if d.Kind == KindForget {
+				c.drop(d.Key)
+			} else {
+				d = c.Resolve(d)
+			}
 		}
 		if !sub.Receiver.Deliver(d, ended, s.done) {
 			// Only a subscription draining its refusals is still running

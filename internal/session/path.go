@@ -151,7 +151,7 @@ func (s *Session) deltaPart(ks *keyState, sub *Subscriber, ops []delta.Op, kind 
 // deliverDelta hands the update of an applied delta to every subscriber of
 // ks that has had its first value: the value, or for an own-copy subscriber
 // the ops (and limit, the containers they may create), from which its pump
-// makes the new value and the Changed list (OwnCopies.Resolve). The value
+// makes the new value and the Changed list (OwnCopies.resolve). The value
 // is frozen only when someone is given it.
 func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kind) {
 	var changed []string
@@ -165,7 +165,7 @@ func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kin
 			continue
 		}
 		d := Delivery{Key: ks.key, Version: ks.version, Initialized: ks.initialized, Kind: kind}
-		if sub.ownCopy {
+		if sub.copies != nil {
 			d.Ops, d.Limit = ops, int32(min(limit, math.MaxInt32))
 			s.deliver(sub, d)
 			continue

@@ -102,7 +102,7 @@ func (s *Session) RemoveKeys(ctx context.Context, sub *Subscriber, keys []string
 			}
 		}
 		s.setKeys(sub, keep, commit)
-		sub.Mailbox.forget(drop, sub.ownCopy)
+		sub.Mailbox.forget(drop, sub.copies != nil)
 		slices.Sort(gone)
 		s.sendUnwatch(gone)
 		s.publishGauges()
@@ -176,6 +176,3 @@ func (m *Mailbox) forget(keys map[string]bool, marks bool) {
 		m.hooks.startPump()
 	}
 }
-
-// Forget drops the copy of a key the subscriber no longer watches.
-func (c *OwnCopies) Forget(key string) { c.drop(key) }

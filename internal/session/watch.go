@@ -146,7 +146,7 @@ type Subscriber struct {
 	sess    *Session
 	refused int32 // keys the server refused or ended as too large
 	removed bool
-	ownCopy bool // see KeepOwnCopy
+	copies  *OwnCopies // the subscriber's own copies, used by its pump; nil unless it keeps them (see KeepOwnCopy)
 }
 
 // Part is the part of a key's value at Path, decoded pointer segments
@@ -159,16 +159,20 @@ type Part struct {
 }
 
 // KeepOwnCopy, called before Subscribe, makes the subscriber one that keeps
-// its own copy of each key's value: it is queued the ops of each delta
-// instead of the value, and its Receiver passes every delivery through
-// OwnCopies.Resolve. Subscribe ignores it for a conflating subscriber and
-// for a subscriber of a part.
-func (sub *Subscriber) KeepOwnCopy() { sub.ownCopy = true }
+// its own copy of each key's value (see OwnCopies): it is queued the ops
+// of each delta instead of the value, and its pump applies them to its
+// copy before the Receiver is given the update, which then holds the copy
+// as Value and InPlace. shared tells that the Receiver keeps the values it
+// is given (or parts of them) as they are: the copy is then never changed
+// in place, each delta copying what it changes, and InPlace stays unset.
+// Subscribe ignores it for a conflating subscriber and for a subscriber of
+// a part.
+func (sub *Subscriber) KeepOwnCopy(shared bool) { sub.copies = &OwnCopies{Shared: shared} }
 
 // OwnsCopy reports whether the subscriber keeps its own copy: it asked to
 // (KeepOwnCopy) and Subscribe took it as one that can. It does not change
 // once Subscribe has returned, and holds before the first delivery.
-func (sub *Subscriber) OwnsCopy() bool { return sub.ownCopy }
+func (sub *Subscriber) OwnsCopy() bool { return sub.copies != nil }
 
 // startPump and finished make sub the hooks of its mailbox.
 func (sub *Subscriber) startPump()         { sub.sess.startPump(sub) }
@@ -184,7 +188,7 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, params map[str
 	sub.sess = s
 	if buffer <= 0 || sub.Part != nil {
 		// A conflating mailbox would replace ops it has not delivered.
-		sub.ownCopy = false
+		sub.copies = nil
 	}
 	sub.Mailbox.init(buffer, &s.stats.conflated, sub)
 	var err error

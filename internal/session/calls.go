@@ -468,7 +468,7 @@ func PresenceArgs(key, path string, value any) func(Dialect) (map[string]any, er
 
 // pumpCalls sends queued calls while few enough wait for their result.
 func (s *Session) pumpCalls() {
-	limit := max(min(maxCallsInFlight, s.budget), 1)
+	limit := s.win.callLimit()
 	for s.ph == phLive && s.conn != nil && len(s.calls) < limit {
 		pc, ok := s.queued.pop()
 		if !ok {

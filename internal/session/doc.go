@@ -20,8 +20,11 @@
 //     key's subscriptions end, or the call fails; the connection goes on).
 //   - frames.go: the dispatch of an inbound frame to its handler.
 //   - requests.go: the request FIFO shared by WATCH, RESUME and CALL, the
-//     attribution of ERROR frames to requests, flow control (the window of
-//     frames a server may owe) and the replay barrier.
+//     attribution of ERROR frames to requests, lost answers.
+//   - flowcontrol.go: the window of frames a server may owe (window):
+//     charges, refunds, the estimate of a RESUME's replay.
+//   - barrier.go: the replay barrier (barrier): the HEARTBEAT whose echo
+//     ends the replays before it, and its rounds.
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
 //   - replay.go: the DELTAs of a RESUME's replay, held until the replay
 //     is over and then applied in order, or dropped when one came early.

@@ -310,8 +310,8 @@ func (s *Session) onDialed(r dialResult) {
 	s.authSent = false
 	s.server0 = ServerInfo{Endpoint: RedactURL(r.endpoint)}
 	s.helloID = ""
-	s.hbSent, s.hbEchoed, s.hbAt = 0, 0, time.Time{}
-	s.barrierAt, s.barrierQueued = 0, false
+	s.hb = beats{}
+	s.bar = barrier{}
 }
 
 // recognise tells the server family from its HELLO: the TypeScript server
@@ -421,7 +421,6 @@ func (s *Session) goLive() {
 	s.server.Store(&info)
 	s.requests, s.abandoned = nil, 0
 	s.reqQueue.reset()
-	s.keysInFlight = 0
 	clear(s.streams)
 	s.nextStream = wire.FirstSubscriptionStream
 	// Versions are comparable only within one server's counter: a key is
@@ -431,7 +430,7 @@ func (s *Session) goLive() {
 	s.source = s.conn.endpoint + "\x00" + s.helloID
 	s.liveSince = time.Now()
 	s.obs.live(s)
-	s.setWindow()
+	s.win.reset(s.server0.Dialect, s.server0.Capabilities)
 	s.startPacing(s.liveSince)
 	// After connections lost while resuming, replays are sent one at a
 	// time, then not at all: each key gets a fresh STATE_INIT.
@@ -459,7 +458,7 @@ func (s *Session) goLive() {
 	// The TypeScript server never echoes; it and the Rust server end every
 	// replay with a STATE_INIT.
 	s.roundActive = resumed
-	s.barrierQueued = resumed && s.needsBarrier()
+	s.bar.queued = resumed && s.needsBarrier()
 	s.pumpRequests()
 	s.resendPresence()
 	s.pumpCalls()
@@ -532,11 +531,11 @@ func (s *Session) connectionLost(err error) {
 	}
 	s.requests, s.abandoned = nil, 0
 	s.reqQueue.reset()
-	s.keysInFlight = 0
+	s.win.drop()
 	s.refusals, s.refusalAt = nil, time.Time{}
-	s.barrierQueued, s.barrierAt = false, 0
+	s.bar.queued, s.bar.at = false, 0
 	clear(s.replaying)
-	s.replaying, s.nReplaying, s.charge = nil, 0, 0
+	s.replaying, s.nReplaying = nil, 0
 	clear(s.streams)
 	for _, ks := range s.keys {
 		ks.phase, ks.queued = kpIdle, nil

@@ -99,7 +99,7 @@ func (s *Session) settleRefusals() {
 	s.requests = deleteRequests(s.requests, refused)
 	n := 0
 	for _, r := range refused {
-		s.keysInFlight -= len(r.keys)
+		s.win.keys -= len(r.keys)
 		for _, key := range r.keys {
 			ks := s.keys[key]
 			if ks == nil || ks.reqSeq != r.seq || !(ks.phase == kpWatching || ks.phase == kpResuming && ks.got == 0) {

@@ -21,7 +21,7 @@ func actorForTest(t *testing.T, d Dialect) *Session {
 	s.server0.Dialect = d
 	s.wakeT, s.retry = time.NewTimer(time.Hour), time.NewTimer(time.Hour)
 	t.Cleanup(func() { s.wakeT.Stop(); s.retry.Stop() })
-	s.setWindow()
+	s.win.reset(s.server0.Dialect, s.server0.Capabilities)
 	return s
 }
 

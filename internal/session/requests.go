@@ -57,7 +57,7 @@ type request struct {
 func (s *Session) popRequest(i int) {
 	r := s.requests[i]
 	if r.kind != reqCall {
-		s.keysInFlight -= len(r.keys)
+		s.win.keys -= len(r.keys)
 	}
 	s.loseBefore(i, true)
 	s.completeBefore(r.seq)
@@ -105,9 +105,9 @@ func (s *Session) answerAt(i int, key string) {
 	if j := slices.Index(r.keys, key); j >= 0 {
 		r.keys = slices.Delete(r.keys, j, j+1)
 		r.streams = slices.Delete(r.streams, j, j+1)
-		s.keysInFlight--
+		s.win.keys--
 		if ks := s.keys[key]; ks != nil && r.kind == reqWatch && ks.reqSeq == r.seq {
-			s.release(ks)
+			s.win.refund(&ks.charge)
 		}
 	}
 	if len(r.keys) == 0 {
@@ -255,30 +255,7 @@ func (s *Session) unauthorizedErr(se *ServerError) {
 	s.fail(se)
 }
 
-// Flow control. A client may watch many thousands of keys or issue many
-// calls at once, and every server bounds what it queues per connection:
-// the spec and Rust servers evict a connection with 1,024 frames queued,
-// the Go server silently drops frames past its send buffer (256 by
-// default, announced as "backpressure" in HELLO), answers included. So
-// requests wait in the actor and go out as earlier ones are answered, and
-// the frames the server may still have to send for requests in flight —
-// one STATE_INIT per watched key, a RESUME's replay — stay within half of
-// the server's queue.
-//
-// A RESUME's replay length is not known before it is sent (up to one frame
-// per missed version, 1,000 by default, plus a STATE_INIT), so each is
-// charged an estimate: the first RESUME after a reconnect goes alone, and
-// the estimate follows the replays seen since (rising at once, halving per
-// short replay), so short replays soon go out many at a time while long
-// ones go one by one. A replay that turns out longer than charged is
-// charged what arrived.
 const (
-	maxKeysInFlight  = 256  // keys of WATCH/RESUME requests waiting for their first answer
-	maxWatchChunk    = 64   // keys in one multi-key WATCH frame
-	maxCallsInFlight = 256  // calls waiting for their RESULT
-	specQueue        = 1024 // frames a spec or Rust server queues per connection before evicting
-	goQueue          = 256  // the Go server's default send buffer
-	maxBarrierRounds = 4    // extra barrier rounds against a server's own HEARTBEATs
 	// stableLive is how long a connection must have been live, with its
 	// resume finished, for the reconnect back-off to start over.
 	stableLive = time.Second
@@ -308,35 +285,6 @@ func capInt(caps map[string]any, name string) (int64, bool) {
 	return 0, false
 }
 
-// setWindow sizes the request window for the server just recognised.
-func (s *Session) setWindow() {
-	q := specQueue
-	if s.server0.Dialect == DialectGo {
-		q = goQueue
-		if n, ok := capInt(s.server0.Capabilities, "backpressure"); ok && n > 0 {
-			q = int(min(n, specQueue))
-		}
-	}
-	s.qcap = q
-	s.budget = max(q/2, 1)
-	s.resumeEst = s.budget
-	s.charge = 0
-}
-
-// keyLimit is how many keys may wait for a first answer at once.
-func (s *Session) keyLimit() int { return max(min(maxKeysInFlight, s.budget), 1) }
-
-// watchChunk is the largest multi-key WATCH.
-func (s *Session) watchChunk() int { return max(min(maxWatchChunk, s.budget), 1) }
-
-// resumeCharge is what the next RESUME is charged.
-func (s *Session) resumeCharge() int {
-	if s.resumeFails > 0 {
-		return s.budget // one replay at a time
-	}
-	return max(s.resumeEst, 2)
-}
-
 // newRequest numbers a request and puts it in the FIFO of requests
 // waiting for an answer.
 func (s *Session) newRequest(r *request) {
@@ -349,22 +297,12 @@ func (s *Session) newRequest(r *request) {
 	}
 }
 
-// release returns a key's charge to the window.
-func (s *Session) release(ks *keyState) {
-	s.charge -= ks.charge
-	ks.charge = 0
-	if s.charge < 0 {
-		s.charge = 0
-	}
-}
-
 // replayFrame counts a frame of a key's replay.
 func (s *Session) replayFrame(ks *keyState) {
 	ks.got++
-	s.replayActivity = true
-	if need := ks.got + 1; ks.replay && need > ks.charge {
-		s.charge += need - ks.charge
-		ks.charge = need
+	s.bar.activity = true
+	if ks.replay {
+		s.win.replayed(&ks.charge, ks.got)
 	}
 	s.completeBefore(ks.reqSeq)
 	s.checkReplayDrops(ks)
@@ -382,7 +320,7 @@ func (s *Session) replayDone(ks *keyState, init bool) {
 	}
 	s.flushReplay(ks)
 	s.endReplay(ks)
-	s.resumeEst = max(n, s.resumeEst/2, 2)
+	s.win.replayEnded(n)
 	if ks.phase == kpResuming {
 		ks.phase = kpLive
 	}
@@ -397,14 +335,14 @@ func (s *Session) endReplay(ks *keyState) {
 		s.nReplaying--
 	}
 	s.dropHeld(ks)
-	s.release(ks)
+	s.win.refund(&ks.charge)
 }
 
 // checkReplayDrops suspects dropped frames when as many frames arrived
 // during the replay of ks as the Go server's send buffer holds: that
 // server drops frames silently once its buffer is full.
 func (s *Session) checkReplayDrops(ks *keyState) {
-	if n := s.stats.framesIn.Load() - ks.framesAt; s.server0.Dialect == DialectGo && n >= uint64(s.qcap) {
+	if n := s.stats.framesIn.Load() - ks.framesAt; s.server0.Dialect == DialectGo && s.win.dropsSuspected(n) {
 		s.suspectDrops(fmt.Errorf("%d frames arrived during the replay of %s, as many as the server's send buffer holds", n, ks.key))
 	}
 }
@@ -429,39 +367,6 @@ func (s *Session) completeBefore(seq uint64) {
 	}
 }
 
-// needsBarrier reports whether the server may end a replay without a
-// STATE_INIT and echoes HEARTBEATs: the Go server, or an unknown one.
-func (s *Session) needsBarrier() bool {
-	return s.server0.Dialect == DialectGo || s.server0.Dialect == DialectSpec
-}
-
-// sendBarrier sends a HEARTBEAT after the last RESUME: requests are
-// answered in order, so once its echo is back every replay has been sent,
-// even by a server that ends a replay without a STATE_INIT.
-func (s *Session) sendBarrier() {
-	s.barrierReq = s.reqSeq
-	s.sendHeartbeat()
-	s.barrierAt = s.hbSent
-	s.barrierSent = time.Now()
-	s.replayActivity = false
-	s.armWake(s.barrierSent.Add(s.cfg.CallTimeout))
-}
-
-// barrierEcho handles the echo of the barrier. A server that also sends
-// HEARTBEATs of its own may have sent one in the middle of a replay, which
-// counts as an echo of ours: such a server gets another barrier until one
-// comes back with no replay frame in between.
-func (s *Session) barrierEcho() {
-	if s.server0.Dialect == DialectSpec && s.barrierRounds < maxBarrierRounds && (s.barrierRounds == 0 || s.replayActivity) {
-		s.barrierRounds++
-		req := s.barrierReq
-		s.sendBarrier()
-		s.barrierReq = req
-		return
-	}
-	s.endBarrier()
-}
-
 // loseWatches takes the WATCH and RESUME requests among the n oldest out
 // of the FIFO, as having lost their answers for the reason why; calls
 // stay, to be matched by their ids.
@@ -479,20 +384,6 @@ func (s *Session) loseWatches(n int, why string) {
 	for _, r := range lost {
 		s.lostRequest(r, why)
 	}
-}
-
-// endBarrier ends every replay of a request sent before the barrier; such
-// a request still without any answer lost it.
-func (s *Session) endBarrier() {
-	q := s.barrierReq
-	s.barrierAt, s.barrierRounds = 0, 0
-	i := 0
-	for i < len(s.requests) && s.requests[i].seq <= q {
-		i++
-	}
-	s.loseWatches(i, "no answer before the barrier")
-	s.completeBefore(q + 1)
-	s.checkRoundDone()
 }
 
 func deleteRequests(l []*request, gone []*request) []*request {
@@ -521,7 +412,7 @@ func (s *Session) lostRequest(r *request, why string) {
 		s.log.Debug("sodp: a call's answer was skipped by the server", "method", r.call.method)
 		return
 	}
-	s.keysInFlight -= len(r.keys)
+	s.win.keys -= len(r.keys)
 	var again []*keyState
 	for _, key := range r.keys {
 		ks := s.keys[key]
@@ -559,8 +450,8 @@ func (s *Session) suspectDrops(why error) {
 	s.log.Info("sodp: the server may have dropped frames; verifying every key", "err", why)
 	// The barrier's echo may be among the dropped frames; every replay
 	// ends here anyway.
-	s.barrierAt, s.barrierRounds, s.barrierQueued = 0, 0, false
-	s.hbEchoed = s.hbSent
+	s.bar.cancel()
+	s.hb.giveUp()
 	var keys []*keyState
 	for _, ks := range s.keys {
 		if ks.phase == kpLive || ks.phase == kpResuming {
@@ -593,7 +484,7 @@ func (s *Session) rewatch(keys ...*keyState) {
 // checkRoundDone notes the end of a reconnect's resume: nothing queued,
 // no replay under way, no barrier out.
 func (s *Session) checkRoundDone() {
-	if !s.roundActive || s.reqQueue.len() > 0 || s.nReplaying > 0 || s.barrierAt != 0 || s.barrierQueued {
+	if !s.roundActive || s.reqQueue.len() > 0 || s.nReplaying > 0 || s.bar.pending() {
 		return
 	}
 	for _, r := range s.requests {
@@ -630,11 +521,11 @@ func (s *Session) onWake(now time.Time) {
 		if last >= 0 {
 			s.loseWatches(last+1, fmt.Sprintf("no answer within %s", timeout))
 		}
-		if s.barrierAt != 0 && now.Sub(s.barrierSent) >= timeout {
+		if d := s.bar.deadline(timeout); !d.IsZero() && !now.Before(d) {
 			if s.server0.Dialect == DialectGo {
 				s.suspectDrops(fmt.Errorf("%w: the replay barrier did not come back within %s", ErrProtocol, timeout))
 			}
-			s.hbEchoed = s.hbSent
+			s.hb.giveUp()
 			s.endBarrier()
 		}
 	}
@@ -646,8 +537,8 @@ func (s *Session) onWake(now time.Time) {
 			break
 		}
 	}
-	if s.barrierAt != 0 && (next.IsZero() || s.barrierSent.Add(timeout).Before(next)) {
-		next = s.barrierSent.Add(timeout)
+	if d := s.bar.deadline(timeout); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		next = d
 	}
 	if !next.IsZero() {
 		s.armWake(next)

@@ -128,37 +128,26 @@ type Session struct {
 	ending         []*Subscriber     // subscriptions whose mailbox stopped taking updates
 	inSize         int               // wire size of the frame being handled
 	reqQueue       fifo[*subRequest] // WATCH/RESUME requests waiting for flow control
-	keysInFlight   int               // keys of sent WATCH/RESUME requests not answered yet
-	lastBeat       time.Time         // when the last periodic HEARTBEAT and ping went out
 
 	// Flow control and replay tracking (requests.go), per connection unless
 	// noted.
-	reqSeq         uint64         // number of the last request sent
-	qcap           int            // the server's per-connection queue, in frames
-	budget         int            // frames the server may owe for requests in flight
-	charge         int            // frames charged to requests in flight
-	resumeEst      int            // frames the next RESUME is expected to bring
-	replaying      []*keyState    // keys whose replay may be under way, in request order
-	nReplaying     int            // keys of replaying still replaying
-	watchOnly      bool           // send WATCH instead of RESUME (frames may have been dropped)
-	roundActive    bool           // the resume that followed going live is not finished
-	resumeFails    int            // across connections: connections lost during their resume
-	liveSince      time.Time      // when the session went live on this connection
-	hbSent         uint64         // HEARTBEATs sent on this connection (heartbeat.go)
-	hbEchoed       uint64         // of them, echoed or given up on
-	hbAt           time.Time      // when the last HEARTBEAT went out
-	barrierQueued  bool           // send the replay barrier once reqQueue is empty
-	barrierAt      uint64         // hbSent count whose echo is the barrier's; 0 when none is out
-	barrierReq     uint64         // the barrier covers requests up to this number
-	barrierSent    time.Time      // when the barrier went out
-	barrierRounds  int            // extra barriers sent against a server's own HEARTBEATs
-	replayActivity bool           // a replay frame arrived since the barrier went out
-	pace           pacer          // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
-	refusals       []*ServerError // 429s that named no request, held (refusals.go)
-	refusedUpTo    uint64         // they concern the requests up to this number
-	refusalAt      time.Time      // when they are settled
-	wakeT          *time.Timer    // deadlines and retries
-	wakeAt         time.Time      // when wakeT fires; zero when stopped
+	reqSeq      uint64         // number of the last request sent
+	win         window         // the frames the server may owe (flowcontrol.go)
+	replaying   []*keyState    // keys whose replay may be under way, in request order
+	nReplaying  int            // keys of replaying still replaying
+	watchOnly   bool           // send WATCH instead of RESUME (frames may have been dropped)
+	roundActive bool           // the resume that followed going live is not finished
+	resumeFails int            // across connections: connections lost during their resume
+	liveSince   time.Time      // when the session went live on this connection
+	lastBeat    time.Time      // when the last periodic HEARTBEAT and ping went out
+	hb          beats          // the HEARTBEATs sent and their echoes (heartbeat.go)
+	bar         barrier        // the replay barrier (barrier.go)
+	pace        pacer          // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
+	refusals    []*ServerError // 429s that named no request, held (refusals.go)
+	refusedUpTo uint64         // they concern the requests up to this number
+	refusalAt   time.Time      // when they are settled
+	wakeT       *time.Timer    // deadlines and retries
+	wakeAt      time.Time      // when wakeT fires; zero when stopped
 }
 
 type gauges struct {

@@ -409,7 +409,7 @@ func (s *Session) allocStream(ks *keyState) uint32 {
 // maxWatchChunk keys); pumpRequests sends them as flow control allows.
 func (s *Session) watch(keys []string) {
 	for len(keys) > 0 {
-		n := min(len(keys), s.watchChunk())
+		n := min(len(keys), s.win.watchChunk())
 		chunk := keys[:n:n]
 		keys = keys[n:]
 		s.enqueue(chunk, false)
@@ -435,13 +435,12 @@ func (s *Session) sendWatch(keys []string) {
 			first = id
 		}
 		ks.phase = kpWatching
-		s.release(ks)
-		ks.reqSeq, ks.charge, ks.got = req.seq, 1, 0
-		s.charge++
+		s.win.sent(&ks.charge, 1)
+		ks.reqSeq, ks.got = req.seq, 0
 		req.keys = append(req.keys, key)
 		req.streams = append(req.streams, id)
 	}
-	s.keysInFlight += len(keys)
+	s.win.keys += len(keys)
 	params := s.keys[keys[0]].params
 	if len(keys) == 1 {
 		s.send(wire.TypeWatch, first, &wire.Watch{State: keys[0], Params: params})
@@ -456,13 +455,12 @@ func (s *Session) sendResume(ks *keyState, cost int) {
 	ks.phase = kpResuming
 	req := &request{kind: reqResume, keys: []string{ks.key}, streams: []uint32{id}}
 	s.newRequest(req)
-	s.release(ks)
-	ks.reqSeq, ks.charge, ks.got, ks.replay = req.seq, cost, 0, true
+	s.win.sent(&ks.charge, cost)
+	ks.reqSeq, ks.got, ks.replay = req.seq, 0, true
 	ks.framesAt = s.stats.framesIn.Load()
-	s.charge += cost
 	s.nReplaying++
 	s.replaying = append(s.replaying, ks)
-	s.keysInFlight++
+	s.win.keys++
 	s.stats.resumes.Add(1)
 	s.send(wire.TypeResume, id, &wire.Resume{State: ks.key, SinceVersion: ks.version, Params: ks.params})
 }
@@ -548,9 +546,7 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 		// The answer's stream is the server's choice (see streams.go).
 		s.streams.bind(ks, f.Stream)
 	}
-	if ks.reqSeq <= s.barrierReq {
-		s.replayActivity = true
-	}
+	s.bar.replayFrame(ks.reqSeq)
 	s.completeBefore(ks.reqSeq)
 	s.replayDone(ks, true)
 	// A STATE_INIT is authoritative. What subscribers were last given is

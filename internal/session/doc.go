@@ -25,6 +25,11 @@
 //     charges, refunds, the estimate of a RESUME's replay.
 //   - barrier.go: the replay barrier (barrier): the HEARTBEAT whose echo
 //     ends the replays before it, and its rounds.
+//   - resume.go: the resume that follows going live (resumeRound): the
+//     replays under way, and the caution after connections lost while
+//     resuming.
+//   - alarm.go: a timer serving many deadlines (alarm): the request and
+//     barrier deadlines, the keys' retries.
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
 //   - replay.go: the DELTAs of a RESUME's replay, held until the replay
 //     is over and then applied in order, or dropped when one came early.

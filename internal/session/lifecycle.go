@@ -428,13 +428,12 @@ func (s *Session) goLive() {
 	// the same server identity) that gave it its version; anywhere else it
 	// is watched afresh and the STATE_INIT is authoritative.
 	s.source = s.conn.endpoint + "\x00" + s.helloID
-	s.liveSince = time.Now()
-	s.obs.live(s)
-	s.win.reset(s.server0.Dialect, s.server0.Capabilities)
-	s.startPacing(s.liveSince)
 	// After connections lost while resuming, replays are sent one at a
 	// time, then not at all: each key gets a fresh STATE_INIT.
-	s.watchOnly = s.resumeFails >= 2
+	s.round.live(time.Now())
+	s.obs.live(s)
+	s.win.reset(s.server0.Dialect, s.server0.Capabilities)
+	s.startPacing(s.round.liveSince)
 	var fresh []string
 	resumed := false
 	for _, ks := range s.keys {
@@ -457,7 +456,7 @@ func (s *Session) goLive() {
 	// its replay without a STATE_INIT (the Go server, or an unknown one).
 	// The TypeScript server never echoes; it and the Rust server end every
 	// replay with a STATE_INIT.
-	s.roundActive = resumed
+	s.round.active = resumed
 	s.bar.queued = resumed && s.needsBarrier()
 	s.pumpRequests()
 	s.resendPresence()
@@ -532,10 +531,9 @@ func (s *Session) connectionLost(err error) {
 	s.requests, s.abandoned = nil, 0
 	s.reqQueue.reset()
 	s.win.drop()
-	s.refusals, s.refusalAt = nil, time.Time{}
+	s.refused = refusals{}
 	s.bar.queued, s.bar.at = false, 0
-	clear(s.replaying)
-	s.replaying, s.nReplaying = nil, 0
+	s.round.dropReplays()
 	clear(s.streams)
 	for _, ks := range s.keys {
 		ks.phase, ks.queued = kpIdle, nil
@@ -546,14 +544,10 @@ func (s *Session) connectionLost(err error) {
 	if s.ph == phFailed || s.ph == phClosed {
 		return
 	}
-	switch {
-	case wasLive && s.roundActive:
-		// Lost while resuming (a server evicting the client for the
-		// burst of replays, say): the back-off goes on growing and the
-		// next connection resumes more cautiously.
-		s.resumeFails++
-		s.roundActive = false
-	case wasLive && time.Since(s.liveSince) >= stableLive:
+	// Lost while resuming (a server evicting the client for the burst
+	// of replays, say), the back-off goes on growing and the next
+	// connection resumes more cautiously.
+	if s.round.lost(wasLive, time.Now()) {
 		s.failures = 0
 	}
 	s.scheduleRedial()

@@ -248,7 +248,7 @@ func (o *observer) lost(s *Session, wasLive bool, err error) {
 		o.attemptFailed(err)
 		return
 	}
-	if s.roundActive {
+	if s.round.active {
 		o.resumeEnd(s, err)
 	}
 	o.conn(ConnEvent{Stage: ConnLost, Endpoint: o.endpoint, Attempt: o.attempt, Dialect: s.server0.Dialect, Err: err, Duration: time.Since(o.liveAt)})

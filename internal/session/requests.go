@@ -256,9 +256,6 @@ func (s *Session) unauthorizedErr(se *ServerError) {
 }
 
 const (
-	// stableLive is how long a connection must have been live, with its
-	// resume finished, for the reconnect back-off to start over.
-	stableLive = time.Second
 	// Calls whose caller gave up keep a placeholder in the request FIFO so
 	// that a late answer is not matched to a later request; at most this
 	// many.
@@ -332,7 +329,7 @@ func (s *Session) replayDone(ks *keyState, init bool) {
 func (s *Session) endReplay(ks *keyState) {
 	if ks.replay {
 		ks.replay = false
-		s.nReplaying--
+		s.round.ended()
 	}
 	s.dropHeld(ks)
 	s.win.refund(&ks.charge)
@@ -351,19 +348,15 @@ func (s *Session) checkReplayDrops(ks *keyState) {
 // answer requests in order, so an answer to a later request means they
 // have been sent in full.
 func (s *Session) completeBefore(seq uint64) {
-	for len(s.replaying) > 0 {
-		ks := s.replaying[0]
-		if ks.replay && ks.reqSeq >= seq {
+	for {
+		ks, ok := s.round.front()
+		if !ok || ks.replay && ks.reqSeq >= seq {
 			break
 		}
-		s.replaying[0] = nil
-		s.replaying = s.replaying[1:]
+		s.round.pop()
 		if ks.replay {
 			s.replayDone(ks, false)
 		}
-	}
-	if len(s.replaying) == 0 {
-		s.replaying = nil
 	}
 }
 
@@ -446,7 +439,7 @@ func (s *Session) suspectDrops(why error) {
 	if s.ph != phLive {
 		return
 	}
-	s.watchOnly = true
+	s.round.watchOnly = true
 	s.log.Info("sodp: the server may have dropped frames; verifying every key", "err", why)
 	// The barrier's echo may be among the dropped frames; every replay
 	// ends here anyway.
@@ -484,7 +477,7 @@ func (s *Session) rewatch(keys ...*keyState) {
 // checkRoundDone notes the end of a reconnect's resume: nothing queued,
 // no replay under way, no barrier out.
 func (s *Session) checkRoundDone() {
-	if !s.roundActive || s.reqQueue.len() > 0 || s.nReplaying > 0 || s.bar.pending() {
+	if !s.round.active || s.reqQueue.len() > 0 || s.round.n > 0 || s.bar.pending() {
 		return
 	}
 	for _, r := range s.requests {
@@ -492,24 +485,20 @@ func (s *Session) checkRoundDone() {
 			return
 		}
 	}
-	s.roundActive = false
-	s.resumeFails = 0
-	s.obs.resumeEnd(s, nil)
+	if s.round.finished() {
+		s.obs.resumeEnd(s, nil)
+	}
 }
 
 // armWake makes the actor wake at t (or earlier) for request deadlines.
 func (s *Session) armWake(t time.Time) {
-	if !s.wakeAt.IsZero() && !t.Before(s.wakeAt) {
-		return
-	}
-	s.wakeAt = t
-	s.wakeT.Reset(max(time.Until(t), time.Millisecond))
+	s.deadlines.set(t, max(time.Until(t), time.Millisecond))
 }
 
 // onWake checks request and barrier deadlines, then arms the timer for
 // the next one.
 func (s *Session) onWake(now time.Time) {
-	s.wakeAt = time.Time{}
+	s.deadlines.fired()
 	timeout := s.cfg.CallTimeout
 	if s.ph == phLive && s.conn != nil {
 		last := -1

@@ -60,15 +60,15 @@ func (s *Session) pumpRequests() {
 				keys = append(keys, k)
 			}
 		}
-		resume := r.resume && !s.watchOnly
+		resume := r.resume && !s.round.watchOnly
 		cost := len(keys)
 		if resume && len(keys) > 0 {
-			cost = s.win.resumeCharge(s.resumeFails > 0)
+			cost = s.win.resumeCharge(s.round.cautious())
 		}
 		if len(keys) > 0 && s.win.full(len(keys), cost) {
 			// The window is full. A server that may end a replay without a
 			// STATE_INIT gets a barrier now, so the replays in flight end.
-			if s.nReplaying > 0 && !s.bar.out() && s.needsBarrier() {
+			if s.round.n > 0 && !s.bar.out() && s.needsBarrier() {
 				s.sendBarrier()
 			}
 			break

@@ -108,8 +108,7 @@ type Session struct {
 	handshakeUntil time.Time
 	backoff        *time.Timer
 	handshake      *time.Timer // fires at handshakeUntil
-	retry          *time.Timer // fires at retryAt
-	retryAt        time.Time   // the earliest retryAt of a key; zero when none waits
+	retry          alarm       // fires at the earliest retryAt of a key (alarm.go)
 	authSent       bool        // AUTH went out on the current connection
 	dialCancel     context.CancelFunc
 	server0        ServerInfo // info of the connection being set up
@@ -131,23 +130,15 @@ type Session struct {
 
 	// Flow control and replay tracking (requests.go), per connection unless
 	// noted.
-	reqSeq      uint64         // number of the last request sent
-	win         window         // the frames the server may owe (flowcontrol.go)
-	replaying   []*keyState    // keys whose replay may be under way, in request order
-	nReplaying  int            // keys of replaying still replaying
-	watchOnly   bool           // send WATCH instead of RESUME (frames may have been dropped)
-	roundActive bool           // the resume that followed going live is not finished
-	resumeFails int            // across connections: connections lost during their resume
-	liveSince   time.Time      // when the session went live on this connection
-	lastBeat    time.Time      // when the last periodic HEARTBEAT and ping went out
-	hb          beats          // the HEARTBEATs sent and their echoes (heartbeat.go)
-	bar         barrier        // the replay barrier (barrier.go)
-	pace        pacer          // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
-	refusals    []*ServerError // 429s that named no request, held (refusals.go)
-	refusedUpTo uint64         // they concern the requests up to this number
-	refusalAt   time.Time      // when they are settled
-	wakeT       *time.Timer    // deadlines and retries
-	wakeAt      time.Time      // when wakeT fires; zero when stopped
+	reqSeq    uint64      // number of the last request sent
+	win       window      // the frames the server may owe (flowcontrol.go)
+	round     resumeRound // the resume after going live, its replays (resume.go)
+	lastBeat  time.Time   // when the last periodic HEARTBEAT and ping went out
+	hb        beats       // the HEARTBEATs sent and their echoes (heartbeat.go)
+	bar       barrier     // the replay barrier (barrier.go)
+	pace      pacer       // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
+	refused   refusals    // 429s that named no request, held (refusals.go)
+	deadlines alarm       // request and barrier deadlines, held refusals (alarm.go)
 }
 
 type gauges struct {
@@ -392,12 +383,9 @@ func (s *Session) run() {
 	s.handshake = time.NewTimer(time.Hour)
 	s.handshake.Stop()
 	defer s.handshake.Stop()
-	s.retry = time.NewTimer(time.Hour)
-	s.retry.Stop()
-	defer s.retry.Stop()
-	s.wakeT = time.NewTimer(time.Hour)
-	s.wakeT.Stop()
-	defer s.wakeT.Stop()
+	s.retry, s.deadlines = newAlarm(), newAlarm()
+	defer s.retry.stop()
+	defer s.deadlines.stop()
 	s.startDial()
 	for {
 		select {
@@ -415,9 +403,9 @@ func (s *Session) run() {
 			}
 		case <-s.handshake.C:
 			s.checkHandshake(time.Now())
-		case <-s.retry.C:
+		case <-s.retry.C():
 			s.retryKeys(time.Now())
-		case now := <-s.wakeT.C:
+		case now := <-s.deadlines.C():
 			s.onWake(now)
 			s.pumpCalls()
 		}

@@ -458,8 +458,7 @@ func (s *Session) sendResume(ks *keyState, cost int) {
 	s.win.sent(&ks.charge, cost)
 	ks.reqSeq, ks.got, ks.replay = req.seq, 0, true
 	ks.framesAt = s.stats.framesIn.Load()
-	s.nReplaying++
-	s.replaying = append(s.replaying, ks)
+	s.round.add(ks)
 	s.win.keys++
 	s.stats.resumes.Add(1)
 	s.send(wire.TypeResume, id, &wire.Resume{State: ks.key, SinceVersion: ks.version, Params: ks.params})
@@ -510,10 +509,7 @@ func (s *Session) resyncDelay(ks *keyState, now time.Time) time.Duration {
 func (s *Session) retryLater(ks *keyState, d time.Duration) {
 	x := ks.more()
 	x.retryAt = time.Now().Add(d)
-	if s.retryAt.IsZero() || x.retryAt.Before(s.retryAt) {
-		s.retryAt = x.retryAt
-		s.retry.Reset(d)
-	}
+	s.retry.set(x.retryAt, d)
 }
 
 // keyFor names the key a STATE_INIT or DELTA belongs to: the body's own
@@ -792,10 +788,11 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 // or whose re-synchronisation was put off, and sets the retry timer for
 // the next one.
 func (s *Session) retryKeys(now time.Time) {
-	s.retryAt = time.Time{}
+	s.retry.fired()
 	if s.ph != phLive {
 		return
 	}
+	var next time.Time
 	var due []string
 	for key, ks := range s.keys {
 		x := ks.extra
@@ -803,16 +800,16 @@ func (s *Session) retryKeys(now time.Time) {
 			continue
 		}
 		if now.Before(x.retryAt) {
-			if s.retryAt.IsZero() || x.retryAt.Before(s.retryAt) {
-				s.retryAt = x.retryAt
+			if next.IsZero() || x.retryAt.Before(next) {
+				next = x.retryAt
 			}
 			continue
 		}
 		x.retryAt = time.Time{}
 		due = append(due, key)
 	}
-	if !s.retryAt.IsZero() {
-		s.retry.Reset(s.retryAt.Sub(now))
+	if !next.IsZero() {
+		s.retry.set(next, next.Sub(now))
 	}
 	for _, key := range due {
 		s.watch([]string{key})

@@ -209,7 +209,7 @@ func (s *Session) startCall(pc *pendingCall) {
 	case phClosed:
 		pc.finish(nil, ErrClosed)
 	case phFailed:
-		pc.finish(nil, s.failErr)
+		pc.finish(nil, s.pub.failErr)
 	default:
 		s.queued.push(pc)
 		s.pumpCalls()

@@ -30,6 +30,9 @@
 //     resuming.
 //   - alarm.go: a timer serving many deadlines (alarm): the request and
 //     barrier deadlines, the keys' retries.
+//   - published.go: what the actor publishes for any goroutine
+//     (published): the state and its change notices, the terminal and
+//     last errors, the error counts and gauges; State and Ready.
 //   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
 //   - replay.go: the DELTAs of a RESUME's replay, held until the replay
 //     is over and then applied in order, or dropped when one came early.

@@ -569,9 +569,7 @@ func (s *Session) scheduleRedial() {
 	fast := s.failsFast()
 	s.failures++
 	if fast {
-		s.mu.Lock()
-		err := s.lastErr
-		s.mu.Unlock()
+		err := s.pub.last()
 		if err == nil {
 			err = ErrConnectionLost
 		}

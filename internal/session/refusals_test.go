@@ -15,7 +15,7 @@ import (
 func actorForTest(t *testing.T, d Dialect) *Session {
 	t.Helper()
 	s := &Session{keys: map[string]*keyState{}, streams: map[uint32]string{}, calls: map[string]*pendingCall{},
-		presence: map[string]map[string]any{}, byCode: map[int]uint64{}, log: slog.New(slog.DiscardHandler), evq: newEventQueue(64),
+		presence: map[string]map[string]any{}, pub: newPublished(), log: slog.New(slog.DiscardHandler), evq: newEventQueue(64),
 		cfg: Config{CallTimeout: 30 * time.Second, BackoffMin: time.Second, BackoffMax: 30 * time.Second},
 		ph:  phLive, conn: &conn{outLimit: 1 << 20, outReady: make(chan struct{}, 1)}}
 	s.server0.Dialect = d

@@ -129,7 +129,7 @@ func (s *Session) rekeyable(sub *Subscriber) error {
 	case s.ph == phClosed:
 		return ErrClosed
 	case s.ph == phFailed:
-		return s.failErr
+		return s.pub.failErr
 	case sub.removed || !sub.Mailbox.Live():
 		return fmt.Errorf("%w: the subscription has ended", ErrClosed)
 	case sub.Part != nil:

@@ -226,9 +226,7 @@ func (s *Session) countError(code int) {
 	if code != 0 && (code < 100 || code > 599) {
 		code = OtherErrorCode
 	}
-	s.mu.Lock()
-	s.byCode[code]++
-	s.mu.Unlock()
+	s.pub.count(code)
 }
 
 // sessionError handles an ERROR that belongs to no waiting request.

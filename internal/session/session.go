@@ -77,18 +77,10 @@ type Session struct {
 	outConn   atomic.Pointer[conn] // the latest connection, for Stats.OutboundQueue
 
 	// Published by the actor, read by anyone.
-	mu          sync.Mutex
-	state       ConnState
-	failErr     error
-	lastErr     error         // why the last connection attempt or connection failed
-	stateNotify chan struct{} // actor (setState) closes and replaces it on every state change → Ready waiters
-	server      atomic.Pointer[ServerInfo]
-	byCode      map[int]uint64 // under mu
-	gauges      gauges         // under mu
+	pub    published // the state, errors and gauges (published.go)
+	server atomic.Pointer[ServerInfo]
 
-	evq     *eventQueue
-	evOut   any  // under mu: the Events channel (a chan E), once started
-	stopped bool // under mu: the actor is stopping; no goroutine may start
+	evq *eventQueue
 
 	callSeq atomic.Uint64
 	callPfx string
@@ -166,9 +158,7 @@ func New(cfg Config) (*Session, error) {
 		in:           make(chan any, 64),
 		quit:         make(chan struct{}),
 		done:         make(chan struct{}),
-		state:        StateConnecting,
-		stateNotify:  make(chan struct{}),
-		byCode:       make(map[int]uint64),
+		pub:          newPublished(),
 		evq:          newEventQueue(cfg.EventBuffer),
 		callPfx:      fmt.Sprintf("%08x-", rand.Uint32()),
 		keys:         make(map[string]*keyState),
@@ -238,15 +228,16 @@ func (s *Session) Events() <-chan Event {
 // EventsAs on a session starts the channel; a later one returns the same
 // channel, or nil when it was started with another event type.
 func EventsAs[E any](s *Session, conv func(Event) E) <-chan E {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.evOut != nil {
-		out, _ := s.evOut.(chan E)
+	q := s.evq
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.out != nil {
+		out, _ := q.out.(chan E)
 		return out
 	}
 	out := make(chan E, 1)
-	s.evOut = out
-	if s.stopped {
+	q.out = out
+	if q.stopped {
 		close(out)
 	} else {
 		s.wg.Add(1)
@@ -258,47 +249,8 @@ func EventsAs[E any](s *Session, conv func(Event) E) <-chan E {
 	return out
 }
 
-// State returns the connection state.
-func (s *Session) State() ConnState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state
-}
-
 // Server returns what is known of the server, or nil before the first HELLO.
 func (s *Session) Server() *ServerInfo { return s.server.Load() }
-
-// Ready waits until the session is live. It returns the terminal error if
-// the session failed, ErrClosed after Close, or ctx's error.
-func (s *Session) Ready(ctx context.Context) error {
-	for {
-		s.mu.Lock()
-		st, err, ch := s.state, s.failErr, s.stateNotify
-		s.mu.Unlock()
-		switch st {
-		case StateLive:
-			return nil
-		case StateFailed:
-			return err
-		case StateClosed:
-			return ErrClosed
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			s.mu.Lock()
-			last := s.lastErr
-			s.mu.Unlock()
-			if last != nil {
-				// Say why the session is not live (an untrusted
-				// certificate, a refused connection…), not only that the
-				// wait ended.
-				return &withCause{msg: ctx.Err().Error() + " (last connection attempt: " + Detail(last) + ")", primary: ctx.Err(), cause: last}
-			}
-			return ctx.Err()
-		}
-	}
-}
 
 // Stats returns a snapshot of the counters.
 func (s *Session) Stats() Stats {
@@ -321,12 +273,7 @@ func (s *Session) Stats() Stats {
 		RTT:          s.rtt.Last(),
 	}
 	s.moreStats(&st)
-	s.mu.Lock()
-	for k, v := range s.byCode {
-		st.ErrorsByCode[k] = v
-	}
-	st.Subscriptions, st.WatchedKeys, st.PendingCalls, st.PresenceEntries = s.gauges.subs, s.gauges.keys, s.gauges.calls, s.gauges.presence
-	s.mu.Unlock()
+	s.pub.fill(&st)
 	return st
 }
 
@@ -465,32 +412,16 @@ func (s *Session) handle(msg any) {
 
 // setState publishes a connection state change and emits an event.
 func (s *Session) setState(st ConnState, err error) {
-	s.mu.Lock()
-	if s.state == st && err == nil {
-		s.mu.Unlock()
+	if !s.pub.set(st, err) {
 		return
 	}
-	s.state = st
-	if st == StateFailed {
-		s.failErr = err
-	}
-	close(s.stateNotify)
-	s.stateNotify = make(chan struct{})
-	s.mu.Unlock()
 	s.emit(Event{Time: time.Now(), State: st, Err: err}, true)
 }
 
 // emit queues an event for the Events channel without blocking.
 func (s *Session) emit(ev Event, isState bool) { s.evq.push(ev, isState) }
 
-func (s *Session) setLastErr(err error) {
-	if err == nil {
-		return
-	}
-	s.mu.Lock()
-	s.lastErr = err
-	s.mu.Unlock()
-}
+func (s *Session) setLastErr(err error) { s.pub.setLast(err) }
 
 // reportErr makes err visible: logged, and sent as an event.
 func (s *Session) reportErr(err error, attrs ...any) {
@@ -503,9 +434,7 @@ func (s *Session) publishGauges() {
 	for _, p := range s.presence {
 		n += len(p)
 	}
-	s.mu.Lock()
-	s.gauges = gauges{subs: s.nSubs, keys: len(s.keys), calls: len(s.calls) + s.queued.len(), presence: n}
-	s.mu.Unlock()
+	s.pub.setGauges(gauges{subs: s.nSubs, keys: len(s.keys), calls: len(s.calls) + s.queued.len(), presence: n})
 }
 
 // send queues a frame on the current connection; a full queue means the
@@ -575,9 +504,7 @@ func (s *Session) shutdown() {
 	s.removeAllSubs(ErrClosed)
 	s.setState(StateClosed, nil)
 	s.publishGauges()
-	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
+	s.evq.stop()
 	close(s.done)
 }
 

@@ -198,7 +198,7 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, params map[str
 			err = ErrClosed
 			return
 		case phFailed:
-			err = s.failErr
+			err = s.pub.failErr
 			return
 		}
 		refuse, lerr := s.overWatchLimit(sub.Keys)

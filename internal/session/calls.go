@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
 )
 
@@ -61,22 +60,17 @@ type CallSpec struct {
 	Method string
 	Key    string         // the key concerned, for errors; may be empty
 	Args   map[string]any // encoded before the call is queued
-	// Adapt, when set, builds the args for the dialect of the server the
-	// call is sent to (and may refuse with an error).
-	Adapt func(Dialect) (map[string]any, error)
-	// Presence marks a state.presence call: on success the entry is
-	// remembered (or, for a nil value, forgotten) and re-sent after every
-	// reconnect.
-	Presence *PresenceEntry
-	// DropPresence forgets every presence entry of Key on success
-	// (state.delete).
-	DropPresence bool
+	// State, when set, makes the call that state method (Method and Key
+	// name it, Args is not used): its body is built by the session for
+	// the server's dialect (see StateCall), and a successful presence
+	// entry is remembered and re-sent after every reconnect.
+	State *StateCall
 	// Trace, when set, records whether the call was sent, and where.
 	Trace *CallTrace
 }
 
-// PresenceEntry is one remembered presence value.
-type PresenceEntry struct {
+// presenceEntry is one remembered presence value.
+type presenceEntry struct {
 	Key, Path string
 	Value     any
 }
@@ -114,14 +108,9 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 		trace:  spec.Trace,
 		ctx:    ctx,
 	}
-	if spec.Adapt != nil {
-		adapt := spec.Adapt
-		pc.adapt = func(d Dialect) (wire.Raw, error) {
-			args, err := adapt(d)
-			if err != nil {
-				return nil, err
-			}
-			return s.encodeCall(pc.id, spec.Method, args)
+	if spec.State != nil {
+		if err := s.prepareState(pc, *spec.State); err != nil {
+			return nil, err
 		}
 	} else {
 		body, err := s.encodeCall(pc.id, spec.Method, spec.Args)
@@ -129,12 +118,6 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 			return nil, err
 		}
 		pc.body = body
-	}
-	if p := spec.Presence; p != nil {
-		pc.onOK = func() { s.rememberPresence(*p) }
-	} else if spec.DropPresence {
-		key := spec.Key
-		pc.onOK = func() { delete(s.presence, key); s.publishGauges() }
 	}
 	select {
 	case s.in <- command{f: func() { s.startCall(pc) }}:
@@ -311,7 +294,7 @@ func (s *Session) cancelCall(pc *pendingCall) {
 	}
 }
 
-func (s *Session) rememberPresence(p PresenceEntry) {
+func (s *Session) rememberPresence(p presenceEntry) {
 	if p.Value == nil {
 		if m := s.presence[p.Key]; m != nil {
 			delete(m, p.Path)
@@ -350,9 +333,13 @@ func (s *Session) resendPresence() {
 	}
 	for key, m := range s.presence {
 		for path, v := range m {
-			pc := &pendingCall{id: s.callPfx + fmt.Sprint(s.callSeq.Add(1)), method: "state.presence", key: key}
+			pc := &pendingCall{id: s.callPfx + fmt.Sprint(s.callSeq.Add(1)), method: OpPresence.Method(), key: key}
 			pc.onFail = func(err error) { s.presenceRefused(key, path, err) }
-			body, err := s.encodeCall(pc.id, pc.method, map[string]any{"state": key, "path": path, "value": v})
+			args, err := stateBody(s.server0.Dialect, StateCall{Op: OpPresence, Key: key, Path: path, Value: v})
+			var body wire.Raw
+			if err == nil {
+				body, err = s.encodeCall(pc.id, pc.method, args)
+			}
 			if err != nil {
 				s.reportErr(err, "key", key)
 				continue
@@ -377,14 +364,10 @@ func (s *Session) presenceRefused(key, path string, err error) {
 	if errors.As(err, &se) && (se.Code == 429 || se.Code == 0 || se.Code >= 500) {
 		what = "kept, to be sent again after the next reconnect"
 	} else {
-		s.rememberPresence(PresenceEntry{Key: key, Path: path})
+		s.rememberPresence(presenceEntry{Key: key, Path: path})
 	}
 	s.reportErr(fmt.Errorf("sodp: presence entry %s %s not restored after reconnecting (%s): %w", key, path, what, err), "key", key)
 }
-
-// hasPresence reports whether the server family supports state.presence:
-// the Go SODP server does not.
-func hasPresence(d Dialect) bool { return d != DialectGo }
 
 // onResult matches a RESULT to its call by call_id.
 func (s *Session) onResult(b *wire.Result) {
@@ -425,44 +408,6 @@ func (s *Session) onResult(b *wire.Result) {
 		} else {
 			pc.finish(nil, se)
 		}
-	}
-}
-
-// setInArgs builds state.set_in args; for the Go server the JSON Pointer
-// is written as a dotted path, which it understands instead.
-func setInArgs(d Dialect, key, path string, value any, method string) (map[string]any, error) {
-	p := path
-	if d == DialectGo {
-		segs, err := delta.ParsePointer(path)
-		if err != nil {
-			return nil, fmt.Errorf("%w %q: %w", ErrInvalidPath, path, err)
-		}
-		if len(segs) == 0 {
-			return nil, fmt.Errorf("%w %q: %s on the whole value is not supported by this server; use Set", ErrInvalidPath, path, method)
-		}
-		for _, seg := range segs {
-			if seg == "" || strings.ContainsAny(seg, "./~") {
-				return nil, fmt.Errorf("%w %q: this server takes dotted paths, and segment %q cannot be written as one", ErrInvalidPath, path, seg)
-			}
-		}
-		p = strings.Join(segs, ".")
-	}
-	return map[string]any{"state": key, "path": p, "value": value}, nil
-}
-
-// SetInArgs returns an Adapt function for state.set_in.
-func SetInArgs(key, path string, value any) func(Dialect) (map[string]any, error) {
-	return func(d Dialect) (map[string]any, error) { return setInArgs(d, key, path, value, "state.set_in") }
-}
-
-// PresenceArgs returns an Adapt function for state.presence, which fails
-// locally with ErrNotSupported on servers without presence.
-func PresenceArgs(key, path string, value any) func(Dialect) (map[string]any, error) {
-	return func(d Dialect) (map[string]any, error) {
-		if !hasPresence(d) {
-			return nil, fmt.Errorf("%w: state.presence (the Go SODP server has no presence)", ErrNotSupported)
-		}
-		return map[string]any{"state": key, "path": path, "value": value}, nil
 	}
 }
 

@@ -45,6 +45,8 @@
 //     subscription's pump, and the pump.
 //   - path.go: sub-value (part) subscriptions.
 //   - calls.go: CALL and RESULT, presence.
+//   - stateops.go: the body of every state.* request, per method and
+//     dialect (StateCall), and what a successful one leaves behind.
 //   - sendqueue.go: the queue of WATCH and RESUME requests waiting to be
 //     sent, and the pump that sends them as flow control and pacing allow.
 //   - pacer.go: pacing WATCH and RESUME frames to the rate a server

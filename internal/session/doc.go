@@ -33,7 +33,14 @@
 //   - published.go: what the actor publishes for any goroutine
 //     (published): the state and its change notices, the terminal and
 //     last errors, the error counts and gauges; State and Ready.
-//   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
+//   - watch.go: subscriptions: Subscribe, adding and removing keys,
+//     WATCH, RESUME and UNWATCH, WaitVersion.
+//   - keystate.go: a watched key (keyState): phase, cached copy,
+//     subscribers.
+//   - apply.go: STATE_INIT and DELTA applied to a key's copy and handed
+//     to the subscribers of the whole value (deliverDelta).
+//   - retry.go: a key's retries after a refusal, and its deferred
+//     re-synchronisation.
 //   - replay.go: the DELTAs of a RESUME's replay, held until the replay
 //     is over and then applied in order, or dropped when one came early.
 //   - streams.go: the binding of stream ids to keys, for frames that name
@@ -43,7 +50,10 @@
 //     the key is verified instead.
 //   - mailbox.go: the per-subscription queue between the actor and the
 //     subscription's pump, and the pump.
-//   - path.go: sub-value (part) subscriptions.
+//   - path.go: sub-value (part) subscriptions, and the Changed paths of
+//     an update.
+//   - owncopy.go: the copies of a subscriber that keeps its own
+//     (OwnCopies), to which its pump applies each delta's ops.
 //   - calls.go: CALL and RESULT, presence.
 //   - stateops.go: the body of every state.* request, per method and
 //     dialect (StateCall), and what a successful one leaves behind.
@@ -130,13 +140,16 @@
 // # One update's path
 //
 // A DELTA travels one way: the reader decodes it (wire.Decode) and sends
-// a frameIn on in; the actor (handle, onFrame, onDelta) applies it to the
-// key's value (delta.Owner.ApplyState) and pushes a Delivery into the
-// mailbox of every subscriber of the key (deliverDelta, deliver,
-// Mailbox.Push); the
-// subscription's pump takes it (Mailbox.Next) and calls the subscriber's
-// Deliver, which package sodp provides: it converts the value (package
-// convert) and sends the typed update on the reader's channel.
+// a frameIn on in; the actor (handle, onFrame, onDelta, applyDelta)
+// applies it to the key's value (delta.Owner.ApplyState) and pushes a
+// Delivery into the mailbox of every subscriber of the key (deliverDelta,
+// deliver, Mailbox.Push): the value, or for a subscriber that keeps its
+// own copy the ops; the subscription's pump takes it (Mailbox.Next),
+// applies the ops to the subscriber's copy (OwnCopies.Resolve) and calls
+// the subscriber's Deliver with the finished update. Deliver, which
+// package sodp provides, converts the value (package convert) and sends
+// the typed update on the reader's channel; it calls nothing back in this
+// package.
 //
 // No goroutine but the actor reads or writes actor-owned state; the others
 // talk to it only through in, and it answers through channels that never

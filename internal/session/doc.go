@@ -71,6 +71,7 @@
 //     pump; the counters only observing needs.
 //   - limits.go: how many new objects a DELTA may create.
 //   - redact.go: the client's token taken out of server texts.
+//   - url.go: endpoint URLs: schemes, checks, and redaction for logs.
 //   - errors.go, types.go: errors, kinds, states, statistics and Config.
 //
 // # Goroutines

@@ -15,7 +15,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,56 +24,6 @@ import (
 
 	"github.com/sodp-go/client/internal/wire"
 )
-
-// NormalizeURL maps the sodp:// and sodps:// schemes to ws:// and wss://
-// and checks that the URL is a WebSocket URL.
-func NormalizeURL(raw string) (string, error) {
-	if err := schemeMissing(raw); err != nil {
-		return "", err
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		// url.Parse's error repeats the URL, credentials included.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", fmt.Errorf("%w: %w", ErrInvalidURL, err)
-	}
-	shown := RedactURL(raw)
-	scheme := strings.ToLower(u.Scheme)
-	switch scheme {
-	case "sodp", "ws":
-		u.Scheme = "ws"
-	case "sodps", "wss":
-		u.Scheme = "wss"
-	default:
-		return "", fmt.Errorf("%w %q: scheme must be ws, wss, sodp or sodps", ErrInvalidURL, shown)
-	}
-	if u.Host == "" {
-		return "", fmt.Errorf("%w %q: no host", ErrInvalidURL, shown)
-	}
-	if u.User != nil {
-		// The WebSocket dialer refuses such URLs on every attempt.
-		return "", fmt.Errorf("%w %q: user information is not allowed in a WebSocket URL (use WithToken or WithHeader)", ErrInvalidURL, shown)
-	}
-	if (scheme == "sodp" || scheme == "sodps") && u.Port() == "" {
-		u.Host = net.JoinHostPort(u.Hostname(), "7777")
-	}
-	return u.String(), nil
-}
-
-// RedactURL drops user information and the query (where credentials may
-// hide) from a URL for logs and errors.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "invalid-url"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	return u.String()
-}
 
 // startDial starts a dial goroutine for the next endpoint.
 func (s *Session) startDial() {

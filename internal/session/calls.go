@@ -33,7 +33,7 @@ type pendingCall struct {
 	// ctx is the caller's context (with the call timeout): a call whose
 	// caller has left is not sent.
 	ctx context.Context
-	qi  int // index in Session.queued (fifo)
+	qi  int // index in callTable.queued (fifo)
 	// nextLeft links the calls whose callers left, from the caller that
 	// pushed it (leave) to the actor (cancelCalls).
 	nextLeft *pendingCall
@@ -101,7 +101,7 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 		return fmt.Errorf("sodp: call %s: %w", spec.Method, ctx.Err())
 	}
 	pc := &pendingCall{
-		id:     s.callPfx + fmt.Sprint(s.callSeq.Add(1)),
+		id:     s.calls.newID(),
 		method: spec.Method,
 		key:    spec.Key,
 		reply:  make(chan callResult, 1),
@@ -194,7 +194,7 @@ func (s *Session) startCall(pc *pendingCall) {
 	case phFailed:
 		pc.finish(nil, s.pub.failErr)
 	default:
-		s.queued.push(pc)
+		s.calls.queued.push(pc)
 		s.pumpCalls()
 	}
 	s.publishGauges()
@@ -234,7 +234,7 @@ func (s *Session) sendCall(pc *pendingCall) {
 			return
 		}
 	}
-	s.calls[pc.id] = pc
+	s.calls.sent[pc.id] = pc
 	s.newRequest(&request{kind: reqCall, call: pc})
 	s.stats.callsSent.Add(1)
 	pc.trace.sentTo(&s.server0)
@@ -248,21 +248,14 @@ func (s *Session) sendCall(pc *pendingCall) {
 // their calls on one lock-free stack that the actor takes whole
 // (cancelCalls), and only the first of them posts a command.
 func (s *Session) leave(pc *pendingCall) {
-	for {
-		top := s.left.Load()
-		pc.nextLeft = top
-		if s.left.CompareAndSwap(top, pc) {
-			if top == nil {
-				s.post(s.cancelCalls)
-			}
-			return
-		}
+	if s.calls.pushLeft(pc) {
+		s.post(s.cancelCalls)
 	}
 }
 
 // cancelCalls gives up on the calls whose callers left (leave).
 func (s *Session) cancelCalls() {
-	for pc := s.left.Swap(nil); pc != nil; {
+	for pc := s.calls.takeLeft(); pc != nil; {
 		next := pc.nextLeft
 		pc.nextLeft = nil
 		s.cancelCall(pc)
@@ -284,11 +277,11 @@ func (s *Session) cancelCalls() {
 func (s *Session) cancelCall(pc *pendingCall) {
 	pc.finished = true
 	pc.body, pc.adapt = nil, nil
-	s.queued.remove(pc)
-	if s.calls[pc.id] == pc {
-		delete(s.calls, pc.id)
-		s.abandoned++
-		if s.abandoned > maxAbandonedCalls {
+	s.calls.queued.remove(pc)
+	if s.calls.sent[pc.id] == pc {
+		delete(s.calls.sent, pc.id)
+		s.calls.abandoned++
+		if s.calls.abandoned > maxAbandonedCalls {
 			s.dropAbandoned()
 		}
 	}
@@ -333,7 +326,7 @@ func (s *Session) resendPresence() {
 	}
 	for key, m := range s.presence {
 		for path, v := range m {
-			pc := &pendingCall{id: s.callPfx + fmt.Sprint(s.callSeq.Add(1)), method: OpPresence.Method(), key: key}
+			pc := &pendingCall{id: s.calls.newID(), method: OpPresence.Method(), key: key}
 			pc.onFail = func(err error) { s.presenceRefused(key, path, err) }
 			args, err := stateBody(s.server0.Dialect, StateCall{Op: OpPresence, Key: key, Path: path, Value: v})
 			var body wire.Raw
@@ -383,9 +376,9 @@ func (s *Session) onResult(b *wire.Result) {
 		pc = s.requests[idx].call
 		s.popRequest(idx)
 	}
-	if p := s.calls[b.CallID]; p != nil {
+	if p := s.calls.sent[b.CallID]; p != nil {
 		pc = p
-		delete(s.calls, b.CallID)
+		delete(s.calls.sent, b.CallID)
 	}
 	// The gauges are published before the caller hears back, so a caller
 	// that reads Stats right after its call returns sees the call gone.
@@ -414,8 +407,8 @@ func (s *Session) onResult(b *wire.Result) {
 // pumpCalls sends queued calls while few enough wait for their result.
 func (s *Session) pumpCalls() {
 	limit := s.win.callLimit()
-	for s.ph == phLive && s.conn != nil && len(s.calls) < limit {
-		pc, ok := s.queued.pop()
+	for s.ph == phLive && s.conn != nil && len(s.calls.sent) < limit {
+		pc, ok := s.calls.queued.pop()
 		if !ok {
 			break
 		}
@@ -439,5 +432,5 @@ func (s *Session) dropAbandoned() {
 		s.requests = slices.Delete(s.requests, oldest, oldest+1)
 		n--
 	}
-	s.abandoned = n
+	s.calls.abandoned = n
 }

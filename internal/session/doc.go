@@ -57,6 +57,8 @@
 //   - calls.go: CALL and RESULT, presence.
 //   - stateops.go: the body of every state.* request, per method and
 //     dialect (StateCall), and what a successful one leaves behind.
+//   - calltable.go: the calls from their callers to their answers
+//     (callTable): ids, queued, sent, and those whose callers left.
 //   - sendqueue.go: the queue of WATCH and RESUME requests waiting to be
 //     sent, and the pump that sends them as flow control and pacing allow.
 //   - pacer.go: pacing WATCH and RESUME frames to the rate a server

@@ -368,7 +368,7 @@ func (s *Session) goLive() {
 	s.stats.connects.Add(1)
 	info := s.server0
 	s.server.Store(&info)
-	s.requests, s.abandoned = nil, 0
+	s.requests, s.calls.abandoned = nil, 0
 	s.reqQueue.reset()
 	clear(s.streams)
 	s.nextStream = wire.FirstSubscriptionStream
@@ -469,15 +469,15 @@ func (s *Session) connectionLost(err error) {
 	if ce != nil && ce.Code == 1009 {
 		refused = c.refusedFrom()
 	}
-	for id, pc := range s.calls {
+	for id, pc := range s.calls.sent {
 		if refused > 0 && pc.seq >= refused {
 			pc.finish(nil, callRefused(pc.method, err))
 		} else {
 			pc.finish(nil, callLost(pc.method, err))
 		}
-		delete(s.calls, id)
+		delete(s.calls.sent, id)
 	}
-	s.requests, s.abandoned = nil, 0
+	s.requests, s.calls.abandoned = nil, 0
 	s.reqQueue.reset()
 	s.win.drop()
 	s.refused = refusals{}

@@ -223,9 +223,9 @@ func (s *Session) resultTooLarge(tl *frameTooLarge) {
 		pc = s.requests[idx].call
 		s.popRequest(idx)
 	}
-	if p := s.calls[id]; id != "" && p != nil {
+	if p := s.calls.sent[id]; id != "" && p != nil {
 		pc = p
-		delete(s.calls, id)
+		delete(s.calls.sent, id)
 	}
 	s.publishGauges()
 	if pc == nil || pc.finished {

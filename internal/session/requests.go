@@ -72,8 +72,8 @@ func (s *Session) loseBefore(i int, done bool) {
 		from++
 	}
 	for _, r := range s.requests[:from] {
-		if r.kind == reqCall && r.call.finished && s.abandoned > 0 {
-			s.abandoned--
+		if r.kind == reqCall && r.call.finished && s.calls.abandoned > 0 {
+			s.calls.abandoned--
 		}
 	}
 	n := copy(s.requests, s.requests[from:])
@@ -177,7 +177,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 	if r.kind == reqCall {
 		s.popRequest(idx)
 		pc := r.call
-		delete(s.calls, pc.id)
+		delete(s.calls.sent, pc.id)
 		s.publishGauges()
 		se.Method, se.Key = pc.method, pc.key
 		if pc.finished {

@@ -82,11 +82,7 @@ type Session struct {
 
 	evq *eventQueue
 
-	callSeq atomic.Uint64
-	callPfx string
-	// left is a stack of calls whose callers left: callers push (leave),
-	// the actor takes them all (cancelCalls).
-	left atomic.Pointer[pendingCall]
+	calls callTable // the calls, from their callers to their answers (calltable.go)
 
 	// Actor-only state.
 	ph             phase
@@ -111,9 +107,6 @@ type Session struct {
 	streams        streamMap
 	nextStream     uint32
 	requests       []*request
-	calls          map[string]*pendingCall // sent on the current connection
-	queued         fifo[*pendingCall]      // waiting for a live session or a place in the window
-	abandoned      int                     // calls in requests whose callers left (see cancelCall)
 	presence       map[string]map[string]any
 	nSubs          int               // subscriptions added and not yet detached; each is in the subs of one key at least
 	ending         []*Subscriber     // subscriptions whose mailbox stopped taking updates
@@ -160,10 +153,9 @@ func New(cfg Config) (*Session, error) {
 		done:         make(chan struct{}),
 		pub:          newPublished(),
 		evq:          newEventQueue(cfg.EventBuffer),
-		callPfx:      fmt.Sprintf("%08x-", rand.Uint32()),
 		keys:         make(map[string]*keyState),
 		streams:      make(map[uint32]string),
-		calls:        make(map[string]*pendingCall),
+		calls:        callTable{pfx: fmt.Sprintf("%08x-", rand.Uint32()), sent: make(map[string]*pendingCall)},
 		presence:     make(map[string]map[string]any),
 		obs:          newObserver(cfg.Observer),
 	}
@@ -434,7 +426,7 @@ func (s *Session) publishGauges() {
 	for _, p := range s.presence {
 		n += len(p)
 	}
-	s.pub.setGauges(gauges{subs: s.nSubs, keys: len(s.keys), calls: len(s.calls) + s.queued.len(), presence: n})
+	s.pub.setGauges(gauges{subs: s.nSubs, keys: len(s.keys), calls: s.calls.waiting(), presence: n})
 }
 
 // send queues a frame on the current connection; a full queue means the
@@ -466,15 +458,15 @@ func (s *Session) fail(err error) {
 	// Published before anyone is told: a caller or subscriber that gets
 	// err reads StateFailed from State.
 	s.setState(StateFailed, err)
-	for id, pc := range s.calls {
+	for id, pc := range s.calls.sent {
 		pc.finish(nil, err)
-		delete(s.calls, id)
+		delete(s.calls.sent, id)
 	}
-	for pc := range s.queued.all {
+	for pc := range s.calls.queued.all {
 		pc.finish(nil, err)
 	}
-	s.queued.reset()
-	s.requests, s.abandoned = nil, 0
+	s.calls.queued.reset()
+	s.requests, s.calls.abandoned = nil, 0
 	s.removeAllSubs(err)
 	s.log.Error("sodp: session failed", "err", err)
 	s.publishGauges()
@@ -493,14 +485,14 @@ func (s *Session) shutdown() {
 		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(100*time.Millisecond))
 		c.close()
 	}
-	for _, pc := range s.calls {
+	for _, pc := range s.calls.sent {
 		pc.finish(nil, ErrClosed)
 	}
-	for pc := range s.queued.all {
+	for pc := range s.calls.queued.all {
 		pc.finish(nil, ErrClosed)
 	}
-	s.calls = nil
-	s.queued.reset()
+	s.calls.sent = nil
+	s.calls.queued.reset()
 	s.removeAllSubs(ErrClosed)
 	s.setState(StateClosed, nil)
 	s.publishGauges()

@@ -89,7 +89,7 @@ func (s *Session) needsBarrier() bool {
 // sendBarrier sends a HEARTBEAT after the last RESUME: requests are
 // answered in order, so once its echo is back every replay has been sent,
 // even by a server that ends a replay without a STATE_INIT.
-func (s *Session) sendBarrier() { s.sendBarrierFor(s.reqSeq) }
+func (s *Session) sendBarrier() { s.sendBarrierFor(s.reqs.seq) }
 
 // sendBarrierFor sends a barrier round for the requests up to req.
 func (s *Session) sendBarrierFor(req uint64) {
@@ -116,7 +116,7 @@ func (s *Session) barrierEcho() {
 func (s *Session) endBarrier() {
 	q := s.bar.end()
 	i := 0
-	for i < len(s.requests) && s.requests[i].seq <= q {
+	for i < len(s.reqs.list) && s.reqs.list[i].seq <= q {
 		i++
 	}
 	s.loseWatches(i, "no answer before the barrier")

@@ -69,26 +69,26 @@ func TestBarrierLosesUnanswered(t *testing.T) {
 			sub.Mailbox.init(0, nil, noHooks{})
 			s.addSub(sub, nil, nil)
 		}
-		if len(s.requests) != 2 {
-			t.Fatalf("%v: %d requests sent, want 2", d, len(s.requests))
+		if len(s.reqs.list) != 2 {
+			t.Fatalf("%v: %d requests sent, want 2", d, len(s.reqs.list))
 		}
-		first := s.requests[0].seq
+		first := s.reqs.list[0].seq
 		s.sendBarrier()
-		if !s.bar.out() || s.bar.req != s.reqSeq {
-			t.Fatalf("%v: barrier %+v after request %d", d, s.bar, s.reqSeq)
+		if !s.bar.out() || s.bar.req != s.reqs.seq {
+			t.Fatalf("%v: barrier %+v after request %d", d, s.bar, s.reqs.seq)
 		}
 		s.onHeartbeat()
 		if d == DialectSpec {
-			if !s.bar.out() || s.bar.rounds != 1 || len(s.requests) != 2 {
-				t.Fatalf("spec: after the first echo: barrier %+v, %d requests; want a second round", s.bar, len(s.requests))
+			if !s.bar.out() || s.bar.rounds != 1 || len(s.reqs.list) != 2 {
+				t.Fatalf("spec: after the first echo: barrier %+v, %d requests; want a second round", s.bar, len(s.reqs.list))
 			}
 			s.onHeartbeat()
 		}
 		if s.bar.out() {
 			t.Fatalf("%v: the barrier is still out after its echo", d)
 		}
-		if len(s.requests) != 2 || s.requests[0].seq <= first+1 {
-			t.Fatalf("%v: requests after the barrier: %d, first %d; want the two keys watched again", d, len(s.requests), s.requests[0].seq)
+		if len(s.reqs.list) != 2 || s.reqs.list[0].seq <= first+1 {
+			t.Fatalf("%v: requests after the barrier: %d, first %d; want the two keys watched again", d, len(s.reqs.list), s.reqs.list[0].seq)
 		}
 		for _, k := range []string{"k0", "k1"} {
 			if ks := s.keys[k]; ks.phase != kpWatching || ks.reqSeq <= first+1 {

@@ -364,16 +364,10 @@ func (s *Session) presenceRefused(key, path string, err error) {
 
 // onResult matches a RESULT to its call by call_id.
 func (s *Session) onResult(b *wire.Result) {
-	idx := -1
-	for i, r := range s.requests {
-		if r.kind == reqCall && r.call.id == b.CallID {
-			idx = i
-			break
-		}
-	}
+	idx := s.reqs.call(b.CallID)
 	var pc *pendingCall
 	if idx >= 0 {
-		pc = s.requests[idx].call
+		pc = s.reqs.list[idx].call
 		s.popRequest(idx)
 	}
 	if p := s.calls.sent[b.CallID]; p != nil {
@@ -420,7 +414,7 @@ func (s *Session) pumpCalls() {
 // when more than maxAbandonedCalls wait, recounting them on the way.
 func (s *Session) dropAbandoned() {
 	n, oldest := 0, -1
-	for i, r := range s.requests {
+	for i, r := range s.reqs.list {
 		if r.kind == reqCall && r.call.finished {
 			if oldest < 0 {
 				oldest = i
@@ -429,7 +423,7 @@ func (s *Session) dropAbandoned() {
 		}
 	}
 	if n > maxAbandonedCalls {
-		s.requests = slices.Delete(s.requests, oldest, oldest+1)
+		s.reqs.list = slices.Delete(s.reqs.list, oldest, oldest+1)
 		n--
 	}
 	s.calls.abandoned = n

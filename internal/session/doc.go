@@ -21,6 +21,8 @@
 //   - frames.go: the dispatch of an inbound frame to its handler.
 //   - requests.go: the request FIFO shared by WATCH, RESUME and CALL, the
 //     attribution of ERROR frames to requests, lost answers.
+//   - reqfifo.go: the FIFO of requests itself (requestFIFO): numbering,
+//     cutting the oldest, removing from the middle.
 //   - flowcontrol.go: the window of frames a server may owe (window):
 //     charges, refunds, the estimate of a RESUME's replay.
 //   - barrier.go: the replay barrier (barrier): the HEARTBEAT whose echo

@@ -368,7 +368,8 @@ func (s *Session) goLive() {
 	s.stats.connects.Add(1)
 	info := s.server0
 	s.server.Store(&info)
-	s.requests, s.calls.abandoned = nil, 0
+	s.reqs.reset()
+	s.calls.abandoned = 0
 	s.reqQueue.reset()
 	clear(s.streams)
 	s.nextStream = wire.FirstSubscriptionStream
@@ -477,7 +478,8 @@ func (s *Session) connectionLost(err error) {
 		}
 		delete(s.calls.sent, id)
 	}
-	s.requests, s.calls.abandoned = nil, 0
+	s.reqs.reset()
+	s.calls.abandoned = 0
 	s.reqQueue.reset()
 	s.win.drop()
 	s.refused = refusals{}

@@ -64,14 +64,14 @@ func (r *refusals) take() (held []*ServerError, upTo uint64) {
 // wait, and no call does, every one of them was refused: they are settled
 // at once.
 func (s *Session) holdRefusal(se *ServerError) bool {
-	if se.Code != 429 || len(s.requests) == 0 {
+	if se.Code != 429 || len(s.reqs.list) == 0 {
 		return false
 	}
-	if s.requests[0].kind == reqCall && !strings.Contains(strings.ToLower(se.Message), "watch") {
+	if s.reqs.list[0].kind == reqCall && !strings.Contains(strings.ToLower(se.Message), "watch") {
 		return false
 	}
 	waiting, calls := 0, 0
-	for _, r := range s.requests {
+	for _, r := range s.reqs.list {
 		if r.kind != reqCall {
 			waiting++
 		} else {
@@ -81,7 +81,7 @@ func (s *Session) holdRefusal(se *ServerError) bool {
 	if waiting == 0 {
 		return false
 	}
-	settle := s.refused.hold(se, s.reqSeq, time.Now())
+	settle := s.refused.hold(se, s.reqs.seq, time.Now())
 	if len(s.refused.held) >= waiting && calls == 0 {
 		s.settleRefusals()
 		return true
@@ -121,12 +121,12 @@ func (s *Session) answeredAfter(seq uint64) {
 func (s *Session) settleRefusals() {
 	held, upTo := s.refused.take()
 	var refused []*request
-	for _, r := range s.requests {
+	for _, r := range s.reqs.list {
 		if r.kind != reqCall && r.seq <= upTo {
 			refused = append(refused, r)
 		}
 	}
-	s.requests = deleteRequests(s.requests, refused)
+	s.reqs.remove(refused)
 	n := 0
 	for _, r := range refused {
 		s.win.keys -= len(r.keys)

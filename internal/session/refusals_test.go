@@ -36,8 +36,8 @@ func TestUnattributedRefusalBlamesNoAcceptedKey(t *testing.T) {
 		sub.Mailbox.init(0, nil, noHooks{})
 		s.addSub(sub, nil, nil)
 	}
-	if len(s.requests) != 6 {
-		t.Fatalf("%d requests sent, want 6 WATCH frames", len(s.requests))
+	if len(s.reqs.list) != 6 {
+		t.Fatalf("%d requests sent, want 6 WATCH frames", len(s.reqs.list))
 	}
 	for range 2 {
 		s.onError(wire.Frame{Type: wire.TypeError}, &wire.Error{Code: 429, Message: "watch rate limit exceeded"})
@@ -54,8 +54,8 @@ func TestUnattributedRefusalBlamesNoAcceptedKey(t *testing.T) {
 			t.Errorf("%s: phase %d, retrying %v; want retrying %v", ks.key, ks.phase, retrying, want)
 		}
 	}
-	if len(s.requests) != 0 {
-		t.Errorf("%d requests still wait", len(s.requests))
+	if len(s.reqs.list) != 0 {
+		t.Errorf("%d requests still wait", len(s.reqs.list))
 	}
 	var blamed []string
 	for {

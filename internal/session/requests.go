@@ -10,7 +10,7 @@ import (
 )
 
 // The request FIFO. Every WATCH, RESUME and CALL sent on a connection is
-// a request, kept in send order in s.requests until its first answer;
+// a request, kept in send order in s.reqs.list until its first answer;
 // servers answer one connection's requests in order, so answering one ends
 // every older one still waiting (popRequest). An ERROR frame is attributed
 // (onError) to the request that suggested its stream id, else to the
@@ -55,7 +55,7 @@ type request struct {
 // order, so an older request still waiting lost its answer, and every
 // replay of an older RESUME is over.
 func (s *Session) popRequest(i int) {
-	r := s.requests[i]
+	r := s.reqs.list[i]
 	if r.kind != reqCall {
 		s.win.keys -= len(r.keys)
 	}
@@ -66,19 +66,17 @@ func (s *Session) popRequest(i int) {
 // loseBefore takes the requests older than i out of the FIFO, as having
 // lost their answers, and request i too when done is set.
 func (s *Session) loseBefore(i int, done bool) {
-	lost := slices.Clone(s.requests[:i])
+	lost := slices.Clone(s.reqs.list[:i])
 	from := i
 	if done {
 		from++
 	}
-	for _, r := range s.requests[:from] {
+	for _, r := range s.reqs.list[:from] {
 		if r.kind == reqCall && r.call.finished && s.calls.abandoned > 0 {
 			s.calls.abandoned--
 		}
 	}
-	n := copy(s.requests, s.requests[from:])
-	clear(s.requests[n:])
-	s.requests = s.requests[:n]
+	s.reqs.cut(from)
 	for _, lr := range lost {
 		s.lostRequest(lr, "a later request was answered first")
 	}
@@ -87,7 +85,7 @@ func (s *Session) loseBefore(i int, done bool) {
 // answer records the first answer (STATE_INIT, or a replayed DELTA) for a
 // key's oldest waiting WATCH or RESUME.
 func (s *Session) answer(key string) {
-	for i, r := range s.requests {
+	for i, r := range s.reqs.list {
 		if r.kind != reqCall && slices.Contains(r.keys, key) {
 			s.answerAt(i, key)
 			return
@@ -98,9 +96,9 @@ func (s *Session) answer(key string) {
 // answerAt removes key from request i; a request with no key left is done.
 // Requests older than i lost their answers.
 func (s *Session) answerAt(i int, key string) {
-	r := s.requests[i]
-	if s.answeredAfter(r.seq); s.requests[i] != r {
-		i = slices.Index(s.requests, r)
+	r := s.reqs.list[i]
+	if s.answeredAfter(r.seq); s.reqs.list[i] != r {
+		i = slices.Index(s.reqs.list, r)
 	}
 	if j := slices.Index(r.keys, key); j >= 0 {
 		r.keys = slices.Delete(r.keys, j, j+1)
@@ -130,7 +128,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 	s.countError(se.Code)
 	idx, key := -1, ""
 	if f.Stream >= wire.FirstSubscriptionStream {
-		for i, r := range s.requests {
+		for i, r := range s.reqs.list {
 			for j, id := range r.streams {
 				if id == f.Stream {
 					idx, key, se.Attribution = i, r.keys[j], AttrStream
@@ -146,7 +144,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 		// The oldest request naming the key, calls included: a CALL and a
 		// WATCH of one key may both be waiting, and the older is answered
 		// first.
-		for i, r := range s.requests {
+		for i, r := range s.reqs.list {
 			keys := r.keys
 			if r.kind == reqCall && r.call.key != "" {
 				keys = []string{r.call.key}
@@ -160,9 +158,9 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 	if idx < 0 && s.holdRefusal(se) {
 		return
 	}
-	if idx < 0 && len(s.requests) > 0 {
+	if idx < 0 && len(s.reqs.list) > 0 {
 		idx, se.Attribution = 0, AttrOrder
-		if r := s.requests[0]; len(r.keys) > 0 {
+		if r := s.reqs.list[0]; len(r.keys) > 0 {
 			key = r.keys[0]
 		}
 	}
@@ -173,7 +171,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 		s.sessionError(se)
 		return
 	}
-	r := s.requests[idx]
+	r := s.reqs.list[idx]
 	if r.kind == reqCall {
 		s.popRequest(idx)
 		pc := r.call
@@ -283,10 +281,7 @@ func capInt(caps map[string]any, name string) (int64, bool) {
 // newRequest numbers a request and puts it in the FIFO of requests
 // waiting for an answer.
 func (s *Session) newRequest(r *request) {
-	s.reqSeq++
-	r.seq = s.reqSeq
-	r.sentAt = time.Now()
-	s.requests = append(s.requests, r)
+	s.reqs.add(r, time.Now())
 	if r.kind != reqCall {
 		s.armWake(r.sentAt.Add(s.cfg.CallTimeout))
 	}
@@ -363,7 +358,7 @@ func (s *Session) completeBefore(seq uint64) {
 // stay, to be matched by their ids.
 func (s *Session) loseWatches(n int, why string) {
 	var lost []*request
-	for _, r := range s.requests[:n] {
+	for _, r := range s.reqs.list[:n] {
 		if r.kind != reqCall {
 			lost = append(lost, r)
 		}
@@ -371,28 +366,10 @@ func (s *Session) loseWatches(n int, why string) {
 	if len(lost) == 0 {
 		return
 	}
-	s.requests = deleteRequests(s.requests, lost)
+	s.reqs.remove(lost)
 	for _, r := range lost {
 		s.lostRequest(r, why)
 	}
-}
-
-func deleteRequests(l []*request, gone []*request) []*request {
-	out := l[:0]
-	for _, r := range l {
-		drop := false
-		for _, g := range gone {
-			if r == g {
-				drop = true
-				break
-			}
-		}
-		if !drop {
-			out = append(out, r)
-		}
-	}
-	clear(l[len(out):])
-	return out
 }
 
 // lostRequest handles a WATCH or RESUME whose answer never came: the keys
@@ -478,7 +455,7 @@ func (s *Session) checkRoundDone() {
 	if !s.round.active || s.reqQueue.len() > 0 || s.round.n > 0 || s.bar.pending() {
 		return
 	}
-	for _, r := range s.requests {
+	for _, r := range s.reqs.list {
 		if r.kind != reqCall {
 			return
 		}
@@ -500,7 +477,7 @@ func (s *Session) onWake(now time.Time) {
 	timeout := s.cfg.CallTimeout
 	if s.ph == phLive && s.conn != nil {
 		last := -1
-		for i, r := range s.requests {
+		for i, r := range s.reqs.list {
 			if r.kind != reqCall && now.Sub(r.sentAt) >= timeout {
 				last = i
 			}
@@ -518,7 +495,7 @@ func (s *Session) onWake(now time.Time) {
 	}
 	s.pumpRequests()
 	var next time.Time
-	for _, r := range s.requests {
+	for _, r := range s.reqs.list {
 		if r.kind != reqCall {
 			next = r.sentAt.Add(timeout)
 			break

@@ -106,7 +106,6 @@ type Session struct {
 	keys           map[string]*keyState
 	streams        streamMap
 	nextStream     uint32
-	requests       []*request
 	presence       map[string]map[string]any
 	nSubs          int               // subscriptions added and not yet detached; each is in the subs of one key at least
 	ending         []*Subscriber     // subscriptions whose mailbox stopped taking updates
@@ -115,7 +114,7 @@ type Session struct {
 
 	// Flow control and replay tracking (requests.go), per connection unless
 	// noted.
-	reqSeq    uint64      // number of the last request sent
+	reqs      requestFIFO // WATCH, RESUME and CALL requests waiting for their answer (reqfifo.go)
 	win       window      // the frames the server may owe (flowcontrol.go)
 	round     resumeRound // the resume after going live, its replays (resume.go)
 	lastBeat  time.Time   // when the last periodic HEARTBEAT and ping went out
@@ -466,7 +465,8 @@ func (s *Session) fail(err error) {
 		pc.finish(nil, err)
 	}
 	s.calls.queued.reset()
-	s.requests, s.calls.abandoned = nil, 0
+	s.reqs.reset()
+	s.calls.abandoned = 0
 	s.removeAllSubs(err)
 	s.log.Error("sodp: session failed", "err", err)
 	s.publishGauges()

@@ -50,12 +50,12 @@ func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
 	// (a resync that found the copy right, a resume with nothing missed);
 	// after a move to another server, whose versions are not comparable,
 	// only a different value is delivered.
-	cross := ks.src != s.source
+	cross := ks.src != s.peer.source
 	changed := !ks.seeded || ks.initialized != b.Initialized || !delta.Equal(ks.value, b.Value) ||
 		!cross && ks.version != b.Version
 	ks.have, ks.seeded, ks.value, ks.version, ks.initialized = true, true, b.Value, b.Version, b.Initialized
 	ks.own = nil
-	ks.src, ks.floor, ks.lastOps = s.source, b.Version, nil
+	ks.src, ks.floor, ks.lastOps = s.peer.source, b.Version, nil
 	ks.phase = kpLive
 	ks.noRetry()
 	counted := false
@@ -144,7 +144,7 @@ func (s *Session) applyDelta(ks *keyState, version uint64, ops []delta.Op, limit
 		return
 	}
 	ks.value, ks.version, ks.initialized = v, version, initialized
-	ks.lastOps, ks.src = ops, s.source
+	ks.lastOps, ks.src = ops, s.peer.source
 	if x := ks.extra; x != nil {
 		x.resyncs = 0
 		ks.tidy()
@@ -162,7 +162,7 @@ func (s *Session) applyDelta(ks *keyState, version uint64, ops []delta.Op, limit
 // reports whether the DELTA is to be applied all the same.
 func (s *Session) stale(ks *keyState, b *wire.Delta) bool {
 	switch {
-	case s.server0.Dialect == DialectTS && !ks.initialized && ks.version > 0:
+	case s.peer.info.Dialect == DialectTS && !ks.initialized && ks.version > 0:
 		// That server restarts a key's versions at 1 after a delete: the
 		// first write after it is a change.
 		ks.floor = 0

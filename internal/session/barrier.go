@@ -83,7 +83,7 @@ func (b *barrier) deadline(timeout time.Duration) time.Time {
 // needsBarrier reports whether the server may end a replay without a
 // STATE_INIT and echoes HEARTBEATs: the Go server, or an unknown one.
 func (s *Session) needsBarrier() bool {
-	return s.server0.Dialect == DialectGo || s.server0.Dialect == DialectSpec
+	return s.peer.info.Dialect == DialectGo || s.peer.info.Dialect == DialectSpec
 }
 
 // sendBarrier sends a HEARTBEAT after the last RESUME: requests are
@@ -104,7 +104,7 @@ func (s *Session) sendBarrierFor(req uint64) {
 // counts as an echo of ours: such a server gets another barrier until one
 // comes back with no replay frame in between.
 func (s *Session) barrierEcho() {
-	if s.bar.echoed(s.server0.Dialect == DialectSpec) {
+	if s.bar.echoed(s.peer.info.Dialect == DialectSpec) {
 		s.sendBarrierFor(s.bar.req)
 		return
 	}

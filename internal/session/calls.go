@@ -181,7 +181,7 @@ func checkSize(method string, body []byte, limit int64, whose string) error {
 // limit of the server family (64 KiB for the Go server, which closes the
 // connection on a larger message; the configured default otherwise).
 func (s *Session) sendLimit() (limit int64, whose string) {
-	if s.limitDefault && s.server0.Dialect == DialectGo {
+	if s.limitDefault && s.peer.info.Dialect == DialectGo {
 		return GoServerMaxMessage, " of the Go SODP server (WithMaxMessageSize overrides it)"
 	}
 	return s.cfg.MaxMessageSize, ""
@@ -219,7 +219,7 @@ func (s *Session) sendCall(pc *pendingCall) {
 	}
 	body := pc.body
 	if pc.adapt != nil {
-		b, err := pc.adapt(s.server0.Dialect)
+		b, err := pc.adapt(s.peer.info.Dialect)
 		if err != nil {
 			pc.finish(nil, err)
 			return
@@ -237,7 +237,7 @@ func (s *Session) sendCall(pc *pendingCall) {
 	s.calls.sent[pc.id] = pc
 	s.newRequest(&request{kind: reqCall, call: pc})
 	s.stats.callsSent.Add(1)
-	pc.trace.sentTo(&s.server0)
+	pc.trace.sentTo(&s.peer.info)
 	if s.send(wire.TypeCall, wire.ControlStream, body) && s.conn != nil {
 		pc.seq = s.conn.queued
 	}
@@ -315,7 +315,7 @@ func (s *Session) resendPresence() {
 	if len(s.presence) == 0 {
 		return
 	}
-	if !hasPresence(s.server0.Dialect) {
+	if !hasPresence(s.peer.info.Dialect) {
 		keys := slices.Sorted(maps.Keys(s.presence))
 		if len(keys) > 5 {
 			keys = append(keys[:5], "…")
@@ -328,7 +328,7 @@ func (s *Session) resendPresence() {
 		for path, v := range m {
 			pc := &pendingCall{id: s.calls.newID(), method: OpPresence.Method(), key: key}
 			pc.onFail = func(err error) { s.presenceRefused(key, path, err) }
-			args, err := stateBody(s.server0.Dialect, StateCall{Op: OpPresence, Key: key, Path: path, Value: v})
+			args, err := stateBody(s.peer.info.Dialect, StateCall{Op: OpPresence, Key: key, Path: path, Value: v})
 			var body wire.Raw
 			if err == nil {
 				body, err = s.encodeCall(pc.id, pc.method, args)

@@ -9,6 +9,8 @@
 //   - lifecycle.go: dial, upgrade, handshake (HELLO, AUTH, AUTH_OK),
 //     liveness (HEARTBEAT, ping, read deadline), connection loss and the
 //     reconnect back-off.
+//   - peer.go: what is known of the server of the current connection
+//     (peer): its info, identity and the source of keys' versions.
 //   - hello.go: what a HELLO with fields of the wrong type means for the
 //     connection.
 //   - heartbeat.go: the HEARTBEATs the client sends and answers, and

@@ -256,9 +256,7 @@ func (s *Session) onDialed(r dialResult) {
 	s.ph = phHandshake
 	s.handshakeUntil = r.deadline
 	s.handshake.Reset(time.Until(r.deadline))
-	s.authSent = false
-	s.server0 = ServerInfo{Endpoint: RedactURL(r.endpoint)}
-	s.helloID = ""
+	s.peer.dialed(RedactURL(r.endpoint))
 	s.hb = beats{}
 	s.bar = barrier{}
 }
@@ -313,9 +311,9 @@ func (s *Session) onHello(h *wire.Hello, err error) {
 	if name == "" {
 		name = h.ServerID
 	}
-	s.server0.Name, s.server0.Version, s.server0.Capabilities = name, h.Version, h.Capabilities
-	s.server0.Dialect = recognise(h)
-	s.helloID = h.ServerID
+	s.peer.info.Name, s.peer.info.Version, s.peer.info.Capabilities = name, h.Version, h.Capabilities
+	s.peer.info.Dialect = recognise(h)
+	s.peer.helloID = h.ServerID
 	if !h.Auth {
 		s.goLive()
 		return
@@ -325,7 +323,7 @@ func (s *Session) onHello(h *wire.Hello, err error) {
 		s.fail(fmt.Errorf("%w: the server requires a token and none is configured (WithToken or WithTokenProvider)", ErrUnauthorized))
 		return
 	}
-	s.authSent = true
+	s.peer.authSent = true
 	s.send(wire.TypeAuth, wire.ControlStream, &wire.Auth{Token: token})
 }
 
@@ -333,7 +331,7 @@ func (s *Session) onAuthOK(b *wire.AuthOK) {
 	if s.ph != phHandshake {
 		return
 	}
-	if !s.authSent {
+	if !s.peer.authSent {
 		// Only an answer to AUTH makes a session live; AUTH goes out after
 		// a HELLO that asks for it.
 		err := fmt.Errorf("%w: AUTH_OK before HELLO asked for a token", ErrProtocol)
@@ -342,7 +340,7 @@ func (s *Session) onAuthOK(b *wire.AuthOK) {
 		return
 	}
 	s.unauthorized = 0
-	s.server0.Subject = b.Sub
+	s.peer.info.Subject = b.Sub
 	s.goLive()
 }
 
@@ -366,7 +364,7 @@ func (s *Session) goLive() {
 	}
 	s.everLive = true
 	s.stats.connects.Add(1)
-	info := s.server0
+	info := s.peer.info
 	s.server.Store(&info)
 	s.reqs.reset()
 	s.calls.abandoned = 0
@@ -377,19 +375,19 @@ func (s *Session) goLive() {
 	// resumed only on the server (same endpoint and, where HELLO names it,
 	// the same server identity) that gave it its version; anywhere else it
 	// is watched afresh and the STATE_INIT is authoritative.
-	s.source = s.conn.endpoint + "\x00" + s.helloID
+	s.peer.live(s.conn.endpoint)
 	// After connections lost while resuming, replays are sent one at a
 	// time, then not at all: each key gets a fresh STATE_INIT.
 	s.round.live(time.Now())
 	s.obs.live(s)
-	s.win.reset(s.server0.Dialect, s.server0.Capabilities)
+	s.win.reset(s.peer.info.Dialect, s.peer.info.Capabilities)
 	s.startPacing(s.round.liveSince)
 	var fresh []string
 	resumed := false
 	for _, ks := range s.keys {
 		ks.noRetry()
 		switch {
-		case ks.have && ks.version > 0 && ks.src == s.source:
+		case ks.have && ks.version > 0 && ks.src == s.peer.source:
 			s.resume(ks)
 			resumed = true
 		case ks.params != nil:

@@ -166,7 +166,7 @@ func TestDeliveryLayout(t *testing.T) {
 // versions are not compared.
 func TestFailedApplyInPlaceIsResynced(t *testing.T) {
 	s := &Session{keys: map[string]*keyState{}, streams: map[uint32]string{},
-		log: slog.New(slog.DiscardHandler), evq: newEventQueue(16), source: "A"}
+		log: slog.New(slog.DiscardHandler), evq: newEventQueue(16), peer: peer{source: "A"}}
 	ks := &keyState{key: "k", have: true, seeded: true, initialized: true, version: 1, src: "A", phase: kpLive,
 		value: map[string]any{"a": int64(1), "l": []any{int64(1)}}}
 	s.keys["k"] = ks
@@ -194,7 +194,7 @@ func TestFailedApplyInPlaceIsResynced(t *testing.T) {
 	if d, ok := next(); ok {
 		t.Fatalf("a delta that does not apply was delivered: %#v", d)
 	}
-	s.source = "B"
+	s.peer.source = "B"
 	ks.phase = kpWatching // the WATCH of the resync went out (the session is not live here)
 	s.onStateInit(wire.Frame{Type: wire.TypeStateInit}, &wire.StateInit{State: "k", Version: 40, Initialized: true,
 		Value: map[string]any{"a": int64(3), "l": []any{int64(1)}}})

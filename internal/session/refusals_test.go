@@ -18,10 +18,10 @@ func actorForTest(t *testing.T, d Dialect) *Session {
 		presence: map[string]map[string]any{}, pub: newPublished(), log: slog.New(slog.DiscardHandler), evq: newEventQueue(64),
 		cfg: Config{CallTimeout: 30 * time.Second, BackoffMin: time.Second, BackoffMax: 30 * time.Second},
 		ph:  phLive, conn: &conn{outLimit: 1 << 20, outReady: make(chan struct{}, 1)}}
-	s.server0.Dialect = d
+	s.peer.info.Dialect = d
 	s.deadlines, s.retry = newAlarm(), newAlarm()
 	t.Cleanup(func() { s.deadlines.stop(); s.retry.stop() })
-	s.win.reset(s.server0.Dialect, s.server0.Capabilities)
+	s.win.reset(s.peer.info.Dialect, s.peer.info.Capabilities)
 	return s
 }
 

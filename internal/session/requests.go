@@ -195,7 +195,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 			rest = append(rest, k)
 		}
 	}
-	if r.multi && s.server0.Dialect == DialectGo && len(rest) > 0 {
+	if r.multi && s.peer.info.Dialect == DialectGo && len(rest) > 0 {
 		// That server drops the rest of a multi-key WATCH after a refused
 		// key: ask for the others again.
 		s.popRequest(idx)
@@ -332,7 +332,7 @@ func (s *Session) endReplay(ks *keyState) {
 // during the replay of ks as the Go server's send buffer holds: that
 // server drops frames silently once its buffer is full.
 func (s *Session) checkReplayDrops(ks *keyState) {
-	if n := s.stats.framesIn.Load() - ks.framesAt; s.server0.Dialect == DialectGo && s.win.dropsSuspected(n) {
+	if n := s.stats.framesIn.Load() - ks.framesAt; s.peer.info.Dialect == DialectGo && s.win.dropsSuspected(n) {
 		s.suspectDrops(fmt.Errorf("%d frames arrived during the replay of %s, as many as the server's send buffer holds", n, ks.key))
 	}
 }
@@ -395,7 +395,7 @@ func (s *Session) lostRequest(r *request, why string) {
 		return
 	}
 	s.log.Info("sodp: a WATCH or RESUME got no answer; watching again", "keys", len(again), "reason", why)
-	if s.server0.Dialect == DialectGo {
+	if s.peer.info.Dialect == DialectGo {
 		s.suspectDrops(fmt.Errorf("%w: a %s got no answer (%s)", ErrProtocol, r.kind, why))
 	}
 	var still []*keyState
@@ -486,7 +486,7 @@ func (s *Session) onWake(now time.Time) {
 			s.loseWatches(last+1, fmt.Sprintf("no answer within %s", timeout))
 		}
 		if d := s.bar.deadline(timeout); !d.IsZero() && !now.Before(d) {
-			if s.server0.Dialect == DialectGo {
+			if s.peer.info.Dialect == DialectGo {
 				s.suspectDrops(fmt.Errorf("%w: the replay barrier did not come back within %s", ErrProtocol, timeout))
 			}
 			s.hb.giveUp()

@@ -149,6 +149,6 @@ func (s *Session) mergeWatches(keys []string) []string {
 // subscription of a key watched twice, each DELTA then coming twice: the
 // key is unwatched first there.
 func (s *Session) unwatchFirst(ks *keyState) bool {
-	d := s.server0.Dialect
+	d := s.peer.info.Dialect
 	return ks.onServer() && d != DialectSpec && d != DialectTS
 }

@@ -97,12 +97,9 @@ type Session struct {
 	backoff        *time.Timer
 	handshake      *time.Timer // fires at handshakeUntil
 	retry          alarm       // fires at the earliest retryAt of a key (alarm.go)
-	authSent       bool        // AUTH went out on the current connection
 	dialCancel     context.CancelFunc
-	server0        ServerInfo // info of the connection being set up
-	limitDefault   bool       // no MaxMessageSize was configured: the server's known limit applies
-	helloID        string     // the server identity HELLO announced (server_id), "" if none
-	source         string     // endpoint and identity of the live connection's server
+	peer           peer // the server of the current connection (peer.go)
+	limitDefault   bool // no MaxMessageSize was configured: the server's known limit applies
 	keys           map[string]*keyState
 	streams        streamMap
 	nextStream     uint32

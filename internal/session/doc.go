@@ -11,6 +11,7 @@
 //     reconnect back-off.
 //   - peer.go: what is known of the server of the current connection
 //     (peer): its info, identity and the source of keys' versions.
+//   - redial.go: the reconnect back-off's counts and timer (redial).
 //   - hello.go: what a HELLO with fields of the wrong type means for the
 //     connection.
 //   - heartbeat.go: the HEARTBEATs the client sends and answers, and

@@ -339,7 +339,7 @@ func (s *Session) onAuthOK(b *wire.AuthOK) {
 		s.dropConn(err)
 		return
 	}
-	s.unauthorized = 0
+	s.redial.unauthorized = 0
 	s.peer.info.Subject = b.Sub
 	s.goLive()
 }
@@ -497,7 +497,7 @@ func (s *Session) connectionLost(err error) {
 	// of replays, say), the back-off goes on growing and the next
 	// connection resumes more cautiously.
 	if s.round.lost(wasLive, time.Now()) {
-		s.failures = 0
+		s.redial.failures = 0
 	}
 	s.scheduleRedial()
 }
@@ -506,7 +506,7 @@ func (s *Session) connectionLost(err error) {
 // Dial that fails fast, before any session was live, when one attempt on
 // each endpoint will have failed.
 func (s *Session) failsFast() bool {
-	return s.cfg.FailFast && !s.everLive && s.failures+1 >= len(s.cfg.Endpoints)
+	return s.cfg.FailFast && !s.everLive && s.redial.lastAttempt(len(s.cfg.Endpoints))
 }
 
 // scheduleRedial waits with jittered exponential back-off, then dials.
@@ -516,7 +516,7 @@ func (s *Session) scheduleRedial() {
 		return
 	}
 	fast := s.failsFast()
-	s.failures++
+	s.redial.failures++
 	if fast {
 		err := s.pub.last()
 		if err == nil {
@@ -528,16 +528,16 @@ func (s *Session) scheduleRedial() {
 	if s.cfg.FailFast && !s.everLive {
 		// One attempt on each endpoint first, without waiting.
 		s.ph = phBackoff
-		s.backoff.Reset(0)
+		s.redial.after(0)
 		return
 	}
-	d := s.retryDelay(s.failures)
+	d := s.retryDelay(s.redial.failures)
 	s.ph = phBackoff
 	if s.everLive {
 		s.setState(StateReconnecting, nil)
 	}
 	s.obs.backoff(d)
-	s.backoff.Reset(d)
+	s.redial.after(d)
 }
 
 // jitter adds up to a quarter of d, at most 500 ms.

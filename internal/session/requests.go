@@ -243,8 +243,7 @@ func (s *Session) sessionError(se *ServerError) {
 // provider the client dials again for a fresh token, once; otherwise, or
 // on a second 401 in a row, the session fails.
 func (s *Session) unauthorizedErr(se *ServerError) {
-	s.unauthorized++
-	if s.cfg.TokenProvider != nil && s.unauthorized < 2 {
+	if s.redial.refusedAgain(s.cfg.TokenProvider != nil) {
 		s.dropConn(fmt.Errorf("%w: %w", ErrConnectionLost, se))
 		return
 	}

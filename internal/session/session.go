@@ -89,12 +89,10 @@ type Session struct {
 	conn           *conn
 	epoch          uint64
 	attempt        uint64 // dial attempt counter
-	failures       int    // consecutive failed connection attempts
 	endpointIdx    int
-	unauthorized   int // consecutive 401s
 	everLive       bool
 	handshakeUntil time.Time
-	backoff        *time.Timer
+	redial         redial      // the reconnect back-off (redial.go)
 	handshake      *time.Timer // fires at handshakeUntil
 	retry          alarm       // fires at the earliest retryAt of a key (alarm.go)
 	dialCancel     context.CancelFunc
@@ -313,8 +311,7 @@ func (s *Session) run() {
 	defer s.wg.Done()
 	tick := time.NewTicker(s.cfg.Heartbeat / 4)
 	defer tick.Stop()
-	s.backoff = time.NewTimer(time.Hour)
-	s.backoff.Stop()
+	s.redial = newRedial()
 	s.handshake = time.NewTimer(time.Hour)
 	s.handshake.Stop()
 	defer s.handshake.Stop()
@@ -332,7 +329,7 @@ func (s *Session) run() {
 			s.drainIn()
 		case <-tick.C:
 			s.onTick()
-		case <-s.backoff.C:
+		case <-s.redial.C():
 			if s.ph == phBackoff {
 				s.startDial()
 			}
@@ -447,7 +444,7 @@ func (s *Session) fail(err error) {
 	}
 	s.ph = phFailed
 	s.obs.failed(err)
-	s.backoff.Stop()
+	s.redial.stop()
 	if s.dialCancel != nil {
 		s.dialCancel()
 	}
@@ -471,7 +468,7 @@ func (s *Session) fail(err error) {
 
 func (s *Session) shutdown() {
 	s.ph = phClosed
-	s.backoff.Stop()
+	s.redial.stop()
 	if s.dialCancel != nil {
 		s.dialCancel()
 	}

@@ -130,6 +130,7 @@ type Subscription[T any] struct {
 	closed    bool          // out is closed
 	reuse     bool          // T has parts convert.Reusing can take over
 	converted bool          // a value was converted: the next one starts keeping conv
+	ownsCopy  bool          // the session's pump resolves own copies for it (set on the actor by Subscribe's start)
 }
 
 // receiver is what the session hands a Subscription's updates to; a
@@ -277,13 +278,14 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 	if part != nil {
 		s.sub.Part = &session.Part{Path: part.segs}
 	}
-	var start func()
-	if ctx.Done() != nil {
-		// A context that can end is watched; one that never ends (as
-		// context.Background) costs nothing to watch.
-		start = func() {
-			// On the actor, before any update can be queued or the
-			// subscription end: finish always finds ctxGroup set.
+	// start runs on the actor, before any update can be queued or the
+	// subscription end: the pump finds ownsCopy set, and finish always
+	// finds ctxGroup set. A context that can end is watched; one that
+	// never ends (as context.Background) costs nothing to watch.
+	watchCtx := ctx.Done() != nil
+	start := func() {
+		s.ownsCopy = s.sub.OwnsCopy()
+		if watchCtx {
 			s.mu.Lock()
 			s.ctxGroup = c.ctxs.add(ctx, s)
 			s.mu.Unlock()
@@ -544,7 +546,7 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 func (s *Subscription[T]) forget() {
 	switch {
 	case s.conv == nil:
-	case s.sub.OwnsCopy():
+	case s.ownsCopy:
 		s.conv.tree, s.conv.ok = nil, false
 	default:
 		s.conv = nil

@@ -213,7 +213,7 @@ func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kin
 			continue
 		}
 		d := Delivery{Key: ks.key, Version: ks.version, Initialized: ks.initialized, Kind: kind}
-		if sub.copies != nil {
+		if sub.ownCopy {
 			d.Ops, d.Limit = ops, int32(min(limit, math.MaxInt32))
 			s.deliver(sub, d)
 			continue

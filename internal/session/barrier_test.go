@@ -66,7 +66,7 @@ func TestBarrierLosesUnanswered(t *testing.T) {
 		s := actorForTest(t, d)
 		for i := range 2 {
 			sub := &Subscriber{Keys: []string{fmt.Sprintf("k%d", i)}}
-			sub.Mailbox.init(0, nil, noHooks{})
+			sub.Mailbox.init(0, nil, nil)
 			s.addSub(sub, nil, nil)
 		}
 		if len(s.reqs.list) != 2 {

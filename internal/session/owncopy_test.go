@@ -33,7 +33,7 @@ func testOwnCopyFollowsTheValue(t *testing.T, shared bool) {
 		s := &Session{}
 		ks := &keyState{key: "k", own: new(delta.Owner), have: true, initialized: true, value: propValue(r, 4)}
 		plain := &Subscriber{Keys: []string{"k"}}
-		plain.Mailbox.init(1000, nil, noHooks{})
+		plain.Mailbox.init(1000, nil, nil)
 		withPlain := r.IntN(2) == 0
 		if withPlain {
 			ks.subs.add(plain)
@@ -42,9 +42,9 @@ func testOwnCopyFollowsTheValue(t *testing.T, shared bool) {
 		var owners []*Subscriber
 		var ownCopies []*OwnCopies
 		for range 1 + r.IntN(2) {
-			sub := &Subscriber{Keys: []string{"k"}, copies: &OwnCopies{}}
+			sub := &Subscriber{Keys: []string{"k"}, ownCopy: true}
 			copies := &OwnCopies{Shared: shared}
-			sub.Mailbox.init(1000, nil, noHooks{})
+			sub.Mailbox.init(1000, nil, nil)
 			ks.subs.add(sub)
 			ks.subs.given(sub)
 			// The first value, as the snapshot gives it.
@@ -112,11 +112,8 @@ func TestOwnCopyLeavesTheCacheUnfrozen(t *testing.T) {
 	for _, own := range []bool{false, true} {
 		s := &Session{}
 		ks := &keyState{key: "k", own: new(delta.Owner), have: true, initialized: true, value: map[string]any{"a": map[string]any{"b": int64(0)}}}
-		sub := &Subscriber{Keys: []string{"k"}}
-		if own {
-			sub.copies = &OwnCopies{}
-		}
-		sub.Mailbox.init(100, nil, noHooks{})
+		sub := &Subscriber{Keys: []string{"k"}, ownCopy: own}
+		sub.Mailbox.init(100, nil, nil)
 		ks.subs.add(sub)
 		ks.subs.given(sub)
 		var roots []any
@@ -170,8 +167,8 @@ func TestFailedApplyInPlaceIsResynced(t *testing.T) {
 	ks := &keyState{key: "k", have: true, seeded: true, initialized: true, version: 1, src: "A", phase: kpLive,
 		value: map[string]any{"a": int64(1), "l": []any{int64(1)}}}
 	s.keys["k"] = ks
-	sub := &Subscriber{Keys: []string{"k"}, copies: &OwnCopies{}}
-	sub.Mailbox.init(100, nil, noHooks{})
+	sub := &Subscriber{Keys: []string{"k"}, ownCopy: true}
+	sub.Mailbox.init(100, nil, nil)
 	ks.subs.add(sub)
 	ks.subs.given(sub)
 	var copies OwnCopies
@@ -224,7 +221,7 @@ func TestPumpResolvesOwnCopies(t *testing.T) {
 		rec := &recordingReceiver{}
 		sub := &Subscriber{Keys: []string{"k"}, Receiver: rec}
 		sub.KeepOwnCopy(shared)
-		sub.Mailbox.init(10, nil, noHooks{})
+		sub.Mailbox.init(10, nil, nil)
 		sub.Mailbox.Push(Delivery{Key: "k", Value: map[string]any{"a": int64(1)}, Version: 1, Initialized: true, Kind: KindSnapshot})
 		sub.Mailbox.Push(Delivery{Key: "k", Version: 2, Initialized: true, Kind: KindDelta, Limit: 10,
 			Ops: []delta.Op{{Op: delta.OpUpdate, Path: "/a", Value: int64(2)}}})

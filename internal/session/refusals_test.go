@@ -33,7 +33,7 @@ func TestUnattributedRefusalBlamesNoAcceptedKey(t *testing.T) {
 	s := actorForTest(t, DialectTS)
 	for i := range 6 {
 		sub := &Subscriber{Keys: []string{fmt.Sprintf("k%d", i)}}
-		sub.Mailbox.init(0, nil, noHooks{})
+		sub.Mailbox.init(0, nil, nil)
 		s.addSub(sub, nil, nil)
 	}
 	if len(s.reqs.list) != 6 {

@@ -102,7 +102,7 @@ func (s *Session) RemoveKeys(ctx context.Context, sub *Subscriber, keys []string
 			}
 		}
 		s.setKeys(sub, keep, commit)
-		sub.Mailbox.forget(drop, sub.copies != nil)
+		sub.Mailbox.forget(drop, sub.ownCopy)
 		slices.Sort(gone)
 		s.sendUnwatch(gone)
 		s.publishGauges()
@@ -172,7 +172,7 @@ func (m *Mailbox) forget(keys map[string]bool, marks bool) {
 	idle := !m.running
 	m.running = true
 	m.mu.Unlock()
-	if idle {
-		m.hooks.startPump()
+	if idle && m.owner != nil {
+		m.owner.startPump()
 	}
 }

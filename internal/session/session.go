@@ -107,8 +107,8 @@ type Session struct {
 	inSize         int               // wire size of the frame being handled
 	reqQueue       fifo[*subRequest] // WATCH/RESUME requests waiting for flow control
 
-	// Flow control and replay tracking (requests.go), per connection unless
-	// noted.
+	// Requests, flow control, replays and their timers, per connection
+	// unless noted; each type in the file named beside it.
 	reqs      requestFIFO // WATCH, RESUME and CALL requests waiting for their answer (reqfifo.go)
 	win       window      // the frames the server may owe (flowcontrol.go)
 	round     resumeRound // the resume after going live, its replays (resume.go)

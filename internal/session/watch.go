@@ -47,7 +47,11 @@ type Subscriber struct {
 	sess    *Session
 	refused int32 // keys the server refused or ended as too large
 	removed bool
-	copies  *OwnCopies // the subscriber's own copies, used by its pump; nil unless it keeps them (see KeepOwnCopy)
+	ownCopy bool // see KeepOwnCopy
+	shared  bool // the Receiver keeps the values it is given (see KeepOwnCopy)
+	// copies are the subscriber's own copies, made by its pump on the
+	// first update and used by its pumps alone (one runs at a time).
+	copies *OwnCopies
 }
 
 // Part is the part of a key's value at Path, decoded pointer segments
@@ -68,14 +72,14 @@ type Part struct {
 // in place, each delta copying what it changes, and InPlace stays unset.
 // Subscribe ignores it for a conflating subscriber and for a subscriber of
 // a part.
-func (sub *Subscriber) KeepOwnCopy(shared bool) { sub.copies = &OwnCopies{Shared: shared} }
+func (sub *Subscriber) KeepOwnCopy(shared bool) { sub.ownCopy, sub.shared = true, shared }
 
 // OwnsCopy reports whether the subscriber keeps its own copy: it asked to
 // (KeepOwnCopy) and Subscribe took it as one that can. It does not change
 // once Subscribe has returned, and holds before the first delivery.
-func (sub *Subscriber) OwnsCopy() bool { return sub.copies != nil }
+func (sub *Subscriber) OwnsCopy() bool { return sub.ownCopy }
 
-// startPump and finished make sub the hooks of its mailbox.
+// startPump and finished are what sub's mailbox calls (see Mailbox).
 func (sub *Subscriber) startPump()         { sub.sess.startPump(sub) }
 func (sub *Subscriber) finished(err error) { sub.sess.subEnded(sub, err); sub.Receiver.Finish(err) }
 
@@ -89,7 +93,7 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, params map[str
 	sub.sess = s
 	if buffer <= 0 || sub.Part != nil {
 		// A conflating mailbox would replace ops it has not delivered.
-		sub.copies = nil
+		sub.ownCopy = false
 	}
 	sub.Mailbox.init(buffer, &s.stats.conflated, sub)
 	var err error

@@ -130,9 +130,11 @@
 //   - A subscription's pump (Session.pump). Started on the actor by the
 //     mailbox's start (startPump) when an update is pushed into a mailbox
 //     with no pump running. It owns the subscription's delivery while it
-//     runs: it takes updates with Mailbox.Next and hands each to the
-//     subscriber's Deliver, which converts it to the reader's type and
-//     sends it on the reader's channel. It ends as soon as the mailbox is
+//     runs and the subscriber's own copies, if it keeps them: it takes
+//     updates with Mailbox.Next, applies a delta's ops to the copy
+//     (OwnCopies.Resolve) and hands each to the subscriber's Deliver,
+//     which converts it to the reader's type and sends it on the
+//     reader's channel. It ends as soon as the mailbox is
 //     empty (the next Push starts another); when the mailbox has ended,
 //     its last Next calls the subscriber's Finish, which closes the
 //     reader's channel. When the session stops while a Deliver waits, the

@@ -53,16 +53,18 @@ func checkCall(ctx context.Context, c *Client, method string) error {
 	return nil
 }
 
-// write runs one built-in state method on key and returns the version the
-// server assigned.
-func (c *Client) write(ctx context.Context, spec session.CallSpec) (uint64, error) {
-	if err := checkCall(ctx, c, spec.Method); err != nil {
+// write runs one built-in state method and returns the version the
+// server assigned. The session builds its request; the caller has
+// checked and encoded its value.
+func (c *Client) write(ctx context.Context, sc session.StateCall) (uint64, error) {
+	method := sc.Op.Method()
+	if err := checkCall(ctx, c, method); err != nil {
 		return 0, err
 	}
-	if err := session.ValidKey(spec.Key); err != nil {
+	if err := session.ValidKey(sc.Key); err != nil {
 		return 0, err
 	}
-	data, err := c.call(ctx, spec)
+	data, err := c.call(ctx, session.CallSpec{Method: method, Key: sc.Key, State: &sc})
 	if err != nil {
 		return 0, err
 	}
@@ -125,7 +127,7 @@ func (c *Client) Set(ctx context.Context, key string, value any) (uint64, error)
 	if err != nil {
 		return 0, err
 	}
-	return c.write(ctx, session.CallSpec{Method: "state.set", Key: key, Args: map[string]any{"state": key, "value": v}})
+	return c.write(ctx, session.StateCall{Op: session.OpSet, Key: key, Value: v})
 }
 
 // Patch merges the fields of patch into the value of key (state.patch) and
@@ -142,7 +144,7 @@ func (c *Client) Patch(ctx context.Context, key string, patch any) (uint64, erro
 	if err != nil {
 		return 0, err
 	}
-	return c.write(ctx, session.CallSpec{Method: "state.patch", Key: key, Args: map[string]any{"state": key, "patch": p}})
+	return c.write(ctx, session.StateCall{Op: session.OpPatch, Key: key, Value: p})
 }
 
 // SetIn sets one nested location of key's value (state.set_in), creating
@@ -158,14 +160,14 @@ func (c *Client) SetIn(ctx context.Context, key, path string, value any) (uint64
 	if err != nil {
 		return 0, err
 	}
-	return c.write(ctx, session.CallSpec{Method: "state.set_in", Key: key, Adapt: session.SetInArgs(key, path, v)})
+	return c.write(ctx, session.StateCall{Op: session.OpSetIn, Key: key, Path: path, Value: v})
 }
 
 // Delete deletes key (state.delete): watchers see it uninitialized with a
 // nil value. It returns the new version, and forgets this client's
 // presence entries under key.
 func (c *Client) Delete(ctx context.Context, key string) (uint64, error) {
-	return c.write(ctx, session.CallSpec{Method: "state.delete", Key: key, Args: map[string]any{"state": key}, DropPresence: true})
+	return c.write(ctx, session.StateCall{Op: session.OpDelete, Key: key})
 }
 
 // Presence sets path in key's value for as long as this client's session
@@ -183,10 +185,5 @@ func (c *Client) Presence(ctx context.Context, key, path string, value any) (uin
 	if err != nil {
 		return 0, err
 	}
-	return c.write(ctx, session.CallSpec{
-		Method:   "state.presence",
-		Key:      key,
-		Adapt:    session.PresenceArgs(key, path, v),
-		Presence: &session.PresenceEntry{Key: key, Path: path, Value: v},
-	})
+	return c.write(ctx, session.StateCall{Op: session.OpPresence, Key: key, Path: path, Value: v})
 }

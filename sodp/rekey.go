@@ -82,12 +82,11 @@ func (s *Subscription[T]) setKeys(keys []string) {
 }
 
 // forgetKey drops, on the pump, what the subscription kept of a key it no
-// longer watches.
+// longer watches (the session's pump has dropped its own copy).
 func (s *Subscription[T]) forgetKey(key string) {
 	if s.conv == nil {
 		return
 	}
-	s.conv.copies.Forget(key)
 	if s.conv.key == key {
 		s.forget()
 	}

@@ -131,6 +131,7 @@ type Subscription[T any] struct {
 	reuse     bool          // T has parts convert.Reusing can take over
 	byPath    bool          // T holds a Map: convert by the Changed paths where known
 	converted bool          // a value was converted: the next one starts keeping conv
+	ownsCopy  bool          // the session's pump resolves own copies for it (set on the actor by Subscribe's start)
 }
 
 // receiver is what the session hands a Subscription's updates to; a
@@ -268,21 +269,25 @@ func subscribe[T any](ctx context.Context, c *Client, key string, keys []string,
 		keys = s.key[:]
 	}
 	s.sub.Keys, s.sub.Receiver = keys, receiver[T]{s}
-	// A buffered subscription of whole values is given every change: it
-	// keeps its own copy of each value and is queued the changes instead
-	// of a version of the value per update (the session decides, and
-	// takes no part subscription or conflating one).
-	s.sub.KeepOwnCopy()
+	// A buffered subscription of whole values is given every change: its
+	// pump keeps its own copy of each value and is queued the changes
+	// instead of a version of the value per update (the session decides,
+	// and takes no part subscription or conflating one). A T that keeps
+	// parts of the value (an interface) must be handed values that never
+	// change: the copy is then frozen at each update and copied where the
+	// next one changes it.
+	s.sub.KeepOwnCopy(!convert.Detaches[T]())
 	if part != nil {
 		s.sub.Part = &session.Part{Path: part.segs}
 	}
-	var start func()
-	if ctx.Done() != nil {
-		// A context that can end is watched; one that never ends (as
-		// context.Background) costs nothing to watch.
-		start = func() {
-			// On the actor, before any update can be queued or the
-			// subscription end: finish always finds ctxGroup set.
+	// start runs on the actor, before any update can be queued or the
+	// subscription end: the pump finds ownsCopy set, and finish always
+	// finds ctxGroup set. A context that can end is watched; one that
+	// never ends (as context.Background) costs nothing to watch.
+	watchCtx := ctx.Done() != nil
+	start := func() {
+		s.ownsCopy = s.sub.OwnsCopy()
+		if watchCtx {
 			s.mu.Lock()
 			s.ctxGroup = c.ctxs.add(ctx, s)
 			s.mu.Unlock()
@@ -462,16 +467,14 @@ func (s *Subscription[T]) finish(err error) {
 // convState is what convert keeps between updates: vals[cur] is the
 // previous value, converted from tree, of key; vals[1-cur] is where the
 // next value is converted, so that no T is allocated per update. vals is
-// made with the first value kept: a subscription that keeps its own copy
-// has a convState from its first value on, and one whose key never
-// changes keeps no T.
+// made with the first value kept: a subscription whose key never changes
+// keeps no T.
 type convState[T any] struct {
-	key    string
-	tree   any
-	vals   *[2]T
-	cur    int
-	ok     bool
-	copies session.OwnCopies // the subscription's own copy of each key's value, when it keeps one
+	key  string
+	tree any
+	vals *[2]T
+	cur  int
+	ok   bool
 }
 
 // convert turns a delivery into an Update. A struct T is built from the
@@ -481,17 +484,9 @@ type convState[T any] struct {
 // What is unchanged is told by the values themselves (values handed out
 // are never modified, and a key's consecutive values share the containers
 // that did not change) or, for a subscription that keeps its own copy,
-// changed in place, by the paths the update changed.
+// changed in place (InPlace, made so by the session's pump), by the paths
+// the update changed.
 func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
-	if s.sub.OwnsCopy() {
-		if s.conv == nil {
-			// A T that keeps parts of the value (an interface) is
-			// handed values that never change: the copy is frozen at
-			// each update and copied where the next one changes it.
-			s.conv = &convState[T]{copies: session.OwnCopies{Shared: !convert.Detaches[T]()}}
-		}
-		d = s.conv.copies.Resolve(d)
-	}
 	u := Update[T]{Key: d.Key, Version: d.Version, Initialized: d.Initialized, Kind: d.Kind, Skipped: d.Skipped, Changed: d.Changed, Err: d.Err}
 	if d.Err != nil || d.Value == nil {
 		if s.conv != nil && d.Key == s.conv.key {
@@ -550,12 +545,13 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 	return u
 }
 
-// forget drops what convert kept of the previous value (not the own
-// copies of the values, which follow every update).
+// forget drops what convert kept of the previous value. A subscription
+// that keeps its own copies is given every change: it keeps the room for
+// its values, which the next update fills.
 func (s *Subscription[T]) forget() {
 	switch {
 	case s.conv == nil:
-	case s.sub.OwnsCopy():
+	case s.ownsCopy:
 		s.conv.tree, s.conv.ok = nil, false
 	default:
 		s.conv = nil

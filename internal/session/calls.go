@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
 )
 
@@ -34,7 +33,7 @@ type pendingCall struct {
 	// ctx is the caller's context (with the call timeout): a call whose
 	// caller has left is not sent.
 	ctx context.Context
-	qi  int // index in Session.queued (fifo)
+	qi  int // index in callTable.queued (fifo)
 	// nextLeft links the calls whose callers left, from the caller that
 	// pushed it (leave) to the actor (cancelCalls).
 	nextLeft *pendingCall
@@ -61,22 +60,17 @@ type CallSpec struct {
 	Method string
 	Key    string         // the key concerned, for errors; may be empty
 	Args   map[string]any // encoded before the call is queued
-	// Adapt, when set, builds the args for the dialect of the server the
-	// call is sent to (and may refuse with an error).
-	Adapt func(Dialect) (map[string]any, error)
-	// Presence marks a state.presence call: on success the entry is
-	// remembered (or, for a nil value, forgotten) and re-sent after every
-	// reconnect.
-	Presence *PresenceEntry
-	// DropPresence forgets every presence entry of Key on success
-	// (state.delete).
-	DropPresence bool
+	// State, when set, makes the call that state method (Method and Key
+	// name it, Args is not used): its body is built by the session for
+	// the server's dialect (see StateCall), and a successful presence
+	// entry is remembered and re-sent after every reconnect.
+	State *StateCall
 	// Trace, when set, records whether the call was sent, and where.
 	Trace *CallTrace
 }
 
-// PresenceEntry is one remembered presence value.
-type PresenceEntry struct {
+// presenceEntry is one remembered presence value.
+type presenceEntry struct {
 	Key, Path string
 	Value     any
 }
@@ -107,21 +101,16 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 		return fmt.Errorf("sodp: call %s: %w", spec.Method, ctx.Err())
 	}
 	pc := &pendingCall{
-		id:     s.callPfx + fmt.Sprint(s.callSeq.Add(1)),
+		id:     s.calls.newID(),
 		method: spec.Method,
 		key:    spec.Key,
 		reply:  make(chan callResult, 1),
 		trace:  spec.Trace,
 		ctx:    ctx,
 	}
-	if spec.Adapt != nil {
-		adapt := spec.Adapt
-		pc.adapt = func(d Dialect) (wire.Raw, error) {
-			args, err := adapt(d)
-			if err != nil {
-				return nil, err
-			}
-			return s.encodeCall(pc.id, spec.Method, args)
+	if spec.State != nil {
+		if err := s.prepareState(pc, *spec.State); err != nil {
+			return nil, err
 		}
 	} else {
 		body, err := s.encodeCall(pc.id, spec.Method, spec.Args)
@@ -129,12 +118,6 @@ func (s *Session) Call(ctx context.Context, spec CallSpec) (any, error) {
 			return nil, err
 		}
 		pc.body = body
-	}
-	if p := spec.Presence; p != nil {
-		pc.onOK = func() { s.rememberPresence(*p) }
-	} else if spec.DropPresence {
-		key := spec.Key
-		pc.onOK = func() { delete(s.presence, key); s.publishGauges() }
 	}
 	select {
 	case s.in <- command{f: func() { s.startCall(pc) }}:
@@ -198,7 +181,7 @@ func checkSize(method string, body []byte, limit int64, whose string) error {
 // limit of the server family (64 KiB for the Go server, which closes the
 // connection on a larger message; the configured default otherwise).
 func (s *Session) sendLimit() (limit int64, whose string) {
-	if s.limitDefault && s.server0.Dialect == DialectGo {
+	if s.limitDefault && s.peer.info.Dialect == DialectGo {
 		return GoServerMaxMessage, " of the Go SODP server (WithMaxMessageSize overrides it)"
 	}
 	return s.cfg.MaxMessageSize, ""
@@ -209,9 +192,9 @@ func (s *Session) startCall(pc *pendingCall) {
 	case phClosed:
 		pc.finish(nil, ErrClosed)
 	case phFailed:
-		pc.finish(nil, s.failErr)
+		pc.finish(nil, s.pub.failErr)
 	default:
-		s.queued.push(pc)
+		s.calls.queued.push(pc)
 		s.pumpCalls()
 	}
 	s.publishGauges()
@@ -236,7 +219,7 @@ func (s *Session) sendCall(pc *pendingCall) {
 	}
 	body := pc.body
 	if pc.adapt != nil {
-		b, err := pc.adapt(s.server0.Dialect)
+		b, err := pc.adapt(s.peer.info.Dialect)
 		if err != nil {
 			pc.finish(nil, err)
 			return
@@ -251,10 +234,10 @@ func (s *Session) sendCall(pc *pendingCall) {
 			return
 		}
 	}
-	s.calls[pc.id] = pc
+	s.calls.sent[pc.id] = pc
 	s.newRequest(&request{kind: reqCall, call: pc})
 	s.stats.callsSent.Add(1)
-	pc.trace.sentTo(&s.server0)
+	pc.trace.sentTo(&s.peer.info)
 	if s.send(wire.TypeCall, wire.ControlStream, body) && s.conn != nil {
 		pc.seq = s.conn.queued
 	}
@@ -265,21 +248,14 @@ func (s *Session) sendCall(pc *pendingCall) {
 // their calls on one lock-free stack that the actor takes whole
 // (cancelCalls), and only the first of them posts a command.
 func (s *Session) leave(pc *pendingCall) {
-	for {
-		top := s.left.Load()
-		pc.nextLeft = top
-		if s.left.CompareAndSwap(top, pc) {
-			if top == nil {
-				s.post(s.cancelCalls)
-			}
-			return
-		}
+	if s.calls.pushLeft(pc) {
+		s.post(s.cancelCalls)
 	}
 }
 
 // cancelCalls gives up on the calls whose callers left (leave).
 func (s *Session) cancelCalls() {
-	for pc := s.left.Swap(nil); pc != nil; {
+	for pc := s.calls.takeLeft(); pc != nil; {
 		next := pc.nextLeft
 		pc.nextLeft = nil
 		s.cancelCall(pc)
@@ -301,17 +277,17 @@ func (s *Session) cancelCalls() {
 func (s *Session) cancelCall(pc *pendingCall) {
 	pc.finished = true
 	pc.body, pc.adapt = nil, nil
-	s.queued.remove(pc)
-	if s.calls[pc.id] == pc {
-		delete(s.calls, pc.id)
-		s.abandoned++
-		if s.abandoned > maxAbandonedCalls {
+	s.calls.queued.remove(pc)
+	if s.calls.sent[pc.id] == pc {
+		delete(s.calls.sent, pc.id)
+		s.calls.abandoned++
+		if s.calls.abandoned > maxAbandonedCalls {
 			s.dropAbandoned()
 		}
 	}
 }
 
-func (s *Session) rememberPresence(p PresenceEntry) {
+func (s *Session) rememberPresence(p presenceEntry) {
 	if p.Value == nil {
 		if m := s.presence[p.Key]; m != nil {
 			delete(m, p.Path)
@@ -339,7 +315,7 @@ func (s *Session) resendPresence() {
 	if len(s.presence) == 0 {
 		return
 	}
-	if !hasPresence(s.server0.Dialect) {
+	if !hasPresence(s.peer.info.Dialect) {
 		keys := slices.Sorted(maps.Keys(s.presence))
 		if len(keys) > 5 {
 			keys = append(keys[:5], "…")
@@ -350,9 +326,13 @@ func (s *Session) resendPresence() {
 	}
 	for key, m := range s.presence {
 		for path, v := range m {
-			pc := &pendingCall{id: s.callPfx + fmt.Sprint(s.callSeq.Add(1)), method: "state.presence", key: key}
+			pc := &pendingCall{id: s.calls.newID(), method: OpPresence.Method(), key: key}
 			pc.onFail = func(err error) { s.presenceRefused(key, path, err) }
-			body, err := s.encodeCall(pc.id, pc.method, map[string]any{"state": key, "path": path, "value": v})
+			args, err := stateBody(s.peer.info.Dialect, StateCall{Op: OpPresence, Key: key, Path: path, Value: v})
+			var body wire.Raw
+			if err == nil {
+				body, err = s.encodeCall(pc.id, pc.method, args)
+			}
 			if err != nil {
 				s.reportErr(err, "key", key)
 				continue
@@ -377,32 +357,22 @@ func (s *Session) presenceRefused(key, path string, err error) {
 	if errors.As(err, &se) && (se.Code == 429 || se.Code == 0 || se.Code >= 500) {
 		what = "kept, to be sent again after the next reconnect"
 	} else {
-		s.rememberPresence(PresenceEntry{Key: key, Path: path})
+		s.rememberPresence(presenceEntry{Key: key, Path: path})
 	}
 	s.reportErr(fmt.Errorf("sodp: presence entry %s %s not restored after reconnecting (%s): %w", key, path, what, err), "key", key)
 }
 
-// hasPresence reports whether the server family supports state.presence:
-// the Go SODP server does not.
-func hasPresence(d Dialect) bool { return d != DialectGo }
-
 // onResult matches a RESULT to its call by call_id.
 func (s *Session) onResult(b *wire.Result) {
-	idx := -1
-	for i, r := range s.requests {
-		if r.kind == reqCall && r.call.id == b.CallID {
-			idx = i
-			break
-		}
-	}
+	idx := s.reqs.call(b.CallID)
 	var pc *pendingCall
 	if idx >= 0 {
-		pc = s.requests[idx].call
+		pc = s.reqs.list[idx].call
 		s.popRequest(idx)
 	}
-	if p := s.calls[b.CallID]; p != nil {
+	if p := s.calls.sent[b.CallID]; p != nil {
 		pc = p
-		delete(s.calls, b.CallID)
+		delete(s.calls.sent, b.CallID)
 	}
 	// The gauges are published before the caller hears back, so a caller
 	// that reads Stats right after its call returns sees the call gone.
@@ -428,49 +398,11 @@ func (s *Session) onResult(b *wire.Result) {
 	}
 }
 
-// setInArgs builds state.set_in args; for the Go server the JSON Pointer
-// is written as a dotted path, which it understands instead.
-func setInArgs(d Dialect, key, path string, value any, method string) (map[string]any, error) {
-	p := path
-	if d == DialectGo {
-		segs, err := delta.ParsePointer(path)
-		if err != nil {
-			return nil, fmt.Errorf("%w %q: %w", ErrInvalidPath, path, err)
-		}
-		if len(segs) == 0 {
-			return nil, fmt.Errorf("%w %q: %s on the whole value is not supported by this server; use Set", ErrInvalidPath, path, method)
-		}
-		for _, seg := range segs {
-			if seg == "" || strings.ContainsAny(seg, "./~") {
-				return nil, fmt.Errorf("%w %q: this server takes dotted paths, and segment %q cannot be written as one", ErrInvalidPath, path, seg)
-			}
-		}
-		p = strings.Join(segs, ".")
-	}
-	return map[string]any{"state": key, "path": p, "value": value}, nil
-}
-
-// SetInArgs returns an Adapt function for state.set_in.
-func SetInArgs(key, path string, value any) func(Dialect) (map[string]any, error) {
-	return func(d Dialect) (map[string]any, error) { return setInArgs(d, key, path, value, "state.set_in") }
-}
-
-// PresenceArgs returns an Adapt function for state.presence, which fails
-// locally with ErrNotSupported on servers without presence.
-func PresenceArgs(key, path string, value any) func(Dialect) (map[string]any, error) {
-	return func(d Dialect) (map[string]any, error) {
-		if !hasPresence(d) {
-			return nil, fmt.Errorf("%w: state.presence (the Go SODP server has no presence)", ErrNotSupported)
-		}
-		return map[string]any{"state": key, "path": path, "value": value}, nil
-	}
-}
-
 // pumpCalls sends queued calls while few enough wait for their result.
 func (s *Session) pumpCalls() {
-	limit := max(min(maxCallsInFlight, s.budget), 1)
-	for s.ph == phLive && s.conn != nil && len(s.calls) < limit {
-		pc, ok := s.queued.pop()
+	limit := s.win.callLimit()
+	for s.ph == phLive && s.conn != nil && len(s.calls.sent) < limit {
+		pc, ok := s.calls.queued.pop()
 		if !ok {
 			break
 		}
@@ -482,7 +414,7 @@ func (s *Session) pumpCalls() {
 // when more than maxAbandonedCalls wait, recounting them on the way.
 func (s *Session) dropAbandoned() {
 	n, oldest := 0, -1
-	for i, r := range s.requests {
+	for i, r := range s.reqs.list {
 		if r.kind == reqCall && r.call.finished {
 			if oldest < 0 {
 				oldest = i
@@ -491,8 +423,8 @@ func (s *Session) dropAbandoned() {
 		}
 	}
 	if n > maxAbandonedCalls {
-		s.requests = slices.Delete(s.requests, oldest, oldest+1)
+		s.reqs.list = slices.Delete(s.reqs.list, oldest, oldest+1)
 		n--
 	}
-	s.abandoned = n
+	s.calls.abandoned = n
 }

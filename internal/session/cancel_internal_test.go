@@ -16,7 +16,7 @@ func BenchmarkCancelQueuedCalls(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, uint64(n)))
 			for b.Loop() {
 				b.StopTimer()
-				s := &Session{ph: phBackoff, in: make(chan any, 1), calls: map[string]*pendingCall{}, presence: map[string]map[string]any{}}
+				s := &Session{ph: phBackoff, in: make(chan any, 1), calls: callTable{sent: map[string]*pendingCall{}}, presence: map[string]map[string]any{}}
 				pcs := make([]*pendingCall, n)
 				for i := range pcs {
 					pcs[i] = &pendingCall{id: fmt.Sprint(i)}
@@ -28,8 +28,8 @@ func BenchmarkCancelQueuedCalls(b *testing.B) {
 					s.leave(pc) // the first posts cancelCalls on s.in
 				}
 				(<-s.in).(command).f()
-				if s.queued.len() != 0 {
-					b.Fatalf("%d calls still queued", s.queued.len())
+				if s.calls.queued.len() != 0 {
+					b.Fatalf("%d calls still queued", s.calls.queued.len())
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/call")

@@ -9,12 +9,14 @@
 //   - lifecycle.go: dial, handshake (HELLO, AUTH, AUTH_OK), liveness
 //     (HEARTBEAT, ping, read deadline), connection loss and the reconnect
 //     back-off.
+//   - peer.go: what is known of the server of the current connection
+//     (peer): its info, identity and the source of keys' versions.
+//   - redial.go: the reconnect back-off's counts and timer (redial).
 //   - websocket.go: the WebSocket library behind the transport boundary:
 //     upgrade (the HTTP upgrade, bounded) and wsTransport. No other file
 //     names the library.
 //   - conn.go: one connection: the transport interface, the reader and
 //     writer goroutines and the outbound queue.
-//   - urlhint.go: the error for a URL written without its scheme.
 //   - hello.go: what a HELLO with fields of the wrong type means for the
 //     connection.
 //   - heartbeat.go: the HEARTBEATs the client sends and answers, and
@@ -26,9 +28,29 @@
 //   - limits.go: how many new objects a DELTA may create.
 //   - frames.go: the dispatch of an inbound frame to its handler.
 //   - requests.go: the request FIFO shared by WATCH, RESUME and CALL, the
-//     attribution of ERROR frames to requests, flow control (the window of
-//     frames a server may owe) and the replay barrier.
-//   - watch.go: subscriptions, watched keys, STATE_INIT and DELTA.
+//     attribution of ERROR frames to requests, lost answers.
+//   - reqfifo.go: the FIFO of requests itself (requestFIFO): numbering,
+//     cutting the oldest, removing from the middle.
+//   - flowcontrol.go: the window of frames a server may owe (window):
+//     charges, refunds, the estimate of a RESUME's replay.
+//   - barrier.go: the replay barrier (barrier): the HEARTBEAT whose echo
+//     ends the replays before it, and its rounds.
+//   - resume.go: the resume that follows going live (resumeRound): the
+//     replays under way, and the caution after connections lost while
+//     resuming.
+//   - alarm.go: a timer serving many deadlines (alarm): the request and
+//     barrier deadlines, the keys' retries.
+//   - published.go: what the actor publishes for any goroutine
+//     (published): the state and its change notices, the terminal and
+//     last errors, the error counts and gauges; State and Ready.
+//   - watch.go: subscriptions: Subscribe, adding and removing keys,
+//     WATCH, RESUME and UNWATCH, WaitVersion.
+//   - keystate.go: a watched key (keyState): phase, cached copy,
+//     subscribers.
+//   - apply.go: STATE_INIT and DELTA applied to a key's copy and handed
+//     to the subscribers of the whole value (deliverDelta).
+//   - retry.go: a key's retries after a refusal, and its deferred
+//     re-synchronisation.
 //   - subset.go: the set of a key's subscribers.
 //   - rekey.go: changing the keys of a live subscription (AddKeys,
 //     RemoveKeys), and what its mailbox and own copies drop then.
@@ -39,16 +61,19 @@
 //   - verify.go: the STATE_INIT and DELTA frames not taken as they come
 //     (an unsolicited STATE_INIT, ops whose value the Go server left out):
 //     the key is verified instead.
-//   - path.go: what a DELTA changes for each subscriber: the Changed
-//     lists, the part a part subscription watches, and deliverDelta, which
-//     pushes both to the key's subscribers.
 //   - mailbox.go: the per-subscription queue between the actor and the
 //     subscription's pump, and the pump.
-//   - owncopy.go: the copies of a subscriber that keeps its own value of
-//     each key, resolved on its pump.
+//   - path.go: sub-value (part) subscriptions, and the Changed paths of
+//     an update.
+//   - owncopy.go: the copies of a subscriber that keeps its own
+//     (OwnCopies), to which its pump applies each delta's ops.
 //   - calls.go: CALL and RESULT, presence.
+//   - stateops.go: the body of every state.* request, per method and
+//     dialect (StateCall), and what a successful one leaves behind.
+//   - calltable.go: the calls from their callers to their answers
+//     (callTable): ids, queued, sent, and those whose callers left.
 //   - notsent.go: the error of a call that ended before its CALL frame
-//     was queued.
+//     was sent.
 //   - sendqueue.go: the queue of WATCH and RESUME requests waiting to be
 //     sent, and the pump that sends them as flow control and pacing allow.
 //   - pacer.go: pacing WATCH and RESUME frames to the rate a server
@@ -62,6 +87,8 @@
 //     connection lifecycle, resumes, subscriptions), its queue and its
 //     pump; the counters only observing needs.
 //   - redact.go: the client's token taken out of server texts.
+//   - url.go: endpoint URLs: schemes, checks, the hint for a URL written
+//     without its scheme, and redaction for logs.
 //   - errors.go: the error wrappers the session builds its messages with,
 //     and the error of a WaitVersion whose key's last subscription ended.
 //   - public.go: the names the session uses for the public API's types,
@@ -122,9 +149,11 @@
 //   - A subscription's pump (Session.pump). Started on the actor by the
 //     mailbox's start (startPump) when an update is pushed into a mailbox
 //     with no pump running. It owns the subscription's delivery while it
-//     runs: it takes updates with Mailbox.Next and hands each to the
-//     subscriber's Deliver, which converts it to the reader's type and
-//     sends it on the reader's channel. It ends as soon as the mailbox is
+//     runs and the subscriber's own copies, if it keeps them: it takes
+//     updates with Mailbox.Next, applies a delta's ops to the copy
+//     (OwnCopies.Resolve) and hands each to the subscriber's Deliver,
+//     which converts it to the reader's type and sends it on the
+//     reader's channel. It ends as soon as the mailbox is
 //     empty (the next Push starts another); when the mailbox has ended,
 //     its last Next calls the subscriber's Finish, which closes the
 //     reader's channel. When the session stops while a Deliver waits, the
@@ -140,13 +169,16 @@
 // # One update's path
 //
 // A DELTA travels one way: the reader decodes it (wire.Decode) and sends
-// a frameIn on in; the actor (handle, onFrame, onDelta) applies it to the
-// key's value (delta.Owner.ApplyState) and pushes a Delivery into the
-// mailbox of every subscriber of the key (deliverDelta, deliver,
-// Mailbox.Push); the
-// subscription's pump takes it (Mailbox.Next) and calls the subscriber's
-// Deliver, which package sodp provides: it converts the value (package
-// convert) and sends the typed update on the reader's channel.
+// a frameIn on in; the actor (handle, onFrame, onDelta, applyDelta)
+// applies it to the key's value (delta.Owner.ApplyState) and pushes a
+// Delivery into the mailbox of every subscriber of the key (deliverDelta,
+// deliver, Mailbox.Push): the value, or for a subscriber that keeps its
+// own copy the ops; the subscription's pump takes it (Mailbox.Next),
+// applies the ops to the subscriber's copy (OwnCopies.Resolve) and calls
+// the subscriber's Deliver with the finished update. Deliver, which
+// package sodp provides, converts the value (package convert) and sends
+// the typed update on the reader's channel; it calls nothing back in this
+// package.
 //
 // No goroutine but the actor reads or writes actor-owned state; the others
 // talk to it only through in, and it answers through channels that never

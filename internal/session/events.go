@@ -14,6 +14,16 @@ type eventQueue struct {
 	dropped uint64
 	latest  *Event        // a state change that did not fit
 	signal  chan struct{} // actor (push) → Events pump: an event is queued; capacity 1
+	out     chan Event    // the Events channel, once started
+	stopped bool          // the session is stopping: no Events pump may start
+}
+
+// stop tells that the session is stopping: a later Events gets a closed
+// channel and starts no pump.
+func (q *eventQueue) stop() {
+	q.mu.Lock()
+	q.stopped = true
+	q.mu.Unlock()
 }
 
 func newEventQueue(limit int) *eventQueue {

@@ -27,7 +27,7 @@ func (s *Session) HeldKeys(t testing.TB) (streams, keys int) {
 func (s *Session) WaitingCalls(t testing.TB) (calls, held int) {
 	t.Helper()
 	err := s.do(context.Background(), func() {
-		for _, r := range s.requests {
+		for _, r := range s.reqs.list {
 			if r.kind == reqCall {
 				calls++
 				held += len(r.call.body)
@@ -45,7 +45,7 @@ func (s *Session) WaitingCalls(t testing.TB) (calls, held int) {
 // to be sent.
 func (s *Session) WaitingRequests(t testing.TB) (sent, queued int) {
 	t.Helper()
-	if err := s.do(context.Background(), func() { sent, queued = len(s.requests), s.reqQueue.len() }); err != nil {
+	if err := s.do(context.Background(), func() { sent, queued = len(s.reqs.list), s.reqQueue.len() }); err != nil {
 		t.Fatal(err)
 	}
 	return sent, queued

@@ -18,7 +18,7 @@ package session
 // own goes unanswered: the client's own HEARTBEAT went out less than half
 // an interval before, which keeps the connection alive for any server.
 // Not while the replay barrier is out: its echo may come late, behind a
-// long replay, and the barrier has its own deadline (requests.go).
+// long replay, and the barrier has its own deadline (barrier.go).
 
 import (
 	"time"
@@ -29,11 +29,39 @@ import (
 // echoWait is how long the client expects the echo of its last HEARTBEAT.
 func (s *Session) echoWait() time.Duration { return s.cfg.Heartbeat / 2 }
 
+// beats counts the HEARTBEATs the client sent on one connection and
+// their echoes. It is the actor's.
+type beats struct {
+	sent   uint64    // HEARTBEATs sent on this connection
+	echoed uint64    // of them, echoed or given up on
+	at     time.Time // when the last of them went out
+}
+
+// onSent counts a HEARTBEAT sent at now.
+func (b *beats) onSent(now time.Time) { b.sent, b.at = b.sent+1, now }
+
+// giveUp stops waiting for the echoes of those sent.
+func (b *beats) giveUp() { b.echoed = b.sent }
+
+// isEcho reports whether a HEARTBEAT arriving at now is taken as the echo
+// of one sent: one waits, and the last went out at most wait before, or
+// the barrier is out (its echo may come late, behind a long replay).
+// When not, those still waiting are given up on.
+func (b *beats) isEcho(now time.Time, wait time.Duration, barrierOut bool) bool {
+	if b.echoed >= b.sent {
+		return false
+	}
+	if !barrierOut && now.Sub(b.at) > wait {
+		b.giveUp()
+		return false
+	}
+	return true
+}
+
 // sendHeartbeat sends a HEARTBEAT; it waits for its echo.
 func (s *Session) sendHeartbeat() {
 	if s.send(wire.TypeHeartbeat, wire.ControlStream, nil) {
-		s.hbSent++
-		s.hbAt = time.Now()
+		s.hb.onSent(time.Now())
 	}
 }
 
@@ -41,14 +69,7 @@ func (s *Session) sendHeartbeat() {
 // of one the client sent; when not, the HEARTBEATs still waiting for an
 // echo are given up on.
 func (s *Session) isEcho(now time.Time) bool {
-	if s.hbEchoed >= s.hbSent {
-		return false
-	}
-	if s.barrierAt == 0 && now.Sub(s.hbAt) > s.echoWait() {
-		s.hbEchoed = s.hbSent
-		return false
-	}
-	return true
+	return s.hb.isEcho(now, s.echoWait(), s.bar.out())
 }
 
 // onHeartbeat counts an echo of our own HEARTBEAT, or answers the
@@ -57,8 +78,8 @@ func (s *Session) isEcho(now time.Time) bool {
 // sends both gets more than one barrier, see barrierEcho).
 func (s *Session) onHeartbeat() {
 	if s.isEcho(time.Now()) {
-		s.hbEchoed++
-		if s.barrierAt != 0 && s.hbEchoed >= s.barrierAt {
+		s.hb.echoed++
+		if s.bar.out() && s.hb.echoed >= s.bar.at {
 			s.barrierEcho()
 		}
 		return

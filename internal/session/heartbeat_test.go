@@ -28,9 +28,9 @@ func TestIsEcho(t *testing.T) {
 		{"barrier out, past the wait", 3, 1, 3, time.Hour, true, 1},
 	}
 	for _, c := range cases {
-		s := &Session{cfg: Config{Heartbeat: hb}, hbSent: c.sent, hbEchoed: c.echoed, hbAt: t0, barrierAt: c.barrier}
-		if got := s.isEcho(t0.Add(c.after)); got != c.echo || s.hbEchoed != c.echoedAfterwards {
-			t.Errorf("%s: isEcho %v, echoed %d afterwards; want %v, %d", c.name, got, s.hbEchoed, c.echo, c.echoedAfterwards)
+		s := &Session{cfg: Config{Heartbeat: hb}, hb: beats{sent: c.sent, echoed: c.echoed, at: t0}, bar: barrier{at: c.barrier}}
+		if got := s.isEcho(t0.Add(c.after)); got != c.echo || s.hb.echoed != c.echoedAfterwards {
+			t.Errorf("%s: isEcho %v, echoed %d afterwards; want %v, %d", c.name, got, s.hb.echoed, c.echo, c.echoedAfterwards)
 		}
 	}
 }

@@ -13,63 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/sodp-go/client/internal/wire"
 )
-
-// NormalizeURL maps the sodp:// and sodps:// schemes to ws:// and wss://
-// and checks that the URL is a WebSocket URL.
-func NormalizeURL(raw string) (string, error) {
-	if err := schemeMissing(raw); err != nil {
-		return "", err
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		// url.Parse's error repeats the URL, credentials included.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", fmt.Errorf("%w: %w", ErrInvalidURL, err)
-	}
-	shown := RedactURL(raw)
-	scheme := strings.ToLower(u.Scheme)
-	switch scheme {
-	case "sodp", "ws":
-		u.Scheme = "ws"
-	case "sodps", "wss":
-		u.Scheme = "wss"
-	default:
-		return "", fmt.Errorf("%w %q: scheme must be ws, wss, sodp or sodps", ErrInvalidURL, shown)
-	}
-	if u.Host == "" {
-		return "", fmt.Errorf("%w %q: no host", ErrInvalidURL, shown)
-	}
-	if u.User != nil {
-		// The WebSocket dialer refuses such URLs on every attempt.
-		return "", fmt.Errorf("%w %q: user information is not allowed in a WebSocket URL (use WithToken or WithHeader)", ErrInvalidURL, shown)
-	}
-	if (scheme == "sodp" || scheme == "sodps") && u.Port() == "" {
-		u.Host = net.JoinHostPort(u.Hostname(), "7777")
-	}
-	return u.String(), nil
-}
-
-// RedactURL drops user information and the query (where credentials may
-// hide) from a URL for logs and errors.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "invalid-url"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	return u.String()
-}
 
 // startDial starts a dial goroutine for the next endpoint.
 func (s *Session) startDial() {
@@ -158,11 +105,9 @@ func (s *Session) onDialed(r dialResult) {
 	s.ph = phHandshake
 	s.handshakeUntil = r.deadline
 	s.handshake.Reset(time.Until(r.deadline))
-	s.authSent = false
-	s.server0 = ServerInfo{Endpoint: RedactURL(r.endpoint)}
-	s.helloID = ""
-	s.hbSent, s.hbEchoed, s.hbAt = 0, 0, time.Time{}
-	s.barrierAt, s.barrierQueued = 0, false
+	s.peer.dialed(RedactURL(r.endpoint))
+	s.hb = beats{}
+	s.bar = barrier{}
 }
 
 // recognise tells the server family from its HELLO: the TypeScript server
@@ -215,9 +160,9 @@ func (s *Session) onHello(h *wire.Hello, err error) {
 	if name == "" {
 		name = h.ServerID
 	}
-	s.server0.Name, s.server0.Version, s.server0.Capabilities = name, h.Version, h.Capabilities
-	s.server0.Dialect = recognise(h)
-	s.helloID = h.ServerID
+	s.peer.info.Name, s.peer.info.Version, s.peer.info.Capabilities = name, h.Version, h.Capabilities
+	s.peer.info.Dialect = recognise(h)
+	s.peer.helloID = h.ServerID
 	if !h.Auth {
 		s.goLive()
 		return
@@ -227,7 +172,7 @@ func (s *Session) onHello(h *wire.Hello, err error) {
 		s.fail(fmt.Errorf("%w: the server requires a token and none is configured (WithToken or WithTokenProvider)", ErrUnauthorized))
 		return
 	}
-	s.authSent = true
+	s.peer.authSent = true
 	s.send(wire.TypeAuth, wire.ControlStream, &wire.Auth{Token: token})
 }
 
@@ -235,7 +180,7 @@ func (s *Session) onAuthOK(b *wire.AuthOK) {
 	if s.ph != phHandshake {
 		return
 	}
-	if !s.authSent {
+	if !s.peer.authSent {
 		// Only an answer to AUTH makes a session live; AUTH goes out after
 		// a HELLO that asks for it.
 		err := fmt.Errorf("%w: AUTH_OK before HELLO asked for a token", ErrProtocol)
@@ -243,8 +188,8 @@ func (s *Session) onAuthOK(b *wire.AuthOK) {
 		s.dropConn(err)
 		return
 	}
-	s.unauthorized = 0
-	s.server0.Subject = b.Sub
+	s.redial.unauthorized = 0
+	s.peer.info.Subject = b.Sub
 	s.goLive()
 }
 
@@ -268,31 +213,30 @@ func (s *Session) goLive() {
 	}
 	s.everLive = true
 	s.stats.connects.Add(1)
-	info := s.server0
+	info := s.peer.info
 	s.server.Store(&info)
-	s.requests, s.abandoned = nil, 0
+	s.reqs.reset()
+	s.calls.abandoned = 0
 	s.reqQueue.reset()
-	s.keysInFlight = 0
 	clear(s.streams)
 	s.nextStream = wire.FirstSubscriptionStream
 	// Versions are comparable only within one server's counter: a key is
 	// resumed only on the server (same endpoint and, where HELLO names it,
 	// the same server identity) that gave it its version; anywhere else it
 	// is watched afresh and the STATE_INIT is authoritative.
-	s.source = s.conn.endpoint + "\x00" + s.helloID
-	s.liveSince = time.Now()
-	s.obs.live(s)
-	s.setWindow()
-	s.startPacing(s.liveSince)
+	s.peer.live(s.conn.endpoint)
 	// After connections lost while resuming, replays are sent one at a
 	// time, then not at all: each key gets a fresh STATE_INIT.
-	s.watchOnly = s.resumeFails >= 2
+	s.round.live(time.Now())
+	s.obs.live(s)
+	s.win.reset(s.peer.info.Dialect, s.peer.info.Capabilities)
+	s.startPacing(s.round.liveSince)
 	var fresh []string
 	resumed := false
 	for _, ks := range s.keys {
 		ks.noRetry()
 		switch {
-		case ks.have && ks.version > 0 && ks.src == s.source:
+		case ks.have && ks.version > 0 && ks.src == s.peer.source:
 			s.resume(ks)
 			resumed = true
 		case ks.params != nil:
@@ -309,8 +253,8 @@ func (s *Session) goLive() {
 	// its replay without a STATE_INIT (the Go server, or an unknown one).
 	// The TypeScript server never echoes; it and the Rust server end every
 	// replay with a STATE_INIT.
-	s.roundActive = resumed
-	s.barrierQueued = resumed && s.needsBarrier()
+	s.round.active = resumed
+	s.bar.queued = resumed && s.needsBarrier()
 	s.pumpRequests()
 	s.resendPresence()
 	s.pumpCalls()
@@ -373,21 +317,21 @@ func (s *Session) connectionLost(err error) {
 	if ce != nil && ce.Code == 1009 {
 		refused = c.refusedFrom()
 	}
-	for id, pc := range s.calls {
+	for id, pc := range s.calls.sent {
 		if refused > 0 && pc.seq >= refused {
 			pc.finish(nil, callRefused(pc.method, err))
 		} else {
 			pc.finish(nil, callLost(pc.method, err))
 		}
-		delete(s.calls, id)
+		delete(s.calls.sent, id)
 	}
-	s.requests, s.abandoned = nil, 0
+	s.reqs.reset()
+	s.calls.abandoned = 0
 	s.reqQueue.reset()
-	s.keysInFlight = 0
-	s.refusals, s.refusalAt = nil, time.Time{}
-	s.barrierQueued, s.barrierAt = false, 0
-	clear(s.replaying)
-	s.replaying, s.nReplaying, s.charge = nil, 0, 0
+	s.win.drop()
+	s.refused = refusals{}
+	s.bar.queued, s.bar.at = false, 0
+	s.round.dropReplays()
 	clear(s.streams)
 	for _, ks := range s.keys {
 		ks.phase, ks.queued = kpIdle, nil
@@ -398,15 +342,11 @@ func (s *Session) connectionLost(err error) {
 	if s.ph == phFailed || s.ph == phClosed {
 		return
 	}
-	switch {
-	case wasLive && s.roundActive:
-		// Lost while resuming (a server evicting the client for the
-		// burst of replays, say): the back-off goes on growing and the
-		// next connection resumes more cautiously.
-		s.resumeFails++
-		s.roundActive = false
-	case wasLive && time.Since(s.liveSince) >= stableLive:
-		s.failures = 0
+	// Lost while resuming (a server evicting the client for the burst
+	// of replays, say), the back-off goes on growing and the next
+	// connection resumes more cautiously.
+	if s.round.lost(wasLive, time.Now()) {
+		s.redial.failures = 0
 	}
 	s.scheduleRedial()
 }
@@ -415,7 +355,7 @@ func (s *Session) connectionLost(err error) {
 // Dial that fails fast, before any session was live, when one attempt on
 // each endpoint will have failed.
 func (s *Session) failsFast() bool {
-	return s.cfg.FailFast && !s.everLive && s.failures+1 >= len(s.cfg.Endpoints)
+	return s.cfg.FailFast && !s.everLive && s.redial.lastAttempt(len(s.cfg.Endpoints))
 }
 
 // scheduleRedial waits with jittered exponential back-off, then dials.
@@ -425,11 +365,9 @@ func (s *Session) scheduleRedial() {
 		return
 	}
 	fast := s.failsFast()
-	s.failures++
+	s.redial.failures++
 	if fast {
-		s.mu.Lock()
-		err := s.lastErr
-		s.mu.Unlock()
+		err := s.pub.last()
 		if err == nil {
 			err = ErrConnectionLost
 		}
@@ -439,16 +377,16 @@ func (s *Session) scheduleRedial() {
 	if s.cfg.FailFast && !s.everLive {
 		// One attempt on each endpoint first, without waiting.
 		s.ph = phBackoff
-		s.backoff.Reset(0)
+		s.redial.after(0)
 		return
 	}
-	d := s.retryDelay(s.failures)
+	d := s.retryDelay(s.redial.failures)
 	s.ph = phBackoff
 	if s.everLive {
 		s.setState(StateReconnecting, nil)
 	}
 	s.obs.backoff(d)
-	s.backoff.Reset(d)
+	s.redial.after(d)
 }
 
 // jitter adds up to a quarter of d, at most 500 ms.

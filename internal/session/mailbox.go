@@ -15,7 +15,7 @@ import (
 // The mailbox also decides, under its lock, the lifecycle of the goroutine
 // that delivers its updates (the pump) and of the subscription itself:
 //
-//   - a Push into a mailbox with no pump running calls its hooks'
+//   - a Push into a mailbox with no pump running calls its owner's
 //     startPump, which starts a pump (Session.pump; Push runs on the actor); the pump takes updates
 //     with Next until Next reports none, and then exits: no goroutine runs
 //     while nothing is pending;
@@ -37,20 +37,16 @@ type Mailbox struct {
 	closing  bool          // the mailbox has ended: ended, if made, is closed or being closed
 	ended    chan struct{} // made by Ended for a running pump; dropped when it stops
 	stats    *atomic.Uint64
-	hooks    mailboxHooks
-}
-
-// mailboxHooks are what a mailbox calls: startPump and finished are the
-// start and finish described at Mailbox.
-type mailboxHooks interface {
-	startPump()
-	finished(err error)
+	// owner is the subscriber of the mailbox, whose startPump and
+	// finished are the start and finish described above; nil for a
+	// mailbox no session pumps (tests take its updates with Next).
+	owner *Subscriber
 }
 
 // init readies a mailbox; buffer 0 conflates, buffer n > 0 buffers n
 // updates. conflated, if not nil, counts replaced updates.
-func (m *Mailbox) init(buffer int, conflated *atomic.Uint64, hooks mailboxHooks) {
-	m.buffer, m.stats, m.hooks = buffer, conflated, hooks
+func (m *Mailbox) init(buffer int, conflated *atomic.Uint64, owner *Subscriber) {
+	m.buffer, m.stats, m.owner = buffer, conflated, owner
 }
 
 func rank(k Kind) int {
@@ -111,8 +107,8 @@ func (m *Mailbox) Push(d Delivery) bool {
 	idle := !m.running
 	m.running = true
 	m.mu.Unlock()
-	if idle {
-		m.hooks.startPump()
+	if idle && m.owner != nil {
+		m.owner.startPump()
 	}
 	return true
 }
@@ -219,8 +215,8 @@ func (m *Mailbox) endLocked() {
 	if ended != nil {
 		close(ended)
 	}
-	if call {
-		m.hooks.finished(err)
+	if call && m.owner != nil {
+		m.owner.finished(err)
 	}
 }
 
@@ -307,7 +303,9 @@ func (s *Session) startPump(sub *Subscriber) {
 
 // pump delivers the queued updates of sub, one at a time, through
 // sub.Receiver, and returns when the mailbox is empty. When the mailbox has
-// ended, its last Next calls Finish: no Deliver is in progress then.
+// ended, its last Next calls Finish: no Deliver is in progress then. For a
+// subscriber that keeps its own copies, each update is first made from
+// its copy (OwnCopies.Resolve): the Receiver is given finished updates.
 func (s *Session) pump(sub *Subscriber) {
 	mb := &sub.Mailbox
 	ended := mb.Ended()
@@ -315,6 +313,16 @@ func (s *Session) pump(sub *Subscriber) {
 		d, ok := mb.Next()
 		if !ok {
 			return
+		}
+		if sub.ownCopy {
+			if sub.copies == nil {
+				sub.copies = &OwnCopies{Shared: sub.shared}
+			}
+			if d.Kind == KindForget {
+				sub.copies.drop(d.Key)
+			} else {
+				d = sub.copies.Resolve(d)
+			}
 		}
 		if !sub.Receiver.Deliver(d, ended, s.done) {
 			// Only a subscription draining its refusals is still running

@@ -19,9 +19,7 @@ func (s *Session) notSent(method string, timeout error, ctx context.Context) err
 	if timeout != nil && context.Cause(ctx) == timeout {
 		why += fmt.Sprintf(" within the client's call timeout (%s, WithCallTimeout)", s.cfg.CallTimeout)
 	}
-	s.mu.Lock()
-	st, last := s.state, s.lastErr
-	s.mu.Unlock()
+	st, last := s.pub.stateAndLast()
 	if st != StateLive {
 		why = "the client was not connected"
 		if timeout != nil && context.Cause(ctx) == timeout {

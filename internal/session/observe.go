@@ -179,7 +179,7 @@ func (o *observer) live(s *Session) {
 	}
 	o.liveAt, o.pending = time.Now(), false
 	o.round = roundStart{keys: len(s.keys), resumes: s.stats.resumes.Load(), replayed: s.stats.replayed.Load(), resyncs: s.stats.resyncs.Load()}
-	o.conn(ConnEvent{Stage: ConnLive, Endpoint: o.endpoint, Attempt: o.attempt, Dialect: s.server0.Dialect, Duration: o.liveAt.Sub(o.attemptAt)})
+	o.conn(ConnEvent{Stage: ConnLive, Endpoint: o.endpoint, Attempt: o.attempt, Dialect: s.peer.info.Dialect, Duration: o.liveAt.Sub(o.attemptAt)})
 }
 
 // lost notes the loss of the connection: of a live session, with the
@@ -196,10 +196,10 @@ func (o *observer) lost(s *Session, wasLive bool, err error) {
 		o.attemptFailed(err)
 		return
 	}
-	if s.roundActive {
+	if s.round.active {
 		o.resumeEnd(s, err)
 	}
-	o.conn(ConnEvent{Stage: ConnLost, Endpoint: o.endpoint, Attempt: o.attempt, Dialect: s.server0.Dialect, Err: err, Duration: time.Since(o.liveAt)})
+	o.conn(ConnEvent{Stage: ConnLost, Endpoint: o.endpoint, Attempt: o.attempt, Dialect: s.peer.info.Dialect, Err: err, Duration: time.Since(o.liveAt)})
 }
 
 // resumeEnd notes the end of the resume that followed going live (actor).
@@ -209,7 +209,7 @@ func (o *observer) resumeEnd(s *Session, err error) {
 	}
 	r := o.round
 	o.push(ResumeEvent{
-		Time: time.Now(), Endpoint: o.endpoint, Dialect: s.server0.Dialect, Keys: r.keys,
+		Time: time.Now(), Endpoint: o.endpoint, Dialect: s.peer.info.Dialect, Keys: r.keys,
 		Resumed:  s.stats.resumes.Load() - r.resumes,
 		Replayed: s.stats.replayed.Load() - r.replayed,
 		Resynced: s.stats.resyncs.Load() - r.resyncs,

@@ -212,20 +212,17 @@ func (s *Session) endKey(ks *keyState, err error) {
 func (s *Session) resultTooLarge(tl *frameTooLarge) {
 	id := tl.hdr.CallID
 	idx := -1
-	for i, r := range s.requests {
-		if id != "" && r.kind == reqCall && r.call.id == id {
-			idx = i
-			break
-		}
+	if id != "" {
+		idx = s.reqs.call(id)
 	}
 	var pc *pendingCall
 	if idx >= 0 {
-		pc = s.requests[idx].call
+		pc = s.reqs.list[idx].call
 		s.popRequest(idx)
 	}
-	if p := s.calls[id]; id != "" && p != nil {
+	if p := s.calls.sent[id]; id != "" && p != nil {
 		pc = p
-		delete(s.calls, id)
+		delete(s.calls.sent, id)
 	}
 	s.publishGauges()
 	if pc == nil || pc.finished {

@@ -11,8 +11,9 @@ import (
 // A subscriber given every change (a buffered one, which never conflates)
 // of a whole value may keep its own copy (Subscriber.KeepOwnCopy). The
 // actor then queues it the ops of each delta instead of the value, and its
-// Receiver keeps, in an OwnCopies used on its pump, a copy of each of its
-// keys' values, to which it applies the ops. The actor need not freeze its
+// pump keeps, in the subscriber's OwnCopies, a copy of each of its keys'
+// values, to which it applies the ops before the Receiver is given the
+// update. The actor need not freeze its
 // cached copy for it, so a delta changes that copy in place instead of
 // copying every container on its paths. The pump's copy changes in place
 // too when its reader keeps nothing of the values (a type converted from

@@ -1,8 +1,10 @@
 package session
 
 import (
+	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -31,7 +33,7 @@ func testOwnCopyFollowsTheValue(t *testing.T, shared bool) {
 		s := &Session{}
 		ks := &keyState{key: "k", own: new(delta.Owner), have: true, initialized: true, value: propValue(r, 4)}
 		plain := &Subscriber{Keys: []string{"k"}}
-		plain.Mailbox.init(1000, nil, noHooks{})
+		plain.Mailbox.init(1000, nil, nil)
 		withPlain := r.IntN(2) == 0
 		if withPlain {
 			ks.subs.add(plain)
@@ -42,7 +44,7 @@ func testOwnCopyFollowsTheValue(t *testing.T, shared bool) {
 		for range 1 + r.IntN(2) {
 			sub := &Subscriber{Keys: []string{"k"}, ownCopy: true}
 			copies := &OwnCopies{Shared: shared}
-			sub.Mailbox.init(1000, nil, noHooks{})
+			sub.Mailbox.init(1000, nil, nil)
 			ks.subs.add(sub)
 			ks.subs.given(sub)
 			// The first value, as the snapshot gives it.
@@ -111,7 +113,7 @@ func TestOwnCopyLeavesTheCacheUnfrozen(t *testing.T) {
 		s := &Session{}
 		ks := &keyState{key: "k", own: new(delta.Owner), have: true, initialized: true, value: map[string]any{"a": map[string]any{"b": int64(0)}}}
 		sub := &Subscriber{Keys: []string{"k"}, ownCopy: own}
-		sub.Mailbox.init(100, nil, noHooks{})
+		sub.Mailbox.init(100, nil, nil)
 		ks.subs.add(sub)
 		ks.subs.given(sub)
 		var roots []any
@@ -161,12 +163,12 @@ func TestDeliveryLayout(t *testing.T) {
 // versions are not compared.
 func TestFailedApplyInPlaceIsResynced(t *testing.T) {
 	s := &Session{keys: map[string]*keyState{}, streams: map[uint32]string{},
-		log: slog.New(slog.DiscardHandler), evq: newEventQueue(16), source: "A"}
+		log: slog.New(slog.DiscardHandler), evq: newEventQueue(16), peer: peer{source: "A"}}
 	ks := &keyState{key: "k", have: true, seeded: true, initialized: true, version: 1, src: "A", phase: kpLive,
 		value: map[string]any{"a": int64(1), "l": []any{int64(1)}}}
 	s.keys["k"] = ks
 	sub := &Subscriber{Keys: []string{"k"}, ownCopy: true}
-	sub.Mailbox.init(100, nil, noHooks{})
+	sub.Mailbox.init(100, nil, nil)
 	ks.subs.add(sub)
 	ks.subs.given(sub)
 	var copies OwnCopies
@@ -189,12 +191,60 @@ func TestFailedApplyInPlaceIsResynced(t *testing.T) {
 	if d, ok := next(); ok {
 		t.Fatalf("a delta that does not apply was delivered: %#v", d)
 	}
-	s.source = "B"
+	s.peer.source = "B"
 	ks.phase = kpWatching // the WATCH of the resync went out (the session is not live here)
 	s.onStateInit(wire.Frame{Type: wire.TypeStateInit}, &wire.StateInit{State: "k", Version: 40, Initialized: true,
 		Value: map[string]any{"a": int64(3), "l": []any{int64(1)}}})
 	d, ok := next()
 	if !ok || d.Kind != KindResync || d.Value.(map[string]any)["a"] != int64(3) {
 		t.Fatalf("after the fresh value: %#v, %v; want a resync to a = 3", d, ok)
+	}
+}
+
+// recordingReceiver keeps what it is given.
+type recordingReceiver struct{ got []Delivery }
+
+func (r *recordingReceiver) Deliver(d Delivery, _, _ <-chan struct{}) bool {
+	r.got = append(r.got, d)
+	return true
+}
+func (r *recordingReceiver) Finish(error) {}
+
+// TestPumpResolvesOwnCopies checks that the pump of a subscriber that keeps
+// its own copies hands its Receiver finished updates: the value made from
+// the copy and the changed paths, never the ops; and that a key forgotten
+// loses its copy, so a change that follows is an error, not applied to a
+// stale copy.
+func TestPumpResolvesOwnCopies(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		s := &Session{done: make(chan struct{})}
+		rec := &recordingReceiver{}
+		sub := &Subscriber{Keys: []string{"k"}, Receiver: rec}
+		sub.KeepOwnCopy(shared)
+		sub.Mailbox.init(10, nil, nil)
+		sub.Mailbox.Push(Delivery{Key: "k", Value: map[string]any{"a": int64(1)}, Version: 1, Initialized: true, Kind: KindSnapshot})
+		sub.Mailbox.Push(Delivery{Key: "k", Version: 2, Initialized: true, Kind: KindDelta, Limit: 10,
+			Ops: []delta.Op{{Op: delta.OpUpdate, Path: "/a", Value: int64(2)}}})
+		sub.Mailbox.Push(Delivery{Key: "k", Kind: KindForget})
+		sub.Mailbox.Push(Delivery{Key: "k", Version: 3, Initialized: true, Kind: KindDelta, Limit: 10,
+			Ops: []delta.Op{{Op: delta.OpUpdate, Path: "/a", Value: int64(3)}}})
+		s.pump(sub)
+		if len(rec.got) != 4 {
+			t.Fatalf("shared %v: %d deliveries, want 4", shared, len(rec.got))
+		}
+		if d := rec.got[0]; d.InPlace == shared || d.Ops != nil {
+			t.Fatalf("shared %v: snapshot delivered as %#v", shared, d)
+		}
+		d := rec.got[1]
+		if d.Ops != nil || d.Limit != 0 || d.InPlace == shared || d.Err != nil ||
+			d.Value.(map[string]any)["a"] != int64(2) || !slices.Equal(d.Changed, []string{"/a"}) {
+			t.Fatalf("shared %v: delta delivered as %#v; want the value made from the copy", shared, d)
+		}
+		if d := rec.got[2]; d.Kind != KindForget {
+			t.Fatalf("shared %v: forget delivered as %#v", shared, d)
+		}
+		if d := rec.got[3]; !errors.Is(d.Err, ErrDesync) || d.Value != nil {
+			t.Fatalf("shared %v: a delta after the key was forgotten delivered as %#v; want ErrDesync", shared, d)
+		}
 	}
 }

@@ -89,7 +89,7 @@ func capFloat(v any) (float64, bool) {
 
 // startPacing sets the pacer for the server of a connection going live.
 func (s *Session) startPacing(now time.Time) {
-	s.pace = newPacer(watchRate(s.server0.Capabilities), now)
+	s.pace = newPacer(watchRate(s.peer.info.Capabilities), now)
 }
 
 // paced reports whether a WATCH or RESUME frame may be sent now; when it

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"math"
 
 	"github.com/sodp-go/client/internal/delta"
 )
@@ -142,46 +141,6 @@ func (s *Session) deltaPart(ks *keyState, sub *Subscriber, ops []delta.Op, kind 
 		rel = whole()
 	}
 	s.pushPart(ks, sub, part, has, kind, rel)
-}
-
-// deliverDelta hands the update of an applied delta to every subscriber of
-// ks that has had its first value: the value, or for an own-copy subscriber
-// the ops (and limit, the containers they may create), from which its pump
-// makes the new value and the Changed list (OwnCopies.Resolve). The value
-// is frozen only when someone is given it.
-func (s *Session) deliverDelta(ks *keyState, ops []delta.Op, limit int, kind Kind) {
-	var changed []string
-	given, frozen := false, false
-	for sub, got := range ks.subs.all() {
-		if !got {
-			continue
-		}
-		if sub.Part != nil {
-			s.deltaPart(ks, sub, ops, kind)
-			continue
-		}
-		d := Delivery{Key: ks.key, Version: ks.version, Initialized: ks.initialized, Kind: kind}
-		if sub.ownCopy {
-			d.Ops, d.Limit = ops, int32(min(limit, math.MaxInt32))
-			s.deliver(sub, d)
-			continue
-		}
-		switch {
-		case changed == nil:
-			changed = changedPaths(ops)
-			d.Changed = changed
-		case given:
-			// Each reader gets its own list.
-			d.Changed = append([]string(nil), changed...)
-		}
-		given = true
-		if !frozen {
-			ks.freeze(ks.value)
-			frozen = true
-		}
-		d.Value = ks.value
-		s.deliver(sub, d)
-	}
 }
 
 // CachedPart returns the part at path (decoded segments) of the local copy

@@ -93,7 +93,7 @@ func TestPartNeverMissesAChange(t *testing.T) {
 		for range 6 {
 			path := propPath(r, ks.value)
 			sub := &Subscriber{Keys: []string{"k"}, Part: &Part{Path: path}}
-			sub.Mailbox.init(1000, nil, noHooks{})
+			sub.Mailbox.init(1000, nil, nil)
 			ks.subs.add(sub)
 			ks.subs.given(sub)
 			w := &watcher{sub: sub}
@@ -104,7 +104,7 @@ func TestPartNeverMissesAChange(t *testing.T) {
 		}
 		if r.IntN(3) == 0 {
 			sub := &Subscriber{Keys: []string{"k"}}
-			sub.Mailbox.init(1000, nil, noHooks{})
+			sub.Mailbox.init(1000, nil, nil)
 			ks.subs.add(sub)
 			ks.subs.given(sub)
 		}

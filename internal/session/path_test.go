@@ -42,7 +42,7 @@ func TestMergeChanged(t *testing.T) {
 // snapshot or resync is folded in.
 func TestMailboxMergesChanged(t *testing.T) {
 	m := new(Mailbox)
-	m.init(0, nil, noHooks{})
+	m.init(0, nil, nil)
 	m.Push(Delivery{Key: "k", Kind: KindDelta, Changed: []string{"/a"}})
 	m.Push(Delivery{Key: "k", Kind: KindReplayed, Changed: []string{"/b", "/a"}})
 	d, ok := m.Next()
@@ -57,10 +57,3 @@ func TestMailboxMergesChanged(t *testing.T) {
 	}
 	m.Fail(ErrClosed)
 }
-
-// noHooks are the hooks of a mailbox that no session pumps: the test takes
-// its updates with Next.
-type noHooks struct{}
-
-func (noHooks) startPump()     {}
-func (noHooks) finished(error) {}

@@ -24,6 +24,39 @@ import (
 // sent before it are given to be answered.
 const refusalSettle = 250 * time.Millisecond
 
+// refusals are the 429s held because they named no request. They are the
+// actor's; the zero refusals holds none.
+type refusals struct {
+	held []*ServerError
+	upTo uint64    // they concern the requests up to this number
+	at   time.Time // when they are settled; zero while none is held
+}
+
+// hold holds se, which concerns the requests up to upTo; it reports the
+// time they are settled when se is the first held (the actor must wake
+// then), zero otherwise.
+func (r *refusals) hold(se *ServerError, upTo uint64, now time.Time) (settle time.Time) {
+	r.upTo = upTo
+	r.held = append(r.held, se)
+	if !r.at.IsZero() {
+		return time.Time{}
+	}
+	r.at = now.Add(refusalSettle)
+	return r.at
+}
+
+// answered reports whether the answer of request seq settles the held
+// refusals: it was sent after them.
+func (r *refusals) answered(seq uint64) bool { return len(r.held) > 0 && seq > r.upTo }
+
+// take empties the held refusals, returning them and the last request
+// they concern.
+func (r *refusals) take() (held []*ServerError, upTo uint64) {
+	held, upTo = r.held, r.upTo
+	*r = refusals{}
+	return held, upTo
+}
+
 // holdRefusal holds a 429 that named no waiting request, unless it is
 // better matched by order: no WATCH or RESUME waits, or the oldest request
 // is a call and the message does not speak of watches. It reports whether
@@ -31,14 +64,14 @@ const refusalSettle = 250 * time.Millisecond
 // wait, and no call does, every one of them was refused: they are settled
 // at once.
 func (s *Session) holdRefusal(se *ServerError) bool {
-	if se.Code != 429 || len(s.requests) == 0 {
+	if se.Code != 429 || len(s.reqs.list) == 0 {
 		return false
 	}
-	if s.requests[0].kind == reqCall && !strings.Contains(strings.ToLower(se.Message), "watch") {
+	if s.reqs.list[0].kind == reqCall && !strings.Contains(strings.ToLower(se.Message), "watch") {
 		return false
 	}
 	waiting, calls := 0, 0
-	for _, r := range s.requests {
+	for _, r := range s.reqs.list {
 		if r.kind != reqCall {
 			waiting++
 		} else {
@@ -48,15 +81,13 @@ func (s *Session) holdRefusal(se *ServerError) bool {
 	if waiting == 0 {
 		return false
 	}
-	s.refusedUpTo = s.reqSeq
-	s.refusals = append(s.refusals, se)
-	if len(s.refusals) >= waiting && calls == 0 {
+	settle := s.refused.hold(se, s.reqs.seq, time.Now())
+	if len(s.refused.held) >= waiting && calls == 0 {
 		s.settleRefusals()
 		return true
 	}
-	if s.refusalAt.IsZero() {
-		s.refusalAt = time.Now().Add(refusalSettle)
-		s.armWake(s.refusalAt)
+	if !settle.IsZero() {
+		s.armWake(settle)
 	}
 	return true
 }
@@ -64,11 +95,11 @@ func (s *Session) holdRefusal(se *ServerError) bool {
 // checkRefusals settles the held refusals when their time has come, or
 // makes the actor wake for it.
 func (s *Session) checkRefusals(now time.Time) {
-	if len(s.refusals) == 0 {
+	if len(s.refused.held) == 0 {
 		return
 	}
-	if now.Before(s.refusalAt) {
-		s.armWake(s.refusalAt)
+	if now.Before(s.refused.at) {
+		s.armWake(s.refused.at)
 		return
 	}
 	s.settleRefusals()
@@ -78,7 +109,7 @@ func (s *Session) checkRefusals(now time.Time) {
 // sent after a held refusal means the requests sent before it have had
 // theirs.
 func (s *Session) answeredAfter(seq uint64) {
-	if len(s.refusals) > 0 && seq > s.refusedUpTo {
+	if s.refused.answered(seq) {
 		s.settleRefusals()
 	}
 }
@@ -88,18 +119,17 @@ func (s *Session) answeredAfter(seq uint64) {
 // after the back-off (keyRefused, which reports each on Events). Held
 // refusals that concerned none of them are reported as they came.
 func (s *Session) settleRefusals() {
-	upTo, held := s.refusedUpTo, s.refusals
-	s.refusalAt, s.refusedUpTo, s.refusals = time.Time{}, 0, nil
+	held, upTo := s.refused.take()
 	var refused []*request
-	for _, r := range s.requests {
+	for _, r := range s.reqs.list {
 		if r.kind != reqCall && r.seq <= upTo {
 			refused = append(refused, r)
 		}
 	}
-	s.requests = deleteRequests(s.requests, refused)
+	s.reqs.remove(refused)
 	n := 0
 	for _, r := range refused {
-		s.keysInFlight -= len(r.keys)
+		s.win.keys -= len(r.keys)
 		for _, key := range r.keys {
 			ks := s.keys[key]
 			if ks == nil || ks.reqSeq != r.seq || !(ks.phase == kpWatching || ks.phase == kpResuming && ks.got == 0) {

@@ -129,7 +129,7 @@ func (s *Session) rekeyable(sub *Subscriber) error {
 	case s.ph == phClosed:
 		return ErrClosed
 	case s.ph == phFailed:
-		return s.failErr
+		return s.pub.failErr
 	case sub.removed || !sub.Mailbox.Live():
 		return fmt.Errorf("%w: the subscription has ended", ErrClosed)
 	case sub.Part != nil:
@@ -172,10 +172,7 @@ func (m *Mailbox) forget(keys map[string]bool, marks bool) {
 	idle := !m.running
 	m.running = true
 	m.mu.Unlock()
-	if idle {
-		m.hooks.startPump()
+	if idle && m.owner != nil {
+		m.owner.startPump()
 	}
 }
-
-// Forget drops the copy of a key the subscriber no longer watches.
-func (c *OwnCopies) Forget(key string) { c.drop(key) }

@@ -24,7 +24,7 @@ func TestMailboxForget(t *testing.T) {
 	// Conflating, with a key index: the removed keys' updates go, the
 	// index follows.
 	var m Mailbox
-	m.init(0, nil, noHooks{})
+	m.init(0, nil, nil)
 	for _, k := range []string{"a", "b", "c", "d"} {
 		m.Push(Delivery{Key: k, Kind: KindDelta})
 	}
@@ -36,7 +36,7 @@ func TestMailboxForget(t *testing.T) {
 
 	// Buffered, with marks: full buffer, yet the marks fit.
 	var b Mailbox
-	b.init(2, nil, noHooks{})
+	b.init(2, nil, nil)
 	b.Push(Delivery{Key: "a", Kind: KindDelta})
 	b.Push(Delivery{Key: "b", Kind: KindDelta})
 	b.forget(map[string]bool{"a": true}, true)

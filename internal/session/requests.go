@@ -10,7 +10,7 @@ import (
 )
 
 // The request FIFO. Every WATCH, RESUME and CALL sent on a connection is
-// a request, kept in send order in s.requests until its first answer;
+// a request, kept in send order in s.reqs.list until its first answer;
 // servers answer one connection's requests in order, so answering one ends
 // every older one still waiting (popRequest). An ERROR frame is attributed
 // (onError) to the request that suggested its stream id, else to the
@@ -55,9 +55,9 @@ type request struct {
 // order, so an older request still waiting lost its answer, and every
 // replay of an older RESUME is over.
 func (s *Session) popRequest(i int) {
-	r := s.requests[i]
+	r := s.reqs.list[i]
 	if r.kind != reqCall {
-		s.keysInFlight -= len(r.keys)
+		s.win.keys -= len(r.keys)
 	}
 	s.loseBefore(i, true)
 	s.completeBefore(r.seq)
@@ -66,19 +66,17 @@ func (s *Session) popRequest(i int) {
 // loseBefore takes the requests older than i out of the FIFO, as having
 // lost their answers, and request i too when done is set.
 func (s *Session) loseBefore(i int, done bool) {
-	lost := slices.Clone(s.requests[:i])
+	lost := slices.Clone(s.reqs.list[:i])
 	from := i
 	if done {
 		from++
 	}
-	for _, r := range s.requests[:from] {
-		if r.kind == reqCall && r.call.finished && s.abandoned > 0 {
-			s.abandoned--
+	for _, r := range s.reqs.list[:from] {
+		if r.kind == reqCall && r.call.finished && s.calls.abandoned > 0 {
+			s.calls.abandoned--
 		}
 	}
-	n := copy(s.requests, s.requests[from:])
-	clear(s.requests[n:])
-	s.requests = s.requests[:n]
+	s.reqs.cut(from)
 	for _, lr := range lost {
 		s.lostRequest(lr, "a later request was answered first")
 	}
@@ -87,7 +85,7 @@ func (s *Session) loseBefore(i int, done bool) {
 // answer records the first answer (STATE_INIT, or a replayed DELTA) for a
 // key's oldest waiting WATCH or RESUME.
 func (s *Session) answer(key string) {
-	for i, r := range s.requests {
+	for i, r := range s.reqs.list {
 		if r.kind != reqCall && slices.Contains(r.keys, key) {
 			s.answerAt(i, key)
 			return
@@ -98,16 +96,16 @@ func (s *Session) answer(key string) {
 // answerAt removes key from request i; a request with no key left is done.
 // Requests older than i lost their answers.
 func (s *Session) answerAt(i int, key string) {
-	r := s.requests[i]
-	if s.answeredAfter(r.seq); s.requests[i] != r {
-		i = slices.Index(s.requests, r)
+	r := s.reqs.list[i]
+	if s.answeredAfter(r.seq); s.reqs.list[i] != r {
+		i = slices.Index(s.reqs.list, r)
 	}
 	if j := slices.Index(r.keys, key); j >= 0 {
 		r.keys = slices.Delete(r.keys, j, j+1)
 		r.streams = slices.Delete(r.streams, j, j+1)
-		s.keysInFlight--
+		s.win.keys--
 		if ks := s.keys[key]; ks != nil && r.kind == reqWatch && ks.reqSeq == r.seq {
-			s.release(ks)
+			s.win.refund(&ks.charge)
 		}
 	}
 	if len(r.keys) == 0 {
@@ -130,7 +128,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 	s.countError(se.Code)
 	idx, key := -1, ""
 	if f.Stream >= wire.FirstSubscriptionStream {
-		for i, r := range s.requests {
+		for i, r := range s.reqs.list {
 			for j, id := range r.streams {
 				if id == f.Stream {
 					idx, key, se.Attribution = i, r.keys[j], AttrStream
@@ -146,7 +144,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 		// The oldest request naming the key, calls included: a CALL and a
 		// WATCH of one key may both be waiting, and the older is answered
 		// first.
-		for i, r := range s.requests {
+		for i, r := range s.reqs.list {
 			keys := r.keys
 			if r.kind == reqCall && r.call.key != "" {
 				keys = []string{r.call.key}
@@ -160,9 +158,9 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 	if idx < 0 && s.holdRefusal(se) {
 		return
 	}
-	if idx < 0 && len(s.requests) > 0 {
+	if idx < 0 && len(s.reqs.list) > 0 {
 		idx, se.Attribution = 0, AttrOrder
-		if r := s.requests[0]; len(r.keys) > 0 {
+		if r := s.reqs.list[0]; len(r.keys) > 0 {
 			key = r.keys[0]
 		}
 	}
@@ -173,11 +171,11 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 		s.sessionError(se)
 		return
 	}
-	r := s.requests[idx]
+	r := s.reqs.list[idx]
 	if r.kind == reqCall {
 		s.popRequest(idx)
 		pc := r.call
-		delete(s.calls, pc.id)
+		delete(s.calls.sent, pc.id)
 		s.publishGauges()
 		se.Method, se.Key = pc.method, pc.key
 		if pc.finished {
@@ -197,7 +195,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 			rest = append(rest, k)
 		}
 	}
-	if r.multi && s.server0.Dialect == DialectGo && len(rest) > 0 {
+	if r.multi && s.peer.info.Dialect == DialectGo && len(rest) > 0 {
 		// That server drops the rest of a multi-key WATCH after a refused
 		// key: ask for the others again.
 		s.popRequest(idx)
@@ -221,9 +219,7 @@ func (s *Session) countError(code int) {
 	if code != 0 && (code < 100 || code > 599) {
 		code = OtherErrorCode
 	}
-	s.mu.Lock()
-	s.byCode[code]++
-	s.mu.Unlock()
+	s.pub.count(code)
 }
 
 // sessionError handles an ERROR that belongs to no waiting request.
@@ -242,41 +238,14 @@ func (s *Session) sessionError(se *ServerError) {
 // provider the client dials again for a fresh token, once; otherwise, or
 // on a second 401 in a row, the session fails.
 func (s *Session) unauthorizedErr(se *ServerError) {
-	s.unauthorized++
-	if s.cfg.TokenProvider != nil && s.unauthorized < 2 {
+	if s.redial.refusedAgain(s.cfg.TokenProvider != nil) {
 		s.dropConn(fmt.Errorf("%w: %w", ErrConnectionLost, se))
 		return
 	}
 	s.fail(se)
 }
 
-// Flow control. A client may watch many thousands of keys or issue many
-// calls at once, and every server bounds what it queues per connection:
-// the spec and Rust servers evict a connection with 1,024 frames queued,
-// the Go server silently drops frames past its send buffer (256 by
-// default, announced as "backpressure" in HELLO), answers included. So
-// requests wait in the actor and go out as earlier ones are answered, and
-// the frames the server may still have to send for requests in flight —
-// one STATE_INIT per watched key, a RESUME's replay — stay within half of
-// the server's queue.
-//
-// A RESUME's replay length is not known before it is sent (up to one frame
-// per missed version, 1,000 by default, plus a STATE_INIT), so each is
-// charged an estimate: the first RESUME after a reconnect goes alone, and
-// the estimate follows the replays seen since (rising at once, halving per
-// short replay), so short replays soon go out many at a time while long
-// ones go one by one. A replay that turns out longer than charged is
-// charged what arrived.
 const (
-	maxKeysInFlight  = 256  // keys of WATCH/RESUME requests waiting for their first answer
-	maxWatchChunk    = 64   // keys in one multi-key WATCH frame
-	maxCallsInFlight = 256  // calls waiting for their RESULT
-	specQueue        = 1024 // frames a spec or Rust server queues per connection before evicting
-	goQueue          = 256  // the Go server's default send buffer
-	maxBarrierRounds = 4    // extra barrier rounds against a server's own HEARTBEATs
-	// stableLive is how long a connection must have been live, with its
-	// resume finished, for the reconnect back-off to start over.
-	stableLive = time.Second
 	// Calls whose caller gave up keep a placeholder in the request FIFO so
 	// that a late answer is not matched to a later request; at most this
 	// many.
@@ -303,63 +272,21 @@ func capInt(caps map[string]any, name string) (int64, bool) {
 	return 0, false
 }
 
-// setWindow sizes the request window for the server just recognised.
-func (s *Session) setWindow() {
-	q := specQueue
-	if s.server0.Dialect == DialectGo {
-		q = goQueue
-		if n, ok := capInt(s.server0.Capabilities, "backpressure"); ok && n > 0 {
-			q = int(min(n, specQueue))
-		}
-	}
-	s.qcap = q
-	s.budget = max(q/2, 1)
-	s.resumeEst = s.budget
-	s.charge = 0
-}
-
-// keyLimit is how many keys may wait for a first answer at once.
-func (s *Session) keyLimit() int { return max(min(maxKeysInFlight, s.budget), 1) }
-
-// watchChunk is the largest multi-key WATCH.
-func (s *Session) watchChunk() int { return max(min(maxWatchChunk, s.budget), 1) }
-
-// resumeCharge is what the next RESUME is charged.
-func (s *Session) resumeCharge() int {
-	if s.resumeFails > 0 {
-		return s.budget // one replay at a time
-	}
-	return max(s.resumeEst, 2)
-}
-
 // newRequest numbers a request and puts it in the FIFO of requests
 // waiting for an answer.
 func (s *Session) newRequest(r *request) {
-	s.reqSeq++
-	r.seq = s.reqSeq
-	r.sentAt = time.Now()
-	s.requests = append(s.requests, r)
+	s.reqs.add(r, time.Now())
 	if r.kind != reqCall {
 		s.armWake(r.sentAt.Add(s.cfg.CallTimeout))
-	}
-}
-
-// release returns a key's charge to the window.
-func (s *Session) release(ks *keyState) {
-	s.charge -= ks.charge
-	ks.charge = 0
-	if s.charge < 0 {
-		s.charge = 0
 	}
 }
 
 // replayFrame counts a frame of a key's replay.
 func (s *Session) replayFrame(ks *keyState) {
 	ks.got++
-	s.replayActivity = true
-	if need := ks.got + 1; ks.replay && need > ks.charge {
-		s.charge += need - ks.charge
-		ks.charge = need
+	s.bar.activity = true
+	if ks.replay {
+		s.win.replayed(&ks.charge, ks.got)
 	}
 	s.completeBefore(ks.reqSeq)
 	s.checkReplayDrops(ks)
@@ -377,7 +304,7 @@ func (s *Session) replayDone(ks *keyState, init bool) {
 	}
 	s.flushReplay(ks)
 	s.endReplay(ks)
-	s.resumeEst = max(n, s.resumeEst/2, 2)
+	s.win.replayEnded(n)
 	if ks.phase == kpResuming {
 		ks.phase = kpLive
 	}
@@ -389,17 +316,17 @@ func (s *Session) replayDone(ks *keyState, init bool) {
 func (s *Session) endReplay(ks *keyState) {
 	if ks.replay {
 		ks.replay = false
-		s.nReplaying--
+		s.round.ended()
 	}
 	s.dropHeld(ks)
-	s.release(ks)
+	s.win.refund(&ks.charge)
 }
 
 // checkReplayDrops suspects dropped frames when as many frames arrived
 // during the replay of ks as the Go server's send buffer holds: that
 // server drops frames silently once its buffer is full.
 func (s *Session) checkReplayDrops(ks *keyState) {
-	if n := s.stats.framesIn.Load() - ks.framesAt; s.server0.Dialect == DialectGo && n >= uint64(s.qcap) {
+	if n := s.stats.framesIn.Load() - ks.framesAt; s.peer.info.Dialect == DialectGo && s.win.dropsSuspected(n) {
 		s.suspectDrops(fmt.Errorf("%d frames arrived during the replay of %s, as many as the server's send buffer holds", n, ks.key))
 	}
 }
@@ -408,53 +335,16 @@ func (s *Session) checkReplayDrops(ks *keyState) {
 // answer requests in order, so an answer to a later request means they
 // have been sent in full.
 func (s *Session) completeBefore(seq uint64) {
-	for len(s.replaying) > 0 {
-		ks := s.replaying[0]
-		if ks.replay && ks.reqSeq >= seq {
+	for {
+		ks, ok := s.round.front()
+		if !ok || ks.replay && ks.reqSeq >= seq {
 			break
 		}
-		s.replaying[0] = nil
-		s.replaying = s.replaying[1:]
+		s.round.pop()
 		if ks.replay {
 			s.replayDone(ks, false)
 		}
 	}
-	if len(s.replaying) == 0 {
-		s.replaying = nil
-	}
-}
-
-// needsBarrier reports whether the server may end a replay without a
-// STATE_INIT and echoes HEARTBEATs: the Go server, or an unknown one.
-func (s *Session) needsBarrier() bool {
-	return s.server0.Dialect == DialectGo || s.server0.Dialect == DialectSpec
-}
-
-// sendBarrier sends a HEARTBEAT after the last RESUME: requests are
-// answered in order, so once its echo is back every replay has been sent,
-// even by a server that ends a replay without a STATE_INIT.
-func (s *Session) sendBarrier() {
-	s.barrierReq = s.reqSeq
-	s.sendHeartbeat()
-	s.barrierAt = s.hbSent
-	s.barrierSent = time.Now()
-	s.replayActivity = false
-	s.armWake(s.barrierSent.Add(s.cfg.CallTimeout))
-}
-
-// barrierEcho handles the echo of the barrier. A server that also sends
-// HEARTBEATs of its own may have sent one in the middle of a replay, which
-// counts as an echo of ours: such a server gets another barrier until one
-// comes back with no replay frame in between.
-func (s *Session) barrierEcho() {
-	if s.server0.Dialect == DialectSpec && s.barrierRounds < maxBarrierRounds && (s.barrierRounds == 0 || s.replayActivity) {
-		s.barrierRounds++
-		req := s.barrierReq
-		s.sendBarrier()
-		s.barrierReq = req
-		return
-	}
-	s.endBarrier()
 }
 
 // loseWatches takes the WATCH and RESUME requests among the n oldest out
@@ -462,7 +352,7 @@ func (s *Session) barrierEcho() {
 // stay, to be matched by their ids.
 func (s *Session) loseWatches(n int, why string) {
 	var lost []*request
-	for _, r := range s.requests[:n] {
+	for _, r := range s.reqs.list[:n] {
 		if r.kind != reqCall {
 			lost = append(lost, r)
 		}
@@ -470,42 +360,10 @@ func (s *Session) loseWatches(n int, why string) {
 	if len(lost) == 0 {
 		return
 	}
-	s.requests = deleteRequests(s.requests, lost)
+	s.reqs.remove(lost)
 	for _, r := range lost {
 		s.lostRequest(r, why)
 	}
-}
-
-// endBarrier ends every replay of a request sent before the barrier; such
-// a request still without any answer lost it.
-func (s *Session) endBarrier() {
-	q := s.barrierReq
-	s.barrierAt, s.barrierRounds = 0, 0
-	i := 0
-	for i < len(s.requests) && s.requests[i].seq <= q {
-		i++
-	}
-	s.loseWatches(i, "no answer before the barrier")
-	s.completeBefore(q + 1)
-	s.checkRoundDone()
-}
-
-func deleteRequests(l []*request, gone []*request) []*request {
-	out := l[:0]
-	for _, r := range l {
-		drop := false
-		for _, g := range gone {
-			if r == g {
-				drop = true
-				break
-			}
-		}
-		if !drop {
-			out = append(out, r)
-		}
-	}
-	clear(l[len(out):])
-	return out
 }
 
 // lostRequest handles a WATCH or RESUME whose answer never came: the keys
@@ -516,7 +374,7 @@ func (s *Session) lostRequest(r *request, why string) {
 		s.log.Debug("sodp: a call's answer was skipped by the server", "method", r.call.method)
 		return
 	}
-	s.keysInFlight -= len(r.keys)
+	s.win.keys -= len(r.keys)
 	var again []*keyState
 	for _, key := range r.keys {
 		ks := s.keys[key]
@@ -531,7 +389,7 @@ func (s *Session) lostRequest(r *request, why string) {
 		return
 	}
 	s.log.Info("sodp: a WATCH or RESUME got no answer; watching again", "keys", len(again), "reason", why)
-	if s.server0.Dialect == DialectGo {
+	if s.peer.info.Dialect == DialectGo {
 		s.suspectDrops(fmt.Errorf("%w: a %s got no answer (%s)", ErrProtocol, r.kind, why))
 	}
 	var still []*keyState
@@ -550,12 +408,12 @@ func (s *Session) suspectDrops(why error) {
 	if s.ph != phLive {
 		return
 	}
-	s.watchOnly = true
+	s.round.watchOnly = true
 	s.log.Info("sodp: the server may have dropped frames; verifying every key", "err", why)
 	// The barrier's echo may be among the dropped frames; every replay
 	// ends here anyway.
-	s.barrierAt, s.barrierRounds, s.barrierQueued = 0, 0, false
-	s.hbEchoed = s.hbSent
+	s.bar.cancel()
+	s.hb.giveUp()
 	var keys []*keyState
 	for _, ks := range s.keys {
 		if ks.phase == kpLive || ks.phase == kpResuming {
@@ -588,36 +446,32 @@ func (s *Session) rewatch(keys ...*keyState) {
 // checkRoundDone notes the end of a reconnect's resume: nothing queued,
 // no replay under way, no barrier out.
 func (s *Session) checkRoundDone() {
-	if !s.roundActive || s.reqQueue.len() > 0 || s.nReplaying > 0 || s.barrierAt != 0 || s.barrierQueued {
+	if !s.round.active || s.reqQueue.len() > 0 || s.round.n > 0 || s.bar.pending() {
 		return
 	}
-	for _, r := range s.requests {
+	for _, r := range s.reqs.list {
 		if r.kind != reqCall {
 			return
 		}
 	}
-	s.roundActive = false
-	s.resumeFails = 0
-	s.obs.resumeEnd(s, nil)
+	if s.round.finished() {
+		s.obs.resumeEnd(s, nil)
+	}
 }
 
 // armWake makes the actor wake at t (or earlier) for request deadlines.
 func (s *Session) armWake(t time.Time) {
-	if !s.wakeAt.IsZero() && !t.Before(s.wakeAt) {
-		return
-	}
-	s.wakeAt = t
-	s.wakeT.Reset(max(time.Until(t), time.Millisecond))
+	s.deadlines.set(t, max(time.Until(t), time.Millisecond))
 }
 
 // onWake checks request and barrier deadlines, then arms the timer for
 // the next one.
 func (s *Session) onWake(now time.Time) {
-	s.wakeAt = time.Time{}
+	s.deadlines.fired()
 	timeout := s.cfg.CallTimeout
 	if s.ph == phLive && s.conn != nil {
 		last := -1
-		for i, r := range s.requests {
+		for i, r := range s.reqs.list {
 			if r.kind != reqCall && now.Sub(r.sentAt) >= timeout {
 				last = i
 			}
@@ -625,24 +479,24 @@ func (s *Session) onWake(now time.Time) {
 		if last >= 0 {
 			s.loseWatches(last+1, fmt.Sprintf("no answer within %s", timeout))
 		}
-		if s.barrierAt != 0 && now.Sub(s.barrierSent) >= timeout {
-			if s.server0.Dialect == DialectGo {
+		if d := s.bar.deadline(timeout); !d.IsZero() && !now.Before(d) {
+			if s.peer.info.Dialect == DialectGo {
 				s.suspectDrops(fmt.Errorf("%w: the replay barrier did not come back within %s", ErrProtocol, timeout))
 			}
-			s.hbEchoed = s.hbSent
+			s.hb.giveUp()
 			s.endBarrier()
 		}
 	}
 	s.pumpRequests()
 	var next time.Time
-	for _, r := range s.requests {
+	for _, r := range s.reqs.list {
 		if r.kind != reqCall {
 			next = r.sentAt.Add(timeout)
 			break
 		}
 	}
-	if s.barrierAt != 0 && (next.IsZero() || s.barrierSent.Add(timeout).Before(next)) {
-		next = s.barrierSent.Add(timeout)
+	if d := s.bar.deadline(timeout); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		next = d
 	}
 	if !next.IsZero() {
 		s.armWake(next)

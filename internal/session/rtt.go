@@ -129,9 +129,8 @@ func (s *Session) Ping(ctx context.Context) (time.Duration, error) {
 
 // stateChanged returns a channel closed at the next state change.
 func (s *Session) stateChanged() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stateNotify
+	_, _, ch := s.pub.current()
+	return ch
 }
 
 // ctxPrefixed gives a context error the "sodp: what: " prefix; other

@@ -60,16 +60,15 @@ func (s *Session) pumpRequests() {
 				keys = append(keys, k)
 			}
 		}
-		resume := r.resume && !s.watchOnly
+		resume := r.resume && !s.round.watchOnly
 		cost := len(keys)
 		if resume && len(keys) > 0 {
-			cost = s.resumeCharge()
+			cost = s.win.resumeCharge(s.round.cautious())
 		}
-		if len(keys) > 0 && (s.keysInFlight > 0 || s.charge > 0) &&
-			(s.keysInFlight+len(keys) > s.keyLimit() || s.charge+cost > s.budget) {
+		if len(keys) > 0 && s.win.full(len(keys), cost) {
 			// The window is full. A server that may end a replay without a
 			// STATE_INIT gets a barrier now, so the replays in flight end.
-			if s.nReplaying > 0 && s.barrierAt == 0 && s.needsBarrier() {
+			if s.round.n > 0 && !s.bar.out() && s.needsBarrier() {
 				s.sendBarrier()
 			}
 			break
@@ -92,8 +91,8 @@ func (s *Session) pumpRequests() {
 		}
 	}
 	if s.reqQueue.len() == 0 {
-		if s.barrierQueued && s.ph == phLive && s.barrierAt == 0 {
-			s.barrierQueued = false
+		if s.bar.queued && s.ph == phLive && !s.bar.out() {
+			s.bar.queued = false
 			s.sendBarrier()
 		}
 		s.checkRoundDone()
@@ -125,7 +124,7 @@ func (s *Session) mergeWatches(keys []string) []string {
 			}
 		}
 		n := len(keys) + len(more)
-		if n > s.watchChunk() || s.keysInFlight+n > s.keyLimit() || s.charge+n > s.budget {
+		if !s.win.takesWatch(n) {
 			return keys
 		}
 		s.reqQueue.pop()
@@ -150,6 +149,6 @@ func (s *Session) mergeWatches(keys []string) []string {
 // subscription of a key watched twice, each DELTA then coming twice: the
 // key is unwatched first there.
 func (s *Session) unwatchFirst(ks *keyState) bool {
-	d := s.server0.Dialect
+	d := s.peer.info.Dialect
 	return ks.onServer() && d != DialectSpec && d != DialectTS
 }

@@ -75,88 +75,47 @@ type Session struct {
 	outConn   atomic.Pointer[conn] // the latest connection, for Stats.OutboundQueue
 
 	// Published by the actor, read by anyone.
-	mu          sync.Mutex
-	state       ConnState
-	failErr     error
-	lastErr     error         // why the last connection attempt or connection failed
-	stateNotify chan struct{} // actor (setState) closes and replaces it on every state change → Ready waiters
-	server      atomic.Pointer[ServerInfo]
-	byCode      map[int]uint64 // under mu
-	gauges      gauges         // under mu
+	pub    published // the state, errors and gauges (published.go)
+	server atomic.Pointer[ServerInfo]
 
-	evq     *eventQueue
-	evOut   chan Event // under mu: the Events channel, once started
-	stopped bool       // under mu: the actor is stopping; no goroutine may start
+	evq *eventQueue
 
-	callSeq atomic.Uint64
-	callPfx string
-	// left is a stack of calls whose callers left: callers push (leave),
-	// the actor takes them all (cancelCalls).
-	left atomic.Pointer[pendingCall]
+	calls callTable // the calls, from their callers to their answers (calltable.go)
 
 	// Actor-only state.
 	ph             phase
 	conn           *conn
 	epoch          uint64
 	attempt        uint64 // dial attempt counter
-	failures       int    // consecutive failed connection attempts
 	endpointIdx    int
-	unauthorized   int // consecutive 401s
 	everLive       bool
 	handshakeUntil time.Time
-	backoff        *time.Timer
+	redial         redial      // the reconnect back-off (redial.go)
 	handshake      *time.Timer // fires at handshakeUntil
-	retry          *time.Timer // fires at retryAt
-	retryAt        time.Time   // the earliest retryAt of a key; zero when none waits
-	authSent       bool        // AUTH went out on the current connection
+	retry          alarm       // fires at the earliest retryAt of a key (alarm.go)
 	dialCancel     context.CancelFunc
-	server0        ServerInfo // info of the connection being set up
-	limitDefault   bool       // no MaxMessageSize was configured: the server's known limit applies
-	helloID        string     // the server identity HELLO announced (server_id), "" if none
-	source         string     // endpoint and identity of the live connection's server
+	peer           peer // the server of the current connection (peer.go)
+	limitDefault   bool // no MaxMessageSize was configured: the server's known limit applies
 	keys           map[string]*keyState
 	streams        streamMap
 	nextStream     uint32
-	requests       []*request
-	calls          map[string]*pendingCall // sent on the current connection
-	queued         fifo[*pendingCall]      // waiting for a live session or a place in the window
-	abandoned      int                     // calls in requests whose callers left (see cancelCall)
 	presence       map[string]map[string]any
 	nSubs          int               // subscriptions added and not yet detached; each is in the subs of one key at least
 	ending         []*Subscriber     // subscriptions whose mailbox stopped taking updates
 	inSize         int               // wire size of the frame being handled
 	reqQueue       fifo[*subRequest] // WATCH/RESUME requests waiting for flow control
-	keysInFlight   int               // keys of sent WATCH/RESUME requests not answered yet
-	lastBeat       time.Time         // when the last periodic HEARTBEAT and ping went out
 
-	// Flow control and replay tracking (requests.go), per connection unless
-	// noted.
-	reqSeq         uint64         // number of the last request sent
-	qcap           int            // the server's per-connection queue, in frames
-	budget         int            // frames the server may owe for requests in flight
-	charge         int            // frames charged to requests in flight
-	resumeEst      int            // frames the next RESUME is expected to bring
-	replaying      []*keyState    // keys whose replay may be under way, in request order
-	nReplaying     int            // keys of replaying still replaying
-	watchOnly      bool           // send WATCH instead of RESUME (frames may have been dropped)
-	roundActive    bool           // the resume that followed going live is not finished
-	resumeFails    int            // across connections: connections lost during their resume
-	liveSince      time.Time      // when the session went live on this connection
-	hbSent         uint64         // HEARTBEATs sent on this connection (heartbeat.go)
-	hbEchoed       uint64         // of them, echoed or given up on
-	hbAt           time.Time      // when the last HEARTBEAT went out
-	barrierQueued  bool           // send the replay barrier once reqQueue is empty
-	barrierAt      uint64         // hbSent count whose echo is the barrier's; 0 when none is out
-	barrierReq     uint64         // the barrier covers requests up to this number
-	barrierSent    time.Time      // when the barrier went out
-	barrierRounds  int            // extra barriers sent against a server's own HEARTBEATs
-	replayActivity bool           // a replay frame arrived since the barrier went out
-	pace           pacer          // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
-	refusals       []*ServerError // 429s that named no request, held (refusals.go)
-	refusedUpTo    uint64         // they concern the requests up to this number
-	refusalAt      time.Time      // when they are settled
-	wakeT          *time.Timer    // deadlines and retries
-	wakeAt         time.Time      // when wakeT fires; zero when stopped
+	// Requests, flow control, replays and their timers, per connection
+	// unless noted; each type in the file named beside it.
+	reqs      requestFIFO // WATCH, RESUME and CALL requests waiting for their answer (reqfifo.go)
+	win       window      // the frames the server may owe (flowcontrol.go)
+	round     resumeRound // the resume after going live, its replays (resume.go)
+	lastBeat  time.Time   // when the last periodic HEARTBEAT and ping went out
+	hb        beats       // the HEARTBEATs sent and their echoes (heartbeat.go)
+	bar       barrier     // the replay barrier (barrier.go)
+	pace      pacer       // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
+	refused   refusals    // 429s that named no request, held (refusals.go)
+	deadlines alarm       // request and barrier deadlines, held refusals (alarm.go)
 }
 
 type gauges struct {
@@ -184,14 +143,11 @@ func New(cfg Config) (*Session, error) {
 		in:           make(chan any, 64),
 		quit:         make(chan struct{}),
 		done:         make(chan struct{}),
-		state:        StateConnecting,
-		stateNotify:  make(chan struct{}),
-		byCode:       make(map[int]uint64),
+		pub:          newPublished(),
 		evq:          newEventQueue(cfg.EventBuffer),
-		callPfx:      fmt.Sprintf("%08x-", rand.Uint32()),
 		keys:         make(map[string]*keyState),
 		streams:      make(map[uint32]string),
-		calls:        make(map[string]*pendingCall),
+		calls:        callTable{pfx: fmt.Sprintf("%08x-", rand.Uint32()), sent: make(map[string]*pendingCall)},
 		presence:     make(map[string]map[string]any),
 		obs:          newObserver(cfg.Observer),
 	}
@@ -248,14 +204,15 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // The goroutine that feeds the channel starts on the first call, so a
 // client whose events nobody reads runs none.
 func (s *Session) Events() <-chan Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.evOut != nil {
-		return s.evOut
+	q := s.evq
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.out != nil {
+		return q.out
 	}
 	out := make(chan Event, 1)
-	s.evOut = out
-	if s.stopped {
+	q.out = out
+	if q.stopped {
 		close(out)
 	} else {
 		s.wg.Add(1)
@@ -267,47 +224,8 @@ func (s *Session) Events() <-chan Event {
 	return out
 }
 
-// State returns the connection state.
-func (s *Session) State() ConnState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state
-}
-
 // Server returns what is known of the server, or nil before the first HELLO.
 func (s *Session) Server() *ServerInfo { return s.server.Load() }
-
-// Ready waits until the session is live. It returns the terminal error if
-// the session failed, ErrClosed after Close, or ctx's error.
-func (s *Session) Ready(ctx context.Context) error {
-	for {
-		s.mu.Lock()
-		st, err, ch := s.state, s.failErr, s.stateNotify
-		s.mu.Unlock()
-		switch st {
-		case StateLive:
-			return nil
-		case StateFailed:
-			return err
-		case StateClosed:
-			return ErrClosed
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			s.mu.Lock()
-			last := s.lastErr
-			s.mu.Unlock()
-			if last != nil {
-				// Say why the session is not live (an untrusted
-				// certificate, a refused connection…), not only that the
-				// wait ended.
-				return &withCause{msg: ctx.Err().Error() + " (last connection attempt: " + Detail(last) + ")", primary: ctx.Err(), cause: last}
-			}
-			return ctx.Err()
-		}
-	}
-}
 
 // Stats returns a snapshot of the counters.
 func (s *Session) Stats() Stats {
@@ -330,12 +248,7 @@ func (s *Session) Stats() Stats {
 		RTT:          s.rtt.Last(),
 	}
 	s.moreStats(&st)
-	s.mu.Lock()
-	for k, v := range s.byCode {
-		st.ErrorsByCode[k] = v
-	}
-	st.Subscriptions, st.WatchedKeys, st.PendingCalls, st.PresenceEntries = s.gauges.subs, s.gauges.keys, s.gauges.calls, s.gauges.presence
-	s.mu.Unlock()
+	s.pub.fill(&st)
 	return st
 }
 
@@ -387,17 +300,13 @@ func (s *Session) run() {
 	defer s.wg.Done()
 	tick := time.NewTicker(s.cfg.Heartbeat / 4)
 	defer tick.Stop()
-	s.backoff = time.NewTimer(time.Hour)
-	s.backoff.Stop()
+	s.redial = newRedial()
 	s.handshake = time.NewTimer(time.Hour)
 	s.handshake.Stop()
 	defer s.handshake.Stop()
-	s.retry = time.NewTimer(time.Hour)
-	s.retry.Stop()
-	defer s.retry.Stop()
-	s.wakeT = time.NewTimer(time.Hour)
-	s.wakeT.Stop()
-	defer s.wakeT.Stop()
+	s.retry, s.deadlines = newAlarm(), newAlarm()
+	defer s.retry.stop()
+	defer s.deadlines.stop()
 	s.startDial()
 	for {
 		select {
@@ -409,15 +318,15 @@ func (s *Session) run() {
 			s.drainIn()
 		case <-tick.C:
 			s.onTick()
-		case <-s.backoff.C:
+		case <-s.redial.C():
 			if s.ph == phBackoff {
 				s.startDial()
 			}
 		case <-s.handshake.C:
 			s.checkHandshake(time.Now())
-		case <-s.retry.C:
+		case <-s.retry.C():
 			s.retryKeys(time.Now())
-		case now := <-s.wakeT.C:
+		case now := <-s.deadlines.C():
 			s.onWake(now)
 			s.pumpCalls()
 		}
@@ -477,32 +386,16 @@ func (s *Session) handle(msg any) {
 
 // setState publishes a connection state change and emits an event.
 func (s *Session) setState(st ConnState, err error) {
-	s.mu.Lock()
-	if s.state == st && err == nil {
-		s.mu.Unlock()
+	if !s.pub.set(st, err) {
 		return
 	}
-	s.state = st
-	if st == StateFailed {
-		s.failErr = err
-	}
-	close(s.stateNotify)
-	s.stateNotify = make(chan struct{})
-	s.mu.Unlock()
 	s.emit(Event{Time: time.Now(), State: st, Err: err}, true)
 }
 
 // emit queues an event for the Events channel without blocking.
 func (s *Session) emit(ev Event, isState bool) { s.evq.push(ev, isState) }
 
-func (s *Session) setLastErr(err error) {
-	if err == nil {
-		return
-	}
-	s.mu.Lock()
-	s.lastErr = err
-	s.mu.Unlock()
-}
+func (s *Session) setLastErr(err error) { s.pub.setLast(err) }
 
 // reportErr makes err visible: logged, and sent as an event.
 func (s *Session) reportErr(err error, attrs ...any) {
@@ -515,9 +408,7 @@ func (s *Session) publishGauges() {
 	for _, p := range s.presence {
 		n += len(p)
 	}
-	s.mu.Lock()
-	s.gauges = gauges{subs: s.nSubs, keys: len(s.keys), calls: len(s.calls) + s.queued.len(), presence: n}
-	s.mu.Unlock()
+	s.pub.setGauges(gauges{subs: s.nSubs, keys: len(s.keys), calls: s.calls.waiting(), presence: n})
 }
 
 // send queues a frame on the current connection; a full queue means the
@@ -542,22 +433,23 @@ func (s *Session) fail(err error) {
 	}
 	s.ph = phFailed
 	s.obs.failed(err)
-	s.backoff.Stop()
+	s.redial.stop()
 	if s.dialCancel != nil {
 		s.dialCancel()
 	}
 	// Published before anyone is told: a caller or subscriber that gets
 	// err reads StateFailed from State.
 	s.setState(StateFailed, err)
-	for id, pc := range s.calls {
+	for id, pc := range s.calls.sent {
 		pc.finish(nil, err)
-		delete(s.calls, id)
+		delete(s.calls.sent, id)
 	}
-	for pc := range s.queued.all {
+	for pc := range s.calls.queued.all {
 		pc.finish(nil, err)
 	}
-	s.queued.reset()
-	s.requests, s.abandoned = nil, 0
+	s.calls.queued.reset()
+	s.reqs.reset()
+	s.calls.abandoned = 0
 	s.removeAllSubs(err)
 	s.log.Error("sodp: session failed", "err", err)
 	s.publishGauges()
@@ -565,7 +457,7 @@ func (s *Session) fail(err error) {
 
 func (s *Session) shutdown() {
 	s.ph = phClosed
-	s.backoff.Stop()
+	s.redial.stop()
 	if s.dialCancel != nil {
 		s.dialCancel()
 	}
@@ -575,20 +467,18 @@ func (s *Session) shutdown() {
 		_ = c.ws.Write(msgClose, []byte("client closed"), time.Now().Add(100*time.Millisecond))
 		c.close()
 	}
-	for _, pc := range s.calls {
+	for _, pc := range s.calls.sent {
 		pc.finish(nil, ErrClosed)
 	}
-	for pc := range s.queued.all {
+	for pc := range s.calls.queued.all {
 		pc.finish(nil, ErrClosed)
 	}
-	s.calls = nil
-	s.queued.reset()
+	s.calls.sent = nil
+	s.calls.queued.reset()
 	s.removeAllSubs(ErrClosed)
 	s.setState(StateClosed, nil)
 	s.publishGauges()
-	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
+	s.evq.stop()
 	close(s.done)
 }
 

@@ -75,20 +75,23 @@ func TestKeyInMessage(t *testing.T) {
 }
 
 func TestSetInArgs(t *testing.T) {
-	args, err := setInArgs(DialectSpec, "k", "/a~1b/c", 1, "state.set_in")
+	setIn := func(d Dialect, path string) (map[string]any, error) {
+		return stateBody(d, StateCall{Op: OpSetIn, Key: "k", Path: path, Value: 1})
+	}
+	args, err := setIn(DialectSpec, "/a~1b/c")
 	if err != nil || args["path"] != "/a~1b/c" {
 		t.Fatalf("spec: %v %v", args, err)
 	}
-	args, err = setInArgs(DialectGo, "k", "/a/b/0", 1, "state.set_in")
+	args, err = setIn(DialectGo, "/a/b/0")
 	if err != nil || args["path"] != "a.b.0" {
 		t.Fatalf("go: %v %v", args, err)
 	}
 	for _, p := range []string{"/", "/a.b", "/a~1b", "/a~0b", "/a//b", "nope"} {
-		if _, err := setInArgs(DialectGo, "k", p, 1, "state.set_in"); !errors.Is(err, ErrInvalidPath) {
+		if _, err := setIn(DialectGo, p); !errors.Is(err, ErrInvalidPath) {
 			t.Errorf("go %q: %v", p, err)
 		}
 	}
-	if _, err := PresenceArgs("k", "/p", 1)(DialectGo); !errors.Is(err, ErrNotSupported) {
+	if _, err := stateBody(DialectGo, StateCall{Op: OpPresence, Key: "k", Path: "/p", Value: 1}); !errors.Is(err, ErrNotSupported) {
 		t.Errorf("presence on go: %v", err)
 	}
 }

@@ -28,7 +28,7 @@ func (s *Session) unsolicitedInit(f wire.Frame, ks *keyState, b *wire.StateInit)
 	if f.Stream >= wire.FirstSubscriptionStream {
 		s.streams.bindFree(ks, f.Stream)
 	}
-	if ks.have && ks.src == s.source && ks.version == b.Version && ks.initialized == b.Initialized && delta.Equal(ks.value, b.Value) {
+	if ks.have && ks.src == s.peer.source && ks.version == b.Version && ks.initialized == b.Initialized && delta.Equal(ks.value, b.Value) {
 		s.log.Debug("sodp: STATE_INIT repeats the copy held", "key", ks.key, "version", b.Version)
 		return
 	}
@@ -45,7 +45,7 @@ func (s *Session) unsolicitedInit(f wire.Frame, ks *keyState, b *wire.StateInit)
 // values. It reports whether it did so. Elsewhere an op without a value
 // means nil.
 func (s *Session) unvalued(ks *keyState, b *wire.Delta) bool {
-	if len(b.NoValue) == 0 || s.server0.Dialect != DialectGo {
+	if len(b.NoValue) == 0 || s.peer.info.Dialect != DialectGo {
 		return false
 	}
 	s.log.Debug("sodp: DELTA ops without a value (0, false, \"\" or nil); reading the key again",

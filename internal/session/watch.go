@@ -3,108 +3,9 @@ package session
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/sodp-go/client/internal/delta"
 	"github.com/sodp-go/client/internal/wire"
 )
-
-// keyPhase is where a watched key stands on the current connection.
-type keyPhase uint8
-
-const (
-	kpIdle     keyPhase = iota // not requested on this connection
-	kpQueued                   // WATCH or RESUME waiting to be sent (flow control)
-	kpWatching                 // WATCH sent, waiting for STATE_INIT
-	kpResuming                 // RESUME sent, replay may be under way
-	kpLive                     // STATE_INIT received (or replay finished)
-)
-
-// keyState is one watched key: the cached copy and its local subscribers.
-type keyState struct {
-	key         string
-	subs        subSet // and whether each has had a first value
-	params      map[string]any
-	value       any
-	version     uint64
-	have        bool // value holds a copy that can be trusted
-	seeded      bool // value, version and initialized hold what subscribers were last given
-	initialized bool
-	phase       keyPhase
-	stream      uint32
-	// src names the server the version came from (endpoint and server
-	// identity): versions of other servers are not comparable.
-	src string
-	// floor is the version of the last STATE_INIT: DELTAs at or below it
-	// are already part of the value.
-	floor uint64
-	// lastOps are the ops of the last DELTA applied, to tell a doubled
-	// DELTA from a different change under the same version.
-	lastOps []delta.Op
-	// extra holds what only a key that is waited on or keeps failing
-	// needs; nil when none of it is in use.
-	extra *keyExtra
-	// own lets deltas change value in place where no part of it has been
-	// handed out; every hand-out goes through freeze first. It is made by
-	// the first delta applied since the value came (nil owns nothing), so
-	// a key that never changes does not keep one.
-	own *delta.Owner
-
-	// The current WATCH or RESUME on this connection (requests.go).
-	queued   *subRequest // the request it waits in to be sent (kpQueued), or nil
-	reqSeq   uint64      // its request number
-	charge   int         // frames charged to the window for it
-	got      int         // replay frames received
-	framesAt uint64      // frames received on the session when it was sent
-	replay   bool        // a RESUME whose replay may not be over
-}
-
-// keyExtra is the part of a keyState that few keys need at a time.
-type keyExtra struct {
-	retryAt    time.Time
-	retries    int // consecutive refusals for a passing reason (429, 5xx)
-	waiters    []versionWaiter
-	resyncs    int       // re-synchronisations since a delta last applied
-	lastResync time.Time // when the last one started
-	hold       replayHold
-}
-
-// freeze makes v, about to be handed out, unchangeable by later deltas
-// (see delta.Owner.Freeze).
-func (ks *keyState) freeze(v any) {
-	if ks.own != nil {
-		ks.own.Freeze(v)
-	}
-}
-
-// more returns ks.extra, made if need be.
-func (ks *keyState) more() *keyExtra {
-	if ks.extra == nil {
-		ks.extra = new(keyExtra)
-	}
-	return ks.extra
-}
-
-// tidy drops ks.extra once none of it is in use.
-func (ks *keyState) tidy() {
-	if x := ks.extra; x != nil && x.retryAt.IsZero() && x.retries == 0 && len(x.waiters) == 0 && x.resyncs == 0 && x.hold.empty() {
-		ks.extra = nil
-	}
-}
-
-// noRetry forgets a passing refusal or a put-off re-synchronisation: the
-// key is being watched again.
-func (ks *keyState) noRetry() {
-	if x := ks.extra; x != nil {
-		x.retryAt, x.retries = time.Time{}, 0
-		ks.tidy()
-	}
-}
-
-type versionWaiter struct {
-	version uint64
-	ch      chan error
-}
 
 // Receiver takes the updates of a Subscriber.
 type Receiver interface {
@@ -136,6 +37,10 @@ type Subscriber struct {
 	refused int32 // keys the server refused or ended as too large
 	removed bool
 	ownCopy bool // see KeepOwnCopy
+	shared  bool // the Receiver keeps the values it is given (see KeepOwnCopy)
+	// copies are the subscriber's own copies, made by its pump on the
+	// first update and used by its pumps alone (one runs at a time).
+	copies *OwnCopies
 }
 
 // Part is the part of a key's value at Path, decoded pointer segments
@@ -148,18 +53,22 @@ type Part struct {
 }
 
 // KeepOwnCopy, called before Subscribe, makes the subscriber one that keeps
-// its own copy of each key's value: it is queued the ops of each delta
-// instead of the value, and its Receiver passes every delivery through
-// OwnCopies.Resolve. Subscribe ignores it for a conflating subscriber and
-// for a subscriber of a part.
-func (sub *Subscriber) KeepOwnCopy() { sub.ownCopy = true }
+// its own copy of each key's value (see OwnCopies): it is queued the ops
+// of each delta instead of the value, and its pump applies them to its
+// copy before the Receiver is given the update, which then holds the copy
+// as Value and InPlace. shared tells that the Receiver keeps the values it
+// is given (or parts of them) as they are: the copy is then never changed
+// in place, each delta copying what it changes, and InPlace stays unset.
+// Subscribe ignores it for a conflating subscriber and for a subscriber of
+// a part.
+func (sub *Subscriber) KeepOwnCopy(shared bool) { sub.ownCopy, sub.shared = true, shared }
 
 // OwnsCopy reports whether the subscriber keeps its own copy: it asked to
 // (KeepOwnCopy) and Subscribe took it as one that can. It does not change
 // once Subscribe has returned, and holds before the first delivery.
 func (sub *Subscriber) OwnsCopy() bool { return sub.ownCopy }
 
-// startPump and finished make sub the hooks of its mailbox.
+// startPump and finished are what sub's mailbox calls (see Mailbox).
 func (sub *Subscriber) startPump()         { sub.sess.startPump(sub) }
 func (sub *Subscriber) finished(err error) { sub.sess.subEnded(sub, err); sub.Receiver.Finish(err) }
 
@@ -183,7 +92,7 @@ func (s *Session) Subscribe(ctx context.Context, sub *Subscriber, params map[str
 			err = ErrClosed
 			return
 		case phFailed:
-			err = s.failErr
+			err = s.pub.failErr
 			return
 		}
 		refuse, lerr := s.overWatchLimit(sub.Keys)
@@ -361,10 +270,6 @@ func (s *Session) sendUnwatch(keys []string) {
 	}
 }
 
-// onServer reports whether a WATCH or RESUME of the key went out on the
-// current connection, so the server holds a subscription for it.
-func (ks *keyState) onServer() bool { return ks.phase != kpIdle && ks.phase != kpQueued }
-
 // dropKey forgets a key: no subscriber is left, or the server refused it.
 func (s *Session) dropKey(ks *keyState, err error) {
 	delete(s.keys, ks.key)
@@ -394,7 +299,7 @@ func (s *Session) allocStream(ks *keyState) uint32 {
 // maxWatchChunk keys); pumpRequests sends them as flow control allows.
 func (s *Session) watch(keys []string) {
 	for len(keys) > 0 {
-		n := min(len(keys), s.watchChunk())
+		n := min(len(keys), s.win.watchChunk())
 		chunk := keys[:n:n]
 		keys = keys[n:]
 		s.enqueue(chunk, false)
@@ -420,13 +325,12 @@ func (s *Session) sendWatch(keys []string) {
 			first = id
 		}
 		ks.phase = kpWatching
-		s.release(ks)
-		ks.reqSeq, ks.charge, ks.got = req.seq, 1, 0
-		s.charge++
+		s.win.sent(&ks.charge, 1)
+		ks.reqSeq, ks.got = req.seq, 0
 		req.keys = append(req.keys, key)
 		req.streams = append(req.streams, id)
 	}
-	s.keysInFlight += len(keys)
+	s.win.keys += len(keys)
 	params := s.keys[keys[0]].params
 	if len(keys) == 1 {
 		s.send(wire.TypeWatch, first, &wire.Watch{State: keys[0], Params: params})
@@ -441,252 +345,13 @@ func (s *Session) sendResume(ks *keyState, cost int) {
 	ks.phase = kpResuming
 	req := &request{kind: reqResume, keys: []string{ks.key}, streams: []uint32{id}}
 	s.newRequest(req)
-	s.release(ks)
-	ks.reqSeq, ks.charge, ks.got, ks.replay = req.seq, cost, 0, true
+	s.win.sent(&ks.charge, cost)
+	ks.reqSeq, ks.got, ks.replay = req.seq, 0, true
 	ks.framesAt = s.stats.framesIn.Load()
-	s.charge += cost
-	s.nReplaying++
-	s.replaying = append(s.replaying, ks)
-	s.keysInFlight++
+	s.round.add(ks)
+	s.win.keys++
 	s.stats.resumes.Add(1)
 	s.send(wire.TypeResume, id, &wire.Resume{State: ks.key, SinceVersion: ks.version, Params: ks.params})
-}
-
-// resync throws away a key's local copy and asks for a fresh one. The
-// first time it asks at once; when the key keeps failing (a value the
-// client cannot decode, deltas that never apply) it waits between
-// attempts as between reconnections, doubling from the minimum back-off
-// to the maximum.
-func (s *Session) resync(ks *keyState, why error) {
-	ks.have = false
-	if s.ph != phLive {
-		return
-	}
-	// Every caller has reported why (one Warn line with the error); this
-	// line only follows the mechanism.
-	s.log.Debug("sodp: re-synchronising key", "key", ks.key, "reason", why)
-	if s.unwatchFirst(ks) {
-		s.sendUnwatch([]string{ks.key})
-	}
-	s.streams.unbind(ks)
-	if d := s.resyncDelay(ks, time.Now()); d > 0 {
-		ks.phase = kpIdle
-		s.retryLater(ks, d)
-		return
-	}
-	s.watch([]string{ks.key})
-}
-
-// resyncDelay counts a re-synchronisation of ks and returns how long to
-// wait before watching it again. A key that went a long quiet while since
-// its last one starts afresh.
-func (s *Session) resyncDelay(ks *keyState, now time.Time) time.Duration {
-	x := ks.more()
-	if now.Sub(x.lastResync) > 2*s.cfg.BackoffMax {
-		x.resyncs = 0
-	}
-	x.resyncs++
-	x.lastResync = now
-	if x.resyncs == 1 {
-		return 0
-	}
-	return s.retryDelay(x.resyncs - 1)
-}
-
-// retryLater watches ks again after d (see retryKeys).
-func (s *Session) retryLater(ks *keyState, d time.Duration) {
-	x := ks.more()
-	x.retryAt = time.Now().Add(d)
-	if s.retryAt.IsZero() || x.retryAt.Before(s.retryAt) {
-		s.retryAt = x.retryAt
-		s.retry.Reset(d)
-	}
-}
-
-// keyFor names the key a STATE_INIT or DELTA belongs to: the body's own
-// key, else the key of the stream.
-func (s *Session) keyFor(named string, stream uint32) string {
-	if named != "" {
-		return named
-	}
-	return s.streams.key(stream)
-}
-
-func (s *Session) onStateInit(f wire.Frame, b *wire.StateInit) {
-	key := s.keyFor(b.State, f.Stream)
-	if key == "" {
-		s.reportErr(fmt.Errorf("%w: STATE_INIT on stream %d names no key", ErrProtocol, f.Stream))
-		return
-	}
-	ks := s.keys[key]
-	if ks == nil {
-		// Nothing is kept of a key no one watches.
-		s.answer(key)
-		return
-	}
-	if !ks.waiting() {
-		s.unsolicitedInit(f, ks, b)
-		return
-	}
-	s.answer(key)
-	if f.Stream >= wire.FirstSubscriptionStream {
-		// The answer's stream is the server's choice (see streams.go).
-		s.streams.bind(ks, f.Stream)
-	}
-	if ks.reqSeq <= s.barrierReq {
-		s.replayActivity = true
-	}
-	s.completeBefore(ks.reqSeq)
-	s.replayDone(ks, true)
-	// A STATE_INIT is authoritative. What subscribers were last given is
-	// compared with it: an equal value at the same version delivers nothing
-	// (a resync that found the copy right, a resume with nothing missed);
-	// after a move to another server, whose versions are not comparable,
-	// only a different value is delivered.
-	cross := ks.src != s.source
-	changed := !ks.seeded || ks.initialized != b.Initialized || !delta.Equal(ks.value, b.Value) ||
-		!cross && ks.version != b.Version
-	ks.have, ks.seeded, ks.value, ks.version, ks.initialized = true, true, b.Value, b.Version, b.Initialized
-	ks.own = nil
-	ks.src, ks.floor, ks.lastOps = s.source, b.Version, nil
-	ks.phase = kpLive
-	ks.noRetry()
-	counted := false
-	for sub, got := range ks.subs.all() {
-		if changed && got && !counted {
-			// A resync replaces a value subscribers were given; a key's
-			// first value is a snapshot.
-			s.stats.resyncs.Add(1)
-			counted = true
-		}
-		switch {
-		case sub.Part != nil && !got:
-			ks.subs.given(sub)
-			s.firstPart(ks, sub, KindSnapshot)
-		case sub.Part != nil:
-			// What the subscriber has is compared with its part of the
-			// fresh value.
-			s.resyncPart(ks, sub)
-		case !got:
-			ks.subs.given(sub)
-			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindSnapshot})
-		case changed:
-			s.deliver(sub, Delivery{Key: key, Value: b.Value, Version: b.Version, Initialized: b.Initialized, Kind: KindResync})
-		}
-	}
-	s.countSnapshot(changed && !counted)
-	s.wake(ks)
-}
-
-func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
-	key := s.keyFor(b.State, f.Stream)
-	ks := s.keys[key]
-	if ks == nil {
-		if key == "" {
-			s.reportErr(fmt.Errorf("%w: DELTA on stream %d names no key", ErrProtocol, f.Stream))
-		}
-		return
-	}
-	switch ks.phase {
-	case kpResuming:
-		s.answer(key)
-		s.replayFrame(ks)
-		if ks.phase == kpResuming && ks.have {
-			s.holdReplayed(ks, b)
-		}
-		return
-	case kpWatching, kpIdle, kpQueued:
-		// The fresh value comes with the STATE_INIT; earlier deltas are
-		// already in it.
-		return
-	}
-	if !ks.have {
-		return
-	}
-	if b.Version <= ks.version && !s.stale(ks, b) {
-		return
-	}
-	if s.unvalued(ks, b) {
-		return
-	}
-	s.applyDelta(ks, b.Version, b.Ops, newContainersFor(s.inSize), KindDelta)
-}
-
-// applyDelta applies ops, the change to version, to the key's copy and
-// delivers it as kind; ops that do not apply make the key re-synchronise.
-// limit bounds the containers the ops may create (newContainersFor).
-func (s *Session) applyDelta(ks *keyState, version uint64, ops []delta.Op, limit int, kind Kind) {
-	if ks.own == nil {
-		ks.own = new(delta.Owner)
-	}
-	inPlace := ks.own.Owned() > 0
-	v, initialized, err := ks.own.ApplyState(ks.value, ks.initialized, ops, limit)
-	if err != nil {
-		if inPlace {
-			// The ops before the failing one may have changed the copy
-			// where no one was given it: it no longer holds what the
-			// subscribers were last given, so the fresh value reaches
-			// them whatever it is.
-			ks.seeded = false
-		}
-		ks.own = nil
-		s.stats.applyErrors.Add(1)
-		err = fmt.Errorf("%w: key %s: delta to version %d does not apply: %w", ErrDesync, ks.key, version, err)
-		s.reportErr(err, "key", ks.key)
-		s.resync(ks, err)
-		return
-	}
-	ks.value, ks.version, ks.initialized = v, version, initialized
-	ks.lastOps, ks.src = ops, s.source
-	if x := ks.extra; x != nil {
-		x.resyncs = 0
-		ks.tidy()
-	}
-	if kind == KindReplayed {
-		s.stats.replayed.Add(1)
-	} else {
-		s.stats.deltas.Add(1)
-	}
-	s.deliverDelta(ks, ops, limit, kind)
-	s.wake(ks)
-}
-
-// stale decides about a live DELTA at or below the version held; it
-// reports whether the DELTA is to be applied all the same.
-func (s *Session) stale(ks *keyState, b *wire.Delta) bool {
-	switch {
-	case s.server0.Dialect == DialectTS && !ks.initialized && ks.version > 0:
-		// That server restarts a key's versions at 1 after a delete: the
-		// first write after it is a change.
-		ks.floor = 0
-		return true
-	case b.Version <= ks.floor:
-		// Sent before the STATE_INIT that the value comes from.
-		return false
-	case b.Version == ks.version && sameOps(b.Ops, ks.lastOps):
-		// A doubled DELTA (a server with two subscriptions for the key).
-		return false
-	}
-	// A change older than the value held, or a different change under the
-	// same version: applying it would make a value the server never held.
-	// The copy is suspect.
-	err := fmt.Errorf("%w: key %s: DELTA to version %d arrived with the copy at version %d (out of order, or from another version counter)",
-		ErrDesync, ks.key, b.Version, ks.version)
-	s.reportErr(err, "key", ks.key)
-	s.resync(ks, err)
-	return false
-}
-
-func sameOps(a, b []delta.Op) bool {
-	if len(a) != len(b) || a == nil || b == nil {
-		return false
-	}
-	for i := range a {
-		if a[i].Op != b[i].Op || a[i].Path != b[i].Path || !delta.Equal(a[i].Value, b[i].Value) {
-			return false
-		}
-	}
-	return true
 }
 
 // WaitVersion waits until the local copy of key is at version v or later.
@@ -737,73 +402,5 @@ func (s *Session) wake(ks *keyState) {
 	if len(kept) == 0 {
 		x.waiters = nil
 		ks.tidy()
-	}
-}
-
-// keyRefused ends what depends on a key the server would not let us watch.
-func (s *Session) keyRefused(key string, se *ServerError) {
-	ks := s.keys[key]
-	if ks == nil {
-		return
-	}
-	s.endReplay(ks)
-	if se.Code == 429 || se.Code >= 500 || se.Code == 0 {
-		// A passing refusal (rate or watch limit, a server error): watch
-		// again after the client's back-off, doubled per refusal.
-		ks.phase = kpIdle
-		x := ks.more()
-		x.retries++
-		d := s.retryDelay(x.retries)
-		s.retryLater(ks, d)
-		s.reportErr(fmt.Errorf("%w; watching %s again in %s (refusal %d in a row)", se, key, d.Round(time.Millisecond), x.retries), "key", key)
-		return
-	}
-	ks.phase = kpIdle // the server holds no subscription to unwatch
-	for sub := range ks.subs.all() {
-		sub.refused++
-		if int(sub.refused) == len(sub.Keys) {
-			// Every key of the subscription was refused: it ends once the
-			// reader has taken the refusals already queued.
-			sub.Mailbox.EndAfterDrain(se)
-			s.detachSub(sub, true)
-			continue
-		}
-		s.deliver(sub, Delivery{Key: key, Kind: KindRefused, Err: se})
-		ks.subs.remove(sub)
-	}
-	if s.keys[key] == ks {
-		s.dropKey(ks, se)
-	}
-	s.publishGauges()
-}
-
-// retryKeys re-watches keys whose watch was refused for a passing reason
-// or whose re-synchronisation was put off, and sets the retry timer for
-// the next one.
-func (s *Session) retryKeys(now time.Time) {
-	s.retryAt = time.Time{}
-	if s.ph != phLive {
-		return
-	}
-	var due []string
-	for key, ks := range s.keys {
-		x := ks.extra
-		if ks.phase != kpIdle || x == nil || x.retryAt.IsZero() {
-			continue
-		}
-		if now.Before(x.retryAt) {
-			if s.retryAt.IsZero() || x.retryAt.Before(s.retryAt) {
-				s.retryAt = x.retryAt
-			}
-			continue
-		}
-		x.retryAt = time.Time{}
-		due = append(due, key)
-	}
-	if !s.retryAt.IsZero() {
-		s.retry.Reset(s.retryAt.Sub(now))
-	}
-	for _, key := range due {
-		s.watch([]string{key})
 	}
 }

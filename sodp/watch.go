@@ -84,15 +84,9 @@ func WithParams(params map[string]any) WatchOption {
 // makes Watch fail with ErrInvalidOption. Default: conflation (a slow
 // reader gets the newest value next, with Skipped set).
 //
-// A buffered Watch or WatchMany (not WatchPath) keeps its own copy of each
-// key's value: what waits for the reader is the changes of each update
-// rather than a version of the value, and the client's cached copy is
-// changed in place. When T holds no
-// interface type (at any depth), that copy is changed in place too and
-// only the parts of T that a change reaches are converted again; otherwise
-// (T is any, for one) each update hands out a version of the copy, and the
-// next change copies what it changes of it. The copy shares with the
-// cached one every part no change has touched since the value came.
+// What waits for the reader of a buffered Watch or WatchMany is each
+// update's changes, not a copy of the value: n waiting updates cost about
+// what their changes cost.
 func WithBuffer(n int) WatchOption {
 	return func(w *watchConfig) {
 		if n < 0 && w.err == nil {

@@ -15,9 +15,10 @@ import (
 	"testing"
 )
 
-// TestDocMentionsNoInternals renders the package documentation as go doc
-// -all does and checks that no internal package shows through.
-func TestDocMentionsNoInternals(t *testing.T) {
+// packageDoc parses the package's non-test files and documents them as
+// go doc does.
+func packageDoc(t *testing.T) (*token.FileSet, []*ast.File, *doc.Package) {
+	t.Helper()
 	fset := token.NewFileSet()
 	paths, err := filepath.Glob("*.go")
 	if err != nil {
@@ -42,6 +43,13 @@ func TestDocMentionsNoInternals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fset, files, pkg
+}
+
+// TestDocMentionsNoInternals renders the package documentation as go doc
+// -all does and checks that no internal package shows through.
+func TestDocMentionsNoInternals(t *testing.T) {
+	fset, files, pkg := packageDoc(t)
 	var out bytes.Buffer
 	out.WriteString(pkg.Doc)
 	internalNames := map[string]bool{}
@@ -122,12 +130,7 @@ func TestDocMentionsNoInternals(t *testing.T) {
 // declares as an alias names every field of the struct, since go doc shows
 // the alias and its comment only.
 func TestDocListsFields(t *testing.T) {
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := doc.New(pkgs["sodp"], "github.com/sodp-go/client/sodp", 0)
+	_, _, p := packageDoc(t)
 	docs := map[string]string{}
 	for _, ty := range p.Types {
 		docs[ty.Name] = ty.Doc

@@ -41,12 +41,12 @@ func (p *published) set(st ConnState, err error) bool {
 	return true
 }
 
-// current returns the state, the terminal error and a channel closed at
-// the next change.
-func (p *published) current() (ConnState, error, <-chan struct{}) {
+// current returns the state, a channel closed at the next change and the
+// terminal error.
+func (p *published) current() (ConnState, <-chan struct{}, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.state, p.failErr, p.notify
+	return p.state, p.notify, p.failErr
 }
 
 // stateNow returns the state.
@@ -115,7 +115,7 @@ func (s *Session) State() ConnState { return s.pub.stateNow() }
 // the session failed, ErrClosed after Close, or ctx's error.
 func (s *Session) Ready(ctx context.Context) error {
 	for {
-		st, err, ch := s.pub.current()
+		st, ch, err := s.pub.current()
 		switch st {
 		case StateLive:
 			return nil

@@ -11,7 +11,7 @@ import (
 // survives state changes.
 func TestPublishedState(t *testing.T) {
 	p := newPublished()
-	st, _, ch := p.current()
+	st, ch, _ := p.current()
 	if st != StateConnecting {
 		t.Fatalf("initial state %v", st)
 	}
@@ -34,7 +34,7 @@ func TestPublishedState(t *testing.T) {
 		t.Fatalf("state %v, last error %v", st, last)
 	}
 	p.set(StateFailed, ErrUnauthorized)
-	if st, err, _ := p.current(); st != StateFailed || err != ErrUnauthorized {
+	if st, _, err := p.current(); st != StateFailed || err != ErrUnauthorized {
 		t.Fatalf("failed: %v, %v", st, err)
 	}
 	p.count(429)

@@ -129,7 +129,7 @@ func (s *Session) Ping(ctx context.Context) (time.Duration, error) {
 
 // stateChanged returns a channel closed at the next state change.
 func (s *Session) stateChanged() <-chan struct{} {
-	_, _, ch := s.pub.current()
+	_, ch, _ := s.pub.current()
 	return ch
 }
 

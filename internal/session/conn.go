@@ -85,9 +85,8 @@ type conn struct {
 
 // startConn wraps ws and starts its reader and writer.
 func (s *Session) startConn(ws transport, endpoint, token string) *conn {
-	s.epoch++
 	c := &conn{
-		epoch:    s.epoch,
+		epoch:    s.link.newEpoch(),
 		endpoint: endpoint,
 		token:    token,
 		ws:       ws,

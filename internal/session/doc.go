@@ -9,6 +9,10 @@
 //   - lifecycle.go: dial, handshake (HELLO, AUTH, AUTH_OK), liveness
 //     (HEARTBEAT, ping, read deadline), connection loss and the reconnect
 //     back-off.
+//   - link.go: the actor's connection attempts (link): the endpoint
+//     dialled next, the attempt a dial result must belong to, the
+//     connection's epoch, the handshake deadline and its timer, when the
+//     periodic HEARTBEAT is due, and whether a connection ever went live.
 //   - peer.go: what is known of the server of the current connection
 //     (peer): its info, identity and the source of keys' versions.
 //   - redial.go: the reconnect back-off's counts and timer (redial).

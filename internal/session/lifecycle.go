@@ -21,19 +21,15 @@ import (
 // startDial starts a dial goroutine for the next endpoint.
 func (s *Session) startDial() {
 	s.ph = phDialing
-	if s.everLive {
+	if s.link.everLive {
 		s.setState(StateReconnecting, nil)
 	} else {
 		s.setState(StateConnecting, nil)
 	}
-	endpoint := s.cfg.Endpoints[s.endpointIdx%len(s.cfg.Endpoints)]
-	s.endpointIdx++
-	s.attempt++
-	s.obs.attemptStart(s.attempt, endpoint)
-	ctx, cancel := context.WithCancel(context.Background())
-	s.dialCancel = cancel
+	ctx, attempt, endpoint := s.link.dial(s.cfg.Endpoints)
+	s.obs.attemptStart(attempt, endpoint)
 	s.wg.Add(1)
-	go s.dial(ctx, s.attempt, endpoint)
+	go s.dial(ctx, attempt, endpoint)
 }
 
 // dialResult is what a dial goroutine reports to the actor.
@@ -81,13 +77,13 @@ func (s *Session) dial(ctx context.Context, attempt uint64, endpoint string) {
 }
 
 func (s *Session) onDialed(r dialResult) {
-	if r.attempt != s.attempt || s.ph != phDialing {
+	if !s.link.current(r.attempt) || s.ph != phDialing {
 		if r.ws != nil {
 			r.ws.Close()
 		}
 		return
 	}
-	s.dialCancel()
+	s.link.stopDial()
 	if r.err != nil {
 		s.obs.attemptFailed(r.err)
 		s.setLastErr(r.err)
@@ -101,10 +97,8 @@ func (s *Session) onDialed(r dialResult) {
 		return
 	}
 	s.conn = s.startConn(r.ws, r.endpoint, r.token)
-	s.lastBeat = time.Now()
 	s.ph = phHandshake
-	s.handshakeUntil = r.deadline
-	s.handshake.Reset(time.Until(r.deadline))
+	s.link.connected(time.Now(), r.deadline)
 	s.peer.dialed(RedactURL(r.endpoint))
 	s.hb = beats{}
 	s.bar = barrier{}
@@ -197,7 +191,7 @@ func (s *Session) onAuthOK(b *wire.AuthOK) {
 // handshake (HELLO, and AUTH_OK when asked for a token) by its deadline;
 // it reports whether it did.
 func (s *Session) checkHandshake(now time.Time) bool {
-	if s.conn == nil || s.ph != phHandshake || now.Before(s.handshakeUntil) {
+	if s.conn == nil || s.ph != phHandshake || !s.link.handshakeOver(now) {
 		return false
 	}
 	s.dropConn(fmt.Errorf("%w: no HELLO/AUTH_OK within %s", ErrConnectionLost, s.cfg.HandshakeTime))
@@ -208,10 +202,9 @@ func (s *Session) checkHandshake(now time.Time) bool {
 // version, WATCH for the rest, presence re-sent, queued calls sent.
 func (s *Session) goLive() {
 	s.ph = phLive
-	if s.everLive {
+	if s.link.live() {
 		s.stats.reconnects.Add(1)
 	}
-	s.everLive = true
 	s.stats.connects.Add(1)
 	info := s.peer.info
 	s.server.Store(&info)
@@ -276,9 +269,7 @@ func (s *Session) onTick() {
 		s.dropConn(fmt.Errorf("%w: no traffic from the server for %s", ErrConnectionLost, idle.Round(time.Millisecond)))
 		return
 	}
-	// Judged by elapsed time, so a late tick does not stretch the interval.
-	if now.Sub(s.lastBeat) >= s.cfg.Heartbeat-s.cfg.Heartbeat/8 {
-		s.lastBeat = now
+	if s.link.beatDue(now, s.cfg.Heartbeat) {
 		s.sendHeartbeat()
 		s.conn.send(outFrame{ping: true})
 	}
@@ -355,12 +346,12 @@ func (s *Session) connectionLost(err error) {
 // Dial that fails fast, before any session was live, when one attempt on
 // each endpoint will have failed.
 func (s *Session) failsFast() bool {
-	return s.cfg.FailFast && !s.everLive && s.redial.lastAttempt(len(s.cfg.Endpoints))
+	return s.cfg.FailFast && !s.link.everLive && s.redial.lastAttempt(len(s.cfg.Endpoints))
 }
 
 // scheduleRedial waits with jittered exponential back-off, then dials.
 func (s *Session) scheduleRedial() {
-	if s.cfg.NoReconnect && s.everLive {
+	if s.cfg.NoReconnect && s.link.everLive {
 		s.fail(fmt.Errorf("%w: reconnecting is disabled", ErrConnectionLost))
 		return
 	}
@@ -374,7 +365,7 @@ func (s *Session) scheduleRedial() {
 		s.fail(err)
 		return
 	}
-	if s.cfg.FailFast && !s.everLive {
+	if s.cfg.FailFast && !s.link.everLive {
 		// One attempt on each endpoint first, without waiting.
 		s.ph = phBackoff
 		s.redial.after(0)
@@ -382,7 +373,7 @@ func (s *Session) scheduleRedial() {
 	}
 	d := s.retryDelay(s.redial.failures)
 	s.ph = phBackoff
-	if s.everLive {
+	if s.link.everLive {
 		s.setState(StateReconnecting, nil)
 	}
 	s.obs.backoff(d)

@@ -83,34 +83,27 @@ type Session struct {
 	calls callTable // the calls, from their callers to their answers (calltable.go)
 
 	// Actor-only state.
-	ph             phase
-	conn           *conn
-	epoch          uint64
-	attempt        uint64 // dial attempt counter
-	endpointIdx    int
-	everLive       bool
-	handshakeUntil time.Time
-	redial         redial      // the reconnect back-off (redial.go)
-	handshake      *time.Timer // fires at handshakeUntil
-	retry          alarm       // fires at the earliest retryAt of a key (alarm.go)
-	dialCancel     context.CancelFunc
-	peer           peer // the server of the current connection (peer.go)
-	limitDefault   bool // no MaxMessageSize was configured: the server's known limit applies
-	keys           map[string]*keyState
-	streams        streamMap
-	nextStream     uint32
-	presence       map[string]map[string]any
-	nSubs          int               // subscriptions added and not yet detached; each is in the subs of one key at least
-	ending         []*Subscriber     // subscriptions whose mailbox stopped taking updates
-	inSize         int               // wire size of the frame being handled
-	reqQueue       fifo[*subRequest] // WATCH/RESUME requests waiting for flow control
+	ph           phase
+	conn         *conn
+	link         link   // the connection attempts, the handshake, liveness (link.go)
+	redial       redial // the reconnect back-off (redial.go)
+	retry        alarm  // fires at the earliest retryAt of a key (alarm.go)
+	peer         peer   // the server of the current connection (peer.go)
+	limitDefault bool   // no MaxMessageSize was configured: the server's known limit applies
+	keys         map[string]*keyState
+	streams      streamMap
+	nextStream   uint32
+	presence     map[string]map[string]any
+	nSubs        int               // subscriptions added and not yet detached; each is in the subs of one key at least
+	ending       []*Subscriber     // subscriptions whose mailbox stopped taking updates
+	inSize       int               // wire size of the frame being handled
+	reqQueue     fifo[*subRequest] // WATCH/RESUME requests waiting for flow control
 
 	// Requests, flow control, replays and their timers, per connection
 	// unless noted; each type in the file named beside it.
 	reqs      requestFIFO // WATCH, RESUME and CALL requests waiting for their answer (reqfifo.go)
 	win       window      // the frames the server may owe (flowcontrol.go)
 	round     resumeRound // the resume after going live, its replays (resume.go)
-	lastBeat  time.Time   // when the last periodic HEARTBEAT and ping went out
 	hb        beats       // the HEARTBEATs sent and their echoes (heartbeat.go)
 	bar       barrier     // the replay barrier (barrier.go)
 	pace      pacer       // spaces WATCH/RESUME frames to the server's announced rate (pacer.go)
@@ -301,9 +294,8 @@ func (s *Session) run() {
 	tick := time.NewTicker(s.cfg.Heartbeat / 4)
 	defer tick.Stop()
 	s.redial = newRedial()
-	s.handshake = time.NewTimer(time.Hour)
-	s.handshake.Stop()
-	defer s.handshake.Stop()
+	s.link = newLink()
+	defer s.link.stop()
 	s.retry, s.deadlines = newAlarm(), newAlarm()
 	defer s.retry.stop()
 	defer s.deadlines.stop()
@@ -322,7 +314,7 @@ func (s *Session) run() {
 			if s.ph == phBackoff {
 				s.startDial()
 			}
-		case <-s.handshake.C:
+		case <-s.link.C():
 			s.checkHandshake(time.Now())
 		case <-s.retry.C():
 			s.retryKeys(time.Now())
@@ -434,9 +426,7 @@ func (s *Session) fail(err error) {
 	s.ph = phFailed
 	s.obs.failed(err)
 	s.redial.stop()
-	if s.dialCancel != nil {
-		s.dialCancel()
-	}
+	s.link.stopDial()
 	// Published before anyone is told: a caller or subscriber that gets
 	// err reads StateFailed from State.
 	s.setState(StateFailed, err)
@@ -458,9 +448,7 @@ func (s *Session) fail(err error) {
 func (s *Session) shutdown() {
 	s.ph = phClosed
 	s.redial.stop()
-	if s.dialCancel != nil {
-		s.dialCancel()
-	}
+	s.link.stopDial()
 	if s.conn != nil {
 		c := s.conn
 		s.conn = nil

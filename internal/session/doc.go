@@ -61,7 +61,7 @@
 //   - replay.go: the DELTAs of a RESUME's replay, held until the replay
 //     is over and then applied in order, or dropped when one came early.
 //   - streams.go: the binding of stream ids to keys, for frames that name
-//     no key.
+//     no key, and the numbering of the ids the client proposes (streamMap).
 //   - verify.go: the STATE_INIT and DELTA frames not taken as they come
 //     (an unsolicited STATE_INIT, ops whose value the Go server left out):
 //     the key is verified instead.

@@ -16,7 +16,7 @@ const MaxAbandonedCalls = maxAbandonedCalls
 // many keys are held.
 func (s *Session) HeldKeys(t testing.TB) (streams, keys int) {
 	t.Helper()
-	if err := s.do(context.Background(), func() { streams, keys = len(s.streams), len(s.keys) }); err != nil {
+	if err := s.do(context.Background(), func() { streams, keys = s.streams.len(), len(s.keys) }); err != nil {
 		t.Fatal(err)
 	}
 	return streams, keys

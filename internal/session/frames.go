@@ -67,7 +67,7 @@ func (s *Session) onFrame(f wire.Frame, err error) {
 		s.reportErr(err)
 		if f.Type == wire.TypeDelta || f.Type == wire.TypeStateInit {
 			// The key's copy may have missed what the frame carried.
-			if ks := s.keys[s.streams[f.Stream]]; ks != nil {
+			if ks := s.keys[s.streams.key(f.Stream)]; ks != nil {
 				if f.Type == wire.TypeStateInit {
 					s.answer(ks.key)
 				}

@@ -211,8 +211,7 @@ func (s *Session) goLive() {
 	s.reqs.reset()
 	s.calls.abandoned = 0
 	s.reqQueue.reset()
-	clear(s.streams)
-	s.nextStream = wire.FirstSubscriptionStream
+	s.streams.reset()
 	// Versions are comparable only within one server's counter: a key is
 	// resumed only on the server (same endpoint and, where HELLO names it,
 	// the same server identity) that gave it its version; anywhere else it
@@ -323,7 +322,7 @@ func (s *Session) connectionLost(err error) {
 	s.refused = refusals{}
 	s.bar.queued, s.bar.at = false, 0
 	s.round.dropReplays()
-	clear(s.streams)
+	s.streams.clear()
 	for _, ks := range s.keys {
 		ks.phase, ks.queued = kpIdle, nil
 		ks.replay, ks.charge = false, 0

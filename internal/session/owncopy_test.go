@@ -162,7 +162,7 @@ func TestDeliveryLayout(t *testing.T) {
 // failed delta left behind, as after a move to another server, whose
 // versions are not compared.
 func TestFailedApplyInPlaceIsResynced(t *testing.T) {
-	s := &Session{keys: map[string]*keyState{}, streams: map[uint32]string{},
+	s := &Session{keys: map[string]*keyState{},
 		log: slog.New(slog.DiscardHandler), evq: newEventQueue(16), peer: peer{source: "A"}}
 	ks := &keyState{key: "k", have: true, seeded: true, initialized: true, version: 1, src: "A", phase: kpLive,
 		value: map[string]any{"a": int64(1), "l": []any{int64(1)}}}

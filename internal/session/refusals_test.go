@@ -14,7 +14,7 @@ import (
 // actor sends stays in the connection's queue.
 func actorForTest(t *testing.T, d Dialect) *Session {
 	t.Helper()
-	s := &Session{keys: map[string]*keyState{}, streams: map[uint32]string{}, calls: callTable{sent: map[string]*pendingCall{}},
+	s := &Session{keys: map[string]*keyState{}, calls: callTable{sent: map[string]*pendingCall{}},
 		presence: map[string]map[string]any{}, pub: newPublished(), log: slog.New(slog.DiscardHandler), evq: newEventQueue(64),
 		cfg: Config{CallTimeout: 30 * time.Second, BackoffMin: time.Second, BackoffMax: 30 * time.Second},
 		ph:  phLive, conn: &conn{outLimit: 1 << 20, outReady: make(chan struct{}, 1)}}

@@ -166,7 +166,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 	}
 	if idx < 0 {
 		if f.Stream >= wire.FirstSubscriptionStream {
-			se.Key = s.streams[f.Stream]
+			se.Key = s.streams.key(f.Stream)
 		}
 		s.sessionError(se)
 		return

@@ -91,8 +91,7 @@ type Session struct {
 	peer         peer   // the server of the current connection (peer.go)
 	limitDefault bool   // no MaxMessageSize was configured: the server's known limit applies
 	keys         map[string]*keyState
-	streams      streamMap
-	nextStream   uint32
+	streams      streamMap // stream ids bound to keys, and their numbering (streams.go)
 	presence     map[string]map[string]any
 	nSubs        int               // subscriptions added and not yet detached; each is in the subs of one key at least
 	ending       []*Subscriber     // subscriptions whose mailbox stopped taking updates
@@ -139,7 +138,6 @@ func New(cfg Config) (*Session, error) {
 		pub:          newPublished(),
 		evq:          newEventQueue(cfg.EventBuffer),
 		keys:         make(map[string]*keyState),
-		streams:      make(map[uint32]string),
 		calls:        callTable{pfx: fmt.Sprintf("%08x-", rand.Uint32()), sent: make(map[string]*pendingCall)},
 		presence:     make(map[string]map[string]any),
 		obs:          newObserver(cfg.Observer),

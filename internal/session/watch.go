@@ -285,16 +285,6 @@ func (s *Session) dropKey(ks *keyState, err error) {
 	}
 }
 
-func (s *Session) allocStream(ks *keyState) uint32 {
-	if s.nextStream < wire.FirstSubscriptionStream {
-		s.nextStream = wire.FirstSubscriptionStream
-	}
-	id := s.nextStream
-	s.nextStream++
-	s.streams.bind(ks, id)
-	return id
-}
-
 // watch queues WATCH requests for keys (multi-key WATCHes of up to
 // maxWatchChunk keys); pumpRequests sends them as flow control allows.
 func (s *Session) watch(keys []string) {
@@ -320,7 +310,7 @@ func (s *Session) sendWatch(keys []string) {
 	var first uint32
 	for i, key := range keys {
 		ks := s.keys[key]
-		id := s.allocStream(ks)
+		id := s.streams.alloc(ks)
 		if i == 0 {
 			first = id
 		}
@@ -341,7 +331,7 @@ func (s *Session) sendWatch(keys []string) {
 
 // sendResume sends one RESUME frame, charged cost frames.
 func (s *Session) sendResume(ks *keyState, cost int) {
-	id := s.allocStream(ks)
+	id := s.streams.alloc(ks)
 	ks.phase = kpResuming
 	req := &request{kind: reqResume, keys: []string{ks.key}, streams: []uint32{id}}
 	s.newRequest(req)

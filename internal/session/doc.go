@@ -56,6 +56,9 @@
 //   - retry.go: a key's retries after a refusal, and its deferred
 //     re-synchronisation.
 //   - subset.go: the set of a key's subscribers.
+//   - roster.go: the tally of the subscriptions attached, and those whose
+//     mailbox stopped taking updates, held until they are released
+//     (roster).
 //   - rekey.go: changing the keys of a live subscription (AddKeys,
 //     RemoveKeys), and what its mailbox and own copies drop then.
 //   - replay.go: the DELTAs of a RESUME's replay, held until the replay

@@ -93,8 +93,7 @@ type Session struct {
 	keys         map[string]*keyState
 	streams      streamMap // stream ids bound to keys, and their numbering (streams.go)
 	presence     map[string]map[string]any
-	nSubs        int               // subscriptions added and not yet detached; each is in the subs of one key at least
-	ending       []*Subscriber     // subscriptions whose mailbox stopped taking updates
+	roster       roster            // the subscriptions attached, and those ending (roster.go)
 	inSize       int               // wire size of the frame being handled
 	reqQueue     fifo[*subRequest] // WATCH/RESUME requests waiting for flow control
 
@@ -398,7 +397,7 @@ func (s *Session) publishGauges() {
 	for _, p := range s.presence {
 		n += len(p)
 	}
-	s.pub.setGauges(gauges{subs: s.nSubs, keys: len(s.keys), calls: s.calls.waiting(), presence: n})
+	s.pub.setGauges(gauges{subs: s.roster.attached, keys: len(s.keys), calls: s.calls.waiting(), presence: n})
 }
 
 // send queues a frame on the current connection; a full queue means the

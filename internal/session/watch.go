@@ -154,7 +154,7 @@ func (s *Session) overWatchLimit(keys []string) (map[string]error, error) {
 // addSub registers sub, with params for the keys it is the first to
 // watch; keys in refuse are refused at once (KindRefused).
 func (s *Session) addSub(sub *Subscriber, params map[string]any, refuse map[string]error) {
-	s.nSubs++
+	s.roster.added()
 	s.addKeys(sub, sub.Keys, params, refuse)
 }
 
@@ -195,18 +195,16 @@ func (s *Session) addKeys(sub *Subscriber, keys []string, params map[string]any,
 // message is handled: its keys are unwatched when no one else watches them.
 func (s *Session) deliver(sub *Subscriber, d Delivery) {
 	if !sub.Mailbox.Push(d) && !sub.removed {
-		s.ending = append(s.ending, sub)
+		s.roster.end(sub)
 	}
 }
 
 // releaseEnding detaches the subscriptions deliver found ending.
-func (s *Session) releaseEnding() {
-	for i, sub := range s.ending {
-		s.ending[i] = nil
-		s.detachSub(sub, true)
-	}
-	s.ending = s.ending[:0]
-}
+func (s *Session) releaseEnding() { s.roster.release(s.detachEnding) }
+
+// detachEnding detaches sub, found ending, and unwatches its keys no one
+// else watches.
+func (s *Session) detachEnding(sub *Subscriber) { s.detachSub(sub, true) }
 
 // removeSub drops sub, ending its mailbox with err at once, and unwatches
 // keys no one watches any more.
@@ -237,7 +235,7 @@ func (s *Session) detachSub(sub *Subscriber, unwatch bool) {
 		return
 	}
 	sub.removed = true
-	s.nSubs--
+	s.roster.detached()
 	var gone []string
 	for _, key := range sub.Keys {
 		ks := s.keys[key]

@@ -95,7 +95,7 @@ func (s *Session) startConn(ws transport, endpoint, token string) *conn {
 		done:     make(chan struct{}),
 	}
 	c.touch()
-	s.outConn.Store(c)
+	s.pub.conn.Store(c)
 	// No read limit on ws: one over it would close the connection. The
 	// reader bounds each message itself (see oversize.go).
 	c.readLimit = s.readLimit()

@@ -46,7 +46,8 @@
 //     barrier deadlines, the keys' retries.
 //   - published.go: what the actor publishes for any goroutine
 //     (published): the state and its change notices, the terminal and
-//     last errors, the error counts and gauges; State and Ready.
+//     last errors, the error counts and gauges, what is known of the
+//     server and the latest connection; State and Ready.
 //   - watch.go: subscriptions: Subscribe, adding and removing keys,
 //     WATCH, RESUME and UNWATCH, WaitVersion.
 //   - keystate.go: a watched key (keyState): phase, cached copy,

@@ -207,7 +207,7 @@ func (s *Session) goLive() {
 	}
 	s.stats.connects.Add(1)
 	info := s.peer.info
-	s.server.Store(&info)
+	s.pub.server.Store(&info)
 	s.reqs.reset()
 	s.calls.abandoned = 0
 	s.reqQueue.reset()

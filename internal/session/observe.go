@@ -310,7 +310,7 @@ func (s *Session) moreStats(st *Stats) {
 // outboundDepth is the number of frames waiting to be written on the
 // current connection.
 func (s *Session) outboundDepth() int {
-	c := s.outConn.Load()
+	c := s.pub.conn.Load()
 	if c == nil {
 		return 0
 	}

@@ -3,7 +3,7 @@ package session
 // peer is what the actor knows of the server of the current connection,
 // from the dial to the next one. It is the actor's.
 type peer struct {
-	info     ServerInfo // what the handshake told (Session.server publishes it once live)
+	info     ServerInfo // what the handshake told (published.server publishes it once live)
 	helloID  string     // the server identity HELLO announced (server_id), "" if none
 	authSent bool       // AUTH went out on this connection
 	// source names the server of the live connection (endpoint and

@@ -3,14 +3,19 @@ package session
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // published is what the actor publishes for any goroutine to read: the
 // connection state and its change notices, the terminal error, the error
-// of the last connection attempt, and the error counts and gauges of
-// Stats. The actor writes it; anyone reads it under mu, but for failErr,
-// which the actor alone also reads without it.
+// of the last connection attempt, the error counts and gauges of Stats,
+// what is known of the server and the latest connection. The actor
+// writes it; anyone reads it under mu, but for failErr, which the actor
+// alone also reads without it, and server and conn, which are atomic.
 type published struct {
+	server atomic.Pointer[ServerInfo] // the server of the connection that went live last; nil before
+	conn   atomic.Pointer[conn]       // the latest connection, for Stats.OutboundQueue
+
 	mu      sync.Mutex
 	state   ConnState
 	failErr error          // the terminal error, once state is StateFailed

@@ -71,12 +71,10 @@ type Session struct {
 
 	closeOnce sync.Once
 	stats     counters
-	obs       *observer            // nil without Config.Observer (observe.go)
-	outConn   atomic.Pointer[conn] // the latest connection, for Stats.OutboundQueue
+	obs       *observer // nil without Config.Observer (observe.go)
 
 	// Published by the actor, read by anyone.
-	pub    published // the state, errors and gauges (published.go)
-	server atomic.Pointer[ServerInfo]
+	pub published // the state, errors, gauges and server (published.go)
 
 	evq *eventQueue
 
@@ -215,7 +213,7 @@ func (s *Session) Events() <-chan Event {
 }
 
 // Server returns what is known of the server, or nil before the first HELLO.
-func (s *Session) Server() *ServerInfo { return s.server.Load() }
+func (s *Session) Server() *ServerInfo { return s.pub.server.Load() }
 
 // Stats returns a snapshot of the counters.
 func (s *Session) Stats() Stats {

@@ -122,7 +122,7 @@ func (s *Session) Unsubscribe(sub *Subscriber, err error) {
 // announced in HELLO ("max_watches"): keys past it are refused at once
 // instead of being sent, and a subscription none of whose keys fits fails.
 func (s *Session) overWatchLimit(keys []string) (map[string]error, error) {
-	info := s.server.Load()
+	info := s.pub.server.Load()
 	if info == nil {
 		return nil, nil
 	}

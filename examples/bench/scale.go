@@ -1,21 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"math"
-	"net"
-	"net/http"
-	"os"
 	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,148 +17,6 @@ import (
 	"github.com/sodp-go/client/sodp/sodptest"
 	"golang.org/x/sync/errgroup"
 )
-
-// mem is a memory reading, or a difference of two, or a difference per
-// unit.
-type mem struct {
-	rss        float64 // resident set size in bytes (NaN where unknown)
-	heap       float64 // heap objects plus goroutine stacks in bytes
-	goroutines float64
-}
-
-// sampleMem collects garbage, returns freed memory to the OS and reads the
-// process's memory use.
-func sampleMem() mem {
-	runtime.GC()
-	debug.FreeOSMemory()
-	s := []metrics.Sample{
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/memory/classes/heap/stacks:bytes"},
-	}
-	metrics.Read(s)
-	return mem{
-		rss:        readRSS(),
-		heap:       float64(s[0].Value.Uint64() + s[1].Value.Uint64()),
-		goroutines: float64(runtime.NumGoroutine()),
-	}
-}
-
-func readRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return math.NaN()
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				if kb, err := strconv.ParseFloat(f[0], 64); err == nil {
-					return kb * 1024
-				}
-			}
-		}
-	}
-	return math.NaN()
-}
-
-func (a mem) sub(b mem) mem {
-	return mem{rss: a.rss - b.rss, heap: a.heap - b.heap, goroutines: a.goroutines - b.goroutines}
-}
-
-func (a mem) div(n int) mem {
-	f := float64(n)
-	return mem{rss: a.rss / f, heap: a.heap / f, goroutines: a.goroutines / f}
-}
-
-// settle gives goroutines started just before a reading time to park.
-func settle(ctx context.Context) error { return sleepCtx(ctx, 100*time.Millisecond) }
-
-// allocated is the total of bytes allocated on the heap so far.
-func allocated() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-// rawConn is a WebSocket connection made by hand: a socket and nothing
-// else on the client side, so that measuring it measures the server.
-type rawConn struct {
-	nc net.Conn
-	br *bufio.Reader
-}
-
-func rawDial(addr string) (*rawConn, error) {
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(nc, req); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	br := bufio.NewReaderSize(nc, 512)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		nc.Close()
-		return nil, fmt.Errorf("upgrade refused: %s", resp.Status)
-	}
-	return &rawConn{nc: nc, br: br}, nil
-}
-
-// send writes payload as one masked binary frame (the mask key is zero, so
-// the payload goes as is).
-func (c *rawConn) send(payload []byte) error {
-	b := []byte{0x82}
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, 0x80|byte(n))
-	case n < 1<<16:
-		b = append(b, 0x80|126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b = append(b, 0x80|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	b = append(b, 0, 0, 0, 0)
-	b = append(b, payload...)
-	_, err := c.nc.Write(b)
-	return err
-}
-
-// countFrames reads and discards the server's frames, counting them, until
-// the connection ends.
-func (c *rawConn) countFrames(n *atomic.Int64) {
-	var h [8]byte
-	for {
-		if _, err := io.ReadFull(c.br, h[:2]); err != nil {
-			return
-		}
-		size := uint64(h[1] & 0x7f)
-		switch size {
-		case 126:
-			if _, err := io.ReadFull(c.br, h[:2]); err != nil {
-				return
-			}
-			size = uint64(binary.BigEndian.Uint16(h[:2]))
-		case 127:
-			if _, err := io.ReadFull(c.br, h[:8]); err != nil {
-				return
-			}
-			size = binary.BigEndian.Uint64(h[:8])
-		}
-		if _, err := c.br.Discard(int(size)); err != nil {
-			return
-		}
-		n.Add(1)
-	}
-}
 
 // waitFor polls cond until it holds, ctx ends or 60 s pass.
 func waitFor(ctx context.Context, what string, cond func() bool) error {

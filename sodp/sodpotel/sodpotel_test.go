@@ -294,6 +294,12 @@ func TestSeriesBoundedByKeys(t *testing.T) {
 			st := c.Stats()
 			return st.Snapshots+st.Deltas >= uint64(2*n)
 		})
+		// What the hooks record arrives on the hooks' own goroutine: wait
+		// until the connection attempt is in before counting.
+		eventually(t, "the connection attempt recorded", func() bool {
+			v, ok := tel.collect(t).value("sodp.client.connection.attempts")
+			return ok && v >= 1
+		})
 		total, per := tel.collect(t).series()
 		return total, per
 	}

@@ -93,6 +93,10 @@ func TestMetricsEqualStats(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		srv.Set("b", i)
 	}
+	// Read only once it has overflowed (the subscription is released at
+	// once, its waiting updates still delivered): a reader that reads
+	// meanwhile keeps up.
+	eventually(t, "b's reader falls behind", func() bool { return c.Stats().Subscriptions == 1 })
 	if err := ended(t, subB); !errors.Is(err, sodp.ErrSlowConsumer) {
 		t.Fatalf("b ended with %v", err)
 	}

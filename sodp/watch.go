@@ -488,6 +488,11 @@ func (s *Subscription[T]) convert(d session.Delivery) Update[T] {
 		}
 		return u
 	}
+	if isAny[T]() {
+		// An untyped reader is handed the value itself.
+		u.Value, _ = d.Value.(T)
+		return u
+	}
 	var v *T
 	var err error
 	switch {
@@ -564,6 +569,13 @@ func (s *Subscription[T]) groupOf() *Group {
 		return nil
 	}
 	return s.ext.group
+}
+
+// isAny reports whether T is the empty interface, which takes every value
+// as it is.
+func isAny[T any]() bool {
+	_, ok := any((*T)(nil)).(*any)
+	return ok
 }
 
 // typeName names T for errors.

@@ -179,10 +179,10 @@ func (a *applier) ownsSlice(s []any) bool {
 func mapPtr(m map[string]any) unsafe.Pointer { return reflect.ValueOf(m).UnsafePointer() }
 
 // writableMap returns m itself when this call owns it, else a copy (a new
-// empty map for a nil m).
-func (a *applier) writableMap(m map[string]any) map[string]any {
+// empty map for a nil m); copied tells which.
+func (a *applier) writableMap(m map[string]any) (w map[string]any, copied bool) {
 	if a.ownsMap(m) {
-		return m
+		return m, false
 	}
 	var c map[string]any
 	if m == nil {
@@ -191,7 +191,7 @@ func (a *applier) writableMap(m map[string]any) map[string]any {
 		c = maps.Clone(m)
 	}
 	a.ownMap(c)
-	return c
+	return c, true
 }
 
 // writableSlice returns s itself when this call owns it, else a copy.
@@ -317,10 +317,15 @@ func (a *applier) apply(v any, op *Op) (result any, deleted, noop bool, err erro
 					return v, false, true, nil
 				}
 			}
-			m := a.writableMap(c)
-			put(m)
+			m, copied := a.writableMap(c)
+			if copied || at.m == nil && at.s == nil {
+				// A map changed in place is already in its slot.
+				put(m)
+			}
 			if last {
-				a.drop(m[seg])
+				if a.dropping() {
+					a.drop(m[seg])
+				}
 				if remove {
 					delete(m, seg)
 				} else {

@@ -187,10 +187,14 @@ func (o *Owner) drop(v any) {
 
 // drop disowns a container taken out of the value (see Owner.drop).
 func (a *applier) drop(v any) {
-	if a.o != nil && a.o.set.len() > 0 {
+	if a.dropping() {
 		a.o.drop(v)
 	}
 }
+
+// dropping reports whether a container taken out of the value may have to
+// be disowned: only an Owner that owns something has any to disown.
+func (a *applier) dropping() bool { return a.o != nil && a.o.set.len() > 0 }
 
 // present reports whether a REMOVE of the valid, non-root pointer p would
 // find something to remove in v, with the errors Apply gives such a REMOVE

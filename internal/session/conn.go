@@ -191,12 +191,16 @@ func (s *Session) reader(c *conn) {
 	defer s.wg.Done()
 	// One buffer for every message: Decode copies what it keeps.
 	var buf bytes.Buffer
+	// One limited reader too, made once rather than per message.
+	lr := new(io.LimitedReader)
 	limit := c.readLimit
 	for {
 		binary, r, err := c.ws.NextReader()
 		if err == nil {
 			buf.Reset()
-			_, err = buf.ReadFrom(io.LimitReader(r, limit+1))
+			lr.R, lr.N = r, limit+1
+			_, err = buf.ReadFrom(lr)
+			lr.R = nil
 		}
 		var tl *frameTooLarge
 		if err == nil && int64(buf.Len()) > limit {

@@ -414,7 +414,7 @@ func fhTarget(shape string, clients int, typ string) *target {
 	case shape == "nested100" && clients == 1 && typ == "typed":
 		return atLeastTimes(0.6)
 	case shape == "nested100" && clients == 1 && typ == "any":
-		return atLeastTimes(0.8)
+		return atLeastTimes(0.85)
 	case shape == "nested100" && typ == "typed":
 		return atLeastTimes(0.5)
 	}

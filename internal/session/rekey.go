@@ -27,9 +27,11 @@ func (s *Session) AddKeys(ctx context.Context, sub *Subscriber, keys []string, p
 		if err = s.rekeyable(sub); err != nil {
 			return
 		}
+		have := keySet(sub.Keys, len(keys))
 		var add []string
 		for _, k := range keys {
-			if !slices.Contains(sub.Keys, k) && !slices.Contains(add, k) {
+			if !have[k] {
+				have[k] = true
 				add = append(add, k)
 			}
 		}
@@ -61,9 +63,10 @@ func (s *Session) RemoveKeys(ctx context.Context, sub *Subscriber, keys []string
 		if err = s.rekeyable(sub); err != nil {
 			return
 		}
+		have := keySet(sub.Keys, 0)
 		drop := make(map[string]bool, len(keys))
 		for _, k := range keys {
-			if slices.Contains(sub.Keys, k) {
+			if have[k] {
 				drop[k] = true
 			}
 		}
@@ -175,4 +178,15 @@ func (m *Mailbox) forget(keys map[string]bool, marks bool) {
 	if idle && m.owner != nil {
 		m.owner.startPump()
 	}
+}
+
+// keySet returns the keys as a set, with room for extra more: checking a
+// list of keys against a subscription's costs one pass over each, not a
+// search of one per key of the other.
+func keySet(keys []string, extra int) map[string]bool {
+	set := make(map[string]bool, len(keys)+extra)
+	for _, k := range keys {
+		set[k] = true
+	}
+	return set
 }

@@ -36,11 +36,11 @@ type Map[V any] struct {
 
 // MapOf returns a Map holding a copy of the entries of m, in O(n).
 func MapOf[V any](m map[string]V) Map[V] {
-	e := pmap.Map[V]{}.Edit()
+	keys, vals := make([]string, 0, len(m)), make([]V, 0, len(m))
 	for k, v := range m {
-		e.Set(k, v)
+		keys, vals = append(keys, k), append(vals, v)
 	}
-	return Map[V]{e.Finish()}
+	return Map[V]{pmap.FromSlices(keys, vals)}
 }
 
 // Len returns the number of entries, in O(1).

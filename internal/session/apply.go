@@ -96,7 +96,12 @@ func (s *Session) onDelta(f wire.Frame, b *wire.Delta) {
 	}
 	switch ks.phase {
 	case kpResuming:
-		s.answer(key)
+		if ks.got == 0 {
+			// The replay's first frame answers the RESUME; the request
+			// is gone from the FIFO after it, so later frames need no
+			// search of it.
+			s.answer(key)
+		}
 		s.replayFrame(ks)
 		if ks.phase == kpResuming && ks.have {
 			s.holdReplayed(ks, b)

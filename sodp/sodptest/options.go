@@ -95,9 +95,14 @@ func WithHeartbeatEcho(echo bool) Option {
 }
 
 // WithRateLimit limits each connection to writesPerSec CALLs and
-// watchesPerSec WATCH/RESUME frames per second, with a burst equal to the
-// rate (at least 1). Over the limit a request is refused with code 429 in
-// the dialect's form. A rate of zero or less leaves that kind unlimited.
+// watchesPerSec WATCH/RESUME frames per second. Over the limit a request
+// is refused with code 429 in the dialect's form. A rate of zero or less
+// leaves that kind unlimited. With DialectTS the limit is the TypeScript
+// server's: requests counted in one-second windows (a multi-key WATCH is
+// one), the rates announced in HELLO (rate_limit_watches,
+// rate_limit_writes), and the 429s of a burst sent before the answers of
+// the requests it accepted; the other dialects use a token bucket with a
+// burst equal to the rate (at least 1).
 func WithRateLimit(writesPerSec, watchesPerSec float64) Option {
 	return func(c *config) { c.writeRate, c.watchRate = writesPerSec, watchesPerSec }
 }

@@ -186,7 +186,8 @@ func (s *Session) keyFrameTooLarge(tl *frameTooLarge) {
 // endKey ends every subscription of ks with err (a subscription of
 // several keys gets a KindRefused update for this one and goes on with
 // the others), drops the key and its copy, and tells the server to stop
-// sending it.
+// sending it if it sends it. A frame over the limit and a refusal of the
+// key (keyRefused) both end a key this way.
 func (s *Session) endKey(ks *keyState, err error) {
 	unwatch := ks.onServer()
 	for sub := range ks.subs.all() {

@@ -76,22 +76,7 @@ func (s *Session) keyRefused(key string, se *ServerError) {
 		return
 	}
 	ks.phase = kpIdle // the server holds no subscription to unwatch
-	for sub := range ks.subs.all() {
-		sub.refused++
-		if int(sub.refused) == len(sub.Keys) {
-			// Every key of the subscription was refused: it ends once the
-			// reader has taken the refusals already queued.
-			sub.Mailbox.EndAfterDrain(se)
-			s.detachSub(sub, true)
-			continue
-		}
-		s.deliver(sub, Delivery{Key: key, Kind: KindRefused, Err: se})
-		ks.subs.remove(sub)
-	}
-	if s.keys[key] == ks {
-		s.dropKey(ks, se)
-	}
-	s.publishGauges()
+	s.endKey(ks, se)
 }
 
 // retryKeys re-watches keys whose watch was refused for a passing reason

@@ -120,13 +120,7 @@ func (s *Session) answeredAfter(seq uint64) {
 // refusals that concerned none of them are reported as they came.
 func (s *Session) settleRefusals() {
 	held, upTo := s.refused.take()
-	var refused []*request
-	for _, r := range s.reqs.list {
-		if r.kind != reqCall && r.seq <= upTo {
-			refused = append(refused, r)
-		}
-	}
-	s.reqs.remove(refused)
+	refused := s.reqs.removeWhere(func(_ int, r *request) bool { return r.kind != reqCall && r.seq <= upTo })
 	n := 0
 	for _, r := range refused {
 		s.win.keys -= len(r.keys)

@@ -24,23 +24,20 @@ func (q *requestFIFO) cut(n int) {
 	q.list = q.list[:m]
 }
 
-// remove takes the requests of gone out, wherever they stand.
-func (q *requestFIFO) remove(gone []*request) {
+// removeWhere takes out, in one pass, the requests for which gone (given
+// each one's index and itself) is true, and returns them oldest first.
+func (q *requestFIFO) removeWhere(gone func(i int, r *request) bool) (removed []*request) {
 	out := q.list[:0]
-	for _, r := range q.list {
-		drop := false
-		for _, g := range gone {
-			if r == g {
-				drop = true
-				break
-			}
-		}
-		if !drop {
+	for i, r := range q.list {
+		if gone(i, r) {
+			removed = append(removed, r)
+		} else {
 			out = append(out, r)
 		}
 	}
 	clear(q.list[len(out):])
 	q.list = out
+	return removed
 }
 
 // call returns the index of the call with id, -1 when none waits.

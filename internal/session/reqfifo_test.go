@@ -31,7 +31,10 @@ func TestRequestFIFO(t *testing.T) {
 	if len(q.list) != 3 || q.list[0] != rs[2] {
 		t.Fatalf("after cut(2): %d left, first seq %d", len(q.list), q.list[0].seq)
 	}
-	q.remove([]*request{rs[3]})
+	removed := q.removeWhere(func(_ int, r *request) bool { return r == rs[3] })
+	if len(removed) != 1 || removed[0] != rs[3] {
+		t.Fatalf("removed %v, want request 3", removed)
+	}
 	if len(q.list) != 2 || q.list[0] != rs[2] || q.list[1] != rs[4] || q.call("c") != -1 {
 		t.Fatalf("after remove: %v", q.list)
 	}

@@ -351,16 +351,7 @@ func (s *Session) completeBefore(seq uint64) {
 // of the FIFO, as having lost their answers for the reason why; calls
 // stay, to be matched by their ids.
 func (s *Session) loseWatches(n int, why string) {
-	var lost []*request
-	for _, r := range s.reqs.list[:n] {
-		if r.kind != reqCall {
-			lost = append(lost, r)
-		}
-	}
-	if len(lost) == 0 {
-		return
-	}
-	s.reqs.remove(lost)
+	lost := s.reqs.removeWhere(func(i int, r *request) bool { return i < n && r.kind != reqCall })
 	for _, r := range lost {
 		s.lostRequest(r, why)
 	}

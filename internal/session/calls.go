@@ -364,19 +364,7 @@ func (s *Session) presenceRefused(key, path string, err error) {
 
 // onResult matches a RESULT to its call by call_id.
 func (s *Session) onResult(b *wire.Result) {
-	idx := s.reqs.call(b.CallID)
-	var pc *pendingCall
-	if idx >= 0 {
-		pc = s.reqs.list[idx].call
-		s.popRequest(idx)
-	}
-	if p := s.calls.sent[b.CallID]; p != nil {
-		pc = p
-		delete(s.calls.sent, b.CallID)
-	}
-	// The gauges are published before the caller hears back, so a caller
-	// that reads Stats right after its call returns sees the call gone.
-	s.publishGauges()
+	pc := s.takeAnswered(b.CallID)
 	if b.Success {
 		if pc != nil {
 			if pc.onOK != nil {
@@ -427,4 +415,25 @@ func (s *Session) dropAbandoned() {
 		n--
 	}
 	s.calls.abandoned = n
+}
+
+// takeAnswered takes the call a RESULT with id answers out of the request
+// FIFO and the calls sent, and returns it (nil when none waits: a call
+// whose caller left, or an id never sent). The gauges are published before
+// the caller hears back, so a caller that reads Stats right after its call
+// returns sees the call gone.
+func (s *Session) takeAnswered(id string) *pendingCall {
+	var pc *pendingCall
+	if id != "" {
+		if idx := s.reqs.call(id); idx >= 0 {
+			pc = s.reqs.list[idx].call
+			s.popRequest(idx)
+		}
+		if p := s.calls.sent[id]; p != nil {
+			pc = p
+			delete(s.calls.sent, id)
+		}
+	}
+	s.publishGauges()
+	return pc
 }

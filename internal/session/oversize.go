@@ -212,20 +212,7 @@ func (s *Session) endKey(ks *keyState, err error) {
 // resultTooLarge fails the call a RESULT over the limit answers.
 func (s *Session) resultTooLarge(tl *frameTooLarge) {
 	id := tl.hdr.CallID
-	idx := -1
-	if id != "" {
-		idx = s.reqs.call(id)
-	}
-	var pc *pendingCall
-	if idx >= 0 {
-		pc = s.reqs.list[idx].call
-		s.popRequest(idx)
-	}
-	if p := s.calls.sent[id]; id != "" && p != nil {
-		pc = p
-		delete(s.calls.sent, id)
-	}
-	s.publishGauges()
+	pc := s.takeAnswered(id)
 	if pc == nil || pc.finished {
 		of := "for no waiting call"
 		if id != "" {

@@ -90,3 +90,7 @@ const (
 
 // ValidKey checks a state key (see wire.ValidKey).
 func ValidKey(key string) error { return wire.ValidKey(key) }
+
+// BoundedCode is a server error code as Stats.ErrorsByCode counts it (see
+// sodp.BoundedCode).
+func BoundedCode(code int) int { return sodp.BoundedCode(code) }

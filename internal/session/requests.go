@@ -216,10 +216,7 @@ func (s *Session) onError(f wire.Frame, b *wire.Error) {
 
 func (s *Session) countError(code int) {
 	s.stats.errors.Add(1)
-	if code != 0 && (code < 100 || code > 599) {
-		code = OtherErrorCode
-	}
-	s.pub.count(code)
+	s.pub.count(BoundedCode(code))
 }
 
 // sessionError handles an ERROR that belongs to no waiting request.

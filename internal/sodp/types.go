@@ -137,6 +137,16 @@ type ServerInfo struct {
 // errors whose code is outside 100–599 (0, no code, has its own entry).
 const OtherErrorCode = -1
 
+// BoundedCode is code as Stats.ErrorsByCode counts it: 0 and 100–599 are
+// themselves, any other code a server sends is OtherErrorCode, so that a
+// server cannot make an entry (or a metric series) per code.
+func BoundedCode(code int) int {
+	if code == 0 || code >= 100 && code <= 599 {
+		return code
+	}
+	return OtherErrorCode
+}
+
 // MaxChanged is the most paths an update's Changed lists; a longer list,
 // or one that would hold the whole value, is the single path "/".
 const MaxChanged = 64

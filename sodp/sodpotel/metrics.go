@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	shared "github.com/sodp-go/client/internal/sodp"
 	"github.com/sodp-go/client/sodp"
 )
 
@@ -168,15 +169,9 @@ func (in *instruments) observeStats(o metric.Observer, st *sodp.Stats, states [6
 	o.ObserveInt64(in.frameErrors, int64(st.ApplyErrors), with(AttrErrorType.String("apply")))
 }
 
-// boundedCode is code as Stats.ErrorsByCode counts it: 0 and 100–599
-// are themselves, any other code a server sends is sodp.OtherErrorCode,
-// so that a server cannot make a series per code.
-func boundedCode(code int) int {
-	if code == 0 || code >= 100 && code <= 599 {
-		return code
-	}
-	return sodp.OtherErrorCode
-}
+// boundedCode is code as Stats.ErrorsByCode counts it, so that a server
+// cannot make a series per code.
+func boundedCode(code int) int { return shared.BoundedCode(code) }
 
 // attrs returns the option for kv and the common attributes.
 func (in *instrumentation) attrs(kv ...attribute.KeyValue) metric.MeasurementOption {
